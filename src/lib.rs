@@ -1,0 +1,15 @@
+//! darlings: what on this NixOS root would be lost at the next wipe.
+//!
+//! Data flows one way; a module only uses modules listed above it:
+//!
+//! ```text
+//! scan ──► snapshot ──► diff ──► classify ──► report / summary / tui
+//! ```
+//!
+//! - [`error`]: the library's error type; every variant names its file.
+//! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
+
+pub mod error;
+pub mod text;
+
+pub use error::{Error, Result};

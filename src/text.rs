@@ -1,0 +1,69 @@
+//! Making file names safe to print: control characters, ESC/OSC sequences,
+//! BiDi overrides and invalid UTF-8 never reach a terminal raw.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Returns true if and only if `c` must not be printed raw on a terminal:
+/// C0/C1 controls, DEL, and the Unicode BiDi embedding/override/isolate marks
+/// (which can make a name display as something it is not).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Escapes raw name bytes for display: valid UTF-8 is kept except unsafe
+/// characters (shown as `\n`, `\t`, `\e`, `\u{…}`), invalid bytes become `\xNN`.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_escaped(&mut out, c);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\u{1b}' => out.push_str("\\e"),
+        '\\' => out.push_str("\\\\"),
+        c if is_unsafe_char(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// Escapes a path for display (see [`escape_bytes`]).
+pub fn quote_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    escape_bytes(path.as_os_str().as_bytes())
+}
+
+/// Escapes an arbitrary string for display on a terminal.
+pub fn escape_str(s: &str) -> String {
+    escape_bytes(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_invalid_utf8_are_escaped() {
+        assert_eq!(escape_bytes(b"a\nb"), "a\\nb");
+        assert_eq!(escape_bytes(b"\x1b]0;pwned\x07"), "\\e]0;pwned\\u{7}");
+        assert_eq!(escape_bytes(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(escape_bytes("évil\u{202e}txt".as_bytes()), "évil\\u{202e}txt");
+        assert_eq!(escape_bytes(b"plain/path"), "plain/path");
+    }
+}
