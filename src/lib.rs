@@ -13,3 +13,7 @@ pub mod error;
 pub mod text;
 
 pub use error::{Error, Result};
+pub mod mountinfo;
+pub mod scan;
+pub mod output;
+pub mod snapshot;

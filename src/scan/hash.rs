@@ -1,0 +1,139 @@
+//! BLAKE3 of one regular file, read without following links, without
+//! blocking on a file that turned into a fifo, and without touching its atime.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+
+/// What a hashed file looked like when it was opened: callers compare it with
+/// the scan's metadata to notice a file replaced between stat and hash.
+pub struct Hashed {
+    /// The BLAKE3 digest of the bytes read.
+    pub digest: [u8; 32],
+    /// Bytes actually read (differs from the stat size when the file changed).
+    pub bytes: u64,
+    /// Inode of the opened file.
+    pub ino: u64,
+}
+
+/// Files above this size are hashed with blake3's multi-threaded `update_rayon`
+/// while the next chunk is read, so one big file uses every core.
+const BIG_FILE: u64 = 4 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// Opens `path` read-only with `O_NOATIME` (falling back without it where the
+/// kernel refuses, i.e. for files we do not own when not root), `O_NOFOLLOW`
+/// and `O_NONBLOCK`, checks it is still a regular file, and hashes it.
+pub fn hash_file(path: &Path) -> std::io::Result<Hashed> {
+    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty())?,
+        r => r?,
+    };
+    let st = rustix::fs::fstat(fd.as_fd())?;
+    if st.st_mode & 0o170000 != 0o100000 {
+        return Err(std::io::Error::other("no longer a regular file"));
+    }
+    let mut file = std::fs::File::from(fd);
+    let mut hasher = blake3::Hasher::new();
+    let mut total = 0u64;
+    if (st.st_size as u64) < BIG_FILE {
+        total = hash_small(&mut file, &mut hasher)?;
+    } else {
+        // Double-buffered: hash chunk A on the rayon pool while reading chunk B.
+        let mut cur = vec![0u8; CHUNK * 4];
+        let mut next = vec![0u8; CHUNK * 4];
+        let mut cur_len = read_full(&mut file, &mut cur)?;
+        while cur_len > 0 {
+            let (_, next_len) = rayon::join(
+                || {
+                    hasher.update_rayon(&cur[..cur_len]);
+                },
+                || read_full(&mut file, &mut next),
+            );
+            total += cur_len as u64;
+            std::mem::swap(&mut cur, &mut next);
+            cur_len = next_len?;
+        }
+    }
+    Ok(Hashed {
+        digest: *hasher.finalize().as_bytes(),
+        bytes: total,
+        ino: st.st_ino,
+    })
+}
+
+fn hash_small(file: &mut std::fs::File, hasher: &mut blake3::Hasher) -> std::io::Result<u64> {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 << 10]);
+    }
+    BUF.with_borrow_mut(|buf| {
+        let mut total = 0u64;
+        loop {
+            let n = match file.read(buf) {
+                Ok(0) => return Ok(total),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+    })
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Hex spelling of a digest, as the report prints it.
+pub fn to_hex(digest: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*digest).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_blake3_for_small_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0usize, 1, 65536, (4 << 20) + 12345] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let p = dir.path().join(format!("f{size}"));
+            std::fs::write(&p, &data).unwrap();
+            let h = hash_file(&p).unwrap();
+            assert_eq!(h.digest, *blake3::hash(&data).as_bytes(), "size {size}");
+            assert_eq!(h.bytes, size as u64);
+        }
+    }
+
+    #[test]
+    fn refuses_symlinks_and_never_blocks_on_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();
+        assert!(hash_file(&dir.path().join("l")).is_err());
+        let fifo = dir.path().join("p");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(hash_file(&fifo).is_err(), "a fifo is refused without blocking");
+    }
+}

@@ -1,0 +1,348 @@
+//! `Tree`: the result of one scan, stored compactly (about 100 bytes per
+//! entry) so a million-entry root fits in memory twice (root and baseline).
+//!
+//! Entries are kept in *tree order*: depth-first preorder with the children of
+//! each directory sorted by name bytes. That is the order in which two trees
+//! can be merged by comparing names only (see `diff`). Names live in one byte
+//! arena, symlink targets in another; hashes and mounts are side tables
+//! because most entries have neither.
+
+use std::path::PathBuf;
+
+/// Marks "no index" in the `u32` side-table references of an [`Entry`].
+pub const NONE: u32 = u32::MAX;
+
+/// The type of a file system entry, as SPEC §4 names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Kind {
+    /// A regular file.
+    File = 0,
+    /// A directory.
+    Dir = 1,
+    /// A symbolic link (never followed by the scan).
+    Symlink = 2,
+    /// A named pipe (never opened).
+    Fifo = 3,
+    /// A Unix socket (never opened).
+    Socket = 4,
+    /// A block device node (never opened).
+    BlockDevice = 5,
+    /// A character device node (never opened).
+    CharDevice = 6,
+}
+
+impl Kind {
+    /// The SPEC §4 spelling of this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Fifo => "fifo",
+            Kind::Socket => "socket",
+            Kind::BlockDevice => "block-device",
+            Kind::CharDevice => "char-device",
+        }
+    }
+
+    /// The kind for a `st_mode` file-type field, if it is one we know.
+    pub fn from_mode(mode: u32) -> Option<Kind> {
+        Some(match mode & 0o170000 {
+            0o100000 => Kind::File,
+            0o040000 => Kind::Dir,
+            0o120000 => Kind::Symlink,
+            0o010000 => Kind::Fifo,
+            0o140000 => Kind::Socket,
+            0o060000 => Kind::BlockDevice,
+            0o020000 => Kind::CharDevice,
+            _ => return None,
+        })
+    }
+
+    /// Decodes the `repr(u8)` value (used by the scan file reader).
+    pub fn from_u8(v: u8) -> Option<Kind> {
+        Some(match v {
+            0 => Kind::File,
+            1 => Kind::Dir,
+            2 => Kind::Symlink,
+            3 => Kind::Fifo,
+            4 => Kind::Socket,
+            5 => Kind::BlockDevice,
+            6 => Kind::CharDevice,
+            _ => return None,
+        })
+    }
+}
+
+/// One scanned path: its place in the tree and its metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Offset of the name in [`Tree::names`].
+    pub name_off: u32,
+    /// Length of the name (a name is at most 255 bytes on Linux, but we do not rely on it).
+    pub name_len: u32,
+    /// Index of the parent directory entry, or [`NONE`] for children of the root.
+    pub parent: u32,
+    /// Index one past the last entry of this entry's subtree (itself + descendants).
+    pub end: u32,
+    /// 1 for children of the root.
+    pub depth: u32,
+    /// The entry's type.
+    pub kind: Kind,
+    /// Whether a mount point: the entry is another file system's root (see [`Tree::mounts`]).
+    pub is_mount: bool,
+    /// Permission bits including setuid/setgid/sticky (`st_mode & 0o7777`).
+    pub mode: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Hard link count.
+    pub nlink: u32,
+    /// Size in bytes (`st_size`; a sparse file's apparent size).
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, ns since the epoch (trusted with inode to reuse hashes).
+    pub ctime_ns: i64,
+    /// Device of the file system holding the entry.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Index into [`Tree::targets`] for symlinks, else [`NONE`].
+    pub target: u32,
+    /// Index into [`Tree::hashes`] once the content is hashed, else [`NONE`].
+    pub hash: u32,
+}
+
+/// A mounted file system met by the scan (the scan does not descend into it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountPoint {
+    /// Index of the mount point's entry.
+    pub entry: u32,
+    /// File system type from mountinfo (`btrfs`, `tmpfs`, ...), or `unknown`.
+    pub fstype: String,
+    /// Mount source from mountinfo (`/dev/sda2`, `tmpfs`, ...).
+    pub source: String,
+    /// The path inside the source file system that the mount shows (mountinfo field 4).
+    pub fs_root: Vec<u8>,
+    /// `major:minor` of the mounted file system.
+    pub dev: (u32, u32),
+}
+
+/// A per-path problem met while scanning (the scan goes on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    /// Absolute path inside the root, as bytes.
+    pub path: Vec<u8>,
+    /// What went wrong, in words (`permission denied`, `vanished during scan`).
+    pub error: String,
+}
+
+/// A complete scan of one root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// The scanned root as given (absolute).
+    pub root: PathBuf,
+    /// Every entry below the root, in tree order.
+    pub entries: Vec<Entry>,
+    /// Name bytes of all entries.
+    pub names: Vec<u8>,
+    /// Symlink targets: (offset, len) into `target_bytes`.
+    pub targets: Vec<(u32, u32)>,
+    /// Symlink target text, concatenated.
+    pub target_bytes: Vec<u8>,
+    /// BLAKE3 digests of hashed regular files.
+    pub hashes: Vec<[u8; 32]>,
+    /// Mount points met, sorted by entry index.
+    pub mounts: Vec<MountPoint>,
+    /// Per-path problems, sorted by path.
+    pub errors: Vec<ScanError>,
+    /// Whether every regular file was hashed (`--hash all`): a complete baseline.
+    pub fully_hashed: bool,
+}
+
+impl Tree {
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Returns true if and only if the root had no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The name bytes of entry `i`.
+    pub fn name(&self, i: usize) -> &[u8] {
+        let e = &self.entries[i];
+        &self.names[e.name_off as usize..(e.name_off + e.name_len) as usize]
+    }
+
+    /// The symlink target of entry `i`, if it is a symlink.
+    pub fn target(&self, i: usize) -> Option<&[u8]> {
+        let t = self.entries[i].target;
+        (t != NONE).then(|| {
+            let (off, len) = self.targets[t as usize];
+            &self.target_bytes[off as usize..(off + len) as usize]
+        })
+    }
+
+    /// The content hash of entry `i`, if computed.
+    pub fn hash(&self, i: usize) -> Option<&[u8; 32]> {
+        let h = self.entries[i].hash;
+        (h != NONE).then(|| &self.hashes[h as usize])
+    }
+
+    /// Records the content hash of entry `i`.
+    pub fn set_hash(&mut self, i: usize, digest: [u8; 32]) {
+        let h = self.entries[i].hash;
+        if h == NONE {
+            self.entries[i].hash = self.hashes.len() as u32;
+            self.hashes.push(digest);
+        } else {
+            self.hashes[h as usize] = digest;
+        }
+    }
+
+    /// The mount met at entry `i`, if it is a mount point.
+    pub fn mount(&self, i: usize) -> Option<&MountPoint> {
+        if !self.entries[i].is_mount {
+            return None;
+        }
+        self.mounts
+            .binary_search_by_key(&(i as u32), |m| m.entry)
+            .ok()
+            .map(|k| &self.mounts[k])
+    }
+
+    /// The absolute path of entry `i` inside the root (`/etc/ssh`), as bytes.
+    pub fn path(&self, i: usize) -> Vec<u8> {
+        let mut chain = Vec::with_capacity(self.entries[i].depth as usize);
+        let mut cur = i as u32;
+        while cur != NONE {
+            chain.push(cur);
+            cur = self.entries[cur as usize].parent;
+        }
+        let mut out = Vec::with_capacity(64);
+        for &k in chain.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(self.name(k as usize));
+        }
+        out
+    }
+
+    /// The absolute path of entry `i` on the host (root joined with the in-root path).
+    pub fn host_path(&self, i: usize) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let inner = self.path(i);
+        self.root
+            .join(std::ffi::OsStr::from_bytes(&inner[1..]))
+    }
+
+    /// Finds the entry at the absolute in-root path `path` (`/etc/static`), if scanned.
+    pub fn lookup(&self, path: &[u8]) -> Option<usize> {
+        let mut lo = 0usize;
+        let mut hi = self.entries.len();
+        let mut found = None;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            // Children of the current node are the entries in [lo, hi) at the next depth,
+            // found by hopping from one sibling's `end` to the next; they are sorted by name.
+            let mut k = lo;
+            let mut hit = None;
+            while k < hi {
+                match self.name(k).cmp(comp) {
+                    std::cmp::Ordering::Equal => {
+                        hit = Some(k);
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                    std::cmp::Ordering::Less => k = self.entries[k].end as usize,
+                }
+            }
+            let k = hit?;
+            found = Some(k);
+            lo = k + 1;
+            hi = self.entries[k].end as usize;
+        }
+        found
+    }
+
+    /// Iterates over the indices of the direct children of `parent`
+    /// (`None` for the root), in name order.
+    pub fn children(&self, parent: Option<usize>) -> Children<'_> {
+        let (start, end) = match parent {
+            Some(p) => (p + 1, self.entries[p].end as usize),
+            None => (0, self.entries.len()),
+        };
+        Children {
+            tree: self,
+            next: start,
+            end,
+        }
+    }
+}
+
+/// Iterator over the direct children of one directory (see [`Tree::children`]).
+pub struct Children<'a> {
+    tree: &'a Tree,
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.next >= self.end {
+            return None;
+        }
+        let k = self.next;
+        self.next = self.tree.entries[k].end as usize;
+        Some(k)
+    }
+}
+
+/// Incrementally builds the absolute path of each entry while walking a tree
+/// in order, with one buffer instead of one allocation per entry.
+#[derive(Default)]
+pub struct PathCursor {
+    buf: Vec<u8>,
+    /// The chain of entries whose path `buf` holds: (entry index, path length).
+    stack: Vec<(u32, usize)>,
+}
+
+impl PathCursor {
+    /// Returns the path of entry `i`. Cheap when entries are visited in tree
+    /// order (only the last component changes); correct in any order.
+    pub fn path<'a>(&'a mut self, tree: &Tree, i: usize) -> &'a [u8] {
+        let parent = tree.entries[i].parent;
+        while let Some(&(top, _)) = self.stack.last() {
+            if top == parent {
+                break;
+            }
+            self.stack.pop();
+        }
+        if self.stack.is_empty() && parent != NONE {
+            // Jumped elsewhere: rebuild the chain of ancestors.
+            let mut chain = Vec::new();
+            let mut cur = parent;
+            while cur != NONE {
+                chain.push(cur);
+                cur = tree.entries[cur as usize].parent;
+            }
+            self.buf.clear();
+            for &k in chain.iter().rev() {
+                self.buf.push(b'/');
+                self.buf.extend_from_slice(tree.name(k as usize));
+                self.stack.push((k, self.buf.len()));
+            }
+        }
+        let base = self.stack.last().map_or(0, |&(_, len)| len);
+        self.buf.truncate(base);
+        self.buf.push(b'/');
+        self.buf.extend_from_slice(tree.name(i));
+        self.stack.push((i as u32, self.buf.len()));
+        &self.buf
+    }
+}
