@@ -60,7 +60,11 @@ pub fn is_inside(inner: &Path, outer: &Path) -> bool {
         Ok(p) => p,
         Err(_) => match (inner.parent(), inner.file_name()) {
             (Some(d), Some(n)) => {
-                let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
+                let d = if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                };
                 match std::fs::canonicalize(d) {
                     Ok(d) => d.join(n),
                     Err(_) => return false,
@@ -87,7 +91,11 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]
@@ -97,7 +105,10 @@ mod tests {
         std::fs::write(&p, b"v1").unwrap();
         write_atomic(&p, true, |w| w.write_all(b"v2")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"v2");
-        assert_eq!(std::fs::read(dir.path().join("persist.nix.bak")).unwrap(), b"v1");
+        assert_eq!(
+            std::fs::read(dir.path().join("persist.nix.bak")).unwrap(),
+            b"v1"
+        );
     }
 
     #[test]

@@ -247,7 +247,8 @@ fn decode(raw: &[u8]) -> std::result::Result<Tree, String> {
         let end = c.u32(what)?;
         let depth = c.u32(what)?;
         let kind_byte = c.u8(what)?;
-        let kind = Kind::from_u8(kind_byte).ok_or(format!("entry {i}: unknown kind {kind_byte}"))?;
+        let kind =
+            Kind::from_u8(kind_byte).ok_or(format!("entry {i}: unknown kind {kind_byte}"))?;
         let is_mount = c.u8(what)? != 0;
         let mode = c.u16(what)?;
         entries.push(Entry {
@@ -323,7 +324,9 @@ fn validate(t: &Tree) -> std::result::Result<(), String> {
     let n = t.entries.len();
     for (i, e) in t.entries.iter().enumerate() {
         let bad = |what: &str| Err(format!("entry {i}: {what}"));
-        if (e.name_off as usize).saturating_add(e.name_len as usize) > t.names.len() || e.name_len == 0 {
+        if (e.name_off as usize).saturating_add(e.name_len as usize) > t.names.len()
+            || e.name_len == 0
+        {
             return bad("name out of range");
         }
         if (e.end as usize) <= i || (e.end as usize) > n {
@@ -338,7 +341,10 @@ fn validate(t: &Tree) -> std::result::Result<(), String> {
             }
         } else {
             let p = e.parent as usize;
-            if p >= i || t.entries[p].end < e.end || t.entries[p].depth.checked_add(1) != Some(e.depth) {
+            if p >= i
+                || t.entries[p].end < e.end
+                || t.entries[p].depth.checked_add(1) != Some(e.depth)
+            {
                 return bad("parent out of order");
             }
             if t.entries[p].kind != Kind::Dir {

@@ -134,6 +134,9 @@ mod tests {
             0,
         )
         .unwrap();
-        assert!(hash_file(&fifo).is_err(), "a fifo is refused without blocking");
+        assert!(
+            hash_file(&fifo).is_err(),
+            "a fifo is refused without blocking"
+        );
     }
 }

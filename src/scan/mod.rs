@@ -63,8 +63,13 @@ const STATX_MASK: StatxFlags = StatxFlags::BASIC_STATS.union(StatxFlags::MNT_ID)
 /// Scans `opts.root` and returns its tree (entries in tree order).
 pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
     let root = &opts.root;
-    let root_stat = rustix::fs::statx(rustix::fs::CWD, root.as_path(), AtFlags::empty(), STATX_MASK)
-        .map_err(|e| Error::io("cannot scan", root, e.into()))?;
+    let root_stat = rustix::fs::statx(
+        rustix::fs::CWD,
+        root.as_path(),
+        AtFlags::empty(),
+        STATX_MASK,
+    )
+    .map_err(|e| Error::io("cannot scan", root, e.into()))?;
     if Kind::from_mode(u32::from(root_stat.stx_mode)) != Some(Kind::Dir) {
         return Err(Error::bad_input(root, "not a directory"));
     }
@@ -206,7 +211,10 @@ impl<'p> Walker<'p> {
         let names = match read_names(&dir.fd) {
             Ok(n) => n,
             Err(e) => {
-                self.error(dir.path.to_vec(), format!("cannot read directory: {}", errno_reason(e)));
+                self.error(
+                    dir.path.to_vec(),
+                    format!("cannot read directory: {}", errno_reason(e)),
+                );
                 return;
             }
         };
@@ -431,7 +439,10 @@ fn ts_ns(t: &rustix::fs::StatxTimestamp) -> i64 {
 
 /// Opens a directory relative to `dirfd` without following a symlink put in
 /// its place, and without updating its atime where the kernel allows.
-fn open_dir<Fd: AsFd, P: rustix::path::Arg + Copy>(dirfd: Fd, path: P) -> rustix::io::Result<OwnedFd> {
+fn open_dir<Fd: AsFd, P: rustix::path::Arg + Copy>(
+    dirfd: Fd,
+    path: P,
+) -> rustix::io::Result<OwnedFd> {
     let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     match rustix::fs::openat(dirfd.as_fd(), path, base | OFlags::NOATIME, Mode::empty()) {
         Err(Errno::PERM) => rustix::fs::openat(dirfd, path, base, Mode::empty()),
@@ -464,7 +475,10 @@ fn read_names(fd: &OwnedFd) -> rustix::io::Result<Vec<CString>> {
 fn assemble(root: PathBuf, listings: Vec<Listing>) -> Result<Tree> {
     let total: usize = listings.iter().map(|l| l.children.len()).sum();
     if total >= NONE as usize {
-        return Err(Error::bad_input(&root, "too many entries for one scan (4 billion)"));
+        return Err(Error::bad_input(
+            &root,
+            "too many entries for one scan (4 billion)",
+        ));
     }
     let mut by_id: Vec<Option<Listing>> = Vec::new();
     for l in listings {
@@ -523,8 +537,7 @@ fn assemble(root: PathBuf, listings: Vec<Listing>) -> Result<Tree> {
         e.end = idx + 1;
         if let Some((toff, tlen)) = child.target {
             e.target = tree.targets.len() as u32;
-            tree.targets
-                .push((tree.target_bytes.len() as u32, tlen));
+            tree.targets.push((tree.target_bytes.len() as u32, tlen));
             tree.target_bytes
                 .extend_from_slice(&frame.listing.targets[toff as usize..(toff + tlen) as usize]);
         }

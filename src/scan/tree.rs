@@ -237,8 +237,7 @@ impl Tree {
     pub fn host_path(&self, i: usize) -> PathBuf {
         use std::os::unix::ffi::OsStrExt;
         let inner = self.path(i);
-        self.root
-            .join(std::ffi::OsStr::from_bytes(&inner[1..]))
+        self.root.join(std::ffi::OsStr::from_bytes(&inner[1..]))
     }
 
     /// Finds the entry at the absolute in-root path `path` (`/etc/static`), if scanned.

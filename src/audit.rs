@@ -1,0 +1,393 @@
+//! The pipeline that every command runs: scan the root, load or scan the
+//! baseline, pair the two trees, hash what metadata cannot decide, decide
+//! changes, classify. Its result, [`Audit`], is what the report, the
+//! summary and the TUI read; none of them touches the file system again
+//! (except the TUI's preview).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::classify::{self, Class, Verdicts};
+use crate::diff::{self, Change, Pair, What};
+use crate::scan::{self, Kind, NONE, Progress, ScanError, ScanOptions, Tree};
+use crate::{Error, Result, snapshot};
+
+/// What the root is compared with (SPEC §2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    /// A blank root: every path is added.
+    Empty,
+    /// A directory (a mounted blank snapshot, an old root), scanned like the root.
+    Directory(PathBuf),
+    /// A scan file written by `darlings scan`.
+    ScanFile(PathBuf),
+}
+
+impl Baseline {
+    /// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
+    pub fn parse(value: &str) -> Result<Baseline> {
+        if value == "empty" {
+            return Ok(Baseline::Empty);
+        }
+        let p = PathBuf::from(value);
+        let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
+        if meta.is_dir() {
+            Ok(Baseline::Directory(p))
+        } else if snapshot::is_scan_file(&p) {
+            Ok(Baseline::ScanFile(p))
+        } else {
+            Err(Error::bad_input(
+                &p,
+                "not a darlings scan file (wrong magic bytes) and not a directory",
+            ))
+        }
+    }
+
+    /// The SPEC §4 `baseline.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Baseline::Empty => "empty",
+            Baseline::Directory(_) => "directory",
+            Baseline::ScanFile(_) => "scan",
+        }
+    }
+
+    /// The baseline's path, if it has one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Baseline::Empty => None,
+            Baseline::Directory(p) | Baseline::ScanFile(p) => Some(p),
+        }
+    }
+}
+
+/// When file contents are read (SPEC §2 `--hash`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashMode {
+    /// Only where size and mtime cannot decide.
+    Auto,
+    /// Every regular file.
+    All,
+    /// Never.
+    None,
+}
+
+/// Everything a scanning command needs, resolved and validated.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// The root and walk options.
+    pub scan: ScanOptions,
+    /// What the root is compared with.
+    pub baseline: Baseline,
+    /// When contents are hashed.
+    pub hash: HashMode,
+    /// Persistent storage roots (`--storage`).
+    pub storage: Vec<PathBuf>,
+}
+
+/// Counters of the hashing stage, for the report and the tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashStats {
+    /// Files whose content was read and hashed.
+    pub files_read: u64,
+    /// Bytes read for hashing.
+    pub bytes_read: u64,
+    /// Hashes taken from the baseline scan file without reading the file.
+    pub reused: u64,
+}
+
+/// The result of the pipeline.
+#[derive(Debug)]
+pub struct Audit {
+    /// The root's tree.
+    pub cur: Tree,
+    /// The baseline's tree (`None` against `empty`).
+    pub base: Option<Tree>,
+    /// What the root was compared with.
+    pub baseline: Baseline,
+    /// Persistent storage roots.
+    pub storage: Vec<PathBuf>,
+    /// The merged trees, in tree order.
+    pub pairs: Vec<Pair>,
+    /// Change of each pair.
+    pub changes: Vec<(Change, What)>,
+    /// Verdict of each pair.
+    pub verdicts: Verdicts,
+    /// For each pair, the index of its parent pair, or `NONE`.
+    pub parent: Vec<u32>,
+    /// For each pair, one past the last pair of its subtree.
+    pub end: Vec<u32>,
+    /// Per-path problems of both scans.
+    pub errors: Vec<ScanError>,
+    /// Configuration/evidence disagreements found by classification.
+    pub warnings: Vec<String>,
+    /// What hashing did.
+    pub hash_stats: HashStats,
+}
+
+/// Runs the whole pipeline.
+pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
+    let mut scan_opts = opts.scan.clone();
+    scan_opts.hash_all = false; // hashing is its own stage below, after hashes are reused
+    let mut cur = scan::scan(&scan_opts, progress)?;
+    let mut base = match &opts.baseline {
+        Baseline::Empty => None,
+        Baseline::ScanFile(p) => Some(snapshot::load(p)?),
+        Baseline::Directory(p) => {
+            let mut o = scan_opts.clone();
+            o.root = p.clone();
+            Some(scan::scan(&o, progress)?)
+        }
+    };
+    let pairs = diff::pair(&cur, base.as_ref());
+    let mut errors = Vec::new();
+    let hash_stats = hash_stage(opts, &mut cur, base.as_mut(), &pairs, progress, &mut errors)?;
+    let changes: Vec<(Change, What)> = pairs
+        .iter()
+        .map(|&p| diff::change(&cur, base.as_ref(), p))
+        .collect();
+    let verdicts = classify::classify(&cur, base.as_ref(), &pairs);
+    let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
+    errors.extend(cur.errors.iter().cloned());
+    if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
+        use std::os::unix::ffi::OsStrExt;
+        for e in &b.errors {
+            let mut path = p.as_os_str().as_bytes().to_vec();
+            path.extend_from_slice(&e.path);
+            errors.push(ScanError {
+                path,
+                error: format!("in baseline: {}", e.error),
+            });
+        }
+    }
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Audit {
+        cur,
+        base,
+        baseline: opts.baseline.clone(),
+        storage: opts.storage.clone(),
+        pairs,
+        changes,
+        verdicts,
+        parent,
+        end,
+        errors,
+        warnings: Vec::new(),
+        hash_stats,
+    })
+}
+
+/// Decides which files to read, reuses what the baseline scan already knows,
+/// and hashes the rest in parallel.
+fn hash_stage(
+    opts: &AuditOptions,
+    cur: &mut Tree,
+    mut base: Option<&mut Tree>,
+    pairs: &[Pair],
+    progress: &Progress,
+    errors: &mut Vec<ScanError>,
+) -> Result<HashStats> {
+    let mut stats = HashStats::default();
+    if opts.hash == HashMode::None {
+        return Ok(stats);
+    }
+    let base_is_dir = matches!(opts.baseline, Baseline::Directory(_));
+    let mut cur_todo = Vec::new();
+    let mut base_todo = Vec::new();
+    let mut in_pair = vec![
+        false;
+        if opts.hash == HashMode::All {
+            cur.len()
+        } else {
+            0
+        }
+    ];
+    for p in pairs {
+        let (c, b) = (p.cur, p.base);
+        if c == NONE || b == NONE {
+            continue;
+        }
+        let (c, b) = (c as usize, b as usize);
+        let Some(base) = base.as_deref_mut() else {
+            continue;
+        };
+        if !in_pair.is_empty() {
+            in_pair[c] = true;
+        }
+        if cur.entries[c].kind != Kind::File || base.entries[b].kind != Kind::File {
+            continue;
+        }
+        // A scan file's hash is reused when the file's identity is unchanged:
+        // same device, inode, size, mtime and ctime (any write bumps ctime).
+        if !base_is_dir
+            && let Some(&h) = base.hash(b)
+            && diff::same_identity(cur, c, base, b)
+        {
+            cur.set_hash(c, h);
+            stats.reused += 1;
+            continue;
+        }
+        let wanted = match opts.hash {
+            HashMode::All => true,
+            HashMode::Auto => diff::needs_content_check(cur, c, base, b),
+            HashMode::None => false,
+        };
+        if !wanted {
+            continue;
+        }
+        cur_todo.push(c);
+        let same_size = cur.entries[c].size == base.entries[b].size;
+        if base.hash(b).is_none() && base_is_dir && same_size {
+            base_todo.push(b);
+        }
+    }
+    if opts.hash == HashMode::All {
+        // Files without a counterpart are hashed too: --hash all means every file.
+        for (c, e) in cur.entries.iter().enumerate() {
+            if e.kind == Kind::File && !in_pair[c] {
+                cur_todo.push(c);
+            }
+        }
+        if base.is_none() {
+            cur_todo = (0..cur.len())
+                .filter(|&c| cur.entries[c].kind == Kind::File)
+                .collect();
+        }
+    }
+    let before = (
+        progress.files_hashed.load(Ordering::Relaxed),
+        progress.bytes_hashed.load(Ordering::Relaxed),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.scan.threads.max(1))
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start threads: {e}")))?;
+    pool.install(|| {
+        scan::hash_entries(cur, &cur_todo, progress, errors);
+        if let Some(base) = base {
+            let mut base_errors = Vec::new();
+            scan::hash_entries(base, &base_todo, progress, &mut base_errors);
+            errors.extend(base_errors.into_iter().map(|mut e| {
+                e.error = format!("in baseline: {}", e.error);
+                e
+            }));
+        }
+    });
+    stats.files_read = progress.files_hashed.load(Ordering::Relaxed) - before.0;
+    stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed) - before.1;
+    cur.fully_hashed = opts.hash == HashMode::All;
+    Ok(stats)
+}
+
+/// Parent and subtree end of each pair of the merged tree, from depths.
+fn pair_tree(cur: &Tree, base: Option<&Tree>, pairs: &[Pair]) -> (Vec<u32>, Vec<u32>) {
+    let mut parent = vec![NONE; pairs.len()];
+    let mut end = vec![0u32; pairs.len()];
+    let mut stack: Vec<(u32, u32)> = Vec::new(); // (pair index, depth)
+    for (i, p) in pairs.iter().enumerate() {
+        let depth = if p.cur != NONE {
+            cur.entries[p.cur as usize].depth
+        } else {
+            base.map_or(1, |b| b.entries[p.base as usize].depth)
+        };
+        while let Some(&(k, d)) = stack.last() {
+            if d < depth {
+                break;
+            }
+            end[k as usize] = i as u32;
+            stack.pop();
+        }
+        parent[i] = stack.last().map_or(NONE, |&(k, _)| k);
+        stack.push((i as u32, depth));
+    }
+    for (k, _) in stack {
+        end[k as usize] = pairs.len() as u32;
+    }
+    (parent, end)
+}
+
+impl Audit {
+    /// The tree and index that describe pair `i`: the root's entry, or the
+    /// baseline's for a removed path.
+    pub fn entry(&self, i: usize) -> (&Tree, usize) {
+        let p = self.pairs[i];
+        if p.cur != NONE {
+            (&self.cur, p.cur as usize)
+        } else {
+            // A pair with neither side cannot be built by `diff::pair`.
+            (self.base.as_ref().unwrap_or(&self.cur), p.base as usize)
+        }
+    }
+
+    /// The absolute in-root path of pair `i`.
+    pub fn path(&self, i: usize) -> Vec<u8> {
+        let (t, k) = self.entry(i);
+        t.path(k)
+    }
+
+    /// The class of pair `i`.
+    pub fn class(&self, i: usize) -> Class {
+        self.verdicts.verdicts[i].class
+    }
+
+    /// Returns true if and only if pair `i` is stray, not dismissed, and exists on the root.
+    pub fn is_open_stray(&self, i: usize) -> bool {
+        let v = &self.verdicts.verdicts[i];
+        v.class == Class::Stray && !v.dismissed && self.changes[i].0 != Change::Removed
+    }
+
+    /// The minimal cover of stray, non-dismissed paths that the wipe would
+    /// lose (added or modified): a directory is suggested instead of its
+    /// entries only when everything below it is such a path. Returns pair
+    /// indices in path order with their (entries, bytes) totals.
+    pub fn suggestions(&self) -> Vec<(usize, u64, u64)> {
+        let n = self.pairs.len();
+        // covered[i]: pair i and its whole subtree are open strays that would be lost.
+        let mut covered = vec![false; n];
+        let mut totals = vec![(0u64, 0u64); n];
+        for i in (0..n).rev() {
+            let lost = self.is_open_stray(i) && self.changes[i].0 != Change::Unchanged;
+            let (t, k) = self.entry(i);
+            let own_bytes = if t.entries[k].kind == Kind::File {
+                t.entries[k].size
+            } else {
+                0
+            };
+            let mut all = lost;
+            let mut tot = (1u64, own_bytes);
+            let mut c = i + 1;
+            while c < self.end[i] as usize {
+                if self.changes[c].0 != Change::Removed {
+                    all &= covered[c];
+                    tot.0 += totals[c].0;
+                    tot.1 += totals[c].1;
+                }
+                c = self.end[c] as usize;
+            }
+            covered[i] = all;
+            totals[i] = tot;
+        }
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if covered[i] {
+                out.push((i, totals[i].0, totals[i].1));
+                i = self.end[i] as usize;
+            } else {
+                if self.is_open_stray(i) && self.changes[i].0 != Change::Unchanged {
+                    // A directory with some kept content: suggest the entry itself only
+                    // when it is not a directory (its lost children are found below).
+                    let (t, k) = self.entry(i);
+                    if t.entries[k].kind != Kind::Dir {
+                        out.push((i, totals[i].0, totals[i].1));
+                    }
+                }
+                i += 1;
+            }
+        }
+        let mut keyed: Vec<(Vec<u8>, (usize, u64, u64))> =
+            out.into_iter().map(|s| (self.path(s.0), s)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.into_iter().map(|(_, s)| s).collect()
+    }
+}

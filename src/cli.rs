@@ -1,0 +1,166 @@
+//! The command line (SPEC §3), as clap derive types. No logic here:
+//! `settings` turns these into the library's options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find what on your NixOS root would be lost at the next wipe, and persist it.
+///
+/// Without a command, opens the interactive review of ROOT (default /).
+#[derive(Debug, Parser)]
+#[command(name = "darlings", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do (default: the TUI on ROOT).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The root to review when no command is given.
+    #[arg(value_name = "ROOT")]
+    pub root: Option<PathBuf>,
+    /// Scan options for the default TUI.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Whitelist options for the default TUI.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths; \
+2 bad usage or unusable input (the message names the file and the problem).";
+
+/// The subcommands of SPEC §3.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Browse stray state, promote or dismiss paths, write the whitelist.
+    Tui {
+        /// The root to review (default /).
+        root: Option<PathBuf>,
+        /// Scan options.
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Whitelist options.
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Print a one-screen summary of what the next wipe would lose.
+    Summary {
+        /// The root to audit (default /).
+        root: Option<PathBuf>,
+        /// Scan options.
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Exit 1 when stray paths exist that are neither dismissed nor advised ephemeral.
+        #[arg(long)]
+        fail_on_stray: bool,
+        /// How many of the largest stray locations to list.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        top: usize,
+    },
+    /// Write the JSON report (SPEC §4) to stdout or FILE.
+    Report {
+        /// The root to audit (default /).
+        root: Option<PathBuf>,
+        /// Scan options.
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Write the report to FILE (atomically) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// List unchanged entries too.
+        #[arg(long)]
+        include_unchanged: bool,
+    },
+    /// Save a scan of ROOT, to serve later as `--against FILE`.
+    Scan {
+        /// The root to scan (default /).
+        root: Option<PathBuf>,
+        /// Where to write the scan file (atomically).
+        #[arg(short, long, value_name = "FILE", required = true)]
+        output: PathBuf,
+        /// When to read file contents: `all` makes a complete baseline.
+        #[arg(long, value_enum, default_value_t = HashArg::Auto, value_name = "MODE")]
+        hash: HashArg,
+        /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
+    /// Add paths to the whitelist file without the TUI.
+    Promote {
+        /// Paths to persist (absolute, as on the root).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The root the paths live on (for their owner and mode; default /).
+        #[arg(long, value_name = "ROOT")]
+        root: Option<PathBuf>,
+        /// Whitelist options.
+        #[command(flatten)]
+        write: WriteArgs,
+        /// Persistent storage root the whitelist names (default /persist).
+        #[arg(long, value_name = "PATH")]
+        storage: Option<PathBuf>,
+    },
+    /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
+    Demo,
+}
+
+/// Options shared by the commands that scan and compare.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScanArgs {
+    /// What ROOT is compared with: `empty`, a directory (blank snapshot, old root) or a scan file.
+    #[arg(long, value_name = "BASELINE", default_value = "empty")]
+    pub against: String,
+    /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may repeat.
+    #[arg(long, value_name = "FILE")]
+    pub persistence: Vec<PathBuf>,
+    /// A persistent storage root; may repeat (default: from the config, else /persist).
+    #[arg(long, value_name = "PATH")]
+    pub storage: Vec<PathBuf>,
+    /// Gitignore-style rules (relative to ROOT) of stray paths accepted as ephemeral.
+    #[arg(long, value_name = "FILE")]
+    pub ignore: Option<PathBuf>,
+    /// When to read file contents: only where metadata cannot decide, every file, or never.
+    #[arg(long, value_enum, default_value_t = HashArg::Auto, value_name = "MODE")]
+    pub hash: HashArg,
+    /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Options of the commands that write the whitelist.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WriteArgs {
+    /// Where promoted paths are written.
+    #[arg(long, value_name = "FILE", default_value = "persist.nix")]
+    pub whitelist: PathBuf,
+    /// The module the written whitelist targets.
+    #[arg(long, value_enum, default_value_t = FlavorArg::Impermanence)]
+    pub flavor: FlavorArg,
+}
+
+/// `--hash` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum HashArg {
+    /// Hash where size and mtime cannot decide.
+    #[default]
+    Auto,
+    /// Hash every regular file.
+    All,
+    /// Never read file contents.
+    None,
+}
+
+/// `--flavor` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum FlavorArg {
+    /// nix-community/impermanence: `environment.persistence`.
+    #[default]
+    Impermanence,
+    /// nix-community/preservation: `preservation.preserveAt`.
+    Preservation,
+}

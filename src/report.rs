@@ -1,0 +1,396 @@
+//! The JSON report of SPEC §4, streamed entry by entry so a million-entry
+//! report never exists twice in memory. Paths that are not UTF-8 are written
+//! lossily in `path` with their exact bytes in `path_b64` (like ripgrep's JSON
+//! printer's text/bytes pair).
+
+use std::io::Write;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::audit::Audit;
+use crate::classify::Class;
+use crate::diff::Change;
+use crate::scan::{Kind, hash::to_hex};
+
+/// The schema identifier readers check.
+pub const SCHEMA: &str = "darlings-report/1";
+
+/// Options of `darlings report`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportOptions {
+    /// List unchanged entries too (`--include-unchanged`).
+    pub include_unchanged: bool,
+}
+
+/// Totals by class and change, computed from the same entries the report lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Entries counted.
+    pub entries: u64,
+    /// Bytes of regular files counted.
+    pub bytes: u64,
+    /// (entries, bytes) per class, in `Class::ALL` order.
+    pub classes: [(u64, u64); 3],
+    /// Entries per change, in `Change::ALL` order.
+    pub changes: [u64; 4],
+    /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
+    pub unresolved_stray: u64,
+    /// Stray and dismissed.
+    pub dismissed: u64,
+}
+
+impl Totals {
+    /// Counts every pair of `audit` (unchanged ones only when `include_unchanged`).
+    pub fn of(audit: &Audit, include_unchanged: bool) -> Totals {
+        let mut t = Totals::default();
+        for i in 0..audit.pairs.len() {
+            let change = audit.changes[i].0;
+            if change == Change::Unchanged && !include_unchanged {
+                continue;
+            }
+            let (tree, k) = audit.entry(i);
+            let e = &tree.entries[k];
+            let bytes = if e.kind == Kind::File { e.size } else { 0 };
+            let v = &audit.verdicts.verdicts[i];
+            t.entries += 1;
+            t.bytes += bytes;
+            let ci = Class::ALL.iter().position(|c| *c == v.class).unwrap_or(2);
+            t.classes[ci].0 += 1;
+            t.classes[ci].1 += bytes;
+            let chi = Change::ALL.iter().position(|c| *c == change).unwrap_or(0);
+            t.changes[chi] += 1;
+            if v.class == Class::Stray && change != Change::Removed && change != Change::Unchanged {
+                if v.dismissed {
+                    t.dismissed += 1;
+                } else if v.advice != Some(crate::classify::Advice::Ephemeral) {
+                    t.unresolved_stray += 1;
+                }
+            }
+        }
+        t
+    }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    schema: &'static str,
+    generator: String,
+    root: String,
+    baseline: BaselineJson,
+    storage: Vec<String>,
+    summary: SummaryJson,
+    hashing: HashingJson,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct BaselineJson {
+    kind: &'static str,
+    path: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    entries: u64,
+    bytes: u64,
+    classes: ClassesJson,
+    changes: ChangesJson,
+    errors: u64,
+}
+
+#[derive(Serialize)]
+struct Count {
+    entries: u64,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct ClassesJson {
+    persisted: Count,
+    #[serde(rename = "nix-managed")]
+    nix_managed: Count,
+    stray: Count,
+}
+
+#[derive(Serialize)]
+struct ChangesJson {
+    added: u64,
+    modified: u64,
+    removed: u64,
+    unchanged: u64,
+}
+
+/// Counters of the hashing stage: proof that a rescan reused hashes.
+#[derive(Serialize)]
+struct HashingJson {
+    files_read: u64,
+    bytes_read: u64,
+    reused: u64,
+}
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_b64: Option<String>,
+    kind: &'static str,
+    change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<Vec<&'static str>>,
+    class: &'static str,
+    reason: &'a str,
+    advice: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advice_reason: Option<&'a str>,
+    dismissed: bool,
+    warning: Option<&'a str>,
+    mount: Option<MountJson<'a>>,
+    size: u64,
+    mode: String,
+    uid: u32,
+    gid: u32,
+    mtime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_b64: Option<String>,
+    blake3: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MountJson<'a> {
+    fstype: &'a str,
+    source: &'a str,
+}
+
+#[derive(Serialize)]
+struct SuggestionJson<'a> {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_b64: Option<String>,
+    kind: &'static str,
+    entries: u64,
+    bytes: u64,
+    advice: Option<&'static str>,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_b64: Option<String>,
+    error: String,
+}
+
+/// A path as JSON text plus, when it is not UTF-8, its exact bytes in base64.
+fn text_and_b64(bytes: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (
+            String::from_utf8_lossy(bytes).into_owned(),
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
+    }
+}
+
+/// Formats ns since the epoch as RFC 3339 UTC (`2026-11-25T10:00:00Z`, with
+/// fractional seconds when present).
+pub fn rfc3339(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for all i64 days we can meet.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+    if frac == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:09}Z")
+    }
+}
+
+/// Writes the SPEC §4 report of `audit` to `w`.
+pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let totals = Totals::of(audit, opts.include_unchanged);
+    let count = |k: usize| Count {
+        entries: totals.classes[k].0,
+        bytes: totals.classes[k].1,
+    };
+    let header = Header {
+        schema: SCHEMA,
+        generator: format!("darlings {}", env!("CARGO_PKG_VERSION")),
+        root: text_and_b64(audit.cur.root.as_os_str().as_bytes()).0,
+        baseline: BaselineJson {
+            kind: audit.baseline.kind(),
+            path: audit
+                .baseline
+                .path()
+                .map(|p| p.to_string_lossy().into_owned()),
+        },
+        storage: audit
+            .storage
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        summary: SummaryJson {
+            entries: totals.entries,
+            bytes: totals.bytes,
+            classes: ClassesJson {
+                persisted: count(0),
+                nix_managed: count(1),
+                stray: count(2),
+            },
+            changes: ChangesJson {
+                added: totals.changes[0],
+                modified: totals.changes[1],
+                removed: totals.changes[2],
+                unchanged: totals.changes[3],
+            },
+            errors: audit.errors.len() as u64,
+        },
+        hashing: HashingJson {
+            files_read: audit.hash_stats.files_read,
+            bytes_read: audit.hash_stats.bytes_read,
+            reused: audit.hash_stats.reused,
+        },
+        warnings: &audit.warnings,
+    };
+    // The header object without its closing brace, then the big arrays.
+    let head = serde_json::to_string(&header).map_err(std::io::Error::other)?;
+    w.write_all(&head.as_bytes()[..head.len() - 1])?;
+    w.write_all(b",\"entries\":[")?;
+    // SPEC: entries sorted by path bytes. Tree order differs from byte order
+    // only where a sibling's name continues with a byte below '/' ("a" and
+    // "a.conf"), so sort the listed pairs by their full paths.
+    let mut listed: Vec<(Vec<u8>, usize)> = Vec::new();
+    let mut cursor = crate::scan::PathCursor::default();
+    let mut base_cursor = crate::scan::PathCursor::default();
+    for i in 0..audit.pairs.len() {
+        if audit.changes[i].0 == Change::Unchanged && !opts.include_unchanged {
+            continue;
+        }
+        let p = audit.pairs[i];
+        let path = if p.cur != crate::scan::NONE {
+            cursor.path(&audit.cur, p.cur as usize).to_vec()
+        } else {
+            let (t, k) = audit.entry(i);
+            base_cursor.path(t, k).to_vec()
+        };
+        listed.push((path, i));
+    }
+    listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (n, (path, i)) in listed.iter().enumerate() {
+        if n > 0 {
+            w.write_all(b",")?;
+        }
+        write_entry(audit, *i, path, w)?;
+    }
+    drop(listed);
+    w.write_all(b"],\"suggestions\":[")?;
+    for (n, (i, entries, bytes)) in audit.suggestions().into_iter().enumerate() {
+        if n > 0 {
+            w.write_all(b",")?;
+        }
+        let (t, k) = audit.entry(i);
+        let v = &audit.verdicts.verdicts[i];
+        let (path, path_b64) = text_and_b64(&audit.path(i));
+        let s = SuggestionJson {
+            path,
+            path_b64,
+            kind: t.entries[k].kind.as_str(),
+            entries,
+            bytes,
+            advice: v.advice.map(|a| a.as_str()),
+            reason: audit
+                .verdicts
+                .text(v.advice_reason)
+                .or(audit.verdicts.text(v.reason))
+                .unwrap_or(""),
+        };
+        serde_json::to_writer(&mut *w, &s).map_err(std::io::Error::other)?;
+    }
+    w.write_all(b"],\"errors\":[")?;
+    for (n, e) in audit.errors.iter().enumerate() {
+        if n > 0 {
+            w.write_all(b",")?;
+        }
+        let (path, path_b64) = text_and_b64(&e.path);
+        let j = ErrorJson {
+            path,
+            path_b64,
+            error: e.error.clone(),
+        };
+        serde_json::to_writer(&mut *w, &j).map_err(std::io::Error::other)?;
+    }
+    w.write_all(b"]}\n")
+}
+
+fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::io::Result<()> {
+    let (t, k) = audit.entry(i);
+    let e = &t.entries[k];
+    let (change, what) = audit.changes[i];
+    let v = &audit.verdicts.verdicts[i];
+    let (path, path_b64) = text_and_b64(path);
+    let (target, target_b64) = match t.target(k) {
+        Some(b) => {
+            let (s, b64) = text_and_b64(b);
+            (Some(s), b64)
+        }
+        None => (None, None),
+    };
+    let j = EntryJson {
+        path,
+        path_b64,
+        kind: e.kind.as_str(),
+        change: change.as_str(),
+        what: (change == Change::Modified).then(|| what.names().collect()),
+        class: v.class.as_str(),
+        reason: audit.verdicts.text(v.reason).unwrap_or(""),
+        advice: v.advice.map(|a| a.as_str()),
+        advice_reason: audit.verdicts.text(v.advice_reason),
+        dismissed: v.dismissed,
+        warning: audit.verdicts.text(v.warning),
+        mount: t.mount(k).map(|m| MountJson {
+            fstype: &m.fstype,
+            source: &m.source,
+        }),
+        size: e.size,
+        mode: format!("{:04o}", e.mode),
+        uid: e.uid,
+        gid: e.gid,
+        mtime: rfc3339(e.mtime_ns),
+        target,
+        target_b64,
+        blake3: t.hash(k).map(to_hex),
+    };
+    serde_json::to_writer(&mut *w, &j).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_600_800_000_000_000), "2026-11-25T10:00:00Z");
+        assert_eq!(
+            rfc3339(951_782_400_500_000_000),
+            "2000-02-29T00:00:00.500000000Z"
+        );
+        assert_eq!(rfc3339(-1_000_000_000), "1969-12-31T23:59:59Z");
+    }
+}

@@ -1,0 +1,97 @@
+//! Turns the parsed command line into the library's options, validating
+//! what can be checked before any work starts (fd's Opts → Config split).
+
+use std::path::{Path, PathBuf};
+
+use crate::audit::{AuditOptions, Baseline, HashMode};
+use crate::cli::{HashArg, ScanArgs};
+use crate::scan::ScanOptions;
+use crate::{Error, Result};
+
+impl From<HashArg> for HashMode {
+    fn from(h: HashArg) -> Self {
+        match h {
+            HashArg::Auto => HashMode::Auto,
+            HashArg::All => HashMode::All,
+            HashArg::None => HashMode::None,
+        }
+    }
+}
+
+/// The default worker count: every core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Checks that ROOT exists and is a directory, and makes it absolute.
+pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
+    let root = root.map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let meta = std::fs::metadata(&root).map_err(|e| Error::io("cannot scan root", &root, e))?;
+    if !meta.is_dir() {
+        return Err(Error::bad_input(
+            &root,
+            "the root to scan is not a directory",
+        ));
+    }
+    std::path::absolute(&root).map_err(|e| Error::io("cannot resolve", &root, e))
+}
+
+/// Builds the audit options of a scanning command.
+pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOptions> {
+    let root = resolve_root(root)?;
+    let threads = threads(args.threads)?;
+    let baseline = Baseline::parse(&args.against)?;
+    if let Baseline::Directory(b) = &baseline
+        && std::fs::canonicalize(b).ok() == std::fs::canonicalize(&root).ok()
+    {
+        return Err(Error::Usage(format!(
+            "the baseline '{}' is the root itself; compare with a blank snapshot, an old root or a scan file",
+            crate::text::quote_path(b)
+        )));
+    }
+    Ok(AuditOptions {
+        scan: ScanOptions {
+            root,
+            threads,
+            exclude: args.exclude.clone(),
+            hash_all: false,
+        },
+        baseline,
+        hash: args.hash.into(),
+        storage: args.storage.clone(),
+    })
+}
+
+/// Validates `--threads`.
+pub fn threads(n: Option<usize>) -> Result<usize> {
+    match n {
+        Some(0) => Err(Error::Usage("--threads must be at least 1".into())),
+        Some(n) if n > 1024 => Err(Error::Usage(format!("--threads {n} is more than 1024"))),
+        Some(n) => Ok(n),
+        None => Ok(default_threads()),
+    }
+}
+
+/// Refuses an output file that would land inside the baseline (SPEC §3:
+/// darlings never writes into the baseline it compares with).
+pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
+    if let Some(b) = baseline.path() {
+        let b_dir = if b.is_dir() {
+            b
+        } else {
+            b.parent().unwrap_or(b)
+        };
+        if (b.is_dir() && crate::output::is_inside(output, b_dir)) || same_file(output, b) {
+            return Err(Error::Usage(format!(
+                "refusing to write '{}' inside the baseline '{}'",
+                crate::text::quote_path(output),
+                crate::text::quote_path(b)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
