@@ -1,0 +1,170 @@
+//! Shared test helpers: fixture trees built in temporary directories
+//! (never the host's `/`), the binary under test, and metadata snapshots
+//! that prove a command left a tree untouched.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// A fixture tree in a fresh temporary directory, removed on drop.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A new empty fixture root.
+    pub fn new() -> Fixture {
+        Fixture {
+            dir: tempfile::Builder::new()
+                .prefix("darlings-test")
+                .tempdir()
+                .expect("create temp dir"),
+        }
+    }
+
+    /// The fixture's root directory.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Absolute host path of an in-root path like `etc/ssh/key`.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// Creates a file (and its parents) with `content`.
+    pub fn file(&self, rel: impl AsRef<Path>, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        self
+    }
+
+    /// Creates a directory (and its parents).
+    pub fn dir(&self, rel: impl AsRef<Path>) -> &Self {
+        std::fs::create_dir_all(self.path(rel)).expect("mkdir");
+        self
+    }
+
+    /// Creates a symlink at `rel` whose link text is `target`.
+    pub fn symlink(&self, target: impl AsRef<Path>, rel: impl AsRef<Path>) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(target, p).expect("symlink");
+        self
+    }
+
+    /// Sets the permission bits of `rel`.
+    pub fn chmod(&self, rel: impl AsRef<Path>, mode: u32) -> &Self {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(rel), std::fs::Permissions::from_mode(mode))
+            .expect("chmod");
+        self
+    }
+
+    /// Sets the mtime of `rel` (seconds since the epoch), without following links.
+    pub fn mtime(&self, rel: impl AsRef<Path>, secs: i64) -> &Self {
+        filetime::set_symlink_file_times(
+            self.path(rel),
+            filetime::FileTime::from_unix_time(secs, 0),
+            filetime::FileTime::from_unix_time(secs, 0),
+        )
+        .expect("set mtime");
+        self
+    }
+}
+
+/// The darlings binary with a clean, colourless environment.
+pub fn darlings() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_darlings"));
+    c.env("NO_COLOR", "1").env_remove("DARLINGS_LOG");
+    c
+}
+
+/// Returns true if and only if the tests run as root (bind mounts, chown, setpriv).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Skips the current test with a printed reason (returns from the caller).
+#[macro_export]
+macro_rules! skip_unless {
+    ($cond:expr, $why:expr) => {
+        if !$cond {
+            eprintln!("SKIPPED: {}", $why);
+            return;
+        }
+    };
+}
+
+/// Everything observable about a tree, path → (kind, size, mode, uid, gid,
+/// mtime, ctime, atime, content hash or link text), to prove a command left
+/// it untouched.
+pub fn tree_state(root: &Path) -> BTreeMap<Vec<u8>, String> {
+    let mut out = BTreeMap::new();
+    for e in walkdir_all(root) {
+        let m = std::fs::symlink_metadata(&e).expect("lstat");
+        let ft = m.file_type();
+        let content = if ft.is_file() {
+            format!("{}", blake3::hash(&std::fs::read(&e).unwrap_or_default()))
+        } else if ft.is_symlink() {
+            std::fs::read_link(&e)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        out.insert(
+            e.as_os_str().as_bytes().to_vec(),
+            format!(
+                "{:o} {} {} {} {}.{} {}.{} {}.{} {}",
+                m.mode(),
+                m.size(),
+                m.uid(),
+                m.gid(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+                m.atime(),
+                m.atime_nsec(),
+                content
+            ),
+        );
+    }
+    out
+}
+
+/// Every path below `root` (not following links), depth first.
+pub fn walkdir_all(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Parses a JSON report from command output.
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).expect("valid JSON report")
+}
+
+/// The report entry for `path`, if listed.
+pub fn entry<'a>(report: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    report["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["path"] == path)
+}
