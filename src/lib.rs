@@ -99,6 +99,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             let opts = settings::audit_options(root.as_deref(), &scan)?;
             if let Some(o) = &output {
                 settings::check_output(o, &opts.baseline)?;
+                output::check_target(o)?;
             }
             let audit = run_audit(&opts)?;
             let ropts = report::ReportOptions { include_unchanged };
@@ -131,6 +132,8 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
                 ..cli::ScanArgs::default()
             };
             let mut opts = settings::audit_options(root.as_deref(), &args)?;
+            // Fail before a long scan, not after it.
+            output::check_target(&output)?;
             opts.scan.hash_all = hash == cli::HashArg::All;
             let progress = Arc::new(scan::Progress::default());
             let tree = {
