@@ -367,6 +367,13 @@ fn validate(t: &Tree) -> std::result::Result<(), String> {
         {
             return bad("name out of range");
         }
+        // A name from a real directory is never empty, `.`, `..`, and never
+        // holds `/` or NUL: such a name would make one entry look like another
+        // path (`a/b`, `..`) to every later stage.
+        let name = t.name(i);
+        if name.contains(&b'/') || name.contains(&0) || name == b"." || name == b".." {
+            return bad("invalid name");
+        }
         if (e.end as usize) <= i || (e.end as usize) > n {
             return bad("subtree end out of range");
         }
@@ -476,6 +483,25 @@ mod tests {
             let mut b = bytes.clone();
             b[pos] ^= 0x40;
             assert!(decode_file(&b).is_err(), "flip at {pos}");
+        }
+    }
+
+    #[test]
+    fn names_that_no_directory_can_hold_are_refused() {
+        // Found by the scan_payload fuzz target: an entry named "a/b" was not
+        // found by its own path.
+        let (_dir, t) = sample();
+        for bad in [&b"a/b"[..], b".", b"..", b"nul\0"] {
+            let mut t = t.clone();
+            let i = t.lookup(b"/etc/a-b").unwrap();
+            t.entries[i].name_off = t.names.len() as u32;
+            t.entries[i].name_len = bad.len() as u32;
+            t.names.extend_from_slice(bad);
+            let e = decode_payload(&encode(&t)).unwrap_err();
+            assert!(
+                e.contains("invalid name") || e.contains("out of order"),
+                "{e}"
+            );
         }
     }
 
