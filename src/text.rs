@@ -61,9 +61,7 @@ pub fn escape_str(s: &str) -> String {
 pub fn escape_message(s: &str, keep_newlines: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c == '\n' && keep_newlines {
-            out.push(c);
-        } else if c == '\\' {
+        if (c == '\n' && keep_newlines) || c == '\\' {
             out.push(c);
         } else {
             push_escaped(&mut out, c);
