@@ -1,0 +1,148 @@
+//! The properties the fuzz targets check on every input. One function per
+//! target; `fuzz/fuzz_targets/NAME.rs` calls it (this file is included there
+//! with `#[path]`), and `hardening::fuzz_corpus` replays every committed
+//! corpus file and crash reproducer through it on stable `cargo test`, so a
+//! crash found once stays fixed.
+//!
+//! To add a target (persistence JSON, `.nix` whitelist, ignore rules): add a
+//! `pub fn NAME(data: &[u8])` here, a three-line `fuzz/fuzz_targets/NAME.rs`,
+//! its `[[bin]]` stanza in `fuzz/Cargo.toml`, a seed corpus in
+//! `fuzz/corpus/NAME/`, and a line in `TARGETS` below.
+#![allow(dead_code)]
+
+use darlings::scan::{Kind, NONE, PathCursor, Tree};
+use darlings::{classify, diff, mountinfo, snapshot};
+
+/// A fuzz check: panics when the input breaks a property.
+pub type Check = fn(&[u8]);
+
+/// Every target by name, as the corpus replay test finds them.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("scan_file", scan_file),
+    ("scan_payload", scan_payload),
+    ("mountinfo", mountinfo),
+];
+
+/// `snapshot::decode_file`: never panics; refusals are terminal-safe
+/// sentences; an accepted tree is safe to walk, look up, pair and classify.
+pub fn scan_file(data: &[u8]) {
+    let t = match snapshot::decode_file(data) {
+        Ok(t) => t,
+        Err(problem) => {
+            assert!(!problem.is_empty(), "a refusal names the problem");
+            assert!(
+                !problem.chars().any(darlings::text::is_unsafe_char),
+                "refusal messages are printed raw: {problem:?}"
+            );
+            return;
+        }
+    };
+    assert_eq!(
+        snapshot::decode_file(data).as_ref().ok(),
+        Some(&t),
+        "decoding is deterministic"
+    );
+    tree_is_usable(&t);
+}
+
+/// Walks every accessor of a decoded tree the way the pipeline does.
+pub fn tree_is_usable(t: &Tree) {
+    let mut cursor = PathCursor::default();
+    for i in 0..t.len() {
+        let e = &t.entries[i];
+        let p = t.path(i);
+        assert_eq!(cursor.path(t, i), &p[..], "cursor path of entry {i}");
+        assert_eq!(
+            t.lookup(&p),
+            Some(i),
+            "entry {i} at {:?} is found by its own path",
+            String::from_utf8_lossy(&p)
+        );
+        let _ = (t.target(i), t.hash(i), t.mount(i), t.name(i));
+        assert_eq!(e.kind == Kind::Symlink, t.target(i).is_some());
+        if e.kind == Kind::Dir {
+            let mut last: Option<&[u8]> = None;
+            for c in t.children(Some(i)) {
+                assert_eq!(t.entries[c].parent, i as u32);
+                assert!(last < Some(t.name(c)), "children sorted by name");
+                last = Some(t.name(c));
+            }
+        }
+    }
+    let top: Vec<usize> = t.children(None).collect();
+    assert!(top.iter().all(|&c| t.entries[c].parent == NONE));
+    // Against itself: every path pairs with itself and is unchanged.
+    let pairs = diff::pair(t, Some(t));
+    assert_eq!(pairs.len(), t.len());
+    for (i, p) in pairs.iter().enumerate() {
+        assert_eq!((p.cur, p.base), (i as u32, i as u32));
+        assert_eq!(diff::change(t, Some(t), *p).0, diff::Change::Unchanged);
+    }
+    // As a baseline against an empty root: every path is removed.
+    let empty = Tree::default();
+    let pairs = diff::pair(&empty, Some(t));
+    assert_eq!(pairs.len(), t.len());
+    assert!(
+        pairs
+            .iter()
+            .all(|p| diff::change(&empty, Some(t), *p).0 == diff::Change::Removed)
+    );
+    let v = classify::classify(&empty, Some(t), &pairs);
+    assert_eq!(v.verdicts.len(), pairs.len());
+}
+
+/// `mountinfo::parse`: never panics, parses each line on its own, and
+/// every mount it accepts survives being written back the kernel's way.
+pub fn mountinfo(data: &[u8]) {
+    let all = mountinfo::parse(data);
+    let by_line: Vec<mountinfo::Mount> = data
+        .split(|&b| b == b'\n')
+        .flat_map(mountinfo::parse)
+        .collect();
+    assert_eq!(all, by_line, "one line cannot affect another");
+    for m in &all {
+        let line = format!(
+            "{} {} {}:{} {} {} rw,relatime shared:1 - {} {} rw",
+            m.id,
+            m.parent_id,
+            m.dev.0,
+            m.dev.1,
+            escape_field(&m.fs_root),
+            escape_field(&m.mount_point),
+            escape_field(m.fstype.as_bytes()),
+            escape_field(m.source.as_bytes()),
+        );
+        assert_eq!(
+            mountinfo::parse(line.as_bytes()),
+            vec![m.clone()],
+            "round trip of {line:?}"
+        );
+    }
+}
+
+/// The kernel's escaping of a mountinfo field (space, tab, newline,
+/// backslash as `\ooo`), plus `-` and non-ASCII bytes so any bytes survive.
+fn escape_field(b: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in b {
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\\' | b'-') || !c.is_ascii() || c.is_ascii_control()
+        {
+            s.push_str(&format!("\\{c:03o}"));
+        } else {
+            s.push(c as char);
+        }
+    }
+    s
+}
+
+/// `snapshot::decode_payload`: the structure behind the checksum (a fuzzer
+/// mutating whole files almost never gets past the checksum), same properties.
+pub fn scan_payload(data: &[u8]) {
+    match snapshot::decode_payload(data) {
+        Ok(t) => tree_is_usable(&t),
+        Err(problem) => assert!(
+            !problem.is_empty() && !problem.chars().any(darlings::text::is_unsafe_char),
+            "refusal {problem:?}"
+        ),
+    }
+}
