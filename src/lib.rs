@@ -8,8 +8,10 @@
 //!
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
+//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 
 pub mod error;
+pub mod knowledge;
 pub mod text;
 
 pub use error::{Error, Result};

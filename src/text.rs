@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(escape_bytes(b"a\nb"), "a\\nb");
         assert_eq!(escape_bytes(b"\x1b]0;pwned\x07"), "\\e]0;pwned\\u{7}");
         assert_eq!(escape_bytes(b"caf\xe9"), "caf\\xe9");
-        assert_eq!(escape_bytes("évil\u{202e}txt".as_bytes()), "évil\\u{202e}txt");
+        assert_eq!(
+            escape_bytes("évil\u{202e}txt".as_bytes()),
+            "évil\\u{202e}txt"
+        );
         assert_eq!(escape_bytes(b"plain/path"), "plain/path");
     }
 }
