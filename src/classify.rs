@@ -31,27 +31,7 @@ impl Class {
     pub const ALL: [Class; 3] = [Class::Persisted, Class::NixManaged, Class::Stray];
 }
 
-/// What the knowledge base advises for a stray path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Advice {
-    /// Losing it is harmful.
-    Persist,
-    /// Depends on the user.
-    Review,
-    /// Safe to lose.
-    Ephemeral,
-}
-
-impl Advice {
-    /// The SPEC §1 spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Advice::Persist => "persist",
-            Advice::Review => "review",
-            Advice::Ephemeral => "ephemeral",
-        }
-    }
-}
+pub use crate::knowledge::Advice;
 
 /// The verdict on one path. Reasons and warnings are interned in
 /// [`Verdicts::texts`] because millions of paths share a few hundred of them.

@@ -13,6 +13,7 @@
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
+//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`report`]: the SPEC §4 JSON report.
@@ -21,6 +22,7 @@
 //! - [`cli`], [`settings`]: the command line and its validation.
 
 pub mod error;
+pub mod knowledge;
 pub mod text;
 
 pub mod output;
