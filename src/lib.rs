@@ -13,7 +13,9 @@
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
+//! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`report`]: the SPEC §4 JSON report.
@@ -34,7 +36,10 @@ pub mod snapshot;
 
 pub mod diff;
 
+pub mod resolve;
+
 pub mod classify;
+pub mod evidence;
 
 pub mod audit;
 

@@ -59,6 +59,8 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         baseline,
         hash: args.hash.into(),
         storage: args.storage.clone(),
+        listed: Vec::new(),
+        ignore: args.ignore.clone(),
     })
 }
 

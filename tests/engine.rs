@@ -1,6 +1,8 @@
 //! The audit engine end to end through the binary: scan, scan files,
 //! baselines, change detection, report and summary (SPEC §2-§4).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 mod common;
 
 use std::os::unix::ffi::OsStrExt;
