@@ -370,6 +370,16 @@ fn entry_rule(
                 )),
             ));
         }
+        if !r.via.is_empty() && r.via.iter().skip(1).any(|p| is_under(p, b"/nix/store")) {
+            // mkOutOfStoreSymlink: a store link that leads back out of the store.
+            return Some((
+                Class::Stray,
+                v.intern(&format!(
+                    "symlink through /nix/store to {} (outside the store: not recreated)",
+                    String::from_utf8_lossy(&r.path)
+                )),
+            ));
+        }
     }
     if let Some(rel) = path.strip_prefix(b"/etc/")
         && rel != b"static"
