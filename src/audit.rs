@@ -144,13 +144,18 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
             Some(scan::scan(&o, progress)?)
         }
     };
+    let t = crate::timing::phase("pair");
     let pairs = diff::pair(&cur, base.as_ref());
+    drop(t);
     let mut errors = Vec::new();
     let hash_stats = hash_stage(opts, &mut cur, base.as_mut(), &pairs, progress, &mut errors)?;
+    let t = crate::timing::phase("changes");
     let changes: Vec<(Change, What)> = pairs
         .iter()
         .map(|&p| diff::change(&cur, base.as_ref(), p))
         .collect();
+    drop(t);
+    let t = crate::timing::phase("classify");
     let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
     let host_mounts = crate::mountinfo::read_own();
     let beyond = crate::evidence::HostBeyond {
@@ -175,6 +180,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         beyond: &beyond,
         knowledge: crate::knowledge::Knowledge::builtin(),
     });
+    drop(t);
     errors.extend(cur.errors.iter().cloned());
     if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
         for e in &b.errors {

@@ -7,6 +7,7 @@
 //! ```
 //!
 //! - [`error`]: the library's error type; every variant names its file.
+//! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
@@ -26,6 +27,7 @@
 pub mod error;
 pub mod knowledge;
 pub mod text;
+pub mod timing;
 
 pub mod output;
 
