@@ -9,9 +9,11 @@
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
 
 pub mod error;
 pub mod knowledge;
+pub mod nix;
 pub mod text;
 
 pub use error::{Error, Result};
