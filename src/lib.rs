@@ -10,10 +10,12 @@
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
+//! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
 
 pub mod error;
 pub mod knowledge;
 pub mod nix;
+pub mod persistence;
 pub mod text;
 
 pub use error::{Error, Result};
