@@ -11,11 +11,13 @@
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
 //! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
+//! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
 
 pub mod error;
 pub mod knowledge;
 pub mod nix;
 pub mod persistence;
 pub mod text;
+pub mod whitelist;
 
 pub use error::{Error, Result};
