@@ -105,8 +105,20 @@ pub fn update(
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// directory, synced, then renamed over `path`; the previous version is kept
-/// as `path.bak`. On failure no partial file is left behind.
+/// as `path.bak`. A symlink is followed: the file it points to is replaced.
+/// On failure no partial file is left behind.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    // A whitelist kept in a dotfiles repository is often symlinked into
+    // place: replace the file the link points to, not the link.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            resolved =
+                std::fs::canonicalize(path).map_err(|e| Error::io("cannot resolve", path, e))?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -114,7 +126,7 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let Some(name) = path.file_name() else {
         return Err(Error::bad_input(path, "not a file name"));
     };
-    let previous = match std::fs::symlink_metadata(path) {
+    let previous = match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => Some(meta),
         Ok(_) => {
             return Err(Error::bad_input(
@@ -261,11 +273,18 @@ fn render_named(
                     .strip_prefix(dir)
                     .map(|r| r.display().to_string())
                     .unwrap_or_default();
-                (
-                    loc.users.entry(user.clone()).or_default(),
-                    rel,
-                    Some(user.as_str()),
-                )
+                let lists = loc.users.entry(user.clone()).or_default();
+                // preservation takes the home from users.users unless told;
+                // spelling out an unusual one keeps the file self-contained
+                // (impermanence removed this option: it must not be written).
+                if flavor == Flavor::Preservation
+                    && lists.attrs.get("home").is_none()
+                    && *dir != default_home(user)
+                {
+                    let home = Value::Str(dir.display().to_string());
+                    lists.attrs.0.push(("home".into(), home));
+                }
+                (lists, rel, Some(user.as_str()))
             }
             None => (&mut loc.lists, path.clone(), None),
         };
@@ -329,6 +348,11 @@ fn home_of(user: &str, lists: &Lists, homes: &[(String, PathBuf)]) -> PathBuf {
     if let Some((_, dir)) = homes.iter().find(|(u, _)| u == user) {
         return dir.clone();
     }
+    default_home(user)
+}
+
+/// The NixOS convention when nothing else is known.
+fn default_home(user: &str) -> PathBuf {
     if user == "root" {
         PathBuf::from("/root")
     } else {

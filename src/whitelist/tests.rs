@@ -606,3 +606,111 @@ fn real_nix_evaluates_a_merged_file_and_escaped_strings() {
         serde_json::json!({ "/per sist": { "files": [ weird ] } })
     );
 }
+
+#[test]
+fn write_atomic_replaces_the_target_of_a_symlink() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = dir.path().join("dotfiles");
+    std::fs::create_dir(&real).expect("mkdir");
+    std::fs::write(real.join("persist.nix"), "old").expect("write");
+    let link = dir.path().join("persist.nix");
+    std::os::unix::fs::symlink(real.join("persist.nix"), &link).expect("symlink");
+    write_atomic(&link, "new").expect("writes");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(real.join("persist.nix")).expect("read"),
+        "new"
+    );
+    assert_eq!(
+        std::fs::read_to_string(real.join("persist.nix.bak")).expect("read"),
+        "old"
+    );
+}
+
+/// Homes outside `/home` in preservation: the file names the home itself.
+fn unusual_homes() -> (Vec<Promotion>, Vec<(String, PathBuf)>) {
+    let promotions = vec![
+        promo("/root/.ssh", true, "root", "root", 0o700),
+        promo("/srv/deploy/releases", true, "deploy", "deploy", 0o755),
+        promo("/home/alice/.histfile", false, "alice", "users", 0o644),
+    ];
+    let homes = vec![
+        ("root".into(), "/root".into()),
+        ("deploy".into(), "/srv/deploy".into()),
+        ("alice".into(), "/home/alice".into()),
+    ];
+    (promotions, homes)
+}
+
+#[test]
+fn preservation_names_homes_outside_home_and_impermanence_does_not() {
+    let (promotions, homes) = unusual_homes();
+    let pres = render(
+        None,
+        Flavor::Preservation,
+        Path::new("/persist"),
+        &promotions,
+        &homes,
+    )
+    .expect("renders");
+    assert!(pres.contains("    users.deploy = {\n      home = \"/srv/deploy\";\n      directories = [ \"releases\" ];\n"), "{pres}");
+    assert!(
+        pres.contains("    users.alice = {\n      files = [ \".histfile\" ];\n"),
+        "{pres}"
+    );
+    assert!(!pres.contains("home = \"/root\""), "{pres}");
+    let imp = render(
+        None,
+        Flavor::Impermanence,
+        Path::new("/persist"),
+        &promotions,
+        &homes,
+    )
+    .expect("renders");
+    assert!(!imp.contains("home ="), "{imp}");
+    // Read back without being told the homes: the preservation file says them.
+    let w = persistence::parse(&pres, Path::new("p.nix"), &LoadOptions::default()).expect("reads");
+    let mut paths: Vec<String> = w
+        .entries
+        .iter()
+        .map(|e| e.path.display().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/home/alice/.histfile",
+            "/root/.ssh",
+            "/srv/deploy/releases"
+        ]
+    );
+}
+
+#[test]
+fn real_nix_evaluates_preservation_users_with_their_homes() {
+    let (promotions, homes) = unusual_homes();
+    let text = render(
+        None,
+        Flavor::Preservation,
+        Path::new("/persist"),
+        &promotions,
+        &homes,
+    )
+    .expect("renders");
+    let Some(json) = nix_eval(&text, Flavor::Preservation) else {
+        return;
+    };
+    assert_eq!(
+        json,
+        serde_json::json!({ "/persist": { "users": {
+            "alice": { "files": [ ".histfile" ] },
+            "deploy": { "home": "/srv/deploy", "directories": [ "releases" ] },
+            "root": { "directories": [ { "directory": ".ssh", "user": "root", "group": "root", "mode": "0700" } ] }
+        } } })
+    );
+}
