@@ -180,6 +180,7 @@ impl Kind {
 }
 
 /// Where the entries of one list go.
+#[derive(Clone)]
 struct ListCtx<'a> {
     kind: Kind,
     /// Option path of the list, for origins and errors.
@@ -246,7 +247,10 @@ impl Reader<'_> {
         }
         let mut storage = match loc.get("persistentStoragePath") {
             None => self.absolute(name, &at)?,
-            Some(v) => self.absolute(self.text(v, &format!("{at}.persistentStoragePath"))?, &at)?,
+            Some(v) => {
+                let vat = format!("{at}.persistentStoragePath");
+                self.absolute(self.text(v, &vat)?, &vat)?
+            }
         };
         let v1_home_manager = kind == Kind::HomeManager
             && (loc.get("persistentStoragePath").is_none()
@@ -309,7 +313,7 @@ impl Reader<'_> {
                 let uctx = ListCtx {
                     at: uat,
                     home: Some(UserHome { name, dir }),
-                    ..ctx_clone(&ctx)
+                    ..ctx.clone()
                 };
                 self.lists(spec, &uctx, out)?;
             }
@@ -319,13 +323,9 @@ impl Reader<'_> {
     }
 
     fn known_home(&self, user: &str) -> PathBuf {
-        if let Some(h) = self.opts.homes.iter().find(|h| h.name == user) {
-            return h.dir.clone();
-        }
-        if user == "root" {
-            PathBuf::from("/root")
-        } else {
-            Path::new("/home").join(user)
+        match self.opts.homes.iter().find(|h| h.name == user) {
+            Some(h) => h.dir.clone(),
+            None => default_home(user),
         }
     }
 
@@ -380,8 +380,11 @@ impl Reader<'_> {
                 if !self.enabled(attrs, at)? {
                     return Ok(None);
                 }
-                if let Some(how) = attrs.get("how").or_else(|| attrs.get("method")) {
-                    match self.text(how, &format!("{at}.how"))? {
+                let how = [("how", attrs.get("how")), ("method", attrs.get("method"))]
+                    .into_iter()
+                    .find_map(|(k, v)| Some((k, v?)));
+                if let Some((how_key, how)) = how {
+                    match self.text(how, &format!("{at}.{how_key}"))? {
                         "symlink" => entry.how = How::Symlink,
                         "bindmount" | "bindfs" | "auto" => entry.how = How::BindMount,
                         // preservation's generated parents of user entries
@@ -411,9 +414,15 @@ impl Reader<'_> {
                 }
                 if let Some(Value::Str(h)) = attrs.get("home") {
                     let dir = self.absolute(h, &format!("{at}.home"))?;
-                    let name = match &entry.home {
-                        Some(u) => u.name.clone(),
-                        None => entry.user.clone().unwrap_or_default(),
+                    // Home Manager entries name their owner; else the
+                    // NixOS convention names the home after the user.
+                    let name = match (&entry.home, &entry.user) {
+                        (Some(u), _) => u.name.clone(),
+                        (None, Some(user)) => user.clone(),
+                        (None, None) => dir
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
                     };
                     entry.home = Some(UserHome { name, dir });
                 }
@@ -499,13 +508,13 @@ impl Reader<'_> {
     }
 }
 
-fn ctx_clone<'a>(ctx: &ListCtx<'a>) -> ListCtx<'a> {
-    ListCtx {
-        kind: ctx.kind,
-        at: ctx.at.clone(),
-        storage: ctx.storage,
-        home: ctx.home.clone(),
-        file_how: ctx.file_how,
+/// The home NixOS gives a user when nothing else is known: `/root` for
+/// root, `/home/NAME` for everyone else (`isNormalUser`).
+pub fn default_home(user: &str) -> PathBuf {
+    if user == "root" {
+        PathBuf::from("/root")
+    } else {
+        Path::new("/home").join(user)
     }
 }
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::nix::{self, Attrs, Value};
+use crate::persistence::default_home;
 
 /// The header of every file darlings writes.
 pub const HEADER: &str = "# Written by darlings; safe to edit. Import it from your configuration.";
@@ -349,15 +350,6 @@ fn home_of(user: &str, lists: &Lists, homes: &[(String, PathBuf)]) -> PathBuf {
         return dir.clone();
     }
     default_home(user)
-}
-
-/// The NixOS convention when nothing else is known.
-fn default_home(user: &str) -> PathBuf {
-    if user == "root" {
-        PathBuf::from("/root")
-    } else {
-        Path::new("/home").join(user)
-    }
 }
 
 /// Every path the document already persists, absolute, with whether it is a
