@@ -39,6 +39,8 @@ pub struct Module {
     pub header: Option<String>,
     /// The attribute set the file is (or returns).
     pub body: Attrs,
+    /// Comments before the expression (`# ...` or `/* ... */`), as written.
+    pub leading_comments: Vec<String>,
 }
 
 impl Attrs {
@@ -113,6 +115,12 @@ pub fn parse_module(text: &str) -> Result<Module, String> {
         return Err(describe_parse_error(text, err));
     }
     let root = parse.tree();
+    let leading_comments = syntax(&root)
+        .children_with_tokens()
+        .map_while(|el| el.into_token())
+        .filter(|t| t.kind() == rnix::SyntaxKind::TOKEN_COMMENT)
+        .map(|t| t.text().to_string())
+        .collect();
     let Some(mut expr) = root.expr() else {
         return Err("the file is empty".into());
     };
@@ -127,7 +135,11 @@ pub fn parse_module(text: &str) -> Result<Module, String> {
         expr = body;
     }
     match value_of(&expr)? {
-        Value::Set(body) => Ok(Module { header, body }),
+        Value::Set(body) => Ok(Module {
+            header,
+            body,
+            leading_comments,
+        }),
         _ => Err(
             "the file must be an attribute set `{ ... }` (optionally inside `{ ... }:`), \
                   without let, with or rec around it"
@@ -352,9 +364,15 @@ mod tests {
     }
 
     #[test]
-    fn function_header_is_kept() {
-        let m = parse_module("{ config, lib, ... }:\n{ a = 1; }").expect("parses");
-        assert_eq!(m.header.as_deref(), Some("{ config, lib, ... }:"));
+    fn function_header_and_leading_comments_are_kept() {
+        let m = parse_module("# one\n/* two */\n{ config, lib, ... }:\n# not leading\n{ a = 1; }")
+            .expect("parses");
+        assert_eq!(m.leading_comments, ["# one", "/* two */"]);
+        // A comment between the arguments and the body stays with the header.
+        assert_eq!(
+            m.header.as_deref(),
+            Some("{ config, lib, ... }:\n# not leading")
+        );
         assert_eq!(m.body.get("a"), Some(&Value::Raw("1".into())));
     }
 

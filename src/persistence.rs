@@ -221,7 +221,11 @@ impl Reader<'_> {
     fn nix(&self, module: &nix::Module) -> Result<Whitelist> {
         let mut out = Whitelist::default();
         for kind in [Kind::Impermanence, Kind::Preservation, Kind::HomeManager] {
-            let path: Vec<&str> = kind.option().split('.').collect();
+            let mut path: Vec<&str> = kind.option().split('.').collect();
+            // A module in full form puts its definitions under `config`.
+            if matches!(module.body.get("config"), Some(Value::Set(_))) {
+                path.insert(0, "config");
+            }
             match module.body.get_path(&path) {
                 None => {}
                 Some(Value::Set(locations)) => {
@@ -335,6 +339,10 @@ impl Reader<'_> {
             let items = match set.get(key) {
                 None => continue,
                 Some(Value::List(items)) => items,
+                Some(Value::Raw(src)) => {
+                    let problem = format!("expected a literal list, found `{src}` (not evaluated)");
+                    return Err(self.bad(&at, problem));
+                }
                 Some(_) => return Err(self.bad(&at, "expected a list")),
             };
             for (i, item) in items.iter().enumerate() {

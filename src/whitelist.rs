@@ -206,7 +206,12 @@ struct Location {
 /// The whole file.
 #[derive(Debug, Default)]
 struct Doc {
+    /// The user's comments at the top of the file (darlings' header excluded).
+    comments: Vec<String>,
+    /// The function header (`{ lib, ... }:`), when the file is a function.
     header: Option<String>,
+    /// The module is in full form: options are defined under `config`.
+    under_config: bool,
     locations: BTreeMap<(Flavor, String), Location>,
     /// Every other option in the file, kept as it was.
     other: Attrs,
@@ -223,7 +228,11 @@ fn render_named(
         Some((path, text)) => read_doc(path, text)?,
         None => Doc::default(),
     };
-    let Some(storage_name) = storage.to_str().filter(|s| s.starts_with('/')) else {
+    let Some(storage_name) = storage
+        .to_str()
+        .filter(|s| s.starts_with('/'))
+        .map(normalise)
+    else {
         return Err(Error::bad_input(
             storage,
             "the storage root must be an absolute UTF-8 path",
@@ -258,7 +267,7 @@ fn render_named(
         }
         let loc = doc
             .locations
-            .entry((flavor, storage_name.to_string()))
+            .entry(location_key(&doc, flavor, &storage_name))
             .or_default();
         let home = homes
             .iter()
@@ -298,6 +307,23 @@ fn render_named(
         taken.push((path, p.is_dir));
     }
     Ok(print_doc(&doc))
+}
+
+/// The location new entries for `storage` go to: an existing one of the
+/// flavour whose storage path it is (by name or `persistentStoragePath`),
+/// else one named after the storage path.
+fn location_key(doc: &Doc, flavor: Flavor, storage: &str) -> (Flavor, String) {
+    let same = |v: &Value| matches!(v, Value::Str(s) | Value::Path(s) if normalise(s) == storage);
+    doc.locations
+        .iter()
+        .filter(|((f, _), _)| *f == flavor)
+        .find(
+            |((_, name), loc)| match loc.lists.attrs.get("persistentStoragePath") {
+                Some(v) => same(v),
+                None => normalise(name) == storage,
+            },
+        )
+        .map_or_else(|| (flavor, storage.to_string()), |(key, _)| key.clone())
 }
 
 /// The item for a promotion: the plain path when the module's defaults
@@ -406,12 +432,21 @@ fn read_doc(path: &Path, text: &str) -> Result<Doc> {
     let bad = |problem: String| Error::bad_input(path, problem);
     let module = nix::parse_module(text).map_err(&bad)?;
     let mut doc = Doc {
+        comments: module
+            .leading_comments
+            .into_iter()
+            .filter(|c| c != HEADER)
+            .collect(),
         header: module.header,
+        under_config: matches!(module.body.get("config"), Some(Value::Set(_))),
         other: module.body,
         locations: BTreeMap::new(),
     };
     for flavor in [Flavor::Impermanence, Flavor::Preservation] {
-        let option = flavor.option();
+        let mut option = flavor.option().to_vec();
+        if doc.under_config {
+            option.insert(0, "config");
+        }
         let at = option.join(".");
         match doc.other.take_path(&option) {
             None => {}
@@ -493,6 +528,10 @@ fn print_doc(doc: &Doc) -> String {
     let mut out = String::new();
     out.push_str(HEADER);
     out.push('\n');
+    for comment in &doc.comments {
+        out.push_str(comment);
+        out.push('\n');
+    }
     if let Some(header) = &doc.header {
         out.push_str(header);
         out.push('\n');
@@ -500,7 +539,8 @@ fn print_doc(doc: &Doc) -> String {
     out.push_str("{\n");
     for ((flavor, name), loc) in &doc.locations {
         let [a, b] = flavor.option();
-        let _ = writeln!(out, "  {a}.{b}.{} = {{", nix::quote(name));
+        let config = if doc.under_config { "config." } else { "" };
+        let _ = writeln!(out, "  {config}{a}.{b}.{} = {{", nix::quote(name));
         print_lists(&mut out, "    ", &loc.lists);
         for (user, lists) in &loc.users {
             let _ = writeln!(out, "    users.{} = {{", nix::attr_key(user));

@@ -254,6 +254,7 @@ const HAND_WRITTEN: &str = r#"# my own comment
 "#;
 
 const HAND_WRITTEN_MERGED: &str = r#"# Written by darlings; safe to edit. Import it from your configuration.
+# my own comment
 { lib, ... }:
 {
   environment.persistence."/persist" = {
@@ -506,7 +507,7 @@ fn nix_eval(text: &str, flavor: Flavor) -> Option<serde_json::Value> {
     let option = flavor.option().join(".");
     // A function module gets a stub of the arguments NixOS passes.
     let expr = format!(
-        "let m = import {}; v = if builtins.isFunction m then m {{ config = {{ }}; lib = {{ mkAfter = x: x; }}; pkgs = {{ }}; }} else m; in v.{option}",
+        "let m = import {}; f = if builtins.isFunction m then m {{ config = {{ }}; lib = {{ mkAfter = x: x; }}; pkgs = {{ }}; }} else m; v = f.config or f; in v.{option}",
         file.display()
     );
     let eval = Command::new("nix-instantiate")
@@ -713,4 +714,50 @@ fn real_nix_evaluates_preservation_users_with_their_homes() {
             "root": { "directories": [ { "directory": ".ssh", "user": "root", "group": "root", "mode": "0700" } ] }
         } } })
     );
+}
+
+#[test]
+fn full_form_modules_and_named_locations_are_merged_in_place() {
+    let existing = r#"{ config, ... }:
+{
+  imports = [ ];
+  config.environment.persistence.main = {
+    persistentStoragePath = "/persist/";
+    directories = [ "/var/log" ];
+  };
+}
+"#;
+    let merged = render(
+        Some(existing),
+        Flavor::Impermanence,
+        Path::new("/persist"),
+        &[promo("/var/lib/docker", true, "root", "root", 0o755)],
+        &[],
+    )
+    .expect("renders");
+    let expected = r#"# Written by darlings; safe to edit. Import it from your configuration.
+{ config, ... }:
+{
+  config.environment.persistence."main" = {
+    persistentStoragePath = "/persist/";
+    directories = [
+      "/var/lib/docker"
+      "/var/log"
+    ];
+  };
+  imports = [ ];
+}
+"#;
+    assert_eq!(merged, expected);
+    let w =
+        persistence::parse(&merged, Path::new("p.nix"), &LoadOptions::default()).expect("reads");
+    assert_eq!(w.storage_roots, [PathBuf::from("/persist")]);
+    assert_eq!(w.entries.len(), 2);
+    if let Some(json) = nix_eval(&merged, Flavor::Impermanence) {
+        let expected = serde_json::json!({ "main": {
+            "persistentStoragePath": "/persist/",
+            "directories": [ "/var/lib/docker", "/var/log" ]
+        } });
+        assert_eq!(json, expected);
+    }
 }
