@@ -57,7 +57,13 @@ pub struct Promotion {
 
 /// Renders the whitelist: `existing` (the current file, if any) merged with
 /// `promotions` stored under `storage`; paths below one of `homes` (user,
-/// home) go into `users.NAME` with home-relative paths.
+/// home) go into `users.NAME` with home-relative paths. `homes` should list
+/// people (root and normal users), not system users whose home is their
+/// state directory (`colord` at `/var/lib/colord`).
+///
+/// A promotion already covered by the file (listed, or below a listed
+/// directory, in any location) is not added again; an existing entry is
+/// never changed, so the user's edits win.
 ///
 /// The output is sorted, so rendering the same paths again is byte-identical.
 pub fn render(
@@ -356,14 +362,38 @@ fn promoted_item(
             .push(("mode".into(), Value::Str(format!("{mode:04o}"))));
     }
     if flavor == Flavor::Preservation && owner.is_none() {
-        // preservation docs: these are needed before the initrd hands over.
-        if matches!(path, "/etc/machine-id" | "/var/lib/nixos") {
-            attrs.0.push(("inInitrd".into(), Value::Bool(true)));
-        }
+        attrs.0.extend(preservation_extras(path));
     }
     Item {
         path: written,
         attrs,
+    }
+}
+
+/// What preservation's documentation (DOMAIN.md §2.2, §5) says some
+/// well-known paths need beyond a bind mount.
+fn preservation_extras(path: &str) -> Vec<(String, Value)> {
+    let set = |pairs: &[(&str, Value)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect()
+    };
+    let yes = Value::Bool(true);
+    let symlink = Value::Str("symlink".into());
+    match path {
+        // Needed before the switch to the real root: the uid/gid maps for
+        // user activation, the machine id for the journal.
+        "/etc/machine-id" | "/var/lib/nixos" => set(&[("inInitrd", yes)]),
+        // Missing until systemd first writes it: a link lets it be created
+        // in storage.
+        "/var/lib/systemd/random-seed" => set(&[("how", symlink), ("inInitrd", yes)]),
+        // A bind mount would pre-create an empty key file, which sshd would
+        // then neither regenerate nor load.
+        p if p.starts_with("/etc/ssh/ssh_host_") => {
+            set(&[("how", symlink), ("configureParent", yes)])
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -72,7 +72,7 @@ const PRESERVATION: &str = r#"# Written by darlings; safe to edit. Import it fro
     ];
     files = [
       { file = "/etc/machine-id"; user = "root"; group = "root"; mode = "0444"; inInitrd = true; }
-      { file = "/etc/ssh/ssh_host_ed25519_key"; user = "root"; group = "root"; mode = "0600"; }
+      { file = "/etc/ssh/ssh_host_ed25519_key"; user = "root"; group = "root"; mode = "0600"; configureParent = true; how = "symlink"; }
     ];
     users.alice = {
       directories = [
@@ -176,11 +176,13 @@ fn round_trip_through_the_reader_in_both_flavours() {
         let w = read_back(&render_new(flavor));
         assert_eq!(rows(&w), desktop_rows(flavor), "{flavor:?}");
         assert_eq!(w.storage_roots, vec![PathBuf::from("/persist")]);
-        assert!(
-            w.entries
-                .iter()
-                .all(|e| e.how == How::BindMount && e.storage == Path::new("/persist"))
-        );
+        for e in &w.entries {
+            assert_eq!(e.storage, Path::new("/persist"));
+            // preservation links host keys (see `preservation_extras`).
+            let link = flavor == Flavor::Preservation && e.path.starts_with("/etc/ssh");
+            let how = if link { How::Symlink } else { How::BindMount };
+            assert_eq!(e.how, how, "{}", e.path.display());
+        }
     }
 }
 
