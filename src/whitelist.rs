@@ -290,12 +290,12 @@ fn render_named(
                     .map(|r| r.display().to_string())
                     .unwrap_or_default();
                 let lists = loc.users.entry(user.clone()).or_default();
-                // preservation takes the home from users.users unless told;
-                // spelling out an unusual one keeps the file self-contained
-                // (impermanence removed this option: it must not be written).
+                // preservation's docs ask for `home` whenever it is not
+                // /home/NAME, root included (impermanence removed the option:
+                // it must not be written there).
                 if flavor == Flavor::Preservation
                     && lists.attrs.get("home").is_none()
-                    && *dir != default_home(user)
+                    && *dir != Path::new("/home").join(user)
                 {
                     let home = Value::Str(dir.display().to_string());
                     lists.attrs.0.push(("home".into(), home));
@@ -370,8 +370,8 @@ fn promoted_item(
     }
 }
 
-/// What preservation's documentation (DOMAIN.md §2.2, §5) says some
-/// well-known paths need beyond a bind mount.
+/// What preservation's documentation (DOMAIN.md §2.2, §5; its examples
+/// page) says some well-known paths need beyond a bind mount.
 fn preservation_extras(path: &str) -> Vec<(String, Value)> {
     let set = |pairs: &[(&str, Value)]| {
         pairs
@@ -387,7 +387,11 @@ fn preservation_extras(path: &str) -> Vec<(String, Value)> {
         "/etc/machine-id" | "/var/lib/nixos" => set(&[("inInitrd", yes)]),
         // Missing until systemd first writes it: a link lets it be created
         // in storage.
-        "/var/lib/systemd/random-seed" => set(&[("how", symlink), ("inInitrd", yes)]),
+        "/var/lib/systemd/random-seed" => set(&[
+            ("how", symlink),
+            ("inInitrd", yes.clone()),
+            ("configureParent", yes),
+        ]),
         // A bind mount would pre-create an empty key file, which sshd would
         // then neither regenerate nor load.
         p if p.starts_with("/etc/ssh/ssh_host_") => {

@@ -666,7 +666,10 @@ fn preservation_names_homes_outside_home_and_impermanence_does_not() {
         pres.contains("    users.alice = {\n      files = [ \".histfile\" ];\n"),
         "{pres}"
     );
-    assert!(!pres.contains("home = \"/root\""), "{pres}");
+    assert!(
+        pres.contains("    users.root = {\n      home = \"/root\";\n"),
+        "{pres}"
+    );
     let imp = render(
         None,
         Flavor::Impermanence,
@@ -713,7 +716,7 @@ fn real_nix_evaluates_preservation_users_with_their_homes() {
         serde_json::json!({ "/persist": { "users": {
             "alice": { "files": [ ".histfile" ] },
             "deploy": { "home": "/srv/deploy", "directories": [ "releases" ] },
-            "root": { "directories": [ { "directory": ".ssh", "user": "root", "group": "root", "mode": "0700" } ] }
+            "root": { "home": "/root", "directories": [ { "directory": ".ssh", "user": "root", "group": "root", "mode": "0700" } ] }
         } } })
     );
 }
