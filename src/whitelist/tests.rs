@@ -594,7 +594,9 @@ fn real_nix_evaluates_a_merged_file_and_escaped_strings() {
     );
     assert_eq!(json["/persist"]["hideMounts"], true);
 
-    let weird = r#"/srv/we"ird\dir ${HOME} $x ''${y}"#;
+    // Quotes, backslashes, both interpolation openers, a newline, a tab and
+    // a raw control character (valid inside a Nix string).
+    let weird = "/srv/we\"ird\\dir ${HOME} $x ''${y} new\nline\ttab \u{1}";
     let text = render(
         None,
         Flavor::Preservation,
