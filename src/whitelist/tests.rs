@@ -610,6 +610,7 @@ fn real_nix_evaluates_a_merged_file_and_escaped_strings() {
         json,
         serde_json::json!({ "/per sist": { "files": [ weird ] } })
     );
+    assert_eq!(read_back(&text).entries[0].path, Path::new(weird));
 }
 
 #[test]
