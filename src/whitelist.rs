@@ -244,7 +244,12 @@ fn render_named(
             "the storage root must be an absolute UTF-8 path",
         ));
     };
-    let mut homes: Vec<(String, PathBuf)> = homes.to_vec();
+    // A home at `/` (or a relative one) would swallow every path.
+    let mut homes: Vec<(String, PathBuf)> = homes
+        .iter()
+        .filter(|(_, dir)| dir.is_absolute() && dir.parent().is_some())
+        .cloned()
+        .collect();
     for loc in doc.locations.values() {
         for (user, lists) in &loc.users {
             homes.push((user.clone(), home_of(user, lists, &homes)));

@@ -769,3 +769,24 @@ fn full_form_modules_and_named_locations_are_merged_in_place() {
         assert_eq!(json, expected);
     }
 }
+
+#[test]
+fn a_home_at_the_root_does_not_swallow_every_path() {
+    let homes = vec![
+        ("daemon".to_string(), PathBuf::from("/")),
+        ("x".into(), "rel".into()),
+    ];
+    let text = render(
+        None,
+        Flavor::Impermanence,
+        Path::new("/persist"),
+        &[promo("/var/lib/docker", true, "root", "root", 0o755)],
+        &homes,
+    )
+    .expect("renders");
+    assert!(
+        text.contains("    directories = [ \"/var/lib/docker\" ];\n"),
+        "{text}"
+    );
+    assert!(!text.contains("users."), "{text}");
+}
