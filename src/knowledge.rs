@@ -47,6 +47,8 @@ pub struct Knowledge {
     rules: Vec<Rule>,
     /// Parsed form of each rule's pattern, same order as `rules`.
     compiled: Vec<Vec<Component>>,
+    /// Specificity of each rule: (components, literal bytes); higher wins.
+    scores: Vec<(usize, usize)>,
     /// Rule indices by first pattern component; a scan asks millions of times,
     /// and almost every pattern starts with a literal (`etc`, `var`, `home`).
     by_first: HashMap<Vec<u8>, Vec<usize>>,
@@ -152,6 +154,7 @@ impl Knowledge {
 
     fn index(rules: Vec<Rule>) -> Knowledge {
         let mut compiled = Vec::with_capacity(rules.len());
+        let mut scores = Vec::with_capacity(rules.len());
         let mut by_first: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
         let mut wild_first = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -163,11 +166,13 @@ impl Knowledge {
                 }
                 _ => wild_first.push(i),
             }
+            scores.push((comps.len(), comps.iter().map(Component::literal_len).sum()));
             compiled.push(comps);
         }
         Knowledge {
             rules,
             compiled,
+            scores,
             by_first,
             wild_first,
         }
@@ -188,32 +193,30 @@ impl Knowledge {
         if path.first() != Some(&b'/') {
             return None;
         }
-        let comps: Vec<&[u8]> = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty())
-            .collect();
-        let first = comps.first()?;
+        // Components without allocating: a scan asks for every stray path.
+        let names = || path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        let first = names().next()?;
         let candidates = self
             .by_first
-            .get(*first)
+            .get(first)
             .into_iter()
             .flatten()
             .chain(self.wild_first.iter());
-        let mut best: Option<(usize, usize, usize)> = None;
+        let mut best: Option<((usize, usize), usize)> = None;
         for &i in candidates {
-            let pat = &self.compiled[i];
-            if pat.len() > comps.len() || !pat.iter().zip(&comps).all(|(p, c)| p.matches(c)) {
+            let mut rest = names();
+            if !self.compiled[i]
+                .iter()
+                .all(|p| rest.next().is_some_and(|c| p.matches(c)))
+            {
                 continue;
             }
-            let score = (
-                pat.len(),
-                pat.iter().map(Component::literal_len).sum::<usize>(),
-            );
-            if best.is_none_or(|(n, l, _)| score > (n, l)) {
-                best = Some((score.0, score.1, i));
+            let score = self.scores[i];
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, i));
             }
         }
-        best.map(|(_, _, i)| &self.rules[i])
+        best.map(|(_, i)| &self.rules[i])
     }
 }
 
