@@ -5,10 +5,12 @@
 //!
 //! An existing file is read with rnix and merged: its entries, their extra
 //! attributes (`inInitrd`, `how`, `parentDirectory`, ...), other storage
-//! locations and any other options in the file are kept. Comments and layout
-//! are not: the file is printed again in the canonical form. A file darlings
-//! cannot rewrite faithfully (not a literal attribute set, an entry computed
-//! by an expression) is an error, and nothing is written.
+//! locations, any other options, the comments at the top and the function
+//! header (`{ lib, ... }:`) are kept. Other comments and the layout are not:
+//! the file is printed again in the canonical form (the previous version
+//! stays in `FILE.bak`). A file darlings cannot rewrite faithfully (not a
+//! literal attribute set, an entry computed by an expression) is an error,
+//! and nothing is written.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
