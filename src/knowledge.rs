@@ -333,6 +333,65 @@ mod tests {
         assert_eq!(advice("/etc/ssh/sshd_config"), Some(Advice::Review));
     }
 
+    /// DOMAIN.md §5, row by row: the advice darlings gives for each path.
+    #[test]
+    fn domain_table_rows_have_the_expected_advice() {
+        use Advice::{Ephemeral as E, Persist as P, Review as R};
+        let rows: &[(&str, Advice)] = &[
+            ("/etc/machine-id", P),
+            ("/var/lib/nixos/gid-map", P),
+            ("/var/log/journal/abc/system.journal", P),
+            ("/var/lib/systemd/random-seed", R),
+            ("/var/lib/systemd/timers/stamp-fstrim.timer", R),
+            ("/etc/ssh/ssh_host_rsa_key", P),
+            ("/etc/ssh", R),
+            (
+                "/etc/NetworkManager/system-connections/home.nmconnection",
+                P,
+            ),
+            ("/var/lib/NetworkManager/secret_key", R),
+            ("/var/lib/iwd/home.psk", P),
+            ("/var/lib/bluetooth/00:11:22:33:44:55", P),
+            ("/etc/wireguard/wg0.key", P),
+            ("/var/lib/tailscale/tailscaled.state", P),
+            ("/var/lib/acme/example.org/key.pem", P),
+            ("/var/lib/colord/mapping.db", R),
+            ("/var/lib/cups/printers.conf", R),
+            ("/var/lib/fprint/alice", P),
+            ("/var/lib/sbctl/keys", P),
+            ("/etc/secureboot/keys", P),
+            ("/var/lib/libvirt/images/vm.qcow2", P),
+            ("/var/lib/docker/volumes", P),
+            ("/var/lib/containers/storage", P),
+            ("/var/lib/flatpak/app", R),
+            ("/var/lib/private/ollama", R),
+            ("/var/db/sudo/lectured/alice", E),
+            ("/etc/nixos/configuration.nix", P),
+            ("/etc/nix/id_rsa", P),
+            ("/etc/zfs/zpool.cache", P),
+            ("/etc/shadow", R),
+            ("/home/alice/.gnupg/private-keys-v1.d", P),
+            ("/home/alice/.local/share/keyrings/login.keyring", P),
+            ("/home/alice/Documents/cv.odt", P),
+            ("/home/alice/.mozilla/firefox", P),
+            ("/home/alice/.config/chromium/Default", P),
+            ("/home/alice/.local/share/Steam/steamapps", R),
+            ("/home/alice/.local/share/direnv/allow", R),
+            ("/home/alice/.local/state/nix/profiles", R),
+            ("/home/alice/.zsh_history", R),
+            ("/home/alice/.local/share/fish/fish_history", R),
+            ("/tmp/x", E),
+            ("/var/tmp/x", E),
+            ("/var/cache/fwupd", E),
+            ("/home/alice/.cache/mesa_shader_cache", E),
+            ("/home/alice/.local/share/Trash/files/x", E),
+            ("/var/lib/machines", R),
+        ];
+        for (path, expected) in rows {
+            assert_eq!(advice(path), Some(*expected), "{path}");
+        }
+    }
+
     #[test]
     fn more_specific_rules_win() {
         assert_eq!(advice("/var/lib/systemd/linger"), Some(Advice::Review));
