@@ -10,6 +10,10 @@
 //! location (`/persist/home/bird` is storage `/persist` for home
 //! `/home/bird`), and finally the NixOS convention: `/root` for root,
 //! `/home/NAME` for everyone else.
+//!
+//! An entry's persistent copy is `storage` + `path`. The one layout where
+//! that does not hold is a Home Manager v1 location whose name does not end
+//! with the home (`/persist/bird`): its `storage` is then the location name.
 
 use std::path::{Path, PathBuf};
 
@@ -256,10 +260,6 @@ impl Reader<'_> {
                 self.absolute(self.text(v, &vat)?, &vat)?
             }
         };
-        let v1_home_manager = kind == Kind::HomeManager
-            && (loc.get("persistentStoragePath").is_none()
-                || loc.get("removePrefixDirectory").is_some()
-                || loc.get("allowOther").is_some());
         if matches!(loc.get("removePrefixDirectory"), Some(Value::Bool(true))) {
             return Err(self.bad(
                 &at,
@@ -267,16 +267,30 @@ impl Reader<'_> {
             ));
         }
         let mut home = None;
+        let mut v1_home_manager = false;
         if kind == Kind::HomeManager {
             home = self.opts.home_manager_user.clone();
             // Home Manager v1 named the location after the per-user storage
-            // path: `/persist/home/bird` is storage `/persist` for `/home/bird`.
-            if v1_home_manager && let Some((root, user)) = split_home_suffix(&storage) {
-                if home.is_none() {
-                    home = Some(user);
+            // path: `/persist/home/bird` is storage `/persist` for
+            // `/home/bird`. v2 names the storage root itself.
+            if loc.get("persistentStoragePath").is_none() {
+                let split = match &home {
+                    Some(h) => strip_home(&storage, &h.dir).map(|root| (root, h.clone())),
+                    None => split_home_suffix(&storage),
+                };
+                if let Some((root, user)) = split {
+                    v1_home_manager = true;
+                    home.get_or_insert(user);
+                    storage = root;
                 }
-                storage = root;
             }
+            v1_home_manager |= [
+                "allowOther",
+                "removePrefixDirectory",
+                "defaultDirectoryMethod",
+            ]
+            .iter()
+            .any(|k| loc.get(k).is_some());
         }
         let ctx = ListCtx {
             kind,
@@ -574,6 +588,18 @@ fn detect_kind(loc: &Value) -> Kind {
     }
 }
 
+/// `storage` without `home` at its end: `/persist/srv/deploy` without
+/// `/srv/deploy` is `/persist`.
+fn strip_home(storage: &Path, home: &Path) -> Option<PathBuf> {
+    let s: Vec<_> = storage.components().collect();
+    let h: Vec<_> = home.components().skip(1).collect();
+    // The storage root left over must not be `/` itself.
+    if h.is_empty() || s.len() <= h.len() + 1 || !s.ends_with(&h) {
+        return None;
+    }
+    Some(s[..s.len() - h.len()].iter().collect())
+}
+
 /// `/persist/home/bird` → (`/persist`, bird at `/home/bird`); `/persist/root`
 /// → (`/persist`, root at `/root`).
 fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
@@ -588,7 +614,7 @@ fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
         p.extend(parts);
         p
     };
-    if n >= 2 && comps[n - 2] == "home" {
+    if n >= 3 && comps[n - 2] == "home" {
         let name = comps[n - 1].to_string();
         return Some((
             join(&comps[..n - 2]),

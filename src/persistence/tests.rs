@@ -450,3 +450,42 @@ fn a_missing_file_is_an_io_error() {
     let err = load(Path::new("/nonexistent/darlings/persist.json")).expect_err("missing");
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
 }
+
+#[test]
+fn home_manager_v1_locations_split_into_storage_and_home() {
+    let deploy = LoadOptions {
+        homes: vec![],
+        home_manager_user: Some(UserHome {
+            name: "deploy".into(),
+            dir: "/srv/deploy".into(),
+        }),
+    };
+    let text =
+        r#"{ "/persist/srv/deploy": { "directories": [ ".ssh" ], "files": [ ".profile" ] } }"#;
+    let w = parse(text, Path::new("hm.json"), &deploy).expect("parses");
+    assert_eq!(
+        keys(&w),
+        vec![
+            key("/srv/deploy/.profile", "/persist", true, S),
+            key("/srv/deploy/.ssh", "/persist", false, B),
+        ]
+    );
+    // A v2 location named after the storage root is not mistaken for v1.
+    let v2 = r#"{ "/persistent": { "directories": [ ".ssh" ], "files": [ ".profile" ] } }"#;
+    let w = parse(v2, Path::new("hm.json"), &deploy).expect("parses");
+    assert_eq!(
+        keys(&w),
+        vec![
+            key("/srv/deploy/.profile", "/persistent", true, B),
+            key("/srv/deploy/.ssh", "/persistent", false, B),
+        ]
+    );
+    assert_eq!(
+        strip_home(Path::new("/srv/deploy"), Path::new("/srv/deploy")),
+        None
+    );
+    assert_eq!(
+        split_home_suffix(Path::new("/p/root")).map(|(r, u)| (r, u.dir)),
+        Some(("/p".into(), "/root".into()))
+    );
+}
