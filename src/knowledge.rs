@@ -58,6 +58,8 @@ pub struct Knowledge {
     rules: Vec<Rule>,
     /// Parsed form of each rule's pattern, same order as `rules`.
     compiled: Vec<Vec<Component>>,
+    /// Specificity of each rule: (components, literal bytes); higher wins.
+    scores: Vec<(usize, usize)>,
     /// Rule indices by first pattern component; a scan asks millions of times,
     /// and almost every pattern starts with a literal (`etc`, `var`, `home`).
     by_first: HashMap<Vec<u8>, Vec<usize>>,
@@ -163,6 +165,7 @@ impl Knowledge {
 
     fn index(rules: Vec<Rule>) -> Knowledge {
         let mut compiled = Vec::with_capacity(rules.len());
+        let mut scores = Vec::with_capacity(rules.len());
         let mut by_first: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
         let mut wild_first = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -174,11 +177,13 @@ impl Knowledge {
                 }
                 _ => wild_first.push(i),
             }
+            scores.push((comps.len(), comps.iter().map(Component::literal_len).sum()));
             compiled.push(comps);
         }
         Knowledge {
             rules,
             compiled,
+            scores,
             by_first,
             wild_first,
         }
@@ -199,32 +204,30 @@ impl Knowledge {
         if path.first() != Some(&b'/') {
             return None;
         }
-        let comps: Vec<&[u8]> = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty())
-            .collect();
-        let first = comps.first()?;
+        // Components without allocating: a scan asks for every stray path.
+        let names = || path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        let first = names().next()?;
         let candidates = self
             .by_first
-            .get(*first)
+            .get(first)
             .into_iter()
             .flatten()
             .chain(self.wild_first.iter());
-        let mut best: Option<(usize, usize, usize)> = None;
+        let mut best: Option<((usize, usize), usize)> = None;
         for &i in candidates {
-            let pat = &self.compiled[i];
-            if pat.len() > comps.len() || !pat.iter().zip(&comps).all(|(p, c)| p.matches(c)) {
+            let mut rest = names();
+            if !self.compiled[i]
+                .iter()
+                .all(|p| rest.next().is_some_and(|c| p.matches(c)))
+            {
                 continue;
             }
-            let score = (
-                pat.len(),
-                pat.iter().map(Component::literal_len).sum::<usize>(),
-            );
-            if best.is_none_or(|(n, l, _)| score > (n, l)) {
-                best = Some((score.0, score.1, i));
+            let score = self.scores[i];
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, i));
             }
         }
-        best.map(|(_, _, i)| &self.rules[i])
+        best.map(|(_, i)| &self.rules[i])
     }
 }
 
@@ -339,6 +342,65 @@ mod tests {
         );
         // The directory itself must not be advised as a whole.
         assert_eq!(advice("/etc/ssh/sshd_config"), Some(Advice::Review));
+    }
+
+    /// DOMAIN.md §5, row by row: the advice darlings gives for each path.
+    #[test]
+    fn domain_table_rows_have_the_expected_advice() {
+        use Advice::{Ephemeral as E, Persist as P, Review as R};
+        let rows: &[(&str, Advice)] = &[
+            ("/etc/machine-id", P),
+            ("/var/lib/nixos/gid-map", P),
+            ("/var/log/journal/abc/system.journal", P),
+            ("/var/lib/systemd/random-seed", R),
+            ("/var/lib/systemd/timers/stamp-fstrim.timer", R),
+            ("/etc/ssh/ssh_host_rsa_key", P),
+            ("/etc/ssh", R),
+            (
+                "/etc/NetworkManager/system-connections/home.nmconnection",
+                P,
+            ),
+            ("/var/lib/NetworkManager/secret_key", R),
+            ("/var/lib/iwd/home.psk", P),
+            ("/var/lib/bluetooth/00:11:22:33:44:55", P),
+            ("/etc/wireguard/wg0.key", P),
+            ("/var/lib/tailscale/tailscaled.state", P),
+            ("/var/lib/acme/example.org/key.pem", P),
+            ("/var/lib/colord/mapping.db", R),
+            ("/var/lib/cups/printers.conf", R),
+            ("/var/lib/fprint/alice", P),
+            ("/var/lib/sbctl/keys", P),
+            ("/etc/secureboot/keys", P),
+            ("/var/lib/libvirt/images/vm.qcow2", P),
+            ("/var/lib/docker/volumes", P),
+            ("/var/lib/containers/storage", P),
+            ("/var/lib/flatpak/app", R),
+            ("/var/lib/private/ollama", R),
+            ("/var/db/sudo/lectured/alice", E),
+            ("/etc/nixos/configuration.nix", P),
+            ("/etc/nix/id_rsa", P),
+            ("/etc/zfs/zpool.cache", P),
+            ("/etc/shadow", R),
+            ("/home/alice/.gnupg/private-keys-v1.d", P),
+            ("/home/alice/.local/share/keyrings/login.keyring", P),
+            ("/home/alice/Documents/cv.odt", P),
+            ("/home/alice/.mozilla/firefox", P),
+            ("/home/alice/.config/chromium/Default", P),
+            ("/home/alice/.local/share/Steam/steamapps", R),
+            ("/home/alice/.local/share/direnv/allow", R),
+            ("/home/alice/.local/state/nix/profiles", R),
+            ("/home/alice/.zsh_history", R),
+            ("/home/alice/.local/share/fish/fish_history", R),
+            ("/tmp/x", E),
+            ("/var/tmp/x", E),
+            ("/var/cache/fwupd", E),
+            ("/home/alice/.cache/mesa_shader_cache", E),
+            ("/home/alice/.local/share/Trash/files/x", E),
+            ("/var/lib/machines", R),
+        ];
+        for (path, expected) in rows {
+            assert_eq!(advice(path), Some(*expected), "{path}");
+        }
     }
 
     #[test]

@@ -454,10 +454,13 @@ fn open_dir<Fd: AsFd, P: rustix::path::Arg + Copy>(
     }
 }
 
+/// A directory's names, NUL-terminated in one buffer, with (offset, length) of each.
+type NameBuffer = (Vec<u8>, Vec<(u32, u32)>);
+
 /// Reads all names of a directory (without `.` and `..`) with `getdents64`
 /// through a thread-local 64 KiB buffer into one byte buffer, each name
 /// NUL-terminated; returns the buffer and each name's (offset, length).
-fn read_names(fd: &OwnedFd) -> rustix::io::Result<(Vec<u8>, Vec<(u32, u32)>)> {
+fn read_names(fd: &OwnedFd) -> rustix::io::Result<NameBuffer> {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> =
             std::cell::RefCell::new(Vec::with_capacity(64 << 10));
