@@ -501,3 +501,142 @@ fn summary_reads_as_advice() {
     assert!(text.contains("/var/lib/bluetooth is listed"), "{text}");
     assert!(text.contains("darlings tui"), "{text}");
 }
+
+/// The same whitelist in every format `--persistence` reads.
+const SAME_WHITELIST: &[(&str, &str)] = &[
+    (
+        "impermanence.json",
+        r#"{ "main": { "enable": true, "persistentStoragePath": "/persist", "hideMounts": true,
+            "directories": [
+              { "directory": "/var/log", "dirPath": "/var/log", "home": null, "user": "root", "group": "root", "mode": "0755", "persistentStoragePath": "/persist" },
+              { "directory": "/var/lib/nixos", "dirPath": "/var/lib/nixos", "home": null, "user": "root", "group": "root", "mode": "0755", "persistentStoragePath": "/persist" } ],
+            "files": [ { "file": "/etc/machine-id", "filePath": "/etc/machine-id", "home": null, "method": "auto", "persistentStoragePath": "/persist" } ],
+            "users": { "alice": {
+              "directories": [ { "directory": ".ssh", "dirPath": "/home/alice/.ssh", "home": "/home/alice", "user": "alice", "group": "users", "mode": "0700", "persistentStoragePath": "/persist" } ],
+              "files": [] } } } }"#,
+    ),
+    (
+        "impermanence-v1.json",
+        r#"{ "/persist": { "directories": [ "/var/log", "/var/lib/nixos" ], "files": [ "/etc/machine-id" ],
+            "users": { "alice": { "home": "/home/alice", "directories": [ { "directory": ".ssh", "mode": "0700" } ] } } } }"#,
+    ),
+    (
+        "preservation.json",
+        r#"{ "/persist": { "persistentStoragePath": "/persist", "commonMountOptions": [],
+            "directories": [ { "directory": "/var/log", "how": "bindmount" }, { "directory": "/var/lib/nixos", "how": "bindmount", "inInitrd": true } ],
+            "files": [ { "file": "/etc/machine-id", "how": "bindmount", "inInitrd": true } ],
+            "users": { "alice": { "username": "alice", "home": "/home/alice",
+              "directories": [ { "directory": "/home/alice/.ssh", "how": "bindmount", "mode": "0700" },
+                               { "directory": "/home/alice", "how": "_intermediate" } ], "files": [] } } } }"#,
+    ),
+    (
+        "persist.nix",
+        r#"# Written by darlings; safe to edit. Import it from your configuration.
+        {
+          environment.persistence."/persist" = {
+            directories = [ "/var/lib/nixos" "/var/log" ];
+            files = [ "/etc/machine-id" ];
+            users.alice.directories = [ { directory = ".ssh"; mode = "0700"; } ];
+          };
+        }"#,
+    ),
+    (
+        "preserve.nix",
+        r#"{
+          preservation.preserveAt."/persist" = {
+            directories = [ "/var/lib/nixos" "/var/log" ];
+            files = [ { file = "/etc/machine-id"; inInitrd = true; } ];
+            users.alice.directories = [ { directory = ".ssh"; mode = "0700"; } ];
+          };
+        }"#,
+    ),
+];
+
+#[test]
+fn every_config_format_gives_the_same_verdicts() {
+    let f = nixos_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut verdicts: Vec<(String, Vec<(String, String, bool)>)> = Vec::new();
+    for (name, text) in SAME_WHITELIST {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let r = report(&f, &["--persistence", p.to_str().unwrap()]);
+        for path in [
+            "/var/log/journal/abc/system.journal",
+            "/var/lib/nixos/uid-map",
+            "/etc/machine-id",
+            "/home/alice/.ssh/id_ed25519",
+        ] {
+            let e = entry(&r, path).unwrap();
+            assert_eq!(
+                e["class"], "persisted",
+                "{name}: {path} is whitelisted: {e}"
+            );
+        }
+        for path in [
+            "/var/log",
+            "/var/lib/nixos",
+            "/etc/machine-id",
+            "/home/alice/.ssh",
+        ] {
+            let e = entry(&r, path).unwrap();
+            assert!(
+                e["reason"].as_str().unwrap().starts_with("listed in"),
+                "{name}: {e}"
+            );
+            assert!(
+                !e["warning"].is_null(),
+                "{name}: listed but not mounted: {e}"
+            );
+        }
+        let row: Vec<(String, String, bool)> = r["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["class"].as_str().unwrap().to_string(),
+                    e["warning"].is_null(),
+                )
+            })
+            .collect();
+        verdicts.push((name.to_string(), row));
+    }
+    for (name, row) in &verdicts[1..] {
+        assert_eq!(
+            row, &verdicts[0].1,
+            "{name} gives the verdicts of {}",
+            verdicts[0].0
+        );
+    }
+}
+
+#[test]
+fn a_broken_persistence_config_is_bad_input_naming_the_entry() {
+    let f = nixos_root();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("broken.json");
+    std::fs::write(
+        &p,
+        r#"{ "/persist": { "directories": [ "/ok", "relative/path" ] } }"#,
+    )
+    .unwrap();
+    darlings()
+        .arg("report")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&p)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("broken.json"))
+        .stderr(predicates::str::contains("directories[1]"));
+    std::fs::write(&p, "{ not json").unwrap();
+    darlings()
+        .arg("report")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&p)
+        .assert()
+        .code(2);
+}
