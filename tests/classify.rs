@@ -552,11 +552,14 @@ const SAME_WHITELIST: &[(&str, &str)] = &[
     ),
 ];
 
+/// (path, class, has no warning) of one report entry.
+type Verdict = (String, String, bool);
+
 #[test]
 fn every_config_format_gives_the_same_verdicts() {
     let f = nixos_root();
     let dir = tempfile::tempdir().unwrap();
-    let mut verdicts: Vec<(String, Vec<(String, String, bool)>)> = Vec::new();
+    let mut verdicts: Vec<(String, Vec<Verdict>)> = Vec::new();
     for (name, text) in SAME_WHITELIST {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -589,7 +592,7 @@ fn every_config_format_gives_the_same_verdicts() {
                 "{name}: listed but not mounted: {e}"
             );
         }
-        let row: Vec<(String, String, bool)> = r["entries"]
+        let row: Vec<Verdict> = r["entries"]
             .as_array()
             .unwrap()
             .iter()
