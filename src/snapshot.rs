@@ -68,6 +68,7 @@ pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// Saves `tree` to `path` atomically.
 pub fn save(tree: &Tree, path: &Path) -> Result<()> {
+    let _t = crate::timing::phase("save");
     let raw = encode(tree);
     let z = zstd::bulk::compress(&raw, 3).map_err(|e| Error::io("cannot compress", path, e))?;
     let mut header = Vec::with_capacity(HEADER_LEN);
@@ -91,6 +92,7 @@ fn checksum(fields: &[u8], payload: &[u8]) -> [u8; 32] {
 
 /// Loads a scan file, checking its magic, version, checksum and structure.
 pub fn load(path: &Path) -> Result<Tree> {
+    let _t = crate::timing::phase("load");
     let mut bytes = Vec::new();
     open_scan_file(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))

@@ -87,7 +87,25 @@ pub fn tree_is_usable(t: &Tree) {
             .iter()
             .all(|p| diff::change(&empty, Some(t), *p).0 == diff::Change::Removed)
     );
-    let v = classify::classify(&empty, Some(t), &pairs);
+    // As the scanned root: full classification, which resolves every
+    // symlink inside the tree (loops, chains, `..` above the root).
+    let pairs = diff::pair(t, None);
+    let parent: Vec<u32> = t.entries.iter().map(|e| e.parent).collect();
+    let present = vec![true; pairs.len()];
+    let evidence = darlings::evidence::Evidence {
+        storage: vec![b"/persist".to_vec()],
+        ..Default::default()
+    };
+    let v = classify::classify(&classify::ClassifyInput {
+        cur: t,
+        base: None,
+        pairs: &pairs,
+        parent: &parent,
+        present: &present,
+        evidence: &evidence,
+        beyond: &darlings::resolve::NothingBeyond,
+        knowledge: darlings::knowledge::Knowledge::builtin(),
+    });
     assert_eq!(v.verdicts.len(), pairs.len());
 }
 
