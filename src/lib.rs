@@ -9,6 +9,7 @@
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
+//! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
@@ -30,6 +31,8 @@
 pub mod error;
 pub mod text;
 pub mod timing;
+
+pub mod safe_open;
 
 pub mod output;
 

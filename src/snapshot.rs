@@ -39,31 +39,10 @@ pub fn is_scan_file(path: &Path) -> bool {
 }
 
 /// Opens a scan file for reading: only a regular file is opened (a fifo
-/// would block, a device's `open` can have effects), and with `O_NOATIME`
-/// where the kernel allows it, so reading a baseline leaves its atime alone.
+/// would block, a device's `open` can have effects), without touching its
+/// atime where the kernel allows (see [`crate::safe_open`]).
 pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(path, flags | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, flags, Mode::empty())?,
-        r => r?,
-    };
-    let file = std::fs::File::from(fd);
-    // Checked again on the open file: the name may have been swapped meanwhile.
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    Ok(file)
+    crate::safe_open::open_regular(path, true, None)
 }
 
 /// Saves `tree` to `path` atomically.

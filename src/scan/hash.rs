@@ -2,11 +2,8 @@
 //! blocking on a file that turned into a fifo, and without touching its atime.
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsFd;
 use std::path::Path;
-
-use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 
 /// What a hashed file looked like when it was opened: callers compare it with
 /// the scan's metadata to notice a file replaced between stat and hash.
@@ -26,34 +23,13 @@ const CHUNK: usize = 1 << 20;
 
 /// Hashes the regular file at `path`. When `expect` is given (the `dev`
 /// and `ino` the walk saw), a file that is no longer that inode is refused.
-///
-/// The file is first pinned with an `O_PATH | O_NOFOLLOW` descriptor, which
-/// runs no driver's `open`, completes no fifo rendezvous and touches no atime,
-/// and checked to be a regular file (and the expected inode). Only then is
-/// that very inode opened for reading, through `/proc/self/fd`, with
-/// `O_NOATIME` (dropped where the kernel refuses it, i.e. for files we do not
-/// own when not root) and `O_NONBLOCK`. So a directory swapped for a symlink
-/// between the walk and the hash can lead this to stat something outside the
-/// root, but never to open a device, a fifo or a socket, nor to hash another
-/// file. Paths longer than `PATH_MAX` (deep trees) are resolved in pieces.
+/// The file is opened by [`crate::safe_open::open_regular`]: a directory
+/// swapped for a symlink between the walk and the hash can lead this to
+/// stat something outside the root, but never to open a device, a fifo or a
+/// socket, nor to hash another file.
 pub fn hash_file(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Hashed> {
-    let pinned = open_path(path)?;
-    let st = rustix::fs::statx(
-        &pinned,
-        "",
-        AtFlags::EMPTY_PATH,
-        StatxFlags::TYPE | StatxFlags::INO,
-    )?;
-    if u32::from(st.stx_mode) & 0o170000 != 0o100000 {
-        return Err(std::io::Error::other("no longer a regular file"));
-    }
-    let dev = rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor);
-    if expect.is_some_and(|e| e != (dev, st.stx_ino)) {
-        return Err(std::io::Error::other("replaced during scan"));
-    }
-    let fd = reopen(&pinned, path, (dev, st.stx_ino))?;
-    let st = rustix::fs::fstat(fd.as_fd())?;
-    let mut file = std::fs::File::from(fd);
+    let mut file = crate::safe_open::open_regular(path, false, expect)?;
+    let st = rustix::fs::fstat(file.as_fd())?;
     let mut hasher = blake3::Hasher::new();
     let mut total = 0u64;
     if (st.st_size as u64) < BIG_FILE {
@@ -80,62 +56,6 @@ pub fn hash_file(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Has
         bytes: total,
         ino: st.st_ino,
     })
-}
-
-/// Longest path handed to the kernel in one piece (`PATH_MAX` is 4096 with the NUL).
-const PIECE: usize = 4000;
-
-/// An `O_PATH` descriptor of `path` without following a final symlink;
-/// longer paths are resolved a piece at a time from the previous piece's directory.
-fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
-    let last = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let bytes = path.as_os_str().as_bytes();
-    if bytes.len() < PIECE {
-        return Ok(rustix::fs::open(path, last, Mode::empty())?);
-    }
-    let dir_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let mut dir: Option<OwnedFd> = None;
-    let mut rest = bytes;
-    loop {
-        let at = dir.as_ref().map_or(rustix::fs::CWD, |fd| fd.as_fd());
-        if rest.len() < PIECE {
-            return Ok(rustix::fs::openat(at, rest, last, Mode::empty())?);
-        }
-        // Cut at the last '/' that keeps the piece short enough.
-        let cut = rest[..PIECE]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .filter(|&c| c > 0)
-            .ok_or_else(|| std::io::Error::from(rustix::io::Errno::NAMETOOLONG))?;
-        let next = rustix::fs::openat(at, &rest[..cut], dir_flags, Mode::empty())?;
-        dir = Some(next);
-        rest = &rest[cut + 1..];
-    }
-}
-
-/// Opens the inode `pinned` refers to for reading. Without `/proc` (a bare
-/// chroot) it falls back to opening `path` again and checking that it is
-/// still the same inode: the only case where a racing swap could make this
-/// open something else (and then refuse to read it).
-fn reopen(pinned: &OwnedFd, path: &Path, id: (u64, u64)) -> std::io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let magic = format!("/proc/self/fd/{}", pinned.as_raw_fd());
-    let open_noatime =
-        |p: &Path, f: OFlags| match rustix::fs::open(p, f | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => rustix::fs::open(p, f, Mode::empty()),
-            r => r,
-        };
-    match open_noatime(Path::new(&magic), flags) {
-        Err(rustix::io::Errno::NOENT) => {
-            let fd = open_noatime(path, flags | OFlags::NOFOLLOW)?;
-            let st = rustix::fs::fstat(fd.as_fd())?;
-            if (st.st_dev, st.st_ino) != id || st.st_mode & 0o170000 != 0o100000 {
-                return Err(std::io::Error::other("replaced during scan"));
-            }
-            Ok(fd)
-        }
-        r => Ok(r?),
-    }
 }
 
 fn hash_small(file: &mut std::fs::File, hasher: &mut blake3::Hasher) -> std::io::Result<u64> {
@@ -195,6 +115,7 @@ mod tests {
 
     #[test]
     fn refuses_symlinks_and_never_blocks_on_fifos() {
+        use rustix::fs::Mode;
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();
         assert!(hash_file(&dir.path().join("l"), None).is_err());
