@@ -94,7 +94,7 @@ pub fn update(
     promotions: &[Promotion],
     homes: &[(String, PathBuf)],
 ) -> Result<()> {
-    let existing = match std::fs::read(path) {
+    let existing = match crate::safe_open::read_regular(path) {
         Ok(bytes) => Some(
             String::from_utf8(bytes)
                 .map_err(|_| Error::bad_input(path, "not UTF-8 text: not a Nix file"))?,
@@ -156,7 +156,8 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
         let mut bak = name.to_os_string();
         bak.push(".bak");
         let bak = dir.join(bak);
-        let old = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let old =
+            crate::safe_open::read_regular(path).map_err(|e| Error::io("cannot read", path, e))?;
         write_replacing(dir, &bak, &old, perms.clone())?;
     }
     write_replacing(dir, path, contents.as_bytes(), perms)?;

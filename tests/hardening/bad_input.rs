@@ -375,3 +375,98 @@ fn an_output_inside_the_baseline_is_refused() {
         "baseline untouched"
     );
 }
+
+#[test]
+fn broken_or_special_persistence_and_ignore_files_are_refused() {
+    let f = fixture();
+    let cfg = out_dir();
+    let out = out_dir();
+    let before = names(out.path());
+    let write = |name: &str, text: &str| {
+        let p = cfg.path().join(name);
+        let mut bytes = text.as_bytes().to_vec();
+        if name.ends_with(".ignore") {
+            bytes.push(0xff); // rules must be UTF-8 text
+        }
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    let cases = [
+        (
+            write(
+                "broken.json",
+                "{\"/persist\": {\"directories\": [\"/var/log\"",
+            ),
+            "--persistence",
+            "broken.json",
+        ),
+        (
+            write("shape.json", "[1, 2, 3]"),
+            "--persistence",
+            "shape.json",
+        ),
+        (
+            write("entry.json", r#"{"/persist":{"directories":[42]}}"#),
+            "--persistence",
+            "entry.json",
+        ),
+        (
+            write(
+                "syntax.nix",
+                "{ environment.persistence.\"/persist\" = { directories = [ \"/var/log\" ",
+            ),
+            "--persistence",
+            "syntax.nix",
+        ),
+        (
+            write("binary.json", "\u{0}\u{1}\u{2}"),
+            "--persistence",
+            "binary.json",
+        ),
+        (
+            write("rules.ignore", "/var/cache/\n"),
+            "--ignore",
+            "rules.ignore",
+        ),
+    ];
+    for (p, opt, name) in &cases {
+        let text = std::fs::read(p).expect("read");
+        let o = darlings()
+            .arg("report")
+            .arg(f.root())
+            .arg(opt)
+            .arg(p)
+            .arg("-o")
+            .arg(out.path().join("r.json"))
+            .timeout(HANG)
+            .output()
+            .expect("run");
+        assert_refused(&o, out.path(), &before, &[name]);
+        assert_eq!(
+            &std::fs::read(p).expect("read"),
+            &text,
+            "{name} is never modified"
+        );
+    }
+    // A fifo named as a config or as rules is refused without being opened.
+    for opt in ["--persistence", "--ignore"] {
+        let fifo = cfg.path().join(format!("fifo{opt}"));
+        crate::mkfifo(&fifo);
+        let witness = crate::FifoWitness::start(&fifo);
+        let o = darlings()
+            .arg("summary")
+            .arg(f.root())
+            .arg(opt)
+            .arg(&fifo)
+            .timeout(HANG)
+            .output()
+            .expect("run");
+        assert_refused(
+            &o,
+            out.path(),
+            &before,
+            &[&format!("fifo{opt}"), "not a regular file"],
+        );
+        assert!(!witness.opened(), "{opt} fifo never opened");
+    }
+}
