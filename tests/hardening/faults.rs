@@ -274,7 +274,8 @@ fn a_directory_swapped_for_a_symlink_before_hashing_never_leads_outside() {
         [
             (
                 "/sub/victim".to_string(),
-                "cannot hash: no longer a regular file".to_string()
+                "cannot hash: not a regular file (a fifo, socket or device is never opened)"
+                    .to_string()
             ),
             (
                 "/sub2/victim".to_string(),
