@@ -21,6 +21,9 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("scan_file", scan_file),
     ("scan_payload", scan_payload),
     ("mountinfo", mountinfo),
+    ("persistence", persistence),
+    ("whitelist", whitelist),
+    ("ignore_rules", ignore_rules),
 ];
 
 /// `snapshot::decode_file`: never panics; refusals are terminal-safe
@@ -162,5 +165,99 @@ pub fn scan_payload(data: &[u8]) {
             !problem.is_empty() && !problem.chars().any(darlings::text::is_unsafe_char),
             "refusal {problem:?}"
         ),
+    }
+}
+
+/// `persistence::parse` (the `--persistence` reader, JSON and `.nix`, by
+/// extension and by detection): never panics, and is deterministic.
+pub fn persistence(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = darlings::persistence::LoadOptions::default();
+    for name in ["config.json", "persist.nix", "config"] {
+        let path = std::path::Path::new(name);
+        let a = darlings::persistence::parse(text, path, &opts);
+        let b = darlings::persistence::parse(text, path, &opts);
+        assert_eq!(a.is_ok(), b.is_ok(), "deterministic");
+        if let (Ok(a), Ok(b)) = (a, b) {
+            assert_eq!(a, b, "deterministic");
+        }
+    }
+}
+
+/// `whitelist::render` merging promotions into an existing `.nix` file:
+/// never panics; what it writes reads back with the promoted paths, and a
+/// second render of the same promotions changes nothing (SPEC §6).
+pub fn whitelist(data: &[u8]) {
+    use darlings::whitelist::{Flavor, Promotion, render};
+    // The first line names a path to promote (exercising Nix quoting); the
+    // rest is the existing file.
+    let (first, rest) = match data.iter().position(|&b| b == b'\n') {
+        Some(k) => (&data[..k], &data[k + 1..]),
+        None => (data, &b""[..]),
+    };
+    let Ok(existing) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let name: String = String::from_utf8_lossy(first)
+        .chars()
+        .filter(|c| *c != '\0' && *c != '/')
+        .take(40)
+        .collect();
+    if name.is_empty() || name == "." || name == ".." {
+        return;
+    }
+    let promotions = [
+        Promotion {
+            path: format!("/var/lib/{name}").into(),
+            is_dir: true,
+            user: "root".into(),
+            group: "root".into(),
+            mode: 0o755,
+        },
+        Promotion {
+            path: "/etc/machine-id".into(),
+            is_dir: false,
+            user: "root".into(),
+            group: "root".into(),
+            mode: 0o644,
+        },
+    ];
+    let storage = std::path::Path::new("/persist");
+    let existing = (!existing.is_empty()).then_some(existing);
+    for flavor in [Flavor::Impermanence, Flavor::Preservation] {
+        let Ok(once) = render(existing, flavor, storage, &promotions, &[]) else {
+            continue;
+        };
+        let twice = render(Some(&once), flavor, storage, &promotions, &[])
+            .expect("darlings reads back what it wrote");
+        assert_eq!(
+            once, twice,
+            "a second promote of the same paths changes nothing"
+        );
+        let back = darlings::persistence::parse(
+            &once,
+            std::path::Path::new("persist.nix"),
+            &darlings::persistence::LoadOptions::default(),
+        )
+        .expect("the written whitelist is a valid whitelist");
+        for p in &promotions {
+            assert!(
+                back.entries.iter().any(|e| p.path.starts_with(&e.path)),
+                "{} is covered by the written file:\n{once}",
+                p.path.display()
+            );
+        }
+    }
+}
+
+/// `evidence::parse_ignore` (the `--ignore` loader): never panics.
+pub fn ignore_rules(data: &[u8]) {
+    let path = std::path::Path::new("rules.ignore");
+    if let Ok(g) = darlings::evidence::parse_ignore(data.to_vec(), path) {
+        for p in ["/var/cache/x", "/etc", "/"] {
+            let _ = g.matched_path_or_any_parents(p, false);
+        }
     }
 }
