@@ -40,7 +40,18 @@ fn fill(f: &Fixture, flavour: &str) {
         .chmod("var/lib/locked", 0o000)
         .dir("var/empty-dir")
         .symlink("/nix/store/abc/etc", "etc/static")
-        .symlink("ssh", "etc/ssh-link");
+        .symlink("ssh", "etc/ssh-link")
+        // Files the classification itself reads inside the root.
+        .file("etc/.clean", "hosts\nmachine-info\n")
+        .file(
+            "etc/systemd/system/var-log.mount",
+            "[Mount]\nWhat=/persist/var/log\nWhere=/var/log\n",
+        )
+        .file(
+            "etc/tmpfiles.d/preservation.conf",
+            "L+ /etc/machine-id - - - - /persist/etc/machine-id\n",
+        )
+        .file("persist/etc/machine-id", "kept");
     crate::mkfifo(&f.path("run-fifo"));
     std::fs::hard_link(f.path("etc/machine-id"), f.path("etc/machine-id.hardlink")).expect("link");
     // Same size, different mtime than the other side: --hash auto reads both.
@@ -80,6 +91,20 @@ fn no_command_changes_the_root_or_the_baselines_not_even_an_atime() {
     fill(&base, "base");
     let bases = out_dir();
     let base_scan = scan_to(base.root(), bases.path(), "base.scan", &["--hash", "all"]);
+    let cfg_json = bases.path().join("persistence.json");
+    std::fs::write(
+        &cfg_json,
+        r#"{"/persist":{"directories":["/var/lib"],"files":["/etc/machine-id"]}}"#,
+    )
+    .expect("write");
+    let cfg_nix = bases.path().join("persist.nix");
+    std::fs::write(
+        &cfg_nix,
+        "{\n  environment.persistence.\"/persist\" = {\n    directories = [ \"/var/log\" ];\n  };\n}\n",
+    )
+    .expect("write");
+    let rules = bases.path().join("rules.ignore");
+    std::fs::write(&rules, "/home/*/.bash_history\n").expect("write");
     let out = out_dir();
     for d in [root.root(), base.root(), bases.path()] {
         age_atimes(d);
@@ -174,6 +199,38 @@ fn no_command_changes_the_root_or_the_baselines_not_even_an_atime() {
         (vec!["summary".into(), p(r), "--against".into(), p(s)], 0),
         (
             vec!["summary".into(), p(r), "--hash".into(), "none".into()],
+            0,
+        ),
+        (
+            vec![
+                "summary".into(),
+                p(r),
+                "--persistence".into(),
+                p(&cfg_json),
+                "--persistence".into(),
+                p(&cfg_nix),
+                "--ignore".into(),
+                p(&rules),
+                "--storage".into(),
+                "/persist".into(),
+                "--hash".into(),
+                "all".into(),
+            ],
+            0,
+        ),
+        (
+            vec![
+                "report".into(),
+                p(r),
+                "--against".into(),
+                p(b),
+                "--persistence".into(),
+                p(&cfg_nix),
+                "--ignore".into(),
+                p(&rules),
+                "-o".into(),
+                o_("r3.json"),
+            ],
             0,
         ),
         // Refused: an output inside the baseline, or over the baseline scan file.
