@@ -67,7 +67,14 @@ fn kill_at_random(cmd: &str, valid: fn(&[u8]) -> bool) {
         // Change the root so that every complete run writes different bytes.
         std::fs::write(f.path("d0/f0"), format!("iteration {i}")).expect("write");
         let mut child = run(&full);
-        let delay = rng.below(took.as_micros() as u64 * 6 / 5 + 1);
+        // Half the kills anywhere in a run, half near its end, where the
+        // output is written and renamed.
+        let t = took.as_micros() as u64;
+        let delay = if i % 2 == 0 {
+            rng.below(t * 6 / 5 + 1)
+        } else {
+            t * 4 / 5 + rng.below(t * 3 / 10 + 1)
+        };
         std::thread::sleep(Duration::from_micros(delay));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
