@@ -124,7 +124,23 @@ fn error_messages_escape_names_and_arguments() {
     std::fs::write(&file_root, "not a dir").expect("write");
     let not_scan = f.root().join(OsStr::from_bytes(b"\x1b[31mbase\nline"));
     std::fs::write(&not_scan, "junk").expect("write");
+    // A config whose content (not only its name) carries the sequences.
+    let cfg_dir = crate::out_dir();
+    let cfg = cfg_dir
+        .path()
+        .join(OsStr::from_bytes(b"\x1b]0;cfg\x07.json"));
+    std::fs::write(
+        &cfg,
+        r#"{"/persist": {"directories": ["\u001b]0;x\u0007rel\u202e\nx"]}}"#,
+    )
+    .expect("write");
     let runs: Vec<Vec<PathBuf>> = vec![
+        vec![
+            "summary".into(),
+            f.root().into(),
+            "--persistence".into(),
+            cfg.clone(),
+        ],
         vec!["summary".into(), bad_root.clone()],
         vec!["report".into(), file_root.clone()],
         vec![
