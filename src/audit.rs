@@ -157,6 +157,8 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     drop(t);
     let t = crate::timing::phase("classify");
     let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
+    drop(t);
+    let t = crate::timing::phase("evidence");
     let host_mounts = crate::mountinfo::read_own();
     let beyond = crate::evidence::HostBeyond {
         root: cur.root.clone(),
@@ -169,6 +171,8 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         beyond: &beyond,
         host_mounts: &host_mounts,
     })?;
+    drop(t);
+    let t = crate::timing::phase("verdicts");
     let present: Vec<bool> = pairs.iter().map(|p| p.cur != NONE).collect();
     let verdicts = classify::classify(&classify::ClassifyInput {
         cur: &cur,
