@@ -325,11 +325,11 @@ fn pair_tree(cur: &Tree, base: Option<&Tree>, pairs: &[Pair]) -> (Vec<u32>, Vec<
     let mut end = vec![0u32; pairs.len()];
     let mut stack: Vec<(u32, u32)> = Vec::new(); // (pair index, depth)
     for (i, p) in pairs.iter().enumerate() {
-        let depth = if p.cur != NONE {
+        let depth = u32::from(if p.cur != NONE {
             cur.entries[p.cur as usize].depth
         } else {
             base.map_or(1, |b| b.entries[p.base as usize].depth)
-        };
+        });
         while let Some(&(k, d)) = stack.last() {
             if d < depth {
                 break;
