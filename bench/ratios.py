@@ -95,9 +95,9 @@ def pooled(g, cmd):
 def summarize(d):
     meta = read_meta(d)
     groups = load_groups(d)
-    entries = int(meta.get("entries", "0") or 0)
-    nbytes = int(meta.get("bytes", "0") or 0)
-    drift_entries = int(meta.get("drift_entries", "0") or 0)
+    entries = int(float(meta.get("entries", "0") or 0))
+    nbytes = int(float(meta.get("bytes", "0") or 0))
+    drift_entries = int(float(meta.get("drift_entries", "0") or 0))
     out = []
     warnings = []
     title = meta.get("target", os.path.basename(d.rstrip("/")))
@@ -197,7 +197,8 @@ def summarize(d):
                    "At small scales the fixed cost of the binary dominates.)")
         out.append("")
 
-    # ---- page-cache events during warm groups --------------------------------------------
+    # ---- page-cache events and competing load, from the vmstat marks -------------------
+    nproc = int(meta.get("nproc", "1") or 1)
     for vm in sorted(glob.glob(os.path.join(d, "*.vmstat"))):
         group = os.path.basename(vm)[:-len(".vmstat")]
         if group == "cold":
@@ -210,6 +211,28 @@ def summarize(d):
                     continue
                 kv = dict(zip(toks[3::2], toks[4::2]))
                 vals[toks[0]] = kv
+        # Foreign CPU: CPU time the whole machine spent during a round minus what hyperfine
+        # measured for our own runs (+1 warmup). The load average cannot tell, it includes us.
+        g = groups.get(group, {"rounds": {}})
+        for rnd, rd in sorted(g["rounds"].items()):
+            b, a = vals.get(f"r{rnd}-before", {}), vals.get(f"r{rnd}-after", {})
+            try:
+                busy = (int(a["cpu_busy_cs"]) - int(b["cpu_busy_cs"])) / 100
+                steal = (int(a["cpu_steal_cs"]) - int(b["cpu_steal_cs"])) / 100
+                wall = float(a["uptime_s"]) - float(b["uptime_s"])
+            except (KeyError, ValueError):
+                continue
+            own = 0.0
+            for res in rd.values():
+                runs = len(res.get("times") or []) + 1
+                own += (res.get("user", 0) + res.get("system", 0)) * runs
+            foreign = max(0.0, busy - own)
+            if wall > 0 and (foreign / (wall * nproc) > 0.10 or steal / (wall * nproc) > 0.05):
+                warnings.append(
+                    f"group {group} round {rnd}: other processes used {foreign:.1f} CPU-s "
+                    f"({100 * foreign / (wall * nproc):.0f}% of the machine) and the hypervisor "
+                    f"stole {steal:.1f} s during its {wall:.0f} s: medians are inflated by "
+                    f"contention (ratios less so, if it was steady)")
         for key in sorted(vals):
             if key.endswith("-before"):
                 after = vals.get(key[:-7] + "-after")

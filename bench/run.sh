@@ -180,10 +180,18 @@ ensure_corpus() {   # $1 = scale
 # ---------------------------------------------------------------------------------------------
 q() { printf '%q' "$1"; }   # shell-quote a path for a hyperfine command line
 
-vmstat_mark() {   # $1 = file, $2 = label: page-cache drops / refaults / major faults + load
+# vmstat_mark FILE LABEL: one line of machine state before/after each round: page-cache drops,
+# refaults, major faults, load average, and the machine's total busy and steal CPU time (from
+# /proc/stat, in 1/100 s) with the uptime, so that ratios.py can tell how much CPU *other*
+# processes took during the round (the load average cannot: it includes our own runs).
+vmstat_mark() {
+    local busy steal
+    read -r busy steal < <(awk '/^cpu / {print $2+$3+$4+$7+$8, $9}' /proc/stat)
     { printf '%s %s load=%s ' "$2" "$(date -u +%T)" "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)"
       grep -E '^(drop_pagecache|drop_slab|pgmajfault|workingset_refault_file) ' /proc/vmstat |
-          tr '\n' ' '; echo; } >>"$1"
+          tr '\n' ' '
+      printf 'cpu_busy_cs %s cpu_steal_cs %s uptime_s %s\n' "$busy" "$steal" "$(cut -d' ' -f1 /proc/uptime)"
+    } >>"$1"
 }
 
 # probe NAME CMD [FILE]: run a darlings command once; on failure print why and return 1.
@@ -272,7 +280,7 @@ run_target() {
         dir=/usr
         log "counting entries of /usr"
         entries=$(find /usr -xdev -mindepth 1 -printf . | wc -c)
-        bytes=$(find /usr -xdev -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+        bytes=$(find /usr -xdev -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
     else
         ensure_corpus "$TARGET"
         dir=$CORPUS_DIR/$TARGET
@@ -312,6 +320,11 @@ run_target() {
     log "$TARGET: $entries entries, $bytes bytes in $dir -> results in $RES"
 
     local D=$(q "$DARLINGS") R=$(q "$dir") R2=$(q "$drift") O=$(q "$OUT_DIR")
+    # /usr is live: apt or a Python run elsewhere can delete a file between getdents and stat,
+    # and find then exits 1 (xargs 123), which makes hyperfine abort the whole group. So on the
+    # live tree the find/b3sum peers tolerate a failure; the corpora are static and stay strict.
+    local LIVE=""
+    [[ $TARGET == usr ]] && LIVE=" || true"
     local have=1 ok
     ((DARLINGS_OK)) || have=0
 
@@ -321,8 +334,8 @@ run_target() {
         if ((have)) && probe darlings-scan-none "$D scan --hash none $R -o $O/walk.scan" "$OUT_DIR/walk.scan"; then
             c+=(darlings-scan-none "$D scan --hash none $R -o $O/walk.scan")
         fi
-        c+=(fd "$(q "$FD") -HI --one-file-system . $R")
-        c+=(find-printf "find $R -xdev -printf '%p %s %T@\\n'")
+        c+=(fd "$(q "$FD") -HI --one-file-system . $R$LIVE")
+        c+=(find-printf "find $R -xdev -printf '%p %s %T@\\n'$LIVE")
         bench_group walk 10 --warmup 1 -- "${c[@]}"
     fi
 
@@ -332,7 +345,7 @@ run_target() {
         if ((have)) && probe darlings-scan-all "$D scan --hash all $R -o $O/hash.scan" "$OUT_DIR/hash.scan"; then
             c+=(darlings-scan-all "$D scan --hash all $R -o $O/hash.scan")
         fi
-        c+=(b3sum "find $R -xdev -type f -print0 | xargs -0 -P$NPROC -n2000 $(q "$B3SUM")")
+        c+=(b3sum "find $R -xdev -type f -print0 | xargs -0 -P$NPROC -n2000 $(q "$B3SUM")$LIVE")
         bench_group hash 5 --warmup 1 -- "${c[@]}"
     fi
 
@@ -401,7 +414,12 @@ run_target() {
 }
 
 # ---------------------------------------------------------------------------------------------
-ensure_tools
-ensure_darlings
-for t in "${TARGETS[@]}"; do run_target "$t"; done
-log "done. Corpora stay cached in $CORPUS_DIR (rm -rf $WORK to free the disk)."
+# (A function, called on the last line: bash has then read the whole file before it starts,
+# so editing run.sh during a long run cannot change the running one.)
+main() {
+    ensure_tools
+    ensure_darlings
+    for t in "${TARGETS[@]}"; do run_target "$t"; done
+    log "done. Corpora stay cached in $CORPUS_DIR (rm -rf $WORK to free the disk)."
+}
+main; exit
