@@ -24,8 +24,7 @@ import sys
 RATIOS = [
     ("metadata scan / fd names", "walk", "darlings-scan-none", "fd", 1.0, "G1"),
     ("metadata scan / find -printf", "walk", "darlings-scan-none", "find-printf", 0.4, "G1"),
-    ("hash-all time / b3sum time", "hash", "darlings-scan-all", "b3sum", 1 / 0.9,
-     "G7; throughput ratio >= 0.9"),
+    ("hash-all time / b3sum time", "hash", "darlings-scan-all", "b3sum", 1 / 0.9, "G7"),
     ("rescan (report --against prev) / plain scan", "rescan", "darlings-rescan",
      "darlings-scan-none", 1.2, "G6/G9"),
     ("report --against DIR / rsync -n", "diff", "darlings-report-diff", "rsync-n", 0.5, ""),
@@ -167,7 +166,7 @@ def summarize(d):
         if len(per_round) > 1 and (max(per_round) - min(per_round)) / r > ROUND_SPREAD_WARN:
             warnings.append(f"{label}: rounds disagree ({pr}); treat {r:.2f} as noisy")
         verdict = "meets" if r <= target else "**misses**"
-        extra = f"; throughput ratio {1 / r:.2f}" if group == "hash" else ""
+        extra = (f": throughput {1 / r:.2f}x b3sum, target ≥ 0.9x" if group == "hash" else "")
         out.append(f"| {label} | {r:.2f} | {pr} | ≤ {target:.2f} | {verdict}"
                    f"{' (' + note + extra + ')' if note or extra else ''} |")
     out.append("")
@@ -190,7 +189,10 @@ def summarize(d):
             tgt = f"≤ {RSS_TARGET}" if name.startswith("darlings") else "peer"
             verdict = ""
             if name.startswith("darlings"):
-                verdict = " meets" if bpe <= RSS_TARGET else " **misses**"
+                if entries < 500_000:
+                    verdict = " (indicative only below ~1M entries)"
+                else:
+                    verdict = " meets" if bpe <= RSS_TARGET else " **misses**"
             out.append(f"| {name} | {kib / 1024:.1f} | {bpe:.0f} | {tgt}{verdict} |")
         out.append("")
         out.append("(bytes/entry = peak RSS / entries scanned; report-diff scans both trees. "
