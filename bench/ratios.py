@@ -106,7 +106,7 @@ def summarize(d):
     out.append(f"darlings: `{meta.get('darlings_version', '?')}` ({meta.get('darlings', '?')}); "
                f"{meta.get('hyperfine', '?')}; fd {meta.get('fd', '?').split()[-1]}; "
                f"b3sum {meta.get('b3sum', '?').split()[-1]}; {meta.get('nproc', '?')} CPUs; "
-               f"rounds: {meta.get('rounds', '?')}; load avg start/end: "
+               f"rounds: {meta.get('rounds', '?')}; nice {meta.get('nice', '0')}; load avg start/end: "
                f"{meta.get('loadavg_start', '?').split(' ')[0]}/"
                f"{meta.get('loadavg_end', '?').split(' ')[0]}")
     out.append("")
