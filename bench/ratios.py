@@ -146,15 +146,15 @@ def summarize(d):
     out.append("")
 
     # ---- ratios --------------------------------------------------------------------------
-    out.append("| ratio (time / time) | median | per round | target | |")
-    out.append("|---|---:|---|---:|---|")
+    out.append("| ratio (time / time) | median | per round | target | | CPU-time ratio |")
+    out.append("|---|---:|---|---:|---|---:|")
     for label, group, num, den, target, note in RATIOS:
         g = groups.get(group)
         if not g:
             continue
         if (group, num) not in medians or (group, den) not in medians:
             missing = num if (group, num) not in medians else den
-            out.append(f"| {label} | n/a | | ≤ {target:.2f} | `{missing}` not measured |")
+            out.append(f"| {label} | n/a | | ≤ {target:.2f} | `{missing}` not measured | |")
             continue
         r = medians[(group, num)] / medians[(group, den)]
         per_round = []
@@ -167,8 +167,14 @@ def summarize(d):
             warnings.append(f"{label}: rounds disagree ({pr}); treat {r:.2f} as noisy")
         verdict = "meets" if r <= target else "**misses**"
         extra = (f": throughput {1 / r:.2f}x b3sum, target ≥ 0.9x" if group == "hash" else "")
+        cn, cd = pooled(g, num)[1], pooled(g, den)[1]
+        cpu_r = (f"{statistics.mean(cn) / statistics.mean(cd):.2f}"
+                 if cn and cd and statistics.mean(cd) > 0 else "–")
         out.append(f"| {label} | {r:.2f} | {pr} | ≤ {target:.2f} | {verdict}"
-                   f"{' (' + note + extra + ')' if note or extra else ''} |")
+                   f"{' (' + note + extra + ')' if note or extra else ''} | {cpu_r} |")
+    out.append("")
+    out.append("(CPU-time ratio = user+sys of numerator / denominator: less sensitive than wall "
+               "time to other load on the machine, blind to parallelism and I/O waits.)")
     out.append("")
 
     # ---- peak RSS ------------------------------------------------------------------------
