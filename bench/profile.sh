@@ -11,8 +11,10 @@
 #   2. `perf record -e cpu-clock -g` (a software clock: this KVM guest exposes no hardware
 #      counters, `perf stat -e instructions` says <not supported>), then `perf report` top
 #      symbols, self time, user + kernel;
-#   3. `/usr/bin/time -v`: wall, user, sys, peak RSS, context switches, page faults.
-# Output: bench/results/<UTC date-time>-profile-<target>/ (strace.txt, perf.txt, time.txt).
+#   3. `/usr/bin/time -v`: wall, user, sys, peak RSS, context switches, page faults, with
+#      DARLINGS_TIMING=1 so darlings prints its own phase times (phases.txt).
+# Output: bench/results/<UTC date-time>-profile-<target>/ (strace.txt, perf.txt, perf-dso.txt,
+# time.txt, phases.txt).
 # Uses the same DARLINGS_BIN / DARLINGS_BENCH_DIR defaults as run.sh; the corpus must exist
 # (run `bench/run.sh TARGET` once). Installs strace and linux-perf via apt if missing.
 set -euo pipefail
@@ -44,7 +46,8 @@ echo "$DARLINGS ${args[*]}" >"$RES/command.txt"
 echo "profiling: $DARLINGS ${args[*]} -> $RES" >&2
 
 "$DARLINGS" "${args[@]}" >/dev/null                                  # warm the page cache
-/usr/bin/time -v -o "$RES/time.txt" "$DARLINGS" "${args[@]}" >/dev/null
+DARLINGS_TIMING=1 /usr/bin/time -v -o "$RES/time.txt" "$DARLINGS" "${args[@]}" >/dev/null \
+    2>"$RES/phases.txt"
 strace -c -f -o "$RES/strace.txt" "$DARLINGS" "${args[@]}" >/dev/null
 perf record -q -e cpu-clock -F 2000 -g -o "$RES/perf.data" "$DARLINGS" "${args[@]}" >/dev/null 2>&1
 perf report -i "$RES/perf.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.7 \
@@ -54,6 +57,7 @@ perf report -i "$RES/perf.data" --stdio --no-children --sort dso -g none 2>/dev/
 rm -f "$RES/perf.data" "$WORK/out/p.scan"
 
 grep -E 'Elapsed|User time|System time|Maximum resident|context switches' "$RES/time.txt"
+grep 'timing' "$RES/phases.txt" || true
 echo; head -25 "$RES/strace.txt"
 echo; grep -v '^#' "$RES/perf-dso.txt" | head -8
 echo; grep -v '^#' "$RES/perf.txt" | head -30

@@ -205,6 +205,24 @@ def summarize(d):
                    "At small scales the fixed cost of the binary dominates.)")
         out.append("")
 
+    # ---- darlings' own phase timings (DARLINGS_TIMING=1 during the probe runs) -----------
+    phase_rows = []
+    for err in sorted(glob.glob(os.path.join(d, "probe", "darlings-*.stderr"))):
+        name = os.path.basename(err)[:-len(".stderr")]
+        phases = []
+        with open(err, errors="replace") as f:
+            for line in f:
+                m = re.match(r"darlings: timing: (\S+)\s+([0-9.]+) ms", line)
+                if m:
+                    phases.append(f"{m.group(1)} {float(m.group(2)) / 1000:.3f}")
+        if phases:
+            phase_rows.append(f"| {name} | {', '.join(phases)} |")
+    if phase_rows:
+        out.append("| darlings phases (one probe run, s) | |")
+        out.append("|---|---|")
+        out += phase_rows
+        out.append("")
+
     # ---- page-cache events and competing load, from the vmstat marks -------------------
     nproc = int(meta.get("nproc", "1") or 1)
     for vm in sorted(glob.glob(os.path.join(d, "*.vmstat"))):
