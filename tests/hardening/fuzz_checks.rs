@@ -236,12 +236,19 @@ pub fn whitelist(data: &[u8]) {
             once, twice,
             "a second promote of the same paths changes nothing"
         );
-        let back = darlings::persistence::parse(
-            &once,
-            std::path::Path::new("persist.nix"),
-            &darlings::persistence::LoadOptions::default(),
-        )
-        .expect("the written whitelist is a valid whitelist");
+        // The user's entries are kept as written, valid or not: the output
+        // must read back as a whitelist whenever the input did.
+        let read = |text: &str| {
+            darlings::persistence::parse(
+                text,
+                std::path::Path::new("persist.nix"),
+                &darlings::persistence::LoadOptions::default(),
+            )
+        };
+        if existing.is_some_and(|t| read(t).is_err()) {
+            continue;
+        }
+        let back = read(&once).expect("the written whitelist is a valid whitelist");
         for p in &promotions {
             assert!(
                 back.entries.iter().any(|e| p.path.starts_with(&e.path)),
