@@ -34,6 +34,12 @@ impl Baseline {
         let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
         if meta.is_dir() {
             Ok(Baseline::Directory(p))
+        } else if !meta.is_file() {
+            // Never opened: a fifo would block, a device's open can have effects.
+            Err(Error::bad_input(
+                &p,
+                "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
+            ))
         } else if snapshot::is_scan_file(&p) {
             Ok(Baseline::ScanFile(p))
         } else {

@@ -177,11 +177,16 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
 /// Loads gitignore-style rules, relative to ROOT. A missing file is an empty
 /// rule set (the TUI creates it on the first dismissal).
 pub fn load_ignore(file: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
-    let text = match std::fs::read(file) {
+    let text = match crate::safe_open::read_regular(file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("cannot read ignore file", file, e)),
     };
+    parse_ignore(text, file).map(Some)
+}
+
+/// Parses gitignore-style rules read from `file` (named in errors).
+pub fn parse_ignore(text: Vec<u8>, file: &Path) -> Result<ignore::gitignore::Gitignore> {
     let text = String::from_utf8(text)
         .map_err(|_| Error::bad_input(file, "ignore rules must be UTF-8 text"))?;
     let mut b = ignore::gitignore::GitignoreBuilder::new("/");
@@ -194,7 +199,6 @@ pub fn load_ignore(file: &Path) -> Result<Option<ignore::gitignore::Gitignore>> 
         })?;
     }
     b.build()
-        .map(Some)
         .map_err(|e| Error::bad_input(file, format!("invalid rules: {e}")))
 }
 
@@ -266,19 +270,10 @@ pub fn read_in_root(res: &Resolver<'_>, path: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn read_small(host: &Path) -> Option<Vec<u8>> {
-    use rustix::fs::{Mode, OFlags};
     use std::io::Read;
-    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(host, base | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(host, base, Mode::empty()).ok()?,
-        r => r.ok()?,
-    };
-    let st = rustix::fs::fstat(&fd).ok()?;
-    if st.st_mode & 0o170000 != 0o100000 {
-        return None;
-    }
     let mut buf = Vec::new();
-    std::fs::File::from(fd)
+    crate::safe_open::open_regular(host, false, None)
+        .ok()?
         .take(1 << 20)
         .read_to_end(&mut buf)
         .ok()?;
@@ -306,13 +301,14 @@ fn list_in_root(res: &Resolver<'_>, path: &[u8]) -> Vec<Vec<u8>> {
             .collect();
     }
     let host = tree.root.join(std::ffi::OsStr::from_bytes(&r.path[1..]));
-    std::fs::read_dir(host)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
+    crate::safe_open::list_dir(&host)
+        .map(|names| {
+            names
+                .into_iter()
+                .map(|n| {
                     let mut p = r.path.clone();
                     p.push(b'/');
-                    p.extend_from_slice(e.file_name().as_bytes());
+                    p.extend_from_slice(&n);
                     p
                 })
                 .collect()

@@ -28,13 +28,21 @@ pub const MAGIC: &[u8; 8] = b"DARLSCAN";
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 32;
 
-/// Returns true if and only if `path` is a file that starts with the scan-file magic.
+/// Returns true if and only if `path` is a regular file that starts with the
+/// scan-file magic. Never opens a fifo or a device (see [`open_scan_file`]).
 pub fn is_scan_file(path: &Path) -> bool {
     let mut buf = [0u8; 8];
-    std::fs::File::open(path)
+    open_scan_file(path)
         .and_then(|mut f| f.read_exact(&mut buf))
         .is_ok()
         && &buf == MAGIC
+}
+
+/// Opens a scan file for reading: only a regular file is opened (a fifo
+/// would block, a device's `open` can have effects), without touching its
+/// atime where the kernel allows (see [`crate::safe_open`]).
+pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
+    crate::safe_open::open_regular(path, true, None)
 }
 
 /// Saves `tree` to `path` atomically. The payload is compressed on all
@@ -77,7 +85,10 @@ fn checksum(fields: &[u8], payload: &[u8]) -> [u8; 32] {
 /// Loads a scan file, checking its magic, version, checksum and structure.
 pub fn load(path: &Path) -> Result<Tree> {
     let _t = crate::timing::phase("load");
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read scan file", path, e))?;
+    let mut bytes = Vec::new();
+    open_scan_file(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| Error::io("cannot read scan file", path, e))?;
     decode_file(&bytes).map_err(|problem| Error::bad_input(path, problem))
 }
 
@@ -122,7 +133,13 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Tree, String> {
     if raw.len() as u64 != raw_len {
         return Err("decompressed size does not match the header".into());
     }
-    let tree = decode(&raw)?;
+    decode_payload(&raw)
+}
+
+/// Decodes and validates a decompressed payload: the structure behind the
+/// checksum, which a fuzzer could never reach through [`decode_file`].
+pub fn decode_payload(raw: &[u8]) -> std::result::Result<Tree, String> {
+    let tree = decode(raw)?;
     validate(&tree)?;
     Ok(tree)
 }
@@ -375,6 +392,13 @@ fn validate(t: &Tree) -> std::result::Result<(), String> {
         {
             return bad("name out of range");
         }
+        // A name from a real directory is never empty, `.`, `..`, and never
+        // holds `/` or NUL: such a name would make one entry look like another
+        // path (`a/b`, `..`) to every later stage.
+        let name = t.name(i);
+        if name.contains(&b'/') || name.contains(&0) || name == b"." || name == b".." {
+            return bad("invalid name");
+        }
         if (e.end as usize) <= i || (e.end as usize) > n {
             return bad("subtree end out of range");
         }
@@ -484,6 +508,27 @@ mod tests {
             let mut b = bytes.clone();
             b[pos] ^= 0x40;
             assert!(decode_file(&b).is_err(), "flip at {pos}");
+        }
+    }
+
+    #[test]
+    fn names_that_no_directory_can_hold_are_refused() {
+        // Found by the scan_payload fuzz target: an entry named "a/b" was not
+        // found by its own path.
+        let (_dir, t) = sample();
+        for bad in [&b"a/b"[..], b".", b"..", b"nul\0"] {
+            let mut t = t.clone();
+            let i = t.lookup(b"/etc/a-b").unwrap();
+            t.entries[i].name_off = t.names.len() as u32;
+            t.entries[i].name_len = bad.len() as u16;
+            t.names.extend_from_slice(bad);
+            let mut raw = Vec::new();
+            encode(&t, &mut raw).unwrap();
+            let e = decode_payload(&raw).unwrap_err();
+            assert!(
+                e.contains("invalid name") || e.contains("out of order"),
+                "{e}"
+            );
         }
     }
 

@@ -143,8 +143,7 @@ pub fn hash_entries(
         .par_iter()
         .map(|&i| {
             let e = &tree.entries[i];
-            let r = match hash::hash_file(&tree.host_path(i)) {
-                Ok(h) if h.ino != e.ino => Err("replaced during scan".to_string()),
+            let r = match hash::hash_file(&tree.host_path(i), Some((e.dev, e.ino))) {
                 Ok(h) if h.bytes != e.size => Err("changed size during scan".to_string()),
                 Ok(h) => {
                     progress.files_hashed.fetch_add(1, Ordering::Relaxed);
@@ -644,7 +643,11 @@ fn build_excludes(patterns: &[String]) -> Result<Option<globset::GlobSet>> {
         let g = globset::GlobBuilder::new(p)
             .literal_separator(p.contains('/'))
             .build()
-            .map_err(|e| Error::Usage(format!("invalid --exclude pattern '{p}': {e}")))?;
+            .map_err(|e| {
+                Error::Usage(crate::text::escape_str(&format!(
+                    "invalid --exclude pattern '{p}': {e}"
+                )))
+            })?;
         b.add(g);
     }
     b.build()
