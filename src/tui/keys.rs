@@ -295,10 +295,18 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[ch('y')],
         label: "y",
-        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit],
+        modes: &[Mode::ConfirmWrite],
         msg: Msg::Yes,
-        help: "write the whitelist / quit without writing",
-        footer: "yes",
+        help: "write the whitelist (atomically, keeping FILE.bak)",
+        footer: "write",
+    },
+    Binding {
+        keys: &[ch('y')],
+        label: "y",
+        modes: &[Mode::ConfirmQuit],
+        msg: Msg::Yes,
+        help: "quit without writing the marks",
+        footer: "quit",
     },
     Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
@@ -378,7 +386,7 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
 pub fn footer(mode: Mode) -> Vec<(&'static str, &'static str)> {
     bindings(mode)
         .filter(|b| !b.footer.is_empty())
-        .map(|b| (b.label, b.footer))
+        .map(|b| (b.label.split('/').next().unwrap_or(b.label), b.footer))
         .collect()
 }
 

@@ -277,6 +277,8 @@ pub struct Model {
     pub search: String,
     /// The pair selected when the search started.
     pub search_origin: u32,
+    /// The expanded set when the search started (restored between matches).
+    pub search_expanded: HashSet<u32>,
     /// Paths marked for promotion.
     pub marks: Marks,
     /// Pairs written to the whitelist in this session.
@@ -315,6 +317,7 @@ impl Model {
             expanded: HashSet::new(),
             search: String::new(),
             search_origin: 0,
+            search_expanded: HashSet::new(),
             marks: Marks::default(),
             promoted: HashSet::new(),
             marked_sel: 0,
@@ -350,8 +353,6 @@ impl Model {
             self.mode = Mode::Browse;
         }
         self.rebuild_rows();
-        // Open the single top directory of a root like the demo's, so the
-        // first screen shows something to decide on.
         self.status = if n_open == 0 {
             "no unreviewed stray state: f shows other classes".into()
         } else {
@@ -601,24 +602,45 @@ pub fn link_chain(t: &Tree, k: usize) -> Vec<String> {
             j.extend_from_slice(target);
             j
         };
-        match resolve_dirs(t, &joined, &mut budget) {
-            None => {
-                out.push(format!("{} (not on this root)", escape_bytes(&joined)));
-                break;
+        out.push(escape_bytes(target));
+        let resolved = resolve_dirs(t, &joined, &mut budget);
+        let Some(p) = resolved.filter(|p| t.lookup(p).is_some()) else {
+            let why = if budget == 0 {
+                " (loop)"
+            } else {
+                " (not on this root)"
+            };
+            if let Some(last) = out.last_mut() {
+                last.push_str(why);
             }
-            Some(p) => match t.lookup(&p) {
-                None => {
-                    out.push(format!("{} (not on this root)", escape_bytes(&p)));
-                    break;
-                }
-                Some(n) => {
-                    out.push(escape_bytes(&p));
-                    cur = n;
-                }
-            },
+            break;
+        };
+        if normalize(&joined) != p {
+            out.push(escape_bytes(&p));
+        }
+        match t.lookup(&p) {
+            Some(n) => cur = n,
+            None => break,
         }
     }
     out
+}
+
+/// `path` with `.`, `..` and repeated slashes removed, lexically.
+fn normalize(path: &[u8]) -> Vec<u8> {
+    let mut done: Vec<&[u8]> = Vec::new();
+    for c in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        match c {
+            b"." => {}
+            b".." => {
+                done.pop();
+            }
+            c => done.push(c),
+        }
+    }
+    done.iter()
+        .flat_map(|c| [b"/".as_slice(), c].concat())
+        .collect()
 }
 
 /// Normalises `path` lexically and resolves symlinks among its directory
@@ -852,6 +874,40 @@ pub(crate) mod tests {
             Some(var as usize),
             "the selection stays on the pair it was on"
         );
+    }
+
+    #[test]
+    fn link_chains_resolve_inside_the_root_and_stop_at_loops() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        std::fs::create_dir_all(r.join("nix/store/x-etc/etc")).unwrap();
+        std::fs::write(r.join("nix/store/x-etc/etc/hosts"), "h").unwrap();
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/nix/store/x-etc/etc", r.join("etc/static")).unwrap();
+        std::os::unix::fs::symlink("static/hosts", r.join("etc/hosts")).unwrap();
+        std::os::unix::fs::symlink("/nix/store/gone", r.join("etc/dangling")).unwrap();
+        std::os::unix::fs::symlink("b", r.join("etc/a")).unwrap();
+        std::os::unix::fs::symlink("a", r.join("etc/b")).unwrap();
+        let t = crate::scan::scan(
+            &ScanOptions {
+                root: r.to_path_buf(),
+                threads: 1,
+                exclude: Vec::new(),
+                hash_all: false,
+            },
+            &Progress::default(),
+        )
+        .unwrap();
+        let chain = |p: &[u8]| link_chain(&t, t.lookup(p).unwrap()).join(" → ");
+        assert_eq!(
+            chain(b"/etc/hosts"),
+            "static/hosts → /nix/store/x-etc/etc/hosts"
+        );
+        assert_eq!(
+            chain(b"/etc/dangling"),
+            "/nix/store/gone (not on this root)"
+        );
+        assert!(chain(b"/etc/a").ends_with("(loop)"), "{}", chain(b"/etc/a"));
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::SearchBackspace => {
             m.search.pop();
             if m.search.is_empty() {
+                m.expanded = m.search_expanded.clone();
                 let origin = m.search_origin as usize;
                 m.reveal(origin);
                 m.status = "/".into();
@@ -113,6 +114,7 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::SearchCancel => {
             m.mode = Mode::Browse;
             m.search.clear();
+            m.expanded = m.search_expanded.clone();
             let origin = m.search_origin as usize;
             m.reveal(origin);
             m.status = "search cleared".into();
@@ -126,6 +128,10 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
 fn jump_to_match(m: &mut Model, from: usize, forward: bool) {
     match m.find(from, forward) {
         Some(i) => {
+            if m.mode == Mode::Search {
+                // Typing must not leave a trail of directories opened by partial matches.
+                m.expanded = m.search_expanded.clone();
+            }
             m.reveal(i);
             let path = m.data.as_ref().map(|d| d.audit.path(i)).unwrap_or_default();
             m.status = format!("/{}  → {}", m.search, escape_bytes(&path));
@@ -154,6 +160,7 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.mode = Mode::Search;
             m.search.clear();
             m.search_origin = m.selected_pair().unwrap_or(0) as u32;
+            m.search_expanded = m.expanded.clone();
             m.status = "/".into();
         }
         Msg::NextMatch | Msg::PrevMatch => {
@@ -491,10 +498,15 @@ impl Model {
                 self.promoted.extend(self.marks.iter().map(|(_, k)| k.pair));
                 self.marks.clear();
                 self.focus = Focus::Tree;
-                let path = plan.map(|p| p.path).unwrap_or_default();
+                let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
                 self.status = format!(
-                    "wrote {n} path(s) to {} (previous version kept as .bak); import it from your configuration",
-                    crate::text::quote_path(&path)
+                    "wrote {n} path(s) to {}{}; import it from your configuration",
+                    crate::text::quote_path(&path),
+                    if had_old {
+                        " (previous version kept as .bak)"
+                    } else {
+                        ""
+                    }
                 );
             }
             Err(e) => self.status = format!("nothing written: {e}"),

@@ -145,13 +145,6 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
             format!("  nix {}", count(cls[Class::NixManaged as usize])),
             Style::new().fg(Color::Blue),
         ));
-        l2.push(Span::styled("   showing ", DIM));
-        l2.push(Span::styled(m.filter.label(), BOLD));
-        if let Some(c) = m.change {
-            l2.push(Span::styled(format!(" {}", c.as_str()), BOLD));
-        }
-        l2.push(Span::styled(" by ", DIM));
-        l2.push(Span::raw(m.sort.label()));
         if !m.marks.is_empty() {
             let (_, b) = m.marks.totals();
             l2.push(Span::styled(
@@ -245,7 +238,14 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
     let Some(d) = &m.data else { return };
     let a = &d.audit;
     let block = pane(
-        format!(" {} ({} rows) ", m.filter.label(), m.rows.len()),
+        format!(
+            " {}{} · by {} · {} rows ",
+            m.filter.label(),
+            m.change
+                .map_or(String::new(), |c| format!(", {}", c.as_str())),
+            m.sort.label(),
+            m.rows.len()
+        ),
         m.focus == Focus::Tree,
     );
     let inner = block.inner(area);
