@@ -385,3 +385,120 @@ fn filters_and_sorts_cycle_as_the_spec_says() {
         s.screen()
     );
 }
+
+/// A synthetic root of a million entries (1000 directories of 1000 files):
+/// loading, opening, drawing and searching must each stay interactive.
+#[test]
+fn a_million_entries_stay_smooth() {
+    use darlings::scan::{Entry, Kind, NONE, Tree};
+    use std::time::Instant;
+    let mut tree = Tree {
+        root: "/synthetic".into(),
+        ..Default::default()
+    };
+    let mut push = |tree: &mut Tree, name: &str, parent: u32, depth: u32, kind: Kind, size: u64| {
+        let off = tree.names.len() as u32;
+        tree.names.extend_from_slice(name.as_bytes());
+        tree.entries.push(Entry {
+            name_off: off,
+            name_len: name.len() as u32,
+            parent,
+            end: 0,
+            depth,
+            kind,
+            is_mount: false,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            size,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            dev: 1,
+            ino: tree.entries.len() as u64,
+            target: NONE,
+            hash: NONE,
+        });
+        tree.entries.len() as u32 - 1
+    };
+    let top = push(&mut tree, "data", NONE, 1, Kind::Dir, 0);
+    for d in 0..1000u32 {
+        let dir = push(&mut tree, &format!("d{d:04}"), top, 2, Kind::Dir, 0);
+        for f in 0..1000u64 {
+            push(
+                &mut tree,
+                &format!("f{f:04}"),
+                dir,
+                3,
+                Kind::File,
+                f + u64::from(d),
+            );
+        }
+        let end = tree.entries.len() as u32;
+        tree.entries[dir as usize].end = end;
+        for k in dir as usize + 1..end as usize {
+            tree.entries[k].end = k as u32 + 1;
+        }
+    }
+    tree.entries[top as usize].end = tree.entries.len() as u32;
+    let n = tree.len();
+    assert_eq!(n, 1 + 1000 * 1001);
+    let pairs = darlings::diff::pair(&tree, None);
+    let changes = pairs
+        .iter()
+        .map(|&p| darlings::diff::change(&tree, None, p))
+        .collect();
+    let verdicts = darlings::classify::classify(&tree, None, &pairs);
+    let parent = tree.entries.iter().map(|e| e.parent).collect();
+    let end = tree.entries.iter().map(|e| e.end).collect();
+    let audit = darlings::audit::Audit {
+        cur: tree,
+        base: None,
+        baseline: darlings::audit::Baseline::Empty,
+        storage: Vec::new(),
+        pairs,
+        changes,
+        verdicts,
+        parent,
+        end,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        hash_stats: Default::default(),
+    };
+    let mut model = Model::new(Settings {
+        whitelist: "/nonexistent/persist.nix".into(),
+        flavor: Flavor::Impermanence,
+        ignore: None,
+        root: "/synthetic".into(),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let t = Instant::now();
+    let inputs = vec![
+        Input::Loaded(Box::new(Ok(audit))),
+        code(KeyCode::Enter), // data → (1000 children, no chain)
+        key('j'),
+        code(KeyCode::Enter), // the largest directory: 1000 files
+        code(KeyCode::PageDown),
+        key('G'),
+        key('s'),
+        key('f'),
+    ];
+    run_loop(&mut terminal, &mut model, inputs, &Progress::default()).expect("loop");
+    let browse = t.elapsed();
+    let t = Instant::now();
+    let mut search = vec![key('/')];
+    search.extend(typed("d0000/f0999"));
+    search.push(code(KeyCode::Enter));
+    run_loop(&mut terminal, &mut model, search, &Progress::default()).expect("loop");
+    let find = t.elapsed();
+    let shown = model.data.as_ref().expect("loaded");
+    assert_eq!(
+        shown.audit.path(model.selected_pair().expect("selection")),
+        b"/data/d0000/f0999"
+    );
+    eprintln!("1M entries: load+browse {browse:?}, search (11 keystrokes) {find:?}");
+    // Generous bounds for an unoptimised test build on a busy CI machine;
+    // a release build is about ten times faster.
+    assert!(browse.as_secs_f64() < 20.0, "browse took {browse:?}");
+    assert!(find.as_secs_f64() < 30.0, "search took {find:?}");
+}
