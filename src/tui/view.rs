@@ -250,6 +250,29 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
     );
     let inner = block.inner(area);
     f.render_widget(block, area);
+    // A dim column header, when there is room for it.
+    let inner = if inner.height >= 4 {
+        let w = inner.width as usize;
+        let left_w = w.saturating_sub(30);
+        let head = format!(
+            "  {:<left_w$}{:>10} {:>6} {:<10}",
+            "name", "size", "items", "verdict"
+        );
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                fit(&head, w),
+                DIM.add_modifier(Modifier::UNDERLINED),
+            )),
+            Rect { height: 1, ..inner },
+        );
+        Rect {
+            y: inner.y + 1,
+            height: inner.height - 1,
+            ..inner
+        }
+    } else {
+        inner
+    };
     let h = inner.height as usize;
     vs.tree_height = h;
     if m.rows.is_empty() {
