@@ -4,6 +4,7 @@
 //! summary and the TUI read; none of them touches the file system again
 //! (except the TUI's preview).
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -83,6 +84,10 @@ pub struct AuditOptions {
     pub hash: HashMode,
     /// Persistent storage roots (`--storage`).
     pub storage: Vec<PathBuf>,
+    /// Paths the `--persistence` configs keep.
+    pub listed: Vec<crate::evidence::Listed>,
+    /// `--ignore FILE`.
+    pub ignore: Option<PathBuf>,
 }
 
 /// Counters of the hashing stage, for the report and the tests.
@@ -139,18 +144,45 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
             Some(scan::scan(&o, progress)?)
         }
     };
+    let t = crate::timing::phase("pair");
     let pairs = diff::pair(&cur, base.as_ref());
+    drop(t);
     let mut errors = Vec::new();
     let hash_stats = hash_stage(opts, &mut cur, base.as_mut(), &pairs, progress, &mut errors)?;
+    let t = crate::timing::phase("changes");
     let changes: Vec<(Change, What)> = pairs
         .iter()
         .map(|&p| diff::change(&cur, base.as_ref(), p))
         .collect();
-    let verdicts = classify::classify(&cur, base.as_ref(), &pairs);
+    drop(t);
+    let t = crate::timing::phase("classify");
     let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
+    let host_mounts = crate::mountinfo::read_own();
+    let beyond = crate::evidence::HostBeyond {
+        root: cur.root.clone(),
+    };
+    let evidence = crate::evidence::gather(crate::evidence::GatherInput {
+        tree: &cur,
+        storage: &opts.storage,
+        listed: opts.listed.clone(),
+        ignore_file: opts.ignore.as_deref(),
+        beyond: &beyond,
+        host_mounts: &host_mounts,
+    })?;
+    let present: Vec<bool> = pairs.iter().map(|p| p.cur != NONE).collect();
+    let verdicts = classify::classify(&classify::ClassifyInput {
+        cur: &cur,
+        base: base.as_ref(),
+        pairs: &pairs,
+        parent: &parent,
+        present: &present,
+        evidence: &evidence,
+        beyond: &beyond,
+        knowledge: crate::knowledge::Knowledge::builtin(),
+    });
+    drop(t);
     errors.extend(cur.errors.iter().cloned());
     if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
-        use std::os::unix::ffi::OsStrExt;
         for e in &b.errors {
             let mut path = p.as_os_str().as_bytes().to_vec();
             path.extend_from_slice(&e.path);
@@ -165,14 +197,18 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         cur,
         base,
         baseline: opts.baseline.clone(),
-        storage: opts.storage.clone(),
+        storage: evidence
+            .storage
+            .iter()
+            .map(|s| PathBuf::from(std::ffi::OsStr::from_bytes(s)))
+            .collect(),
         pairs,
         changes,
         verdicts,
         parent,
         end,
         errors,
-        warnings: Vec::new(),
+        warnings: evidence.warnings,
         hash_stats,
     })
 }
@@ -338,7 +374,8 @@ impl Audit {
 
     /// The minimal cover of stray, non-dismissed paths that the wipe would
     /// lose (added or modified): a directory is suggested instead of its
-    /// entries only when everything below it is such a path. Returns pair
+    /// entries only when everything below it is such a path under the same
+    /// knowledge-base rule (so advice stays accurate per suggestion). Returns pair
     /// indices in path order with their (entries, bytes) totals.
     pub fn suggestions(&self) -> Vec<(usize, u64, u64)> {
         let n = self.pairs.len();
@@ -356,9 +393,13 @@ impl Audit {
             let mut all = lost;
             let mut tot = (1u64, own_bytes);
             let mut c = i + 1;
+            let own_rule = self.verdicts.verdicts[i].advice_reason;
             while c < self.end[i] as usize {
                 if self.changes[c].0 != Change::Removed {
-                    all &= covered[c];
+                    // A child under a different knowledge-base rule is its own
+                    // suggestion: `/var` is never proposed over `/var/lib/nixos`
+                    // (persist) and `/var/cache` (ephemeral) at once.
+                    all &= covered[c] && self.verdicts.verdicts[c].advice_reason == own_rule;
                     tot.0 += totals[c].0;
                     tot.1 += totals[c].1;
                 }

@@ -3,8 +3,13 @@
 //! for stray paths the knowledge base's advice. Pure: it reads the trees and
 //! the evidence gathered before it, and touches no file.
 
+use std::os::unix::ffi::OsStrExt;
+
 use crate::diff::Pair;
-use crate::scan::Tree;
+use crate::evidence::Evidence;
+use crate::knowledge::Knowledge;
+use crate::resolve::{self, Beyond, Ending, is_under};
+use crate::scan::{Kind, NONE, PathCursor, Tree};
 
 /// Where a path stands at the next wipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,27 +36,7 @@ impl Class {
     pub const ALL: [Class; 3] = [Class::Persisted, Class::NixManaged, Class::Stray];
 }
 
-/// What the knowledge base advises for a stray path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Advice {
-    /// Losing it is harmful.
-    Persist,
-    /// Depends on the user.
-    Review,
-    /// Safe to lose.
-    Ephemeral,
-}
-
-impl Advice {
-    /// The SPEC §1 spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Advice::Persist => "persist",
-            Advice::Review => "review",
-            Advice::Ephemeral => "ephemeral",
-        }
-    }
-}
+pub use crate::knowledge::Advice;
 
 /// The verdict on one path. Reasons and warnings are interned in
 /// [`Verdicts::texts`] because millions of paths share a few hundred of them.
@@ -99,22 +84,362 @@ impl Verdicts {
     }
 }
 
-/// Classifies every pair. Until the rules land, every path is stray with the
-/// honest reason that no rule matched.
-pub fn classify(cur: &Tree, base: Option<&Tree>, pairs: &[Pair]) -> Verdicts {
-    let _ = (cur, base);
+/// What classification reads besides the pairs.
+pub struct ClassifyInput<'a> {
+    /// The root's tree.
+    pub cur: &'a Tree,
+    /// The baseline's tree.
+    pub base: Option<&'a Tree>,
+    /// The merged trees.
+    pub pairs: &'a [Pair],
+    /// Parent pair of each pair (`NONE` at the top).
+    pub parent: &'a [u32],
+    /// Whether each pair exists on the root (not removed).
+    pub present: &'a [bool],
+    /// Storage, whitelist, `/etc/.clean`, ignore rules.
+    pub evidence: &'a Evidence,
+    /// Lookups below mount points the scan did not enter.
+    pub beyond: &'a dyn Beyond,
+    /// The knowledge base.
+    pub knowledge: &'a Knowledge,
+}
+
+/// Paths activation and stage 2 regenerate at every boot (SPEC §1, DOMAIN §3.2-3.5).
+const REGENERATED: &[(&str, &str)] = &[
+    (
+        "/etc/passwd",
+        "rewritten by activation from users.users (update-users-groups); with users.mutableUsers = true, passwords set by `passwd` live only here",
+    ),
+    (
+        "/etc/group",
+        "rewritten by activation from users.groups (update-users-groups)",
+    ),
+    (
+        "/etc/shadow",
+        "rewritten by activation from users.users (update-users-groups); with users.mutableUsers = true, passwords set by `passwd` live only here",
+    ),
+    (
+        "/etc/gshadow",
+        "rewritten by activation from users.groups (update-users-groups)",
+    ),
+    (
+        "/etc/subuid",
+        "rewritten by activation (update-users-groups)",
+    ),
+    (
+        "/etc/subgid",
+        "rewritten by activation (update-users-groups)",
+    ),
+    ("/etc/NIXOS", "marker created by activation at every boot"),
+    (
+        "/etc/.clean",
+        "list of copied /etc files, rewritten by activation",
+    ),
+    (
+        "/etc/.updated",
+        "systemd's /etc update stamp, recreated at boot",
+    ),
+    (
+        "/var/.updated",
+        "systemd's /var update stamp, recreated at boot",
+    ),
+    (
+        "/etc/.pwd.lock",
+        "password database lock file, recreated on use",
+    ),
+    ("/etc/mtab", "symlink to /proc/mounts, recreated by stage 2"),
+    (
+        "/etc/static",
+        "link to this generation's /etc in the Nix store, recreated by activation",
+    ),
+    (
+        "/var/empty",
+        "empty immutable directory recreated by activation",
+    ),
+];
+
+/// Directories stage 2 and activation create at every boot (DOMAIN §3.4):
+/// the directory itself is recreated; what is inside is classified on its own.
+const BOOT_DIRS: &[&str] = &[
+    "/bin", "/etc", "/home", "/root", "/tmp", "/usr", "/usr/bin", "/var", "/var/db", "/var/lib",
+];
+
+/// Mounted file systems that exist only while running (recreated at boot).
+const VOLATILE_FS: &[&str] = &["tmpfs", "ramfs", "overlay", "squashfs", "erofs"];
+
+/// A rule that covers a whole subtree.
+#[derive(Clone, Copy)]
+struct Region {
+    class: Class,
+    /// Reason for the region's top path.
+    top: u32,
+    /// Reason for paths below it.
+    below: u32,
+    /// Warning on the top path, or NONE.
+    warning: u32,
+}
+
+/// Classifies every pair (SPEC §1). Rules, in order: regions (persistent
+/// storage, whitelisted paths, `/nix`), mount points, symlinks resolved
+/// inside ROOT, `/etc` declared by NixOS, regenerated artefacts, else stray
+/// with the knowledge base's advice; then directories holding persisted or
+/// Nix-managed paths become Nix-managed (they are recreated to hold them).
+pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
+    let n = input.pairs.len();
     let mut v = Verdicts::default();
-    let reason = v.intern("no rule matched");
-    v.verdicts = vec![
-        Verdict {
-            class: Class::Stray,
-            reason,
-            advice: None,
-            advice_reason: crate::scan::NONE,
-            dismissed: false,
-            warning: crate::scan::NONE,
+    let no_rule = v.intern("no rule matched");
+    let mut regions: Vec<Option<Region>> = vec![None; n];
+    let mut kb_cache: std::collections::HashMap<*const crate::knowledge::Rule, u32> =
+        std::collections::HashMap::new();
+    let mut cur_paths = PathCursor::default();
+    let mut base_paths = PathCursor::default();
+    v.verdicts.reserve(n);
+    for i in 0..n {
+        let p = input.pairs[i];
+        let (tree, k, path) = if p.cur != NONE {
+            let k = p.cur as usize;
+            (input.cur, k, cur_paths.path(input.cur, k).to_vec())
+        } else {
+            let base = input.base.unwrap_or(input.cur);
+            let k = p.base as usize;
+            (base, k, base_paths.path(base, k).to_vec())
         };
-        pairs.len()
-    ];
+        let parent_region = match input.parent[i] {
+            NONE => None,
+            q => regions[q as usize],
+        };
+        let own = region_of(&mut v, input, &path);
+        regions[i] = own.or(parent_region);
+        let mut verdict = Verdict {
+            class: Class::Stray,
+            reason: no_rule,
+            advice: None,
+            advice_reason: NONE,
+            dismissed: false,
+            warning: NONE,
+        };
+        if let Some(r) = own {
+            verdict.class = r.class;
+            verdict.reason = r.top;
+            verdict.warning = r.warning;
+        } else if let Some(r) = parent_region {
+            verdict.class = r.class;
+            verdict.reason = r.below;
+        } else if let Some((class, reason)) = entry_rule(&mut v, input, tree, k, &path) {
+            verdict.class = class;
+            verdict.reason = reason;
+        }
+        if verdict.class == Class::Stray {
+            if let Some(rule) = input.knowledge.lookup(&path) {
+                verdict.advice = Some(rule.advice);
+                let key = rule as *const _;
+                verdict.advice_reason = match kb_cache.get(&key) {
+                    Some(&r) => r,
+                    None => {
+                        let text = match &rule.note {
+                            Some(note) => format!("{} ({note})", rule.reason),
+                            None => rule.reason.clone(),
+                        };
+                        let r = v.intern(&text);
+                        kb_cache.insert(key, r);
+                        r
+                    }
+                };
+            }
+            if let Some(ig) = &input.evidence.ignore {
+                let is_dir = tree.entries[k].kind == Kind::Dir;
+                let as_path = std::path::Path::new(std::ffi::OsStr::from_bytes(&path));
+                verdict.dismissed = ig.matched_path_or_any_parents(as_path, is_dir).is_ignore();
+            }
+        }
+        v.verdicts.push(verdict);
+    }
+    hold_rule(&mut v, input);
     v
+}
+
+/// The region rule whose top is exactly `path`, if any.
+fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option<Region> {
+    let ev = input.evidence;
+    if let Some(s) = ev.storage.iter().find(|s| s.as_slice() == path) {
+        let s = String::from_utf8_lossy(s);
+        return Some(Region {
+            class: Class::Persisted,
+            top: v.intern(&format!("persistent storage {s}")),
+            below: v.intern(&format!("inside persistent storage {s}")),
+            warning: NONE,
+        });
+    }
+    if let Some(kept) = ev.kept.get(path) {
+        let shown = String::from_utf8_lossy(path);
+        return Some(match (&kept.live, &kept.listed) {
+            (Some(live), _) => Region {
+                class: Class::Persisted,
+                top: v.intern(live),
+                below: v.intern(&format!("inside {shown}, {live}")),
+                warning: NONE,
+            },
+            (None, Some(listed)) => Region {
+                class: Class::Persisted,
+                top: v.intern(&format!("listed in {listed}")),
+                below: v.intern(&format!(
+                    "inside {shown}, listed in {listed} (not mounted yet)"
+                )),
+                warning: v.intern(
+                    "whitelisted but not backed by persistent storage yet: this data sits on the \
+                     root and will be hidden once the bind mount is made; move it to storage first",
+                ),
+            },
+            (None, None) => return None,
+        });
+    }
+    if path == b"/nix" {
+        return Some(Region {
+            class: Class::NixManaged,
+            top: v.intern(
+                "/nix: the Nix store, database and profiles (kept on their own file system)",
+            ),
+            below: v.intern("under /nix: the Nix store, database and profiles"),
+            warning: NONE,
+        });
+    }
+    None
+}
+
+/// The rules that look at one entry (not a whole subtree).
+fn entry_rule(
+    v: &mut Verdicts,
+    input: &ClassifyInput<'_>,
+    tree: &Tree,
+    k: usize,
+    path: &[u8],
+) -> Option<(Class, u32)> {
+    let e = &tree.entries[k];
+    if e.is_mount {
+        let m = tree.mount(k);
+        let fstype = m.map_or("unknown", |m| m.fstype.as_str());
+        let source = m.map_or("", |m| m.source.as_str());
+        return Some(
+            if crate::mountinfo::PSEUDO_FS.contains(&fstype) || VOLATILE_FS.contains(&fstype) {
+                (
+                    Class::NixManaged,
+                    v.intern(&format!("{fstype} mount, recreated at boot")),
+                )
+            } else {
+                (
+                    Class::Persisted,
+                    v.intern(&format!(
+                        "separate file system ({fstype} {source}), not wiped with the root"
+                    )),
+                )
+            },
+        );
+    }
+    if e.kind == Kind::Symlink {
+        let r = resolve::resolve(tree, input.beyond, path);
+        if r.ending == Ending::Loop {
+            return Some((Class::Stray, v.intern("symlink loop (not followed)")));
+        }
+        if is_under(&r.path, b"/nix/store") {
+            let via = r
+                .via
+                .get(1)
+                .map(|p| format!(" via {}", String::from_utf8_lossy(p)))
+                .unwrap_or_default();
+            let what = if r.path.windows(20).any(|w| w == b"-home-manager-files/") {
+                "home-manager link"
+            } else {
+                "symlink"
+            };
+            let missing = if r.ending == Ending::Missing {
+                " (target missing)"
+            } else {
+                ""
+            };
+            return Some((
+                Class::NixManaged,
+                v.intern(&format!("{what} into /nix/store{via}{missing}")),
+            ));
+        }
+        if let Some(s) = input.evidence.storage.iter().find(|s| is_under(&r.path, s)) {
+            return Some((
+                Class::Persisted,
+                v.intern(&format!(
+                    "symlink into persistent storage {}",
+                    String::from_utf8_lossy(s)
+                )),
+            ));
+        }
+        if !r.via.is_empty() && r.via.iter().skip(1).any(|p| is_under(p, b"/nix/store")) {
+            // mkOutOfStoreSymlink: a store link that leads back out of the store.
+            return Some((
+                Class::Stray,
+                v.intern(&format!(
+                    "symlink through /nix/store to {} (outside the store: not recreated)",
+                    String::from_utf8_lossy(&r.path)
+                )),
+            ));
+        }
+    }
+    if let Some(rel) = path.strip_prefix(b"/etc/")
+        && rel != b"static"
+    {
+        if input.evidence.etc_clean.contains(path) {
+            return Some((
+                Class::NixManaged,
+                v.intern("copied into /etc by activation, listed in /etc/.clean"),
+            ));
+        }
+        let mut stat = b"/etc/static/".to_vec();
+        stat.extend_from_slice(rel);
+        if resolve::resolve(tree, input.beyond, &stat).ending == Ending::Exists {
+            return Some((
+                Class::NixManaged,
+                v.intern("declared in environment.etc (/etc/static has it)"),
+            ));
+        }
+    }
+    if let Some((_, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
+        return Some((Class::NixManaged, v.intern(why)));
+    }
+    if e.kind == Kind::Dir && BOOT_DIRS.iter().any(|d| d.as_bytes() == path) {
+        return Some((
+            Class::NixManaged,
+            v.intern("directory created at every boot; what is inside is classified on its own"),
+        ));
+    }
+    None
+}
+
+/// A stray directory that holds persisted or Nix-managed paths is recreated
+/// to hold them: it is Nix-managed, and only its stray content is at stake.
+fn hold_rule(v: &mut Verdicts, input: &ClassifyInput<'_>) {
+    let n = input.pairs.len();
+    let mut holds = vec![false; n];
+    let reason = v.intern("holds persisted or Nix-managed paths, so it is recreated to hold them");
+    for i in (0..n).rev() {
+        if !input.present[i] {
+            continue;
+        }
+        let verdict = &mut v.verdicts[i];
+        if holds[i] && verdict.class == Class::Stray {
+            let (tree, k) = if input.pairs[i].cur != NONE {
+                (input.cur, input.pairs[i].cur as usize)
+            } else {
+                continue;
+            };
+            if tree.entries[k].kind == Kind::Dir {
+                verdict.class = Class::NixManaged;
+                verdict.reason = reason;
+                verdict.advice = None;
+                verdict.advice_reason = NONE;
+                verdict.dismissed = false;
+            }
+        }
+        let kept = verdict.class != Class::Stray || holds[i];
+        let q = input.parent[i];
+        if kept && q != NONE {
+            holds[q as usize] = true;
+        }
+    }
 }

@@ -7,16 +7,23 @@
 //! ```
 //!
 //! - [`error`]: the library's error type; every variant names its file.
+//! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
+//! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
+//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
+//! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
+//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
+//! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
 //! - [`progress`]: the progress line on stderr.
 //! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
 //! - [`demo`]: the sample NixOS-like root of `darlings demo`.
@@ -24,6 +31,7 @@
 
 pub mod error;
 pub mod text;
+pub mod timing;
 
 pub mod output;
 
@@ -34,13 +42,22 @@ pub mod snapshot;
 
 pub mod diff;
 
+pub mod resolve;
+
+pub mod knowledge;
+pub mod nix;
+pub mod persistence;
+
 pub mod classify;
+pub mod evidence;
 
 pub mod audit;
 
 pub mod progress;
 pub mod report;
 pub mod summary;
+pub mod whitelist;
+
 pub mod tui;
 
 pub mod demo;

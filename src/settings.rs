@@ -59,6 +59,8 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         baseline,
         hash: args.hash.into(),
         storage: args.storage.clone(),
+        listed: load_persistence(&args.persistence)?,
+        ignore: args.ignore.clone(),
     })
 }
 
@@ -94,4 +96,24 @@ pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
 
 fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Reads every `--persistence` file into the paths they keep. A broken file
+/// stops the command (exit 2) with the file and the entry named.
+pub fn load_persistence(files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut listed = Vec::new();
+    for f in files {
+        let wl = crate::persistence::load(f)?;
+        for e in wl.entries {
+            listed.push(crate::evidence::Listed {
+                path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
+                storage: crate::evidence::normalize(e.storage.as_os_str().as_bytes()),
+                is_file: e.is_file,
+                by_symlink: e.how == crate::persistence::How::Symlink,
+                origin: e.origin,
+            });
+        }
+    }
+    Ok(listed)
 }

@@ -39,6 +39,7 @@ pub fn is_scan_file(path: &Path) -> bool {
 
 /// Saves `tree` to `path` atomically.
 pub fn save(tree: &Tree, path: &Path) -> Result<()> {
+    let _t = crate::timing::phase("save");
     let raw = encode(tree);
     let z = zstd::bulk::compress(&raw, 3).map_err(|e| Error::io("cannot compress", path, e))?;
     let mut header = Vec::with_capacity(HEADER_LEN);
@@ -62,6 +63,7 @@ fn checksum(fields: &[u8], payload: &[u8]) -> [u8; 32] {
 
 /// Loads a scan file, checking its magic, version, checksum and structure.
 pub fn load(path: &Path) -> Result<Tree> {
+    let _t = crate::timing::phase("load");
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read scan file", path, e))?;
     decode_file(&bytes).map_err(|problem| Error::bad_input(path, problem))
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use crate::audit::Audit;
-use crate::classify::Class;
+use crate::classify::{Advice, Class};
 use crate::report::Totals;
 use crate::text::escape_bytes;
 
@@ -96,41 +96,72 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
         )?;
     }
     let suggestions = audit.suggestions();
-    if !suggestions.is_empty() {
+    // Grouped by advice, because that is the decision the user has to make:
+    // what to persist first, what to look at, what can go.
+    let groups: [(Option<Advice>, &str, &str); 4] = [
+        (
+            Some(Advice::Persist),
+            "Persist these (losing them is harmful)",
+            "31;1",
+        ),
+        (None, "No advice known: decide yourself", "1"),
+        (
+            Some(Advice::Review),
+            "Review these (depends on how you use the machine)",
+            "33;1",
+        ),
+        (
+            Some(Advice::Ephemeral),
+            "Safe to lose (rebuilt or temporary)",
+            "2",
+        ),
+    ];
+    for (advice, title, code) in groups {
+        let mut group: Vec<(usize, u64, u64)> = suggestions
+            .iter()
+            .copied()
+            .filter(|&(i, _, _)| audit.verdicts.verdicts[i].advice == advice)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        group.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+        let bytes: u64 = group.iter().map(|g| g.2).sum();
         writeln!(w)?;
-        let mut largest = suggestions.clone();
-        largest.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
         writeln!(
             w,
             "{}",
             paint(
-                "1",
-                &format!(
-                    "Largest stray locations ({} of {}):",
-                    largest.len().min(opts.top),
-                    suggestions.len()
-                )
+                code,
+                &format!("{title}: {} paths, {}", group.len(), human_bytes(bytes))
             )
         )?;
-        for &(i, entries, bytes) in largest.iter().take(opts.top) {
+        let shown = if advice == Some(Advice::Ephemeral) {
+            opts.top.min(5)
+        } else {
+            opts.top
+        };
+        for &(i, entries, bytes) in group.iter().take(shown) {
             let v = &audit.verdicts.verdicts[i];
-            let advice = v.advice.map_or("unknown", |a| a.as_str());
-            let advice = match v.advice {
-                Some(crate::classify::Advice::Persist) => paint("31;1", advice),
-                Some(crate::classify::Advice::Ephemeral) => paint("2", advice),
-                _ => advice.to_string(),
-            };
             writeln!(
                 w,
-                "  {:>10} {:>8} entries  {:<9} {}",
+                "  {:>10} {:>8} entries  {}",
                 human_bytes(bytes),
                 entries,
-                advice,
                 escape_bytes(&audit.path(i))
             )?;
-            if let Some(r) = audit.verdicts.text(v.advice_reason) {
-                writeln!(w, "  {:>29}  {}", "", crate::text::escape_str(r))?;
+            if advice != Some(Advice::Ephemeral)
+                && let Some(r) = audit.verdicts.text(v.advice_reason)
+            {
+                writeln!(w, "  {:>27}  {}", "", crate::text::escape_str(r))?;
             }
+        }
+        if group.len() > shown {
+            writeln!(
+                w,
+                "  ... and {} more (see `darlings report`)",
+                group.len() - shown
+            )?;
         }
     }
     if !audit.warnings.is_empty() {

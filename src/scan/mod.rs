@@ -102,7 +102,10 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
         mnt_id: root_stat.stx_mnt_id,
         dev: (root_stat.stx_dev_major, root_stat.stx_dev_minor),
     };
-    pool.scope(|s| walker.visit(s, root_dir));
+    {
+        let _t = crate::timing::phase("walk");
+        pool.scope(|s| walker.visit(s, root_dir));
+    }
     if progress.cancel.load(Ordering::Relaxed) {
         return Err(Error::Usage("scan cancelled".into()));
     }
@@ -111,11 +114,15 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
     } = walker;
     let listings = listings.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut tree = assemble(root.clone(), listings)?;
+    let mut tree = {
+        let _t = crate::timing::phase("assemble");
+        assemble(root.clone(), listings)?
+    };
     if opts.hash_all {
         let files: Vec<usize> = (0..tree.len())
             .filter(|&i| tree.entries[i].kind == Kind::File)
             .collect();
+        let _t = crate::timing::phase("hash");
         pool.install(|| hash_entries(&mut tree, &files, progress, &mut errors));
         tree.fully_hashed = true;
     }
@@ -208,7 +215,7 @@ impl<'p> Walker<'p> {
         if self.progress.cancel.load(Ordering::Relaxed) {
             return;
         }
-        let names = match read_names(&dir.fd) {
+        let (buf, mut names) = match read_names(&dir.fd) {
             Ok(n) => n,
             Err(e) => {
                 self.error(
@@ -218,22 +225,20 @@ impl<'p> Walker<'p> {
                 return;
             }
         };
+        // Names stay in the one buffer getdents filled (NUL-terminated, so
+        // each is a ready `CStr` for statx); sorting moves only (offset, len).
+        let name_of = |&(off, len): &(u32, u32)| &buf[off as usize..(off + len) as usize];
+        names.sort_unstable_by(|a, b| name_of(a).cmp(name_of(b)));
         let dir_fd = Arc::new(dir.fd);
-        let stat_one = |name: &CStr| self.stat_child(&dir_fd, &dir.path, dir.mnt_id, dir.dev, name);
-        let results: Vec<Option<(CString, ChildStat)>> = if names.len() > SPLIT_DIR {
-            names
-                .par_iter()
-                .with_min_len(64)
-                .map(|n| stat_one(n).map(|s| (n.clone(), s)))
-                .collect()
+        let stat_one = |r: &(u32, u32)| {
+            let with_nul = &buf[r.0 as usize..=(r.0 + r.1) as usize];
+            let name = CStr::from_bytes_with_nul(with_nul).ok()?;
+            self.stat_child(&dir_fd, &dir.path, dir.mnt_id, dir.dev, name)
+        };
+        let results: Vec<Option<ChildStat>> = if names.len() > SPLIT_DIR {
+            names.par_iter().with_min_len(64).map(stat_one).collect()
         } else {
-            names
-                .into_iter()
-                .map(|n| {
-                    let s = stat_one(&n);
-                    s.map(|s| (n, s))
-                })
-                .collect()
+            names.iter().map(stat_one).collect()
         };
         let mut listing = Listing {
             id: dir.id,
@@ -241,15 +246,11 @@ impl<'p> Walker<'p> {
             targets: Vec::new(),
             children: Vec::with_capacity(results.len()),
         };
-        let mut sorted: Vec<(CString, ChildStat)> = results.into_iter().flatten().collect();
-        sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        self.progress
-            .entries
-            .fetch_add(sorted.len() as u64, Ordering::Relaxed);
-        for (name, st) in sorted {
-            let nb = name.as_bytes();
-            let name_ref = (listing.names.len() as u32, nb.len() as u32);
-            listing.names.extend_from_slice(nb);
+        let mut found = 0;
+        for (name_ref, st) in names.iter().zip(results) {
+            let Some(st) = st else { continue };
+            found += 1;
+            let nb = name_of(name_ref);
             let target = st.target.map(|t| {
                 let r = (listing.targets.len() as u32, t.len() as u32);
                 listing.targets.extend_from_slice(&t);
@@ -263,6 +264,7 @@ impl<'p> Walker<'p> {
                 path.push(b'/');
                 path.extend_from_slice(nb);
                 let parent = Arc::clone(&dir_fd);
+                let name = CString::new(nb).unwrap_or_default();
                 let task_mnt = dir.mnt_id;
                 let task_dev = dir.dev;
                 scope.spawn(move |s| match open_dir(parent.as_fd(), name.as_c_str()) {
@@ -292,13 +294,15 @@ impl<'p> Walker<'p> {
                 });
             }
             listing.children.push(RawChild {
-                name: name_ref,
+                name: *name_ref,
                 target,
                 subdir,
                 mount: st.mount,
                 entry: st.entry,
             });
         }
+        self.progress.entries.fetch_add(found, Ordering::Relaxed);
+        listing.names = buf;
         self.push_listing(listing);
     }
 
@@ -450,24 +454,30 @@ fn open_dir<Fd: AsFd, P: rustix::path::Arg + Copy>(
     }
 }
 
+/// A directory's names, NUL-terminated in one buffer, with (offset, length) of each.
+type NameBuffer = (Vec<u8>, Vec<(u32, u32)>);
+
 /// Reads all names of a directory (without `.` and `..`) with `getdents64`
-/// into a thread-local 64 KiB buffer.
-fn read_names(fd: &OwnedFd) -> rustix::io::Result<Vec<CString>> {
+/// through a thread-local 64 KiB buffer into one byte buffer, each name
+/// NUL-terminated; returns the buffer and each name's (offset, length).
+fn read_names(fd: &OwnedFd) -> rustix::io::Result<NameBuffer> {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> =
             std::cell::RefCell::new(Vec::with_capacity(64 << 10));
     }
-    BUF.with_borrow_mut(|buf| {
+    BUF.with_borrow_mut(|raw| {
         let mut names = Vec::new();
-        let mut dir = RawDir::new(fd, buf.spare_capacity_mut());
+        let mut buf = Vec::new();
+        let mut dir = RawDir::new(fd, raw.spare_capacity_mut());
         while let Some(entry) = dir.next() {
             let entry = entry?;
-            let n = entry.file_name();
-            if n.to_bytes() != b"." && n.to_bytes() != b".." {
-                names.push(n.to_owned());
+            let n = entry.file_name().to_bytes_with_nul();
+            if n != b".\0" && n != b"..\0" {
+                names.push((buf.len() as u32, (n.len() - 1) as u32));
+                buf.extend_from_slice(n);
             }
         }
-        Ok(names)
+        Ok((buf, names))
     })
 }
 

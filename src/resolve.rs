@@ -1,0 +1,222 @@
+//! Symlink resolution *inside* the scanned root, as `chroot` would see it:
+//! scanning `/mnt/oldroot` must never follow a link into the host's
+//! `/nix/store`. Paths are looked up in the scanned [`Tree`]; below a mount
+//! point the scan did not enter (typically `/nix`), a [`Beyond`] oracle
+//! answers instead (the host file system under ROOT, or nothing in tests).
+
+use crate::scan::{Kind, Tree};
+
+/// At most this many links are followed (the kernel's own limit is 40).
+pub const MAX_HOPS: usize = 40;
+
+/// Answers lookups below mount points the scan did not descend into.
+pub trait Beyond {
+    /// The kind of the entry at the in-root path, and its link text if a symlink.
+    fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)>;
+}
+
+/// A [`Beyond`] that knows nothing: paths below mount points are unknown.
+pub struct NothingBeyond;
+
+impl Beyond for NothingBeyond {
+    fn lstat(&self, _: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+        None
+    }
+}
+
+/// How a resolution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The final path exists (in the scan or beyond it).
+    Exists,
+    /// A component does not exist: the link dangles.
+    Missing,
+    /// More than [`MAX_HOPS`] links: a loop.
+    Loop,
+}
+
+/// The result of resolving a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// The final absolute path, normalised (no `.`, `..` or links where known).
+    pub path: Vec<u8>,
+    /// The in-root paths of the links followed, in order.
+    pub via: Vec<Vec<u8>>,
+    /// How it ended.
+    pub ending: Ending,
+}
+
+/// Looks up one absolute normalised path.
+fn lstat(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+    if path == b"/" || path.is_empty() {
+        return Some((Kind::Dir, None));
+    }
+    match tree.lookup(path) {
+        Some(k) => Some((tree.entries[k].kind, tree.target(k).map(<[u8]>::to_vec))),
+        None => {
+            // Only ask beyond when the nearest scanned ancestor is a mount point
+            // the scan stopped at (or the path is outside what was scanned).
+            let mut p = path;
+            while let Some(cut) = p.iter().rposition(|&b| b == b'/') {
+                p = &p[..cut];
+                if p.is_empty() {
+                    return None;
+                }
+                if let Some(k) = tree.lookup(p) {
+                    return if tree.entries[k].is_mount {
+                        beyond.lstat(path)
+                    } else {
+                        None
+                    };
+                }
+            }
+            None
+        }
+    }
+}
+
+/// Resolves `path` (absolute, in-root), following every symlink including
+/// the last component.
+pub fn resolve(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Resolution {
+    let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut via = Vec::new();
+    let mut hops = 0;
+    let mut ending = Ending::Exists;
+    while let Some(comp) = todo.pop() {
+        match comp.as_slice() {
+            b"." | b"" => continue,
+            b".." => {
+                let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                cur.truncate(cut);
+                continue;
+            }
+            _ => {}
+        }
+        let before = cur.len();
+        cur.push(b'/');
+        cur.extend_from_slice(&comp);
+        if ending == Ending::Missing {
+            continue; // below a missing component: only build the text
+        }
+        match lstat(tree, beyond, &cur) {
+            None => ending = Ending::Missing,
+            Some((Kind::Symlink, Some(target))) => {
+                hops += 1;
+                if hops > MAX_HOPS {
+                    return Resolution {
+                        path: cur,
+                        via,
+                        ending: Ending::Loop,
+                    };
+                }
+                via.push(cur.clone());
+                cur.truncate(before);
+                if target.first() == Some(&b'/') {
+                    cur.clear();
+                }
+                for c in components(&target).rev() {
+                    todo.push(c.to_vec());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if cur.is_empty() {
+        cur.push(b'/');
+    }
+    Resolution {
+        path: cur,
+        via,
+        ending,
+    }
+}
+
+fn components(p: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    p.split(|&b| b == b'/').filter(|c| !c.is_empty())
+}
+
+/// Returns true if and only if `path` is `dir` or lies below it (component-wise).
+pub fn is_under(path: &[u8], dir: &[u8]) -> bool {
+    if dir == b"/" {
+        return true;
+    }
+    path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{Progress, ScanOptions, scan};
+
+    fn tree_of(f: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, Tree) {
+        let d = tempfile::tempdir().unwrap();
+        f(d.path());
+        let t = scan(
+            &ScanOptions {
+                root: d.path().to_path_buf(),
+                threads: 1,
+                exclude: vec![],
+                hash_all: false,
+            },
+            &Progress::default(),
+        )
+        .unwrap();
+        (d, t)
+    }
+
+    #[test]
+    fn chains_relative_targets_loops_and_dangling() {
+        use std::os::unix::fs::symlink;
+        let (_d, t) = tree_of(|r| {
+            std::fs::create_dir_all(r.join("nix/store/abc-etc/etc")).unwrap();
+            std::fs::write(r.join("nix/store/abc-etc/etc/hosts"), "h").unwrap();
+            std::fs::create_dir_all(r.join("etc")).unwrap();
+            symlink("/nix/store/abc-etc/etc", r.join("etc/static")).unwrap();
+            symlink("/etc/static/hosts", r.join("etc/hosts")).unwrap();
+            symlink("../etc/./static/../hosts", r.join("etc/rel")).unwrap();
+            symlink("loop2", r.join("etc/loop1")).unwrap();
+            symlink("loop1", r.join("etc/loop2")).unwrap();
+            symlink("/nix/store/gone", r.join("etc/dangling")).unwrap();
+        });
+        let r = resolve(&t, &NothingBeyond, b"/etc/hosts");
+        assert_eq!(r.path, b"/nix/store/abc-etc/etc/hosts");
+        assert_eq!(r.via, vec![b"/etc/hosts".to_vec(), b"/etc/static".to_vec()]);
+        assert_eq!(r.ending, Ending::Exists);
+        // `..` after a link goes to the parent of the link's target, as in the kernel.
+        let r = resolve(&t, &NothingBeyond, b"/etc/rel");
+        assert_eq!(r.path, b"/nix/store/abc-etc/hosts");
+        assert_eq!(r.ending, Ending::Missing);
+        assert_eq!(
+            resolve(&t, &NothingBeyond, b"/etc/loop1").ending,
+            Ending::Loop
+        );
+        let r = resolve(&t, &NothingBeyond, b"/etc/dangling");
+        assert_eq!(
+            (r.path.as_slice(), r.ending),
+            (&b"/nix/store/gone"[..], Ending::Missing)
+        );
+    }
+
+    #[test]
+    fn a_link_to_the_hosts_root_stays_inside_the_scanned_root() {
+        let (_d, t) = tree_of(|r| {
+            std::os::unix::fs::symlink("/../../../etc/passwd", r.join("escape")).unwrap();
+        });
+        let r = resolve(&t, &NothingBeyond, b"/escape");
+        assert_eq!(r.path, b"/etc/passwd");
+        assert_eq!(
+            r.ending,
+            Ending::Missing,
+            "the host's /etc/passwd is not looked at"
+        );
+    }
+
+    #[test]
+    fn is_under_is_component_wise() {
+        assert!(is_under(b"/persist/x", b"/persist"));
+        assert!(is_under(b"/persist", b"/persist"));
+        assert!(!is_under(b"/persistent", b"/persist"));
+        assert!(is_under(b"/anything", b"/"));
+    }
+}
