@@ -270,7 +270,7 @@ fn promote(
         let host = root.join(std::ffi::OsStr::from_bytes(&inner[1..]));
         let meta =
             std::fs::symlink_metadata(&host).map_err(|e| Error::io("cannot promote", &host, e))?;
-        promotions.push(tui::whitelist::Promotion::new(
+        promotions.push(tui::whitelist::promotion(
             inner,
             meta.is_dir(),
             names.user(meta.uid()),
@@ -285,7 +285,13 @@ fn promote(
         Err(e) => return Err(Error::io("cannot read", file, e)),
     };
     let storage = storage.unwrap_or(std::path::Path::new("/persist"));
-    let new = tui::whitelist::render(old.as_deref(), write.flavor.into(), storage, &promotions)?;
+    let new = tui::whitelist::render(
+        old.as_deref(),
+        write.flavor.into(),
+        storage,
+        &promotions,
+        &names.homes,
+    )?;
     let mut out = std::io::stdout().lock();
     if old.as_deref() == Some(new.as_str()) {
         let _ = writeln!(

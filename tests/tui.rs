@@ -277,7 +277,7 @@ fn journey_mark_write_quit() {
     let text = s.whitelist();
     assert_eq!(
         text,
-        "# Written by darlings; safe to edit. Import it from your configuration.\n{\n  environment.persistence.\"/persist\" = {\n    directories = [\n      { directory = \"/var/lib/docker\"; user = \"me\"; group = \"us\"; mode = \"0710\"; }\n    ];\n    files = [\n      \"/etc/ssh/ssh_host_ed25519_key\"\n    ];\n  };\n}\n"
+        "# Written by darlings; safe to edit. Import it from your configuration.\n{\n  environment.persistence.\"/persist\" = {\n    directories = [\n      { directory = \"/var/lib/docker\"; user = \"me\"; group = \"us\"; mode = \"0710\"; }\n    ];\n    files = [ \"/etc/ssh/ssh_host_ed25519_key\" ];\n  };\n}\n"
     );
     assert!(
         s.model.marks.is_empty(),

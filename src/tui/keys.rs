@@ -386,7 +386,10 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
 pub fn footer(mode: Mode) -> Vec<(&'static str, &'static str)> {
     bindings(mode)
         .filter(|b| !b.footer.is_empty())
-        .map(|b| (b.label.split('/').next().unwrap_or(b.label), b.footer))
+        .map(|b| {
+            let first = b.label.split('/').next().filter(|k| !k.is_empty());
+            (first.unwrap_or(b.label), b.footer)
+        })
         .collect()
 }
 

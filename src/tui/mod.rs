@@ -241,7 +241,18 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         .as_ref()
         .and_then(|d| d.audit.storage.first().cloned())
         .unwrap_or_else(|| std::path::PathBuf::from("/persist"));
-    let new = whitelist::render(old.as_deref(), m.settings.flavor, &storage, &m.promotions())?;
+    let homes = m
+        .data
+        .as_ref()
+        .map(|d| d.names.homes.clone())
+        .unwrap_or_default();
+    let new = whitelist::render(
+        old.as_deref(),
+        m.settings.flavor,
+        &storage,
+        &m.promotions(),
+        &homes,
+    )?;
     let split = |s: &str| -> Vec<String> { s.lines().map(crate::text::escape_str).collect() };
     let diff = preview::diff_lines(&split(old.as_deref().unwrap_or("")), &split(&new), 3);
     Ok(WritePlan {

@@ -144,6 +144,8 @@ pub struct Names {
     pub users: HashMap<u32, String>,
     /// Groups by gid.
     pub groups: HashMap<u32, String>,
+    /// People (root and uids 1000..60000) and their homes, for `users.NAME`.
+    pub homes: Vec<(String, PathBuf)>,
 }
 
 impl Names {
@@ -165,9 +167,25 @@ impl Names {
                 .map(|b| parse(&String::from_utf8_lossy(&b)))
                 .unwrap_or_default()
         };
+        let homes = std::fs::read(root.join("etc/passwd"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .filter_map(|l| {
+                        let f: Vec<&str> = l.split(':').collect();
+                        let uid: u32 = f.get(2)?.parse().ok()?;
+                        let home = f.get(5)?;
+                        let person = uid == 0 || (1000..60000).contains(&uid);
+                        (person && home.starts_with('/') && *home != "/")
+                            .then(|| (f[0].to_string(), PathBuf::from(home)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Names {
             users: read("etc/passwd"),
             groups: read("etc/group"),
+            homes,
         }
     }
     /// The user name of `uid`, or the number.
@@ -559,7 +577,7 @@ impl Model {
             .map(|(path, m)| {
                 let (t, k) = d.audit.entry(m.pair as usize);
                 let e = &t.entries[k];
-                super::whitelist::Promotion::new(
+                super::whitelist::promotion(
                     path.to_vec(),
                     m.is_dir,
                     d.names.user(e.uid),

@@ -579,7 +579,16 @@ mod tests {
     #[test]
     fn dismissing_hides_the_subtree_and_undo_brings_it_back() {
         let (_d, mut m) = model();
-        let open = |m: &Model| m.data.as_ref().unwrap().hits.entries.iter().filter(|&&h| h == 1).count();
+        let open = |m: &Model| {
+            m.data
+                .as_ref()
+                .unwrap()
+                .hits
+                .entries
+                .iter()
+                .filter(|&&h| h == 1)
+                .count()
+        };
         let open_before = open(&m);
         let before = m.rows.len();
         assert_eq!(
