@@ -396,7 +396,7 @@ fn a_million_entries_stay_smooth() {
         root: "/synthetic".into(),
         ..Default::default()
     };
-    let mut push = |tree: &mut Tree, name: &str, parent: u32, depth: u32, kind: Kind, size: u64| {
+    let push = |tree: &mut Tree, name: &str, parent: u32, depth: u32, kind: Kind, size: u64| {
         let off = tree.names.len() as u32;
         tree.names.extend_from_slice(name.as_bytes());
         tree.entries.push(Entry {
