@@ -10,6 +10,9 @@ use crate::{Error, Result};
 /// The manifest of the sample root.
 pub const MANIFEST: &str = include_str!("../assets/demo/root.txt");
 
+/// The whitelist in effect on the sample root, and the file the demo writes to.
+pub const WHITELIST: &str = include_str!("../assets/demo/persist.nix");
+
 /// A built sample root; removed when dropped.
 pub struct Demo {
     /// The temporary directory holding everything.

@@ -208,9 +208,14 @@ fn run_tui(
 /// `darlings demo`: the TUI on a freshly built sample root.
 fn run_demo() -> Result<Outcome> {
     let demo = demo::build()?;
+    // The whitelist in effect is the file the demo writes to, so a write
+    // shows a merge into an existing module.
     let whitelist = demo.dir.path().join("persist.nix");
+    std::fs::write(&whitelist, demo::WHITELIST)
+        .map_err(|e| Error::io("cannot write", &whitelist, e))?;
     let scan = cli::ScanArgs {
         against: demo.baseline.to_string_lossy().into_owned(),
+        persistence: vec![whitelist.clone()],
         storage: vec!["/persist".into()],
         ignore: Some(demo.dir.path().join("ignore")),
         ..cli::ScanArgs::default()
@@ -223,12 +228,14 @@ fn run_demo() -> Result<Outcome> {
         root: demo.root.clone(),
     };
     let model = tui::run(opts, settings)?;
-    if let Ok(text) = std::fs::read_to_string(&whitelist) {
-        println!(
+    match std::fs::read_to_string(&whitelist) {
+        Ok(text) if text != demo::WHITELIST => println!(
             "The demo wrote this whitelist (its temporary directory is removed now):\n\n{text}"
-        );
-    } else if !model.marks.is_empty() {
-        println!("Nothing was written: the marks were not written with w.");
+        ),
+        _ if !model.marks.is_empty() => {
+            println!("Nothing was written: the marks were not written with w.")
+        }
+        _ => {}
     }
     Ok(Outcome::Success)
 }

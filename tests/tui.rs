@@ -233,13 +233,8 @@ fn help_lists_every_key_of_the_table() {
 fn marking_overlaps_is_refused_with_a_reason() {
     let mut s = Session::new(100, 30);
     // /var is first (largest); open it and the chain down to lib.
-    s.run(vec![
-        key(' '),
-        key('g'),
-        code(KeyCode::Right),
-        key('j'),
-        key(' '),
-    ]);
+    // /var is the first row; marking it moves down to /var/lib.
+    s.run(vec![key('g'), key(' '), key(' ')]);
     assert_eq!(s.model.marks.len(), 1);
     assert!(
         s.model
@@ -250,18 +245,16 @@ fn marking_overlaps_is_refused_with_a_reason() {
     );
 }
 
-/// The journey of the issue: find the largest stray directory, read its
-/// advice, mark it and a single file found by search, preview the write,
+/// The journey of the issue: find the largest stray directory (selected
+/// from the start), read its advice, mark it and a single file found by search, preview the write,
 /// write, quit; the file holds exactly those entries.
 #[test]
 fn journey_mark_write_quit() {
     let mut s = Session::new(100, 30);
+    // The first screen opens /var and /var/lib (Nix-managed parents) and
+    // selects /var/lib/docker, the largest stray directory.
     let mut keys = vec![
-        code(KeyCode::Enter), // open /var: var → lib (single chain)
-        key('j'),             // /var/lib
-        code(KeyCode::Enter), // open lib
-        key('j'),             // /var/lib/docker, the largest
-        key(' '),             // mark it
+        key(' '), // mark it
         key('/'),
     ];
     keys.extend(typed("ssh_host"));

@@ -371,6 +371,7 @@ impl Model {
             self.mode = Mode::Browse;
         }
         self.rebuild_rows();
+        self.open_largest();
         self.status = if n_open == 0 {
             "no unreviewed stray state: f shows other classes".into()
         } else {
@@ -378,6 +379,29 @@ impl Model {
                 "{n_open} unreviewed stray paths. → opens a directory, Space marks it, w writes, ? helps"
             )
         };
+    }
+
+    /// Opens the directories leading to the first (by default: largest)
+    /// shown path that the filter matches itself, and selects it, so the
+    /// first screen starts at the biggest decision instead of at `/var`.
+    pub fn open_largest(&mut self) {
+        let mut parent = None;
+        let mut target = None;
+        for _ in 0..64 {
+            let Some(&first) = self.children(parent).first() else {
+                break;
+            };
+            if self.matches(first as usize) {
+                target = Some(first as usize);
+                break;
+            }
+            self.expanded.insert(first);
+            parent = Some(first as usize);
+        }
+        self.rebuild_rows();
+        if let Some(t) = target.or(parent) {
+            self.reveal(t);
+        }
     }
 
     /// The selected pair, if any row is shown.
@@ -853,7 +877,30 @@ pub(crate) mod tests {
             root: dir.path().join("root"),
         });
         m.load(audit, Names::default());
+        // The unit tests start from the collapsed tree.
+        m.expanded.clear();
+        m.rebuild_rows();
+        m.selected = 0;
         (dir, m)
+    }
+
+    #[test]
+    fn the_first_screen_opens_the_way_to_the_largest_stray_path() {
+        let (dir, audit) = fixture();
+        let mut m = Model::new(Settings {
+            whitelist: dir.path().join("persist.nix"),
+            flavor: Flavor::Impermanence,
+            ignore: None,
+            root: dir.path().join("root"),
+        });
+        m.load(audit, Names::default());
+        let d = m.data.as_ref().unwrap();
+        let sel = d.audit.path(m.selected_pair().unwrap());
+        assert_eq!(
+            String::from_utf8(sel).unwrap(),
+            "/var/lib/docker",
+            "/var and /var/lib are only context (Nix-managed parents)"
+        );
     }
 
     fn path_of(m: &Model, row: usize) -> String {

@@ -398,7 +398,12 @@ fn tag(a: &crate::audit::Audit, i: usize, own: bool) -> (String, Style) {
             None => ("stray", Style::new().fg(Color::Red)),
         },
     };
-    (text.into(), if own { style } else { DIM })
+    if own {
+        (text.into(), style)
+    } else {
+        // A row shown only for what it holds: its own class is not the point.
+        (String::new(), DIM)
+    }
 }
 
 fn kv(k: &str, v: impl Into<String>) -> Line<'static> {
