@@ -393,6 +393,16 @@ pub fn footer(mode: Mode) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The README's key table (Markdown), generated from [`KEYS`]; a test
+/// keeps the README equal to it.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | action |\n|---|---|\n");
+    for b in bindings(Mode::Browse) {
+        out.push_str(&format!("| `{}` | {} |\n", b.label, b.help));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +456,16 @@ mod tests {
         let mut release = press(KeyCode::Char('q'), NO);
         release.kind = KeyEventKind::Release;
         assert_eq!(map_key(&release, Mode::Browse), None);
+    }
+
+    #[test]
+    fn the_readme_key_table_is_the_key_table() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md must contain exactly:\n{}",
+            markdown_table()
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         ));
         l2.push(Span::styled(
             format!("  nix {}", count(cls[Class::NixManaged as usize])),
-            Style::new().fg(Color::Blue),
+            Style::new().fg(Color::LightBlue),
         ));
         if !m.marks.is_empty() {
             let (_, b) = m.marks.totals();
@@ -386,7 +386,7 @@ fn tag(a: &crate::audit::Audit, i: usize, own: bool) -> (String, Style) {
     }
     let (text, style) = match v.class {
         Class::Persisted => ("persisted", Style::new().fg(Color::Green)),
-        Class::NixManaged => ("nix", Style::new().fg(Color::Blue)),
+        Class::NixManaged => ("nix", Style::new().fg(Color::LightBlue)),
         Class::Stray if v.dismissed => ("dismissed", DIM),
         Class::Stray => match v.advice {
             Some(Advice::Persist) => (
@@ -457,7 +457,7 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     let class_style = match v.class {
         Class::Stray => Style::new().fg(Color::Red),
         Class::Persisted => Style::new().fg(Color::Green),
-        Class::NixManaged => Style::new().fg(Color::Blue),
+        Class::NixManaged => Style::new().fg(Color::LightBlue),
     };
     let mut cl = vec![
         Span::styled(format!("{:<8} ", "class"), DIM),
