@@ -508,3 +508,62 @@ fn a_million_entries_stay_smooth() {
     assert!(browse.as_secs_f64() < 20.0, "browse took {browse:?}");
     assert!(find.as_secs_f64() < 30.0, "search took {find:?}");
 }
+
+#[test]
+fn promote_writes_the_paths_with_owner_and_mode_and_says_what_changed() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let file = out.path().join("persist.nix");
+    let run = |paths: &[&str]| {
+        common::darlings()
+            .arg("promote")
+            .arg("--root")
+            .arg(f.root())
+            .arg("--whitelist")
+            .arg(&file)
+            .args(paths)
+            .output()
+            .expect("run")
+    };
+    let first = run(&["/var/lib/docker", "/etc/ssh/ssh_host_ed25519_key/"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("+       { directory = \"/var/lib/docker\"; user = \"me\"; group = \"us\"; mode = \"0710\"; }"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&file).expect("written");
+    assert!(
+        text.contains("files = [ \"/etc/ssh/ssh_host_ed25519_key\" ];"),
+        "{text}"
+    );
+    check_with_nix(&file);
+    let again = run(&["/var/lib/docker"]);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("nothing changed"),
+        "promoting the same path twice changes nothing"
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("still there"), text);
+    let bad = run(&["var/lib/../etc"]);
+    assert_eq!(bad.status.code(), Some(2), "a relative path is bad usage");
+    let missing = run(&["/var/lib/nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn the_tui_without_a_terminal_is_a_clear_error_not_a_panic() {
+    let f = fixture();
+    let out = common::darlings()
+        .arg("tui")
+        .arg(f.root())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the TUI needs a terminal"), "{err}");
+}

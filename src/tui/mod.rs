@@ -60,6 +60,13 @@ pub enum Input {
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
 /// from crossterm. Restores the terminal on return and on panic.
 pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report` or `darlings promote`"
+                .into(),
+        ));
+    }
     let progress = Arc::new(Progress::default());
     let (tx, rx) = std::sync::mpsc::channel::<Input>();
     {
@@ -90,7 +97,10 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
     });
     let mut model = Model::new(settings);
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        ratatui::restore();
+        Error::Usage(format!("cannot set up the terminal: {e}"))
+    })?;
     let r = run_loop(&mut terminal, &mut model, inputs, &progress);
     ratatui::restore();
     progress.cancel.store(true, Ordering::Relaxed);
