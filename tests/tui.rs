@@ -79,6 +79,8 @@ struct Session {
     out: tempfile::TempDir,
     terminal: Terminal<TestBackend>,
     model: Model,
+    /// `--against` (default `empty`).
+    against: String,
 }
 
 impl Session {
@@ -102,13 +104,14 @@ impl Session {
             out,
             terminal: Terminal::new(TestBackend::new(w, h)).expect("terminal"),
             model,
+            against: "empty".into(),
         }
     }
 
     /// Runs the real event loop: the audit arrives first, then `inputs`.
     fn run(&mut self, inputs: Vec<Input>) {
         let args = darlings::cli::ScanArgs {
-            against: "empty".into(),
+            against: self.against.clone(),
             threads: Some(1),
             ..Default::default()
         };
@@ -566,4 +569,23 @@ fn the_tui_without_a_terminal_is_a_clear_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the TUI needs a terminal"), "{err}");
+}
+
+#[test]
+fn a_modified_text_file_shows_its_diff_against_the_baseline_directory() {
+    let base = Fixture::new();
+    base.file("etc/nixos/configuration.nix", "{\n  a = 1;\n  b = 2;\n}\n");
+    let mut s = Session::new(100, 60);
+    s.root
+        .file("etc/nixos/configuration.nix", "{\n  a = 1;\n  b = 3;\n}\n");
+    s.against = base.root().to_string_lossy().into_owned();
+    let mut keys = vec![key('/')];
+    keys.extend(typed("configuration"));
+    keys.push(code(KeyCode::Enter));
+    s.run(keys);
+    let screen = s.screen();
+    assert!(screen.contains("modified (content, mtime)"), "{screen}");
+    assert!(screen.contains("diff against the baseline"), "{screen}");
+    assert!(screen.contains("-   b = 2;"), "{screen}");
+    assert!(screen.contains("+   b = 3;"), "{screen}");
 }

@@ -161,7 +161,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
 fn draw_loading(m: &Model, f: &mut Frame, area: Rect) {
     let l = m.loading;
     let secs = l.secs.max(0.001);
-    let width = 40usize;
+    let width = 56usize;
     // An indeterminate bar: a block that sweeps while the scan runs.
     let pos = ((l.secs * 8.0) as usize) % (width * 2);
     let pos = if pos >= width {
