@@ -116,6 +116,7 @@ pub fn run_loop<B: Backend>(
     progress: &Progress,
 ) -> Result<()> {
     let started = Instant::now();
+    let mut last_move = 0.0;
     let mut vs = view::ViewState::default();
     draw(terminal, model, &mut vs)?;
     for input in inputs {
@@ -134,11 +135,22 @@ pub fn run_loop<B: Backend>(
                 if model.data.is_some() {
                     continue;
                 }
-                model.loading = model::Loading {
+                let secs = started.elapsed().as_secs_f64();
+                let next = model::Loading {
                     entries: progress.entries.load(Ordering::Relaxed),
                     bytes: progress.bytes_hashed.load(Ordering::Relaxed),
                     files: progress.files_hashed.load(Ordering::Relaxed),
-                    secs: started.elapsed().as_secs_f64(),
+                    secs,
+                    idle: 0.0,
+                };
+                let prev = model.loading;
+                let moved = (next.entries, next.bytes) != (prev.entries, prev.bytes);
+                if moved {
+                    last_move = secs;
+                }
+                model.loading = model::Loading {
+                    idle: secs - last_move,
+                    ..next
                 };
             }
             Input::Loaded(r) => {

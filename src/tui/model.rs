@@ -262,6 +262,9 @@ pub struct Loading {
     pub files: u64,
     /// Seconds since the scan started.
     pub secs: f64,
+    /// Seconds since the counters last moved (the scan is over and the
+    /// pipeline compares and classifies, which has no counter).
+    pub idle: f64,
 }
 
 /// The whole state of the TUI.

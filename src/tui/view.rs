@@ -189,6 +189,14 @@ fn draw_loading(m: &Model, f: &mut Frame, area: Rect) {
             human_bytes((l.bytes as f64 / secs) as u64)
         )),
         Line::raw(format!("{:.1} s", l.secs)),
+        if l.entries > 0 && l.idle >= 1.5 {
+            Line::styled(
+                "walk done; comparing and classifying…",
+                Style::new().fg(Color::Yellow),
+            )
+        } else {
+            Line::raw("")
+        },
         Line::raw(""),
         Line::styled("q quits", DIM),
     ];
