@@ -139,7 +139,11 @@ pub struct Audit {
 /// Runs the whole pipeline.
 pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     let mut scan_opts = opts.scan.clone();
-    scan_opts.hash_all = false; // hashing is its own stage below, after hashes are reused
+    // With --hash all, files are hashed during the walk, except when a scan
+    // file can spare the reading: then hashing waits until the pairs show
+    // which files kept their identity.
+    scan_opts.hash_all =
+        opts.hash == HashMode::All && !matches!(opts.baseline, Baseline::ScanFile(_));
     let mut cur = scan::scan(&scan_opts, progress)?;
     let mut base = match &opts.baseline {
         Baseline::Empty => None,
@@ -283,7 +287,7 @@ fn hash_stage(
         }
         cur_todo.push(c);
         let same_size = cur.entries[c].size == base.entries[b].size;
-        if base.hash(b).is_none() && base_is_dir && same_size {
+        if base.hash(b).is_none() && base_is_dir && same_size && !base.fully_hashed {
             base_todo.push(b);
         }
     }
@@ -300,10 +304,11 @@ fn hash_stage(
                 .collect();
         }
     }
-    let before = (
-        progress.files_hashed.load(Ordering::Relaxed),
-        progress.bytes_hashed.load(Ordering::Relaxed),
-    );
+    // Files the walk already hashed are not read twice; one the walk could
+    // not hash keeps its recorded error rather than a second attempt.
+    if cur.fully_hashed {
+        cur_todo.clear();
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.scan.threads.max(1))
         .build()
@@ -319,8 +324,9 @@ fn hash_stage(
             }));
         }
     });
-    stats.files_read = progress.files_hashed.load(Ordering::Relaxed) - before.0;
-    stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed) - before.1;
+    // Everything read for hashing in this run: during the walks and here.
+    stats.files_read = progress.files_hashed.load(Ordering::Relaxed);
+    stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed);
     cur.fully_hashed = opts.hash == HashMode::All;
     Ok(stats)
 }
