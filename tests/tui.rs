@@ -589,3 +589,17 @@ fn a_modified_text_file_shows_its_diff_against_the_baseline_directory() {
     assert!(screen.contains("-   b = 2;"), "{screen}");
     assert!(screen.contains("+   b = 3;"), "{screen}");
 }
+
+#[test]
+fn help_scrolls_on_a_small_terminal_and_any_other_key_closes_it() {
+    let mut s = Session::new(80, 24);
+    s.run(vec![key('?')]);
+    assert!(s.screen().contains("j/k scroll"), "{}", s.screen());
+    assert!(s.screen().contains("Browsing"), "{}", s.screen());
+    s.run(vec![code(KeyCode::PageDown), code(KeyCode::PageDown)]);
+    assert_eq!(s.model.mode, Mode::Help);
+    assert!(!s.screen().contains("Browsing"), "{}", s.screen());
+    assert!(s.screen().contains("Write preview"), "{}", s.screen());
+    s.run(vec![code(KeyCode::Esc)]);
+    assert_eq!(s.model.mode, Mode::Browse);
+}

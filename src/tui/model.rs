@@ -308,6 +308,8 @@ pub struct Model {
     pub marked_sel: usize,
     /// Scroll offset of the detail pane.
     pub detail_scroll: u16,
+    /// Scroll offset of the help screen and the write preview.
+    pub popup_scroll: u16,
     /// Preview of the selected pair, loaded by the runtime.
     pub preview: Option<(u32, Preview)>,
     /// The write being confirmed.
@@ -343,6 +345,7 @@ impl Model {
             promoted: HashSet::new(),
             marked_sel: 0,
             detail_scroll: 0,
+            popup_scroll: 0,
             preview: None,
             plan: None,
             dismissals: Vec::new(),
