@@ -34,6 +34,12 @@ impl Baseline {
         let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
         if meta.is_dir() {
             Ok(Baseline::Directory(p))
+        } else if !meta.is_file() {
+            // Never opened: a fifo would block, a device's open can have effects.
+            Err(Error::bad_input(
+                &p,
+                "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
+            ))
         } else if snapshot::is_scan_file(&p) {
             Ok(Baseline::ScanFile(p))
         } else {
@@ -157,6 +163,8 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     drop(t);
     let t = crate::timing::phase("classify");
     let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
+    drop(t);
+    let t = crate::timing::phase("evidence");
     let host_mounts = crate::mountinfo::read_own();
     let beyond = crate::evidence::HostBeyond {
         root: cur.root.clone(),
@@ -169,6 +177,8 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         beyond: &beyond,
         host_mounts: &host_mounts,
     })?;
+    drop(t);
+    let t = crate::timing::phase("verdicts");
     let present: Vec<bool> = pairs.iter().map(|p| p.cur != NONE).collect();
     let verdicts = classify::classify(&classify::ClassifyInput {
         cur: &cur,
@@ -321,11 +331,11 @@ fn pair_tree(cur: &Tree, base: Option<&Tree>, pairs: &[Pair]) -> (Vec<u32>, Vec<
     let mut end = vec![0u32; pairs.len()];
     let mut stack: Vec<(u32, u32)> = Vec::new(); // (pair index, depth)
     for (i, p) in pairs.iter().enumerate() {
-        let depth = if p.cur != NONE {
+        let depth = u32::from(if p.cur != NONE {
             cur.entries[p.cur as usize].depth
         } else {
             base.map_or(1, |b| b.entries[p.base as usize].depth)
-        };
+        });
         while let Some(&(k, d)) = stack.last() {
             if d < depth {
                 break;

@@ -7,8 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::diff::Pair;
 use crate::evidence::Evidence;
-use crate::knowledge::Knowledge;
-use crate::resolve::{self, Beyond, Ending, is_under};
+use crate::knowledge::{Knowledge, RuleId};
+use crate::resolve::{Beyond, Ending, Resolver, is_under};
 use crate::scan::{Kind, NONE, PathCursor, Tree};
 
 /// Where a path stands at the next wipe.
@@ -189,26 +189,34 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
     let mut v = Verdicts::default();
     let no_rule = v.intern("no rule matched");
     let mut regions: Vec<Option<Region>> = vec![None; n];
-    let mut kb_cache: std::collections::HashMap<*const crate::knowledge::Rule, u32> =
-        std::collections::HashMap::new();
+    // Knowledge-base rule of each pair, computed from the parent's (tree order).
+    let mut kb_rule: Vec<Option<RuleId>> = vec![None; n];
+    let mut kb_reason: std::collections::HashMap<RuleId, u32> = std::collections::HashMap::new();
     let mut cur_paths = PathCursor::default();
     let mut base_paths = PathCursor::default();
+    let t = crate::timing::phase("index");
+    let cur_res = Resolver::new(input.cur, input.beyond);
+    let base_res = input.base.map(|b| Resolver::new(b, input.beyond));
+    drop(t);
     v.verdicts.reserve(n);
     for i in 0..n {
         let p = input.pairs[i];
-        let (tree, k, path) = if p.cur != NONE {
-            let k = p.cur as usize;
-            (input.cur, k, cur_paths.path(input.cur, k).to_vec())
-        } else {
-            let base = input.base.unwrap_or(input.cur);
-            let k = p.base as usize;
-            (base, k, base_paths.path(base, k).to_vec())
+        let (res, k, path) = match (&base_res, p.cur) {
+            (Some(b), NONE) => {
+                let k = p.base as usize;
+                (b, k, base_paths.path(b.tree(), k))
+            }
+            _ => {
+                let k = p.cur as usize;
+                (&cur_res, k, cur_paths.path(input.cur, k))
+            }
         };
+        let tree = res.tree();
         let parent_region = match input.parent[i] {
             NONE => None,
             q => regions[q as usize],
         };
-        let own = region_of(&mut v, input, &path);
+        let own = region_of(&mut v, input, path);
         regions[i] = own.or(parent_region);
         let mut verdict = Verdict {
             class: Class::Stray,
@@ -225,15 +233,20 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
         } else if let Some(r) = parent_region {
             verdict.class = r.class;
             verdict.reason = r.below;
-        } else if let Some((class, reason)) = entry_rule(&mut v, input, tree, k, &path) {
+        } else if let Some((class, reason)) = entry_rule(&mut v, input, res, k, path) {
             verdict.class = class;
             verdict.reason = reason;
         }
+        let parent_rule = match input.parent[i] {
+            NONE => None,
+            q => kb_rule[q as usize],
+        };
+        kb_rule[i] = input.knowledge.lookup_child(parent_rule, path);
         if verdict.class == Class::Stray {
-            if let Some(rule) = input.knowledge.lookup(&path) {
+            if let Some(id) = kb_rule[i] {
+                let rule = input.knowledge.rule(id);
                 verdict.advice = Some(rule.advice);
-                let key = rule as *const _;
-                verdict.advice_reason = match kb_cache.get(&key) {
+                verdict.advice_reason = match kb_reason.get(&id) {
                     Some(&r) => r,
                     None => {
                         let text = match &rule.note {
@@ -241,19 +254,20 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
                             None => rule.reason.clone(),
                         };
                         let r = v.intern(&text);
-                        kb_cache.insert(key, r);
+                        kb_reason.insert(id, r);
                         r
                     }
                 };
             }
             if let Some(ig) = &input.evidence.ignore {
                 let is_dir = tree.entries[k].kind == Kind::Dir;
-                let as_path = std::path::Path::new(std::ffi::OsStr::from_bytes(&path));
+                let as_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
                 verdict.dismissed = ig.matched_path_or_any_parents(as_path, is_dir).is_ignore();
             }
         }
         v.verdicts.push(verdict);
     }
+    let _t = crate::timing::phase("hold rule");
     hold_rule(&mut v, input);
     v
 }
@@ -310,10 +324,11 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
 fn entry_rule(
     v: &mut Verdicts,
     input: &ClassifyInput<'_>,
-    tree: &Tree,
+    res: &Resolver<'_>,
     k: usize,
     path: &[u8],
 ) -> Option<(Class, u32)> {
+    let tree = res.tree();
     let e = &tree.entries[k];
     if e.is_mount {
         let m = tree.mount(k);
@@ -336,7 +351,7 @@ fn entry_rule(
         );
     }
     if e.kind == Kind::Symlink {
-        let r = resolve::resolve(tree, input.beyond, path);
+        let r = res.resolve(path);
         if r.ending == Ending::Loop {
             return Some((Class::Stray, v.intern("symlink loop (not followed)")));
         }
@@ -392,7 +407,7 @@ fn entry_rule(
         }
         let mut stat = b"/etc/static/".to_vec();
         stat.extend_from_slice(rel);
-        if resolve::resolve(tree, input.beyond, &stat).ending == Ending::Exists {
+        if res.resolve(&stat).ending == Ending::Exists {
             return Some((
                 Class::NixManaged,
                 v.intern("declared in environment.etc (/etc/static has it)"),

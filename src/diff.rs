@@ -233,10 +233,10 @@ mod tests {
             let idx = t.entries.len();
             t.entries.push(Entry {
                 name_off: t.names.len() as u32,
-                name_len: name.len() as u32,
+                name_len: name.len() as u16,
                 parent: stack.last().map_or(NONE, |&(e, _)| e as u32),
                 end: idx as u32 + 1,
-                depth: depth as u32,
+                depth: depth as u16,
                 kind: *kind,
                 is_mount: false,
                 mode: 0o644,

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::mountinfo::Mount;
-use crate::resolve::{self, Beyond, Ending, is_under};
+use crate::resolve::{Beyond, Ending, Resolver, is_under};
 use crate::scan::{Kind, Tree};
 use crate::{Error, Result};
 
@@ -80,6 +80,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         host_mounts,
     } = input;
     let configs_given = !listed.is_empty();
+    let res = Resolver::new(tree, beyond);
     let mut ev = Evidence::default();
     let mut roots: Vec<Vec<u8>> = storage
         .iter()
@@ -96,8 +97,8 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     ev.storage = roots;
 
     let mut all_listed = listed;
-    all_listed.extend(mount_units(tree, beyond, &ev.storage));
-    all_listed.extend(tmpfiles_links(tree, beyond, &ev.storage));
+    all_listed.extend(mount_units(&res, &ev.storage));
+    all_listed.extend(tmpfiles_links(&res, &ev.storage));
     for l in &all_listed {
         let k = ev.kept.entry(l.path.clone()).or_default();
         if k.listed.is_none() {
@@ -126,7 +127,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     }
     // Listed paths backed by a symlink into storage, and listed paths not backed at all.
     for l in &all_listed {
-        let Some(k) = tree.lookup(&l.path) else {
+        let Some(k) = res.lookup(&l.path) else {
             continue; // listed but absent from the root: nothing to lose
         };
         let e = &tree.entries[k];
@@ -135,7 +136,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
             continue;
         }
         if e.kind == Kind::Symlink {
-            let r = resolve::resolve(tree, beyond, &l.path);
+            let r = res.resolve(&l.path);
             if let Some(s) = ev.storage.iter().find(|s| is_under(&r.path, s)) {
                 let _ = s;
                 kept.live = Some(format!("symlink into {}", String::from_utf8_lossy(&r.path)));
@@ -157,7 +158,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     ev.warnings.sort();
     ev.warnings.dedup();
 
-    if let Some(text) = read_in_root(tree, beyond, b"/etc/.clean") {
+    if let Some(text) = read_in_root(&res, b"/etc/.clean") {
         for line in text.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !line.is_empty() {
@@ -176,11 +177,16 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
 /// Loads gitignore-style rules, relative to ROOT. A missing file is an empty
 /// rule set (the TUI creates it on the first dismissal).
 pub fn load_ignore(file: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
-    let text = match std::fs::read(file) {
+    let text = match crate::safe_open::read_regular(file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("cannot read ignore file", file, e)),
     };
+    parse_ignore(text, file).map(Some)
+}
+
+/// Parses gitignore-style rules read from `file` (named in errors).
+pub fn parse_ignore(text: Vec<u8>, file: &Path) -> Result<ignore::gitignore::Gitignore> {
     let text = String::from_utf8(text)
         .map_err(|_| Error::bad_input(file, "ignore rules must be UTF-8 text"))?;
     let mut b = ignore::gitignore::GitignoreBuilder::new("/");
@@ -193,7 +199,6 @@ pub fn load_ignore(file: &Path) -> Result<Option<ignore::gitignore::Gitignore>> 
         })?;
     }
     b.build()
-        .map(Some)
         .map_err(|e| Error::bad_input(file, format!("invalid rules: {e}")))
 }
 
@@ -254,8 +259,9 @@ fn storage_source(
 
 /// Reads a small text file at an in-root path, resolving links inside ROOT
 /// and opening it like the hasher does (no atime, no fifos, 1 MiB at most).
-pub fn read_in_root(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Option<Vec<u8>> {
-    let r = resolve::resolve(tree, beyond, path);
+pub fn read_in_root(res: &Resolver<'_>, path: &[u8]) -> Option<Vec<u8>> {
+    let tree = res.tree();
+    let r = res.resolve(path);
     if r.ending != Ending::Exists {
         return None;
     }
@@ -264,19 +270,10 @@ pub fn read_in_root(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Option<Vec
 }
 
 fn read_small(host: &Path) -> Option<Vec<u8>> {
-    use rustix::fs::{Mode, OFlags};
     use std::io::Read;
-    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(host, base | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(host, base, Mode::empty()).ok()?,
-        r => r.ok()?,
-    };
-    let st = rustix::fs::fstat(&fd).ok()?;
-    if st.st_mode & 0o170000 != 0o100000 {
-        return None;
-    }
     let mut buf = Vec::new();
-    std::fs::File::from(fd)
+    crate::safe_open::open_regular(host, false, None)
+        .ok()?
         .take(1 << 20)
         .read_to_end(&mut buf)
         .ok()?;
@@ -284,12 +281,13 @@ fn read_small(host: &Path) -> Option<Vec<u8>> {
 }
 
 /// Lists a directory at an in-root path (in the tree, or beyond it on the host).
-fn list_in_root(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Vec<Vec<u8>> {
-    let r = resolve::resolve(tree, beyond, path);
+fn list_in_root(res: &Resolver<'_>, path: &[u8]) -> Vec<Vec<u8>> {
+    let tree = res.tree();
+    let r = res.resolve(path);
     if r.ending != Ending::Exists {
         return Vec::new();
     }
-    if let Some(k) = tree.lookup(&r.path)
+    if let Some(k) = res.lookup(&r.path)
         && !tree.entries[k].is_mount
     {
         return tree
@@ -303,13 +301,14 @@ fn list_in_root(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Vec<Vec<u8>> {
             .collect();
     }
     let host = tree.root.join(std::ffi::OsStr::from_bytes(&r.path[1..]));
-    std::fs::read_dir(host)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
+    crate::safe_open::list_dir(&host)
+        .map(|names| {
+            names
+                .into_iter()
+                .map(|n| {
                     let mut p = r.path.clone();
                     p.push(b'/');
-                    p.extend_from_slice(e.file_name().as_bytes());
+                    p.extend_from_slice(&n);
                     p
                 })
                 .collect()
@@ -318,13 +317,13 @@ fn list_in_root(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Bind mounts declared as systemd mount units (`What=` in storage, `Where=`).
-fn mount_units(tree: &Tree, beyond: &dyn Beyond, storage: &[Vec<u8>]) -> Vec<Listed> {
+fn mount_units(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Vec<Listed> {
     let mut out = Vec::new();
-    for unit in list_in_root(tree, beyond, b"/etc/systemd/system") {
+    for unit in list_in_root(res, b"/etc/systemd/system") {
         if !unit.ends_with(b".mount") {
             continue;
         }
-        let Some(text) = read_in_root(tree, beyond, &unit) else {
+        let Some(text) = read_in_root(res, &unit) else {
             continue;
         };
         let text = String::from_utf8_lossy(&text);
@@ -353,8 +352,8 @@ fn mount_units(tree: &Tree, beyond: &dyn Beyond, storage: &[Vec<u8>]) -> Vec<Lis
 /// preservation's symlink rules (`L /path - - - - /persist/path`) in
 /// `/etc/tmpfiles.d/preservation.conf`. Its `d`/`f` rules also create
 /// intermediate parents, so they are not evidence of a kept path.
-fn tmpfiles_links(tree: &Tree, beyond: &dyn Beyond, storage: &[Vec<u8>]) -> Vec<Listed> {
-    let Some(text) = read_in_root(tree, beyond, b"/etc/tmpfiles.d/preservation.conf") else {
+fn tmpfiles_links(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Vec<Listed> {
+    let Some(text) = read_in_root(res, b"/etc/tmpfiles.d/preservation.conf") else {
         return Vec::new();
     };
     let text = String::from_utf8_lossy(&text);

@@ -231,6 +231,53 @@ impl Knowledge {
     }
 }
 
+/// A rule's position in the catalogue, for incremental lookups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleId(usize);
+
+impl Knowledge {
+    /// The rule with id `id`.
+    pub fn rule(&self, id: RuleId) -> &Rule {
+        &self.rules[id.0]
+    }
+
+    /// [`Knowledge::lookup`] for a walk in tree order: given the answer for
+    /// the parent directory, only patterns with exactly as many components
+    /// as `path` can do better, so deep paths cost nothing. Returns the same
+    /// rule as `lookup(path)`.
+    pub fn lookup_child(&self, parent: Option<RuleId>, path: &[u8]) -> Option<RuleId> {
+        let names = || path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        let depth = names().count();
+        let Some(first) = names().next() else {
+            return parent;
+        };
+        let mut best = parent.map(|p| (self.scores[p.0], p.0));
+        let candidates = self
+            .by_first
+            .get(first)
+            .into_iter()
+            .flatten()
+            .chain(self.wild_first.iter());
+        for &i in candidates {
+            if self.compiled[i].len() != depth {
+                continue;
+            }
+            let mut rest = names();
+            if !self.compiled[i]
+                .iter()
+                .all(|p| rest.next().is_some_and(|c| p.matches(c)))
+            {
+                continue;
+            }
+            let score = self.scores[i];
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, i));
+            }
+        }
+        best.map(|(_, i)| RuleId(i))
+    }
+}
+
 impl Component {
     fn matches(&self, name: &[u8]) -> bool {
         match self {
@@ -305,6 +352,38 @@ mod tests {
         Knowledge::builtin()
             .lookup(path.as_bytes())
             .map(|r| r.advice)
+    }
+
+    #[test]
+    fn lookup_child_walked_from_the_root_equals_lookup() {
+        let kb = Knowledge::builtin();
+        let mut samples: Vec<String> = kb
+            .rules()
+            .iter()
+            .map(|r| format!("{}/deeper/still", r.pattern.replace('*', "x")))
+            .collect();
+        samples.extend(
+            [
+                "/usr/lib/x",
+                "/home/alice/.cache/nix/y",
+                "/var/lib/systemd/coredump/c",
+            ]
+            .map(String::from),
+        );
+        for sample in samples {
+            let mut path = String::new();
+            let mut id = None;
+            for comp in sample.split('/').filter(|c| !c.is_empty()) {
+                path.push('/');
+                path.push_str(comp);
+                id = kb.lookup_child(id, path.as_bytes());
+                assert_eq!(
+                    id.map(|i| &kb.rule(i).pattern),
+                    kb.lookup(path.as_bytes()).map(|r| &r.pattern),
+                    "{path}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
+//! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
@@ -32,6 +33,8 @@
 pub mod error;
 pub mod text;
 pub mod timing;
+
+pub mod safe_open;
 
 pub mod output;
 
@@ -124,6 +127,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             let opts = settings::audit_options(root.as_deref(), &scan)?;
             if let Some(o) = &output {
                 settings::check_output(o, &opts.baseline)?;
+                output::check_target(o)?;
             }
             let audit = run_audit(&opts)?;
             let ropts = report::ReportOptions { include_unchanged };
@@ -156,6 +160,8 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
                 ..cli::ScanArgs::default()
             };
             let mut opts = settings::audit_options(root.as_deref(), &args)?;
+            // Fail before a long scan, not after it.
+            output::check_target(&output)?;
             opts.scan.hash_all = hash == cli::HashArg::All;
             let progress = Arc::new(scan::Progress::default());
             let tree = {

@@ -9,20 +9,24 @@ fn main() -> ExitCode {
     let cli = match darlings::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
             // --help and --version are successes; every usage error is exit 2.
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // A usage error quotes the offending argument, which may be a file
+            // name from a shell glob: escape it like every other name.
+            let text = darlings::text::escape_message(&e.render().to_string(), true);
+            eprint!("{text}");
+            return ExitCode::from(2);
         }
     };
     match darlings::run(cli) {
         Ok(darlings::Outcome::Success) => ExitCode::SUCCESS,
         Ok(darlings::Outcome::CheckFailed) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("darlings: error: {e}");
+            let msg = darlings::text::escape_message(&e.to_string(), false);
+            eprintln!("darlings: error: {msg}");
             ExitCode::from(2)
         }
     }

@@ -1,53 +1,190 @@
 //! Atomic output files: write a temporary file in the target's directory,
 //! fsync it, then rename it over the target, so a crash or a kill at any
 //! moment leaves either the old file or the new one, never half of one.
+//!
+//! The temporary is an unnamed `O_TMPFILE` where the file system supports
+//! it, given a name only for the instant between `linkat` and `rename`: a
+//! kill while it is being filled leaves nothing behind. Elsewhere it is a
+//! named `.darlings-XXXXXX.tmp` dot-file, which is what a kill can leave.
+//! darlings never deletes such leftovers itself: it deletes nothing it was
+//! not asked to.
 
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::{Error, Result};
 
-/// Writes `path` atomically with the bytes produced by `fill`. When `backup`
-/// is set and `path` exists, its previous content is kept as `path.bak`.
-pub fn write_atomic(
-    path: &Path,
-    backup: bool,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
+/// The prefix and suffix of every temporary darlings writes.
+pub const TMP_PREFIX: &str = ".darlings-";
+/// See [`TMP_PREFIX`].
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Checks, before any long work starts, that `path` can be an output file:
+/// its directory exists and `path` itself is not a directory.
+pub fn check_target(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    let dir_ok = std::fs::metadata(dir).is_ok_and(|m| m.is_dir());
+    if !dir_ok || path.file_name().is_none() {
         return Err(Error::io(
             "cannot write",
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "its directory does not exist"),
         ));
     }
-    // The name starts with a dot and ends in .tmp so a directory listing or a
-    // later scan recognises a leftover of a killed run for what it is.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".darlings-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        fill(&mut w).map_err(|e| Error::io("cannot write", path, e))?;
-        w.flush().map_err(|e| Error::io("cannot write", path, e))?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::io(
+            "cannot write",
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"),
+        ));
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    if backup && path.exists() {
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `path` atomically with the bytes produced by `fill`. When `backup`
+/// is set and `path` exists, its previous content is kept as `path.bak`.
+/// A file that is replaced keeps its permission bits (and, as root, its owner).
+pub fn write_atomic(
+    path: &Path,
+    backup: bool,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    check_target(path)?;
+    let err = |e: std::io::Error| Error::io("cannot write", path, e);
+    let dir = parent_dir(path);
+    let name = path.file_name().unwrap_or_default();
+    let dir_fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| err(e.into()))?;
+    let old = rustix::fs::statat(&dir_fd, name, AtFlags::SYMLINK_NOFOLLOW)
+        .ok()
+        .filter(|st| st.st_mode & 0o170000 == 0o100000);
+    let mut tmp = match rustix::fs::openat(
+        &dir_fd,
+        ".",
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    ) {
+        Ok(fd) => Tmp::Unnamed(std::fs::File::from(fd)),
+        // Not supported by this file system (or kernel): a named dot-file.
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL | Errno::NOSYS) => Tmp::Named(
+            tempfile::Builder::new()
+                .prefix(TMP_PREFIX)
+                .suffix(TMP_SUFFIX)
+                .tempfile_in(dir)
+                .map_err(err)?,
+        ),
+        Err(e) => return Err(err(e.into())),
+    };
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.file());
+        fill(&mut w).map_err(err)?;
+        w.flush().map_err(err)?;
+    }
+    if let Some(st) = &old {
+        let f = tmp.file();
+        rustix::fs::fchmod(&*f, Mode::from_raw_mode(st.st_mode & 0o7777))
+            .map_err(|e| err(e.into()))?;
+        if rustix::process::geteuid().is_root() {
+            let owner = Some(rustix::fs::Uid::from_raw(st.st_uid));
+            let group = Some(rustix::fs::Gid::from_raw(st.st_gid));
+            rustix::fs::fchown(&*f, owner, group).map_err(|e| err(e.into()))?;
+        }
+    }
+    tmp.file().sync_all().map_err(err)?;
+    if backup && old.is_some() {
         let mut bak = path.as_os_str().to_owned();
         bak.push(".bak");
         std::fs::copy(path, &bak).map_err(|e| Error::io("cannot keep a backup of", path, e))?;
     }
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot write", path, e.error))?;
+    match tmp {
+        Tmp::Named(t) => {
+            t.persist(path).map_err(|e| err(e.error))?;
+        }
+        Tmp::Unnamed(f) => {
+            let fd = OwnedFd::from(f);
+            let tmp_name = link_unnamed(&fd, &dir_fd).map_err(|e| err(e.into()))?;
+            if let Err(e) = rustix::fs::renameat(&dir_fd, &tmp_name, &dir_fd, name) {
+                let _ = rustix::fs::unlinkat(&dir_fd, &tmp_name, AtFlags::empty());
+                return Err(err(e.into()));
+            }
+        }
+    }
+    // The rename itself is made durable; a file system that cannot sync a
+    // directory still has the complete file under one of the two names.
+    let _ = rustix::fs::fsync(&dir_fd);
     Ok(())
+}
+
+/// The temporary being filled.
+enum Tmp {
+    /// An `O_TMPFILE`: no name until it is complete.
+    Unnamed(std::fs::File),
+    /// A named dot-file where `O_TMPFILE` is not supported.
+    Named(tempfile::NamedTempFile),
+}
+
+impl Tmp {
+    fn file(&mut self) -> &mut std::fs::File {
+        match self {
+            Tmp::Unnamed(f) => f,
+            Tmp::Named(t) => t.as_file_mut(),
+        }
+    }
+}
+
+/// Gives the complete unnamed file a fresh temporary name in `dir`.
+fn link_unnamed(fd: &OwnedFd, dir: &OwnedFd) -> rustix::io::Result<String> {
+    let magic = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ (u64::from(std::process::id()) << 32);
+    for attempt in 0u64..100 {
+        let mut x = seed.wrapping_add(attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut tag = String::with_capacity(6);
+        for _ in 0..6 {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            tag.push(char::from(
+                b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize],
+            ));
+        }
+        let name = format!("{TMP_PREFIX}{tag}{TMP_SUFFIX}");
+        // Through /proc for everyone; AT_EMPTY_PATH where /proc is missing (root only).
+        let r = match rustix::fs::linkat(
+            rustix::fs::CWD,
+            magic.as_str(),
+            dir,
+            name.as_str(),
+            AtFlags::SYMLINK_FOLLOW,
+        ) {
+            Err(Errno::NOENT) => {
+                rustix::fs::linkat(fd.as_fd(), "", dir, name.as_str(), AtFlags::EMPTY_PATH)
+            }
+            r => r,
+        };
+        match r {
+            Ok(()) => return Ok(name),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Errno::EXIST)
 }
 
 /// Returns true if and only if `inner` is `outer` or lies below it, comparing
@@ -96,6 +233,20 @@ mod tests {
             1,
             "no temporary left"
         );
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("report.json");
+        std::fs::write(&p, b"old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, false, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

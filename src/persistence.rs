@@ -88,7 +88,8 @@ pub fn load(path: &Path) -> Result<Whitelist> {
 
 /// Reads a whitelist file with extra knowledge about homes.
 pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Whitelist> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let bytes =
+        crate::safe_open::read_regular(path).map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::bad_input(
             path,

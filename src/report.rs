@@ -195,6 +195,39 @@ fn text_and_b64(bytes: &[u8]) -> (String, Option<String>) {
     }
 }
 
+/// Writes `value` as compact JSON in which, beyond the C0 controls that JSON
+/// itself escapes, every character unsafe on a terminal (BiDi overrides, C1
+/// controls, DEL) is a `\uXXXX` escape: `darlings report` on a terminal
+/// shows names as they are, and a JSON reader decodes them unchanged.
+fn to_json<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe);
+    value.serialize(&mut ser).map_err(std::io::Error::other)
+}
+
+/// serde_json's compact formatter plus escapes for terminal-unsafe characters.
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if crate::text::is_unsafe_char(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{u:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
 /// Formats ns since the epoch as RFC 3339 UTC (`2026-11-25T10:00:00Z`, with
 /// fractional seconds when present).
 pub fn rfc3339(ns: i64) -> String {
@@ -269,8 +302,9 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         warnings: &audit.warnings,
     };
     // The header object without its closing brace, then the big arrays.
-    let head = serde_json::to_string(&header).map_err(std::io::Error::other)?;
-    w.write_all(&head.as_bytes()[..head.len() - 1])?;
+    let mut head = Vec::new();
+    to_json(&mut head, &header)?;
+    w.write_all(&head[..head.len() - 1])?;
     w.write_all(b",\"entries\":[")?;
     // SPEC: entries sorted by path bytes. Tree order differs from byte order
     // only where a sibling's name continues with a byte below '/' ("a" and
@@ -320,7 +354,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
                 .or(audit.verdicts.text(v.reason))
                 .unwrap_or(""),
         };
-        serde_json::to_writer(&mut *w, &s).map_err(std::io::Error::other)?;
+        to_json(&mut *w, &s)?;
     }
     w.write_all(b"],\"errors\":[")?;
     for (n, e) in audit.errors.iter().enumerate() {
@@ -333,7 +367,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             path_b64,
             error: e.error.clone(),
         };
-        serde_json::to_writer(&mut *w, &j).map_err(std::io::Error::other)?;
+        to_json(&mut *w, &j)?;
     }
     w.write_all(b"]}\n")
 }
@@ -376,7 +410,7 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         target_b64,
         blake3: t.hash(k).map(to_hex),
     };
-    serde_json::to_writer(&mut *w, &j).map_err(std::io::Error::other)
+    to_json(&mut *w, &j)
 }
 
 #[cfg(test)]
@@ -392,5 +426,15 @@ mod tests {
             "2000-02-29T00:00:00.500000000Z"
         );
         assert_eq!(rfc3339(-1_000_000_000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn json_escapes_terminal_unsafe_characters() {
+        let mut out = Vec::new();
+        to_json(&mut out, &"a\u{202e}b\u{1b}c\u{85}d\né").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, r#""a\u202eb\u001bc\u0085d\né""#);
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, "a\u{202e}b\u{1b}c\u{85}d\né");
     }
 }

@@ -4,7 +4,7 @@
 //! point the scan did not enter (typically `/nix`), a [`Beyond`] oracle
 //! answers instead (the host file system under ROOT, or nothing in tests).
 
-use crate::scan::{Kind, Tree};
+use crate::scan::{Kind, NONE, Tree};
 
 /// At most this many links are followed (the kernel's own limit is 40).
 pub const MAX_HOPS: usize = 40;
@@ -46,90 +46,160 @@ pub struct Resolution {
     pub ending: Ending,
 }
 
-/// Looks up one absolute normalised path.
-fn lstat(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
-    if path == b"/" || path.is_empty() {
-        return Some((Kind::Dir, None));
+/// Resolves paths of one tree. Holds an index of each directory's children
+/// (8 bytes per entry) so a lookup is a binary search per component: a root
+/// with 100,000 names in one directory (`/nix/store`) stays fast.
+pub struct Resolver<'a> {
+    tree: &'a Tree,
+    beyond: &'a dyn Beyond,
+    /// `kids[start[d]..start[d + 1]]` are the children of entry `d`; the root is `d = len`.
+    start: Vec<u32>,
+    kids: Vec<u32>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Indexes `tree` for lookups.
+    pub fn new(tree: &'a Tree, beyond: &'a dyn Beyond) -> Resolver<'a> {
+        let n = tree.entries.len();
+        let slot = |p: u32| if p == NONE { n } else { p as usize };
+        // Counting sort by parent slot: start[s]..start[s + 1] are slot s's children.
+        let mut start = vec![0u32; n + 2];
+        for e in &tree.entries {
+            start[slot(e.parent) + 1] += 1;
+        }
+        for s in 1..start.len() {
+            start[s] += start[s - 1];
+        }
+        // Entries come in tree order, so each directory's children are
+        // appended already sorted by name.
+        let mut next = start.clone();
+        let mut kids = vec![0u32; n];
+        for (i, e) in tree.entries.iter().enumerate() {
+            let at = &mut next[slot(e.parent)];
+            kids[*at as usize] = i as u32;
+            *at += 1;
+        }
+        Resolver {
+            tree,
+            beyond,
+            start,
+            kids,
+        }
     }
-    match tree.lookup(path) {
-        Some(k) => Some((tree.entries[k].kind, tree.target(k).map(<[u8]>::to_vec))),
-        None => {
-            // Only ask beyond when the nearest scanned ancestor is a mount point
-            // the scan stopped at (or the path is outside what was scanned).
-            let mut p = path;
-            while let Some(cut) = p.iter().rposition(|&b| b == b'/') {
-                p = &p[..cut];
-                if p.is_empty() {
-                    return None;
+
+    /// The tree this resolver indexes.
+    pub fn tree(&self) -> &'a Tree {
+        self.tree
+    }
+
+    /// Finds the entry at the absolute in-root path `path`, if scanned.
+    pub fn lookup(&self, path: &[u8]) -> Option<usize> {
+        let n = self.tree.entries.len();
+        let mut dir = n;
+        let mut found = None;
+        for comp in components(path) {
+            let kids = &self.kids[self.start[dir] as usize..self.start[dir + 1] as usize];
+            let at = kids
+                .binary_search_by(|&k| self.tree.name(k as usize).cmp(comp))
+                .ok()?;
+            let k = kids[at] as usize;
+            found = Some(k);
+            dir = k;
+        }
+        found
+    }
+
+    /// Looks up one absolute normalised path, in the tree or beyond it.
+    fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+        if path == b"/" || path.is_empty() {
+            return Some((Kind::Dir, None));
+        }
+        let tree = self.tree;
+        match self.lookup(path) {
+            Some(k) => Some((tree.entries[k].kind, tree.target(k).map(<[u8]>::to_vec))),
+            None => {
+                // Only ask beyond when the nearest scanned ancestor is a mount
+                // point the scan stopped at.
+                let mut p = path;
+                while let Some(cut) = p.iter().rposition(|&b| b == b'/') {
+                    p = &p[..cut];
+                    if p.is_empty() {
+                        return None;
+                    }
+                    if let Some(k) = self.lookup(p) {
+                        return if tree.entries[k].is_mount {
+                            self.beyond.lstat(path)
+                        } else {
+                            None
+                        };
+                    }
                 }
-                if let Some(k) = tree.lookup(p) {
-                    return if tree.entries[k].is_mount {
-                        beyond.lstat(path)
-                    } else {
-                        None
-                    };
-                }
+                None
             }
-            None
+        }
+    }
+
+    /// Resolves `path` (absolute, in-root), following every symlink including
+    /// the last component.
+    pub fn resolve(&self, path: &[u8]) -> Resolution {
+        let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+        let mut cur: Vec<u8> = Vec::new();
+        let mut via = Vec::new();
+        let mut hops = 0;
+        let mut ending = Ending::Exists;
+        while let Some(comp) = todo.pop() {
+            match comp.as_slice() {
+                b"." | b"" => continue,
+                b".." => {
+                    let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                    cur.truncate(cut);
+                    continue;
+                }
+                _ => {}
+            }
+            let before = cur.len();
+            cur.push(b'/');
+            cur.extend_from_slice(&comp);
+            if ending == Ending::Missing {
+                continue; // below a missing component: only build the text
+            }
+            match self.lstat(&cur) {
+                None => ending = Ending::Missing,
+                Some((Kind::Symlink, Some(target))) => {
+                    hops += 1;
+                    if hops > MAX_HOPS {
+                        return Resolution {
+                            path: cur,
+                            via,
+                            ending: Ending::Loop,
+                        };
+                    }
+                    via.push(cur.clone());
+                    cur.truncate(before);
+                    if target.first() == Some(&b'/') {
+                        cur.clear();
+                    }
+                    for c in components(&target).rev() {
+                        todo.push(c.to_vec());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if cur.is_empty() {
+            cur.push(b'/');
+        }
+        Resolution {
+            path: cur,
+            via,
+            ending,
         }
     }
 }
 
-/// Resolves `path` (absolute, in-root), following every symlink including
-/// the last component.
+/// Resolves one path of `tree` (indexes the tree: for many paths, keep a [`Resolver`]).
 pub fn resolve(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Resolution {
-    let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-    let mut cur: Vec<u8> = Vec::new();
-    let mut via = Vec::new();
-    let mut hops = 0;
-    let mut ending = Ending::Exists;
-    while let Some(comp) = todo.pop() {
-        match comp.as_slice() {
-            b"." | b"" => continue,
-            b".." => {
-                let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
-                cur.truncate(cut);
-                continue;
-            }
-            _ => {}
-        }
-        let before = cur.len();
-        cur.push(b'/');
-        cur.extend_from_slice(&comp);
-        if ending == Ending::Missing {
-            continue; // below a missing component: only build the text
-        }
-        match lstat(tree, beyond, &cur) {
-            None => ending = Ending::Missing,
-            Some((Kind::Symlink, Some(target))) => {
-                hops += 1;
-                if hops > MAX_HOPS {
-                    return Resolution {
-                        path: cur,
-                        via,
-                        ending: Ending::Loop,
-                    };
-                }
-                via.push(cur.clone());
-                cur.truncate(before);
-                if target.first() == Some(&b'/') {
-                    cur.clear();
-                }
-                for c in components(&target).rev() {
-                    todo.push(c.to_vec());
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    if cur.is_empty() {
-        cur.push(b'/');
-    }
-    Resolution {
-        path: cur,
-        via,
-        ending,
-    }
+    Resolver::new(tree, beyond).resolve(path)
 }
 
 fn components(p: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {

@@ -16,7 +16,7 @@
 //! reader checks field by field, so a corrupt or hostile file gives an error
 //! naming the problem, never a panic or an absurd allocation.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::scan::{Entry, Kind, MountPoint, NONE, ScanError, Tree};
@@ -28,24 +28,45 @@ pub const MAGIC: &[u8; 8] = b"DARLSCAN";
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 32;
 
-/// Returns true if and only if `path` is a file that starts with the scan-file magic.
+/// Returns true if and only if `path` is a regular file that starts with the
+/// scan-file magic. Never opens a fifo or a device (see [`open_scan_file`]).
 pub fn is_scan_file(path: &Path) -> bool {
     let mut buf = [0u8; 8];
-    std::fs::File::open(path)
+    open_scan_file(path)
         .and_then(|mut f| f.read_exact(&mut buf))
         .is_ok()
         && &buf == MAGIC
 }
 
-/// Saves `tree` to `path` atomically.
+/// Opens a scan file for reading: only a regular file is opened (a fifo
+/// would block, a device's `open` can have effects), without touching its
+/// atime where the kernel allows (see [`crate::safe_open`]).
+pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
+    crate::safe_open::open_regular(path, true, None)
+}
+
+/// Saves `tree` to `path` atomically. The payload is compressed on all
+/// cores while it is produced.
 pub fn save(tree: &Tree, path: &Path) -> Result<()> {
     let _t = crate::timing::phase("save");
-    let raw = encode(tree);
-    let z = zstd::bulk::compress(&raw, 3).map_err(|e| Error::io("cannot compress", path, e))?;
+    let compress = || -> std::io::Result<(u64, Vec<u8>)> {
+        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3)?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        if workers > 1 {
+            enc.multithread(workers)?;
+        }
+        let mut counted = Counted {
+            inner: enc,
+            bytes: 0,
+        };
+        encode(tree, &mut counted)?;
+        Ok((counted.bytes, counted.inner.finish()?))
+    };
+    let (raw_len, z) = compress().map_err(|e| Error::io("cannot compress", path, e))?;
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+    header.extend_from_slice(&raw_len.to_le_bytes());
     header.extend_from_slice(&(z.len() as u64).to_le_bytes());
     header.extend_from_slice(&checksum(&header[8..], &z));
     crate::output::write_atomic(path, false, |w| {
@@ -64,7 +85,10 @@ fn checksum(fields: &[u8], payload: &[u8]) -> [u8; 32] {
 /// Loads a scan file, checking its magic, version, checksum and structure.
 pub fn load(path: &Path) -> Result<Tree> {
     let _t = crate::timing::phase("load");
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read scan file", path, e))?;
+    let mut bytes = Vec::new();
+    open_scan_file(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| Error::io("cannot read scan file", path, e))?;
     decode_file(&bytes).map_err(|problem| Error::bad_input(path, problem))
 }
 
@@ -109,7 +133,13 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Tree, String> {
     if raw.len() as u64 != raw_len {
         return Err("decompressed size does not match the header".into());
     }
-    let tree = decode(&raw)?;
+    decode_payload(&raw)
+}
+
+/// Decodes and validates a decompressed payload: the structure behind the
+/// checksum, which a fuzzer could never reach through [`decode_file`].
+pub fn decode_payload(raw: &[u8]) -> std::result::Result<Tree, String> {
+    let tree = decode(raw)?;
     validate(&tree)?;
     Ok(tree)
 }
@@ -120,16 +150,20 @@ fn le<const N: usize>(b: &[u8]) -> [u8; N] {
     a
 }
 
-fn encode(t: &Tree) -> Vec<u8> {
+/// Serialises `t` into `sink` in pieces of about 1 MiB, so the raw payload
+/// of a million entries never sits in memory whole.
+fn encode(t: &Tree, sink: &mut dyn Write) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let mut w = Vec::with_capacity(t.entries.len() * 80 + t.names.len() + 1024);
+    let mut w = Vec::with_capacity(1 << 20);
     put_bytes(&mut w, t.root.as_os_str().as_bytes());
     w.push(u8::from(t.fully_hashed));
     put_u64(&mut w, t.entries.len() as u64);
     for e in &t.entries {
-        for v in [e.name_off, e.name_len, e.parent, e.end, e.depth] {
+        for v in [e.name_off, e.parent, e.end] {
             w.extend_from_slice(&v.to_le_bytes());
         }
+        w.extend_from_slice(&e.name_len.to_le_bytes());
+        w.extend_from_slice(&e.depth.to_le_bytes());
         w.push(e.kind as u8);
         w.push(u8::from(e.is_mount));
         w.extend_from_slice(&e.mode.to_le_bytes());
@@ -143,14 +177,24 @@ fn encode(t: &Tree) -> Vec<u8> {
         put_u64(&mut w, e.ino);
         w.extend_from_slice(&e.target.to_le_bytes());
         w.extend_from_slice(&e.hash.to_le_bytes());
+        if w.len() >= 1 << 20 {
+            sink.write_all(&w)?;
+            w.clear();
+        }
     }
-    put_bytes(&mut w, &t.names);
+    put_u64(&mut w, t.names.len() as u64);
+    sink.write_all(&w)?;
+    w.clear();
+    sink.write_all(&t.names)?;
     put_u64(&mut w, t.targets.len() as u64);
     for (o, l) in &t.targets {
         w.extend_from_slice(&o.to_le_bytes());
         w.extend_from_slice(&l.to_le_bytes());
     }
-    put_bytes(&mut w, &t.target_bytes);
+    put_u64(&mut w, t.target_bytes.len() as u64);
+    sink.write_all(&w)?;
+    w.clear();
+    sink.write_all(&t.target_bytes)?;
     put_u64(&mut w, t.hashes.len() as u64);
     for h in &t.hashes {
         w.extend_from_slice(h);
@@ -169,7 +213,24 @@ fn encode(t: &Tree) -> Vec<u8> {
         put_bytes(&mut w, &e.path);
         put_bytes(&mut w, e.error.as_bytes());
     }
-    w
+    sink.write_all(&w)
+}
+
+/// Counts what passes through it (the raw payload length for the header).
+struct Counted<W: Write> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn put_u64(w: &mut Vec<u8>, v: u64) {
@@ -232,7 +293,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-const ENTRY_LEN: usize = 5 * 4 + 2 + 2 + 3 * 4 + 8 * 5 + 4 + 4;
+const ENTRY_LEN: usize = 3 * 4 + 2 * 2 + 2 + 2 + 3 * 4 + 8 * 5 + 4 + 4;
 
 fn decode(raw: &[u8]) -> std::result::Result<Tree, String> {
     use std::os::unix::ffi::OsStrExt;
@@ -244,10 +305,10 @@ fn decode(raw: &[u8]) -> std::result::Result<Tree, String> {
     for i in 0..n {
         let what = "entry";
         let name_off = c.u32(what)?;
-        let name_len = c.u32(what)?;
         let parent = c.u32(what)?;
         let end = c.u32(what)?;
-        let depth = c.u32(what)?;
+        let name_len = c.u16(what)?;
+        let depth = c.u16(what)?;
         let kind_byte = c.u8(what)?;
         let kind =
             Kind::from_u8(kind_byte).ok_or(format!("entry {i}: unknown kind {kind_byte}"))?;
@@ -330,6 +391,13 @@ fn validate(t: &Tree) -> std::result::Result<(), String> {
             || e.name_len == 0
         {
             return bad("name out of range");
+        }
+        // A name from a real directory is never empty, `.`, `..`, and never
+        // holds `/` or NUL: such a name would make one entry look like another
+        // path (`a/b`, `..`) to every later stage.
+        let name = t.name(i);
+        if name.contains(&b'/') || name.contains(&0) || name == b"." || name == b".." {
+            return bad("invalid name");
         }
         if (e.end as usize) <= i || (e.end as usize) > n {
             return bad("subtree end out of range");
@@ -440,6 +508,27 @@ mod tests {
             let mut b = bytes.clone();
             b[pos] ^= 0x40;
             assert!(decode_file(&b).is_err(), "flip at {pos}");
+        }
+    }
+
+    #[test]
+    fn names_that_no_directory_can_hold_are_refused() {
+        // Found by the scan_payload fuzz target: an entry named "a/b" was not
+        // found by its own path.
+        let (_dir, t) = sample();
+        for bad in [&b"a/b"[..], b".", b"..", b"nul\0"] {
+            let mut t = t.clone();
+            let i = t.lookup(b"/etc/a-b").unwrap();
+            t.entries[i].name_off = t.names.len() as u32;
+            t.entries[i].name_len = bad.len() as u16;
+            t.names.extend_from_slice(bad);
+            let mut raw = Vec::new();
+            encode(&t, &mut raw).unwrap();
+            let e = decode_payload(&raw).unwrap_err();
+            assert!(
+                e.contains("invalid name") || e.contains("out of order"),
+                "{e}"
+            );
         }
     }
 

@@ -178,7 +178,7 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             "{} paths could not be read (see `darlings report` for the list), e.g. {}: {}",
             audit.errors.len(),
             escape_bytes(&audit.errors[0].path),
-            audit.errors[0].error
+            crate::text::escape_str(&audit.errors[0].error)
         )?;
     }
     let root_arg = if audit.cur.root.as_os_str() == "/" {

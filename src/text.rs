@@ -54,6 +54,22 @@ pub fn escape_str(s: &str) -> String {
     escape_bytes(s.as_bytes())
 }
 
+/// Escapes only the unsafe characters of an already composed message (an
+/// error, clap's usage text), leaving backslashes alone so names escaped
+/// earlier are not escaped twice: the last line of defence before stderr.
+/// Newlines are kept when `keep_newlines` (multi-line usage text).
+pub fn escape_message(s: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if (c == '\n' && keep_newlines) || c == '\\' {
+            out.push(c);
+        } else {
+            push_escaped(&mut out, c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +84,14 @@ mod tests {
             "évil\\u{202e}txt"
         );
         assert_eq!(escape_bytes(b"plain/path"), "plain/path");
+    }
+
+    #[test]
+    fn messages_are_escaped_once() {
+        assert_eq!(
+            escape_message("bad 'a\\nb' \u{1b}[2J\u{202e}\nnext", true),
+            "bad 'a\\nb' \\e[2J\\u{202e}\nnext"
+        );
+        assert_eq!(escape_message("a\nb", false), "a\\nb");
     }
 }

@@ -94,7 +94,7 @@ pub fn update(
     promotions: &[Promotion],
     homes: &[(String, PathBuf)],
 ) -> Result<()> {
-    let existing = match std::fs::read(path) {
+    let existing = match crate::safe_open::read_regular(path) {
         Ok(bytes) => Some(
             String::from_utf8(bytes)
                 .map_err(|_| Error::bad_input(path, "not UTF-8 text: not a Nix file"))?,
@@ -156,7 +156,8 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
         let mut bak = name.to_os_string();
         bak.push(".bak");
         let bak = dir.join(bak);
-        let old = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let old =
+            crate::safe_open::read_regular(path).map_err(|e| Error::io("cannot read", path, e))?;
         write_replacing(dir, &bak, &old, perms.clone())?;
     }
     write_replacing(dir, path, contents.as_bytes(), perms)?;
@@ -590,7 +591,35 @@ fn print_doc(doc: &Doc) -> String {
         }
         out.push_str("  };\n");
     }
-    nix::write_dotted(&mut out, "  ", "", &doc.other);
+    // Options sharing their first name with a location written above
+    // (`preservation.enable` next to `preservation.preserveAt`) come first:
+    // Nix merges them into that first occurrence when the file is read back,
+    // so any other order would change at the next promote (SPEC §6).
+    let mut heads: Vec<&str> = Vec::new();
+    for (flavor, _) in doc.locations.keys() {
+        let head = if doc.under_config {
+            "config"
+        } else {
+            flavor.option()[0]
+        };
+        if !heads.contains(&head) {
+            heads.push(head);
+        }
+    }
+    let mut other = nix::Attrs(Vec::with_capacity(doc.other.0.len()));
+    for head in &heads {
+        other
+            .0
+            .extend(doc.other.0.iter().filter(|(k, _)| k == head).cloned());
+    }
+    other.0.extend(
+        doc.other
+            .0
+            .iter()
+            .filter(|(k, _)| !heads.contains(&k.as_str()))
+            .cloned(),
+    );
+    nix::write_dotted(&mut out, "  ", "", &other);
     out.push_str("}\n");
     out
 }

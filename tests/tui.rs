@@ -392,12 +392,12 @@ fn a_million_entries_stay_smooth() {
         root: "/synthetic".into(),
         ..Default::default()
     };
-    let push = |tree: &mut Tree, name: &str, parent: u32, depth: u32, kind: Kind, size: u64| {
+    let push = |tree: &mut Tree, name: &str, parent: u32, depth: u16, kind: Kind, size: u64| {
         let off = tree.names.len() as u32;
         tree.names.extend_from_slice(name.as_bytes());
         tree.entries.push(Entry {
             name_off: off,
-            name_len: name.len() as u32,
+            name_len: name.len() as u16,
             parent,
             end: 0,
             depth,

@@ -5,8 +5,6 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags};
-
 /// What a hashed file looked like when it was opened: callers compare it with
 /// the scan's metadata to notice a file replaced between stat and hash.
 pub struct Hashed {
@@ -23,20 +21,15 @@ pub struct Hashed {
 const BIG_FILE: u64 = 4 << 20;
 const CHUNK: usize = 1 << 20;
 
-/// Opens `path` read-only with `O_NOATIME` (falling back without it where the
-/// kernel refuses, i.e. for files we do not own when not root), `O_NOFOLLOW`
-/// and `O_NONBLOCK`, checks it is still a regular file, and hashes it.
-pub fn hash_file(path: &Path) -> std::io::Result<Hashed> {
-    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty())?,
-        r => r?,
-    };
-    let st = rustix::fs::fstat(fd.as_fd())?;
-    if st.st_mode & 0o170000 != 0o100000 {
-        return Err(std::io::Error::other("no longer a regular file"));
-    }
-    let mut file = std::fs::File::from(fd);
+/// Hashes the regular file at `path`. When `expect` is given (the `dev`
+/// and `ino` the walk saw), a file that is no longer that inode is refused.
+/// The file is opened by [`crate::safe_open::open_regular`]: a directory
+/// swapped for a symlink between the walk and the hash can lead this to
+/// stat something outside the root, but never to open a device, a fifo or a
+/// socket, nor to hash another file.
+pub fn hash_file(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Hashed> {
+    let mut file = crate::safe_open::open_regular(path, false, expect)?;
+    let st = rustix::fs::fstat(file.as_fd())?;
     let mut hasher = blake3::Hasher::new();
     let mut total = 0u64;
     if (st.st_size as u64) < BIG_FILE {
@@ -114,7 +107,7 @@ mod tests {
             let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
             let p = dir.path().join(format!("f{size}"));
             std::fs::write(&p, &data).unwrap();
-            let h = hash_file(&p).unwrap();
+            let h = hash_file(&p, None).unwrap();
             assert_eq!(h.digest, *blake3::hash(&data).as_bytes(), "size {size}");
             assert_eq!(h.bytes, size as u64);
         }
@@ -122,9 +115,10 @@ mod tests {
 
     #[test]
     fn refuses_symlinks_and_never_blocks_on_fifos() {
+        use rustix::fs::Mode;
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();
-        assert!(hash_file(&dir.path().join("l")).is_err());
+        assert!(hash_file(&dir.path().join("l"), None).is_err());
         let fifo = dir.path().join("p");
         rustix::fs::mknodat(
             rustix::fs::CWD,
@@ -135,7 +129,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            hash_file(&fifo).is_err(),
+            hash_file(&fifo, None).is_err(),
             "a fifo is refused without blocking"
         );
     }

@@ -85,7 +85,7 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
         has_mnt_id: root_stat.stx_mask & StatxFlags::MNT_ID.bits() != 0,
         mounts_by_id: mounts.iter().map(|m| (m.id, m.clone())).collect(),
         mount_paths: mount_paths_inside(&mounts, &canonical_root),
-        listings: Mutex::new(Vec::new()),
+        flat: Mutex::new(Flat::default()),
         errors: Mutex::new(Vec::new()),
         next_dir: AtomicU32::new(1),
         progress,
@@ -99,6 +99,7 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
         fd: root_fd,
         id: 0,
         path: Arc::new(Vec::new()),
+        depth: 0,
         mnt_id: root_stat.stx_mnt_id,
         dev: (root_stat.stx_dev_major, root_stat.stx_dev_minor),
     };
@@ -109,14 +110,12 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
     if progress.cancel.load(Ordering::Relaxed) {
         return Err(Error::Usage("scan cancelled".into()));
     }
-    let Walker {
-        listings, errors, ..
-    } = walker;
-    let listings = listings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let Walker { flat, errors, .. } = walker;
+    let flat = flat.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut tree = {
         let _t = crate::timing::phase("assemble");
-        assemble(root.clone(), listings)?
+        assemble(root.clone(), flat)?
     };
     if opts.hash_all {
         let files: Vec<usize> = (0..tree.len())
@@ -144,8 +143,7 @@ pub fn hash_entries(
         .par_iter()
         .map(|&i| {
             let e = &tree.entries[i];
-            let r = match hash::hash_file(&tree.host_path(i)) {
-                Ok(h) if h.ino != e.ino => Err("replaced during scan".to_string()),
+            let r = match hash::hash_file(&tree.host_path(i), Some((e.dev, e.ino))) {
                 Ok(h) if h.bytes != e.size => Err("changed size during scan".to_string()),
                 Ok(h) => {
                     progress.files_hashed.fetch_add(1, Ordering::Relaxed);
@@ -175,27 +173,39 @@ struct DirTask {
     id: u32,
     /// In-root path (`/var/lib`; empty for the root).
     path: Arc<Vec<u8>>,
+    /// Depth of the directory (0 for the root).
+    depth: u16,
     /// Mount id of the directory, to tell which children are mount points.
     mnt_id: u64,
     /// `major:minor` of the directory's file system (fallback mount check).
     dev: (u32, u32),
 }
 
-/// The children of one directory, as read by a worker.
-struct Listing {
-    id: u32,
+/// Every entry found, in the order directories were read: each directory's
+/// children are one contiguous, name-sorted run. `assemble` puts the runs in
+/// tree order in place, so a million entries are stored once, not twice.
+#[derive(Default)]
+struct Flat {
+    /// Entries; while flat, `end` holds the directory's listing id (or NONE).
+    entries: Vec<Entry>,
     names: Vec<u8>,
-    targets: Vec<u8>,
-    children: Vec<RawChild>,
+    targets: Vec<(u32, u32)>,
+    target_bytes: Vec<u8>,
+    /// Mount points, with `entry` a flat index.
+    mounts: Vec<MountPoint>,
+    /// `(start, len)` in `entries` of each listing id's children.
+    runs: Vec<(u32, u32)>,
 }
 
-struct RawChild {
-    name: (u32, u32),
-    target: Option<(u32, u32)>,
-    /// Listing id when the walk descends into this directory, else NONE.
-    subdir: u32,
-    mount: Option<Box<MountPoint>>,
-    entry: Entry,
+/// One directory's children as a worker builds them before appending them to
+/// [`Flat`] under its lock (names and targets still local).
+#[derive(Default)]
+struct Listing {
+    entries: Vec<Entry>,
+    names: Vec<u8>,
+    targets: Vec<(u32, u32)>,
+    target_bytes: Vec<u8>,
+    mounts: Vec<MountPoint>,
 }
 
 struct Walker<'p> {
@@ -204,7 +214,7 @@ struct Walker<'p> {
     mounts_by_id: HashMap<u64, Mount>,
     /// In-root paths of mount points (used when statx has no mount id).
     mount_paths: std::collections::HashSet<Vec<u8>>,
-    listings: Mutex<Vec<Listing>>,
+    flat: Mutex<Flat>,
     errors: Mutex<Vec<ScanError>>,
     next_dir: AtomicU32,
     progress: &'p Progress,
@@ -241,76 +251,106 @@ impl<'p> Walker<'p> {
             names.iter().map(stat_one).collect()
         };
         let mut listing = Listing {
-            id: dir.id,
-            names: Vec::new(),
-            targets: Vec::new(),
-            children: Vec::with_capacity(results.len()),
+            entries: Vec::with_capacity(results.len()),
+            ..Listing::default()
         };
-        let mut found = 0;
         for (name_ref, st) in names.iter().zip(results) {
             let Some(st) = st else { continue };
-            found += 1;
             let nb = name_of(name_ref);
-            let target = st.target.map(|t| {
-                let r = (listing.targets.len() as u32, t.len() as u32);
-                listing.targets.extend_from_slice(&t);
-                r
-            });
-            let mut subdir = NONE;
-            if st.entry.kind == Kind::Dir && st.mount.is_none() {
-                subdir = self.next_dir.fetch_add(1, Ordering::Relaxed);
+            let mut entry = st.entry;
+            entry.name_off = listing.names.len() as u32;
+            entry.name_len = nb.len() as u16;
+            listing.names.extend_from_slice(nb);
+            if let Some(t) = st.target {
+                entry.target = listing.targets.len() as u32;
+                listing
+                    .targets
+                    .push((listing.target_bytes.len() as u32, t.len() as u32));
+                listing.target_bytes.extend_from_slice(&t);
+            }
+            if let Some(mut m) = st.mount {
+                m.entry = listing.entries.len() as u32;
+                listing.mounts.push(*m);
+            }
+            entry.end = NONE;
+            if entry.kind == Kind::Dir && !entry.is_mount {
+                let depth = u32::from(dir.depth) + 1;
                 let mut path = Vec::with_capacity(dir.path.len() + 1 + nb.len());
                 path.extend_from_slice(&dir.path);
                 path.push(b'/');
                 path.extend_from_slice(nb);
-                let parent = Arc::clone(&dir_fd);
-                let name = CString::new(nb).unwrap_or_default();
-                let task_mnt = dir.mnt_id;
-                let task_dev = dir.dev;
-                scope.spawn(move |s| match open_dir(parent.as_fd(), name.as_c_str()) {
-                    Ok(fd) => {
-                        drop(parent);
-                        self.visit(
-                            s,
-                            DirTask {
-                                fd,
-                                id: subdir,
-                                path: Arc::new(path),
-                                mnt_id: task_mnt,
-                                dev: task_dev,
-                            },
-                        );
-                    }
-                    Err(e) => {
-                        self.error(path, format!("cannot open directory: {}", errno_reason(e)));
-                        // Still record an (empty) listing so the directory keeps its place.
-                        self.push_listing(Listing {
-                            id: subdir,
-                            names: Vec::new(),
-                            targets: Vec::new(),
-                            children: Vec::new(),
-                        });
-                    }
-                });
+                if depth > u32::from(u16::MAX) {
+                    self.error(
+                        path,
+                        "too deep: not descended (more than 65,535 levels)".into(),
+                    );
+                } else {
+                    let subdir = self.next_dir.fetch_add(1, Ordering::Relaxed);
+                    entry.end = subdir;
+                    let parent = Arc::clone(&dir_fd);
+                    let name = CString::new(nb).unwrap_or_default();
+                    let (task_mnt, task_dev) = (dir.mnt_id, dir.dev);
+                    scope.spawn(move |s| match open_dir(parent.as_fd(), name.as_c_str()) {
+                        Ok(fd) => {
+                            drop(parent);
+                            self.visit(
+                                s,
+                                DirTask {
+                                    fd,
+                                    id: subdir,
+                                    path: Arc::new(path),
+                                    depth: depth as u16,
+                                    mnt_id: task_mnt,
+                                    dev: task_dev,
+                                },
+                            );
+                        }
+                        Err(e) => {
+                            self.error(path, format!("cannot open directory: {}", errno_reason(e)));
+                            // An empty run keeps the directory in the tree.
+                            self.append(subdir, Listing::default());
+                        }
+                    });
+                }
             }
-            listing.children.push(RawChild {
-                name: *name_ref,
-                target,
-                subdir,
-                mount: st.mount,
-                entry: st.entry,
-            });
+            listing.entries.push(entry);
         }
-        self.progress.entries.fetch_add(found, Ordering::Relaxed);
-        listing.names = buf;
-        self.push_listing(listing);
+        self.progress
+            .entries
+            .fetch_add(listing.entries.len() as u64, Ordering::Relaxed);
+        self.append(dir.id, listing);
     }
 
-    fn push_listing(&self, listing: Listing) {
-        self.listings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(listing);
+    /// Appends one directory's children to the shared flat storage.
+    fn append(&self, id: u32, l: Listing) {
+        let mut f = self.flat.lock().unwrap_or_else(|p| p.into_inner());
+        let start = f.entries.len() as u32;
+        let (name_base, target_base, bytes_base) = (
+            f.names.len() as u32,
+            f.targets.len() as u32,
+            f.target_bytes.len() as u32,
+        );
+        f.names.extend_from_slice(&l.names);
+        f.target_bytes.extend_from_slice(&l.target_bytes);
+        f.targets
+            .extend(l.targets.iter().map(|&(o, n)| (o + bytes_base, n)));
+        f.entries.extend(l.entries.into_iter().map(|mut e| {
+            e.name_off += name_base;
+            if e.target != NONE {
+                e.target += target_base;
+            }
+            e
+        }));
+        f.mounts.extend(l.mounts.into_iter().map(|mut m| {
+            m.entry += start;
+            m
+        }));
+        let id = id as usize;
+        if f.runs.len() <= id {
+            f.runs.resize(id + 1, (0, 0));
+        }
+        let len = f.entries.len() as u32 - start;
+        f.runs[id] = (start, len);
     }
 
     fn error(&self, path: Vec<u8>, error: String) {
@@ -481,95 +521,104 @@ fn read_names(fd: &OwnedFd) -> rustix::io::Result<NameBuffer> {
     })
 }
 
-/// Puts the listings together into one tree in tree order.
-fn assemble(root: PathBuf, listings: Vec<Listing>) -> Result<Tree> {
-    let total: usize = listings.iter().map(|l| l.children.len()).sum();
-    if total >= NONE as usize {
+/// Puts the runs of [`Flat`] in tree order, in place: a depth-first pass
+/// computes each entry's final position, parent, depth and subtree end, then
+/// the entries are permuted by swapping each into place (no second copy).
+fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
+    let n = f.entries.len();
+    if n >= NONE as usize {
         return Err(Error::bad_input(
             &root,
             "too many entries for one scan (4 billion)",
         ));
     }
-    let mut by_id: Vec<Option<Listing>> = Vec::new();
-    for l in listings {
-        let id = l.id as usize;
-        if by_id.len() <= id {
-            by_id.resize_with(id + 1, || None);
-        }
-        by_id[id] = Some(l);
+    // dest[flat index] = position in tree order.
+    let mut dest = vec![NONE; n];
+    let mut pos = 0u32;
+    // Explicit stack (not recursion): a tree 65,535 levels deep must not
+    // overflow the thread's stack. Frame: (next flat index, run end, dir flat index, depth).
+    let mut stack: Vec<(u32, u32, u32, u16)> = Vec::new();
+    if let Some(&(start, len)) = f.runs.first() {
+        stack.push((start, start + len, NONE, 1));
     }
-    let mut tree = Tree {
-        root,
-        entries: Vec::with_capacity(total),
-        ..Tree::default()
-    };
-    // Explicit stack (not recursion): a tree 100,000 levels deep must not
-    // overflow the thread's stack.
-    struct Frame {
-        listing: Listing,
-        next: usize,
-        /// Entry index of the directory (NONE for the root).
-        entry: u32,
-        depth: u32,
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    if let Some(root_listing) = by_id.first_mut().and_then(Option::take) {
-        stack.push(Frame {
-            listing: root_listing,
-            next: 0,
-            entry: NONE,
-            depth: 1,
-        });
-    }
-    while let Some(frame) = stack.last_mut() {
-        if frame.next == frame.listing.children.len() {
-            let done = stack.pop();
-            if let Some(done) = done
-                && done.entry != NONE
-            {
-                let end = tree.entries.len() as u32;
-                tree.entries[done.entry as usize].end = end;
+    while let Some(top) = stack.last_mut() {
+        let (next, end, dir, depth) = *top;
+        if next == end {
+            stack.pop();
+            if dir != NONE {
+                f.entries[dir as usize].end = pos;
             }
             continue;
         }
-        let k = frame.next;
-        frame.next += 1;
-        let child = &mut frame.listing.children[k];
-        let idx = tree.entries.len() as u32;
-        let mut e = child.entry.clone();
-        let (off, len) = child.name;
-        let name = &frame.listing.names[off as usize..(off + len) as usize];
-        e.name_off = tree.names.len() as u32;
-        e.name_len = len;
-        tree.names.extend_from_slice(name);
-        e.parent = frame.entry;
-        e.depth = frame.depth;
-        e.end = idx + 1;
-        if let Some((toff, tlen)) = child.target {
-            e.target = tree.targets.len() as u32;
-            tree.targets.push((tree.target_bytes.len() as u32, tlen));
-            tree.target_bytes
-                .extend_from_slice(&frame.listing.targets[toff as usize..(toff + tlen) as usize]);
-        }
-        if let Some(mut m) = child.mount.take() {
-            m.entry = idx;
-            tree.mounts.push(*m);
-        }
-        let sub = child.subdir;
-        let depth = frame.depth;
-        tree.entries.push(e);
+        top.0 += 1;
+        let e = &mut f.entries[next as usize];
+        let sub = e.end;
+        dest[next as usize] = pos;
+        e.parent = if dir == NONE {
+            NONE
+        } else {
+            dest[dir as usize]
+        };
+        e.depth = depth;
+        e.end = pos + 1;
+        pos += 1;
         if sub != NONE
-            && let Some(l) = by_id.get_mut(sub as usize).and_then(Option::take)
+            && let Some(&(start, len)) = f.runs.get(sub as usize)
+            && len > 0
         {
-            stack.push(Frame {
-                listing: l,
-                next: 0,
-                entry: idx,
-                depth: depth + 1,
-            });
+            stack.push((start, start + len, next, depth.saturating_add(1)));
         }
     }
-    Ok(tree)
+    // Entries of runs never reached (cannot happen: every run's directory is
+    // listed) would keep NONE; drop them rather than corrupt the order.
+    if pos as usize != n {
+        return Err(Error::bad_input(
+            &root,
+            "internal error: scan runs do not form a tree",
+        ));
+    }
+    for m in &mut f.mounts {
+        m.entry = dest[m.entry as usize];
+    }
+    f.mounts.sort_by_key(|m| m.entry);
+    // Cycle-following permutation: each swap puts one entry in its final place.
+    for i in 0..n {
+        while dest[i] as usize != i {
+            let d = dest[i] as usize;
+            f.entries.swap(i, d);
+            dest.swap(i, d);
+        }
+    }
+    drop(dest);
+    // Names and link targets in tree order too, so a scan file does not
+    // depend on which thread read which directory first (`--threads 1` and
+    // `--threads 8` write the same bytes).
+    let mut names = Vec::with_capacity(f.names.len());
+    let mut targets = Vec::with_capacity(f.targets.len());
+    let mut target_bytes = Vec::with_capacity(f.target_bytes.len());
+    for e in &mut f.entries {
+        let off = e.name_off as usize;
+        e.name_off = names.len() as u32;
+        names.extend_from_slice(&f.names[off..off + e.name_len as usize]);
+        if e.target != NONE {
+            let (o, l) = f.targets[e.target as usize];
+            e.target = targets.len() as u32;
+            targets.push((target_bytes.len() as u32, l));
+            target_bytes.extend_from_slice(&f.target_bytes[o as usize..(o + l) as usize]);
+        }
+    }
+    drop(f.names);
+    Ok(Tree {
+        root,
+        entries: f.entries,
+        names,
+        targets,
+        target_bytes,
+        hashes: Vec::new(),
+        mounts: f.mounts,
+        errors: Vec::new(),
+        fully_hashed: false,
+    })
 }
 
 /// In-root paths of the mounts below `root` (for kernels without statx mount ids).
@@ -594,7 +643,11 @@ fn build_excludes(patterns: &[String]) -> Result<Option<globset::GlobSet>> {
         let g = globset::GlobBuilder::new(p)
             .literal_separator(p.contains('/'))
             .build()
-            .map_err(|e| Error::Usage(format!("invalid --exclude pattern '{p}': {e}")))?;
+            .map_err(|e| {
+                Error::Usage(crate::text::escape_str(&format!(
+                    "invalid --exclude pattern '{p}': {e}"
+                )))
+            })?;
         b.add(g);
     }
     b.build()

@@ -80,14 +80,14 @@ impl Kind {
 pub struct Entry {
     /// Offset of the name in [`Tree::names`].
     pub name_off: u32,
-    /// Length of the name (a name is at most 255 bytes on Linux, but we do not rely on it).
-    pub name_len: u32,
+    /// Length of the name (at most 255 bytes on Linux).
+    pub name_len: u16,
     /// Index of the parent directory entry, or [`NONE`] for children of the root.
     pub parent: u32,
     /// Index one past the last entry of this entry's subtree (itself + descendants).
     pub end: u32,
     /// 1 for children of the root.
-    pub depth: u32,
+    pub depth: u16,
     /// The entry's type.
     pub kind: Kind,
     /// Whether a mount point: the entry is another file system's root (see [`Tree::mounts`]).
@@ -177,7 +177,8 @@ impl Tree {
     /// The name bytes of entry `i`.
     pub fn name(&self, i: usize) -> &[u8] {
         let e = &self.entries[i];
-        &self.names[e.name_off as usize..(e.name_off + e.name_len) as usize]
+        let off = e.name_off as usize;
+        &self.names[off..off + e.name_len as usize]
     }
 
     /// The symlink target of entry `i`, if it is a symlink.

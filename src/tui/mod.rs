@@ -200,7 +200,8 @@ fn refresh_preview(m: &mut Model) {
             }
             _ => None,
         };
-        preview::load(&a.cur.host_path(c), base.as_deref())
+        let e = &a.cur.entries[c];
+        preview::load(&a.cur.host_path(c), Some((e.dev, e.ino)), base.as_deref())
     };
     m.preview = Some((i as u32, prev));
 }

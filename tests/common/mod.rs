@@ -101,7 +101,10 @@ macro_rules! skip_unless {
 
 /// Everything observable about a tree, path → (kind, size, mode, uid, gid,
 /// mtime, ctime, atime, content hash or link text), to prove a command left
-/// it untouched.
+/// it untouched. It reads directories and files with `O_NOATIME` (always
+/// honoured for root and for a file's owner), so taking the state does not
+/// change the atimes it records. A symlink's atime is left out: the kernel
+/// updates it on every `readlink`, and offers no way to avoid that.
 pub fn tree_state(root: &Path) -> BTreeMap<Vec<u8>, String> {
     let mut out = BTreeMap::new();
     for e in walkdir_all(root) {
@@ -116,10 +119,15 @@ pub fn tree_state(root: &Path) -> BTreeMap<Vec<u8>, String> {
         } else {
             String::new()
         };
+        let atime = if ft.is_symlink() {
+            "-".to_string()
+        } else {
+            format!("{}.{}", m.atime(), m.atime_nsec())
+        };
         out.insert(
             e.as_os_str().as_bytes().to_vec(),
             format!(
-                "{:o} {} {} {} {}.{} {}.{} {}.{} {}",
+                "{:o} {} {} {} {}.{} {}.{} {} {}",
                 m.mode(),
                 m.size(),
                 m.uid(),
@@ -128,10 +136,7 @@ pub fn tree_state(root: &Path) -> BTreeMap<Vec<u8>, String> {
                 m.mtime_nsec(),
                 m.ctime(),
                 m.ctime_nsec(),
-                // readlink(2) may update a symlink's atime and nothing can
-                // prevent it, so symlink atimes are not compared.
-                if ft.is_symlink() { 0 } else { m.atime() },
-                if ft.is_symlink() { 0 } else { m.atime_nsec() },
+                atime,
                 content
             ),
         );
@@ -139,33 +144,47 @@ pub fn tree_state(root: &Path) -> BTreeMap<Vec<u8>, String> {
     out
 }
 
-/// Reads a file without updating its atime (so that observing a tree does
-/// not change what is observed).
-pub fn read_noatime(path: &Path) -> Vec<u8> {
+fn open_noatime(p: &Path, dir: bool) -> Option<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let mut flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    if dir {
+        flags |= OFlags::DIRECTORY;
+    }
+    let fd = match rustix::fs::open(p, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::open(p, flags, Mode::empty()),
+        r => r,
+    };
+    fd.ok().map(std::fs::File::from)
+}
+
+/// A file's content, read without touching its atime where the kernel allows.
+pub fn read_noatime(p: &Path) -> Vec<u8> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let mut buf = Vec::new();
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOATIME.bits() as i32)
-        .open(path)
-    {
+    if let Some(mut f) = open_noatime(p, false) {
         let _ = f.read_to_end(&mut buf);
     }
     buf
 }
 
-/// Every path below `root` (not following links), depth first.
+/// Every path below `root` (not following links), depth first, read with
+/// `O_NOATIME` so listing a directory does not change its atime.
 pub fn walkdir_all(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+        let Some(f) = open_noatime(&d, true) else {
             continue;
         };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+        let mut buf = Vec::with_capacity(64 << 10);
+        let mut dir = rustix::fs::RawDir::new(&f, buf.spare_capacity_mut());
+        while let Some(Ok(e)) = dir.next() {
+            let name = e.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let p = d.join(std::ffi::OsStr::from_bytes(name));
+            if e.file_type() == rustix::fs::FileType::Directory {
                 stack.push(p.clone());
             }
             out.push(p);
