@@ -603,3 +603,42 @@ fn help_scrolls_on_a_small_terminal_and_any_other_key_closes_it() {
     s.run(vec![code(KeyCode::Esc)]);
     assert_eq!(s.model.mode, Mode::Browse);
 }
+
+#[test]
+fn promote_never_opens_a_fifo_in_place_of_the_whitelist_or_passwd() {
+    let f = Fixture::new();
+    f.file("var/lib/x/data", "1");
+    std::fs::remove_file(f.path("var/lib/x/data")).expect("rm");
+    let mkfifo = |p: &Path| {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+    };
+    std::fs::create_dir_all(f.path("etc")).expect("mkdir");
+    mkfifo(&f.path("etc/passwd"));
+    let out = tempfile::tempdir().expect("temp dir");
+    let file = out.path().join("persist.nix");
+    mkfifo(&file);
+    let r = common::darlings()
+        .arg("promote")
+        .arg("--root")
+        .arg(f.root())
+        .arg("--whitelist")
+        .arg(&file)
+        .arg("/var/lib/x")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "a fifo whitelist is refused, not read"
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+}

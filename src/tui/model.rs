@@ -162,12 +162,20 @@ impl Names {
                 })
                 .collect()
         }
+        // In-root files: a final symlink is not followed (it would lead to
+        // the host's files) and a fifo or device is never opened.
+        let raw = |rel: &str| -> std::io::Result<Vec<u8>> {
+            use std::io::Read;
+            let mut b = Vec::new();
+            crate::safe_open::open_regular(&root.join(rel), false, None)?.read_to_end(&mut b)?;
+            Ok(b)
+        };
         let read = |rel: &str| {
-            std::fs::read(root.join(rel))
+            raw(rel)
                 .map(|b| parse(&String::from_utf8_lossy(&b)))
                 .unwrap_or_default()
         };
-        let homes = std::fs::read(root.join("etc/passwd"))
+        let homes = raw("etc/passwd")
             .map(|b| {
                 String::from_utf8_lossy(&b)
                     .lines()
