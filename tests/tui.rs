@@ -280,7 +280,7 @@ fn journey_mark_write_quit() {
         "written marks are no longer pending"
     );
     assert!(
-        s.model.status.contains("wrote 2 path(s)"),
+        s.model.status.contains("wrote 2 paths"),
         "{}",
         s.model.status
     );
@@ -641,4 +641,23 @@ fn promote_never_opens_a_fifo_in_place_of_the_whitelist_or_passwd() {
     );
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_broken_whitelist_stops_the_write_with_a_message_and_stays_untouched() {
+    let mut s = Session::new(100, 30);
+    let file = s.out.path().join("persist.nix");
+    std::fs::write(&file, "{ environment.persistence = { ").expect("write");
+    s.run(vec![key(' '), key('w')]);
+    assert_eq!(s.model.mode, Mode::Browse, "no write preview");
+    assert!(
+        s.model.status.starts_with("cannot prepare the whitelist"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "{ environment.persistence = { "
+    );
+    assert!(!s.out.path().join("persist.nix.bak").exists());
 }

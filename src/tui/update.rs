@@ -518,10 +518,11 @@ impl Model {
                 self.focus = Focus::Tree;
                 let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
                 self.status = format!(
-                    "wrote {n} path(s) to {}{}; import it from your configuration",
+                    "wrote {n} {} to {}{}",
+                    if n == 1 { "path" } else { "paths" },
                     crate::text::quote_path(&path),
                     if had_old {
-                        " (previous version kept as .bak)"
+                        " (the old one is in .bak)"
                     } else {
                         ""
                     }
