@@ -292,8 +292,11 @@ fn promote(
         ));
     }
     let file = &write.whitelist;
-    let old = match std::fs::read_to_string(file) {
-        Ok(t) => Some(t),
+    let old = match safe_open::read_regular(file) {
+        Ok(b) => Some(
+            String::from_utf8(b)
+                .map_err(|_| Error::bad_input(file, "not UTF-8 text: not a Nix file"))?,
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("cannot read", file, e)),
     };

@@ -280,7 +280,7 @@ fn journey_mark_write_quit() {
         "written marks are no longer pending"
     );
     assert!(
-        s.model.status.contains("wrote 2 path(s)"),
+        s.model.status.contains("wrote 2 paths"),
         "{}",
         s.model.status
     );
@@ -588,4 +588,76 @@ fn a_modified_text_file_shows_its_diff_against_the_baseline_directory() {
     assert!(screen.contains("diff against the baseline"), "{screen}");
     assert!(screen.contains("-   b = 2;"), "{screen}");
     assert!(screen.contains("+   b = 3;"), "{screen}");
+}
+
+#[test]
+fn help_scrolls_on_a_small_terminal_and_any_other_key_closes_it() {
+    let mut s = Session::new(80, 24);
+    s.run(vec![key('?')]);
+    assert!(s.screen().contains("j/k scroll"), "{}", s.screen());
+    assert!(s.screen().contains("Browsing"), "{}", s.screen());
+    s.run(vec![code(KeyCode::PageDown), code(KeyCode::PageDown)]);
+    assert_eq!(s.model.mode, Mode::Help);
+    assert!(!s.screen().contains("Browsing"), "{}", s.screen());
+    assert!(s.screen().contains("Write preview"), "{}", s.screen());
+    s.run(vec![code(KeyCode::Esc)]);
+    assert_eq!(s.model.mode, Mode::Browse);
+}
+
+#[test]
+fn promote_never_opens_a_fifo_in_place_of_the_whitelist_or_passwd() {
+    let f = Fixture::new();
+    f.file("var/lib/x/data", "1");
+    std::fs::remove_file(f.path("var/lib/x/data")).expect("rm");
+    let mkfifo = |p: &Path| {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+    };
+    std::fs::create_dir_all(f.path("etc")).expect("mkdir");
+    mkfifo(&f.path("etc/passwd"));
+    let out = tempfile::tempdir().expect("temp dir");
+    let file = out.path().join("persist.nix");
+    mkfifo(&file);
+    let r = common::darlings()
+        .arg("promote")
+        .arg("--root")
+        .arg(f.root())
+        .arg("--whitelist")
+        .arg(&file)
+        .arg("/var/lib/x")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "a fifo whitelist is refused, not read"
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_broken_whitelist_stops_the_write_with_a_message_and_stays_untouched() {
+    let mut s = Session::new(100, 30);
+    let file = s.out.path().join("persist.nix");
+    std::fs::write(&file, "{ environment.persistence = { ").expect("write");
+    s.run(vec![key(' '), key('w')]);
+    assert_eq!(s.model.mode, Mode::Browse, "no write preview");
+    assert!(
+        s.model.status.starts_with("cannot prepare the whitelist"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "{ environment.persistence = { "
+    );
+    assert!(!s.out.path().join("persist.nix.bak").exists());
 }

@@ -101,6 +101,8 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
+/// Movement also scrolls the help and the write preview.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -111,7 +113,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Up, NO), ch('k')],
         label: "↑/k",
-        modes: B,
+        modes: MOVE,
         msg: Msg::Up,
         help: "move up",
         footer: "",
@@ -119,7 +121,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Down, NO), ch('j')],
         label: "↓/j",
-        modes: B,
+        modes: MOVE,
         msg: Msg::Down,
         help: "move down",
         footer: "",
@@ -127,7 +129,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::PageUp, NO), (KeyCode::Char('b'), CTRL)],
         label: "PgUp",
-        modes: B,
+        modes: MOVE,
         msg: Msg::PageUp,
         help: "move up one screen",
         footer: "",
@@ -135,7 +137,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::PageDown, NO), (KeyCode::Char('f'), CTRL)],
         label: "PgDn",
-        modes: B,
+        modes: MOVE,
         msg: Msg::PageDown,
         help: "move down one screen",
         footer: "",

@@ -200,7 +200,8 @@ fn refresh_preview(m: &mut Model) {
             }
             _ => None,
         };
-        preview::load(&a.cur.host_path(c), base.as_deref())
+        let e = &a.cur.entries[c];
+        preview::load(&a.cur.host_path(c), Some((e.dev, e.ino)), base.as_deref())
     };
     m.preview = Some((i as u32, prev));
 }
@@ -242,7 +243,8 @@ fn execute(m: &mut Model, cmd: Cmd) -> bool {
 
 /// Reads a file that may not exist yet.
 fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
+    // A file the user names: a symlink is followed, a fifo is never opened.
+    match crate::safe_open::read_regular(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("cannot read", path, e)),

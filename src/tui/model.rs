@@ -162,12 +162,20 @@ impl Names {
                 })
                 .collect()
         }
+        // In-root files: a final symlink is not followed (it would lead to
+        // the host's files) and a fifo or device is never opened.
+        let raw = |rel: &str| -> std::io::Result<Vec<u8>> {
+            use std::io::Read;
+            let mut b = Vec::new();
+            crate::safe_open::open_regular(&root.join(rel), false, None)?.read_to_end(&mut b)?;
+            Ok(b)
+        };
         let read = |rel: &str| {
-            std::fs::read(root.join(rel))
+            raw(rel)
                 .map(|b| parse(&String::from_utf8_lossy(&b)))
                 .unwrap_or_default()
         };
-        let homes = std::fs::read(root.join("etc/passwd"))
+        let homes = raw("etc/passwd")
             .map(|b| {
                 String::from_utf8_lossy(&b)
                     .lines()
@@ -308,6 +316,8 @@ pub struct Model {
     pub marked_sel: usize,
     /// Scroll offset of the detail pane.
     pub detail_scroll: u16,
+    /// Scroll offset of the help screen and the write preview.
+    pub popup_scroll: u16,
     /// Preview of the selected pair, loaded by the runtime.
     pub preview: Option<(u32, Preview)>,
     /// The write being confirmed.
@@ -343,6 +353,7 @@ impl Model {
             promoted: HashSet::new(),
             marked_sel: 0,
             detail_scroll: 0,
+            popup_scroll: 0,
             preview: None,
             plan: None,
             dismissals: Vec::new(),

@@ -1,15 +1,11 @@
 //! Previews of the selected file for the detail pane, and line diffs (a
 //! modified file against its baseline copy, the whitelist before and after a
-//! write). Files are opened like the hasher opens them: `O_NOFOLLOW`,
-//! `O_NONBLOCK`, `O_NOATIME` where allowed, and only read when `fstat` says
-//! they are regular files, so a fifo or a device is never read. Every shown
+//! write). Files are opened through `safe_open` like the hasher opens them,
+//! so a fifo or a device is never opened and no atime changes. Every shown
 //! line has its control characters made visible.
 
 use std::io::Read;
-use std::os::fd::AsFd;
 use std::path::Path;
-
-use rustix::fs::{Mode, OFlags};
 
 use crate::text::escape_bytes;
 
@@ -48,22 +44,14 @@ pub enum Preview {
     Unavailable(String),
 }
 
-/// Reads up to `MAX_BYTES` of a regular file without following links,
-/// blocking or touching its atime.
-pub fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty())?,
-        r => r?,
-    };
-    let st = rustix::fs::fstat(fd.as_fd())?;
-    if st.st_mode & 0o170000 != 0o100000 {
-        return Err(std::io::Error::other("not a regular file"));
-    }
+/// Reads up to `MAX_BYTES` of the regular file at `path` through
+/// [`crate::safe_open::open_regular`]: a final symlink is not followed, a
+/// fifo or device is never opened, the atime is left alone, and with
+/// `expect` the file must still be the (device, inode) the scan saw.
+pub fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
+    let file = crate::safe_open::open_regular(path, false, expect)?;
     let mut out = Vec::new();
-    std::fs::File::from(fd)
-        .take(MAX_BYTES as u64)
-        .read_to_end(&mut out)?;
+    file.take(MAX_BYTES as u64).read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -125,13 +113,13 @@ pub fn hex(bytes: &[u8]) -> Vec<String> {
 
 /// The preview of a file on the host at `path`; with `baseline`, the diff
 /// against the baseline copy when both are text.
-pub fn load(path: &Path, baseline: Option<&Path>) -> Preview {
-    let bytes = match read_head(path) {
+pub fn load(path: &Path, expect: Option<(u64, u64)>, baseline: Option<&Path>) -> Preview {
+    let bytes = match read_head(path, expect) {
         Ok(b) => b,
         Err(e) => return Preview::Unavailable(format!("cannot read: {e}")),
     };
     if let Some(bp) = baseline
-        && let Ok(old) = read_head(bp)
+        && let Ok(old) = read_head(bp, None)
         && is_text(&bytes)
         && is_text(&old)
     {
@@ -237,14 +225,14 @@ mod tests {
             rustix::fs::CWD,
             &fifo,
             rustix::fs::FileType::Fifo,
-            Mode::from_raw_mode(0o600),
+            rustix::fs::Mode::from_raw_mode(0o600),
             0,
         )
         .unwrap();
-        assert!(matches!(load(&fifo, None), Preview::Unavailable(_)));
+        assert!(matches!(load(&fifo, None, None), Preview::Unavailable(_)));
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();
         assert!(matches!(
-            load(&dir.path().join("l"), None),
+            load(&dir.path().join("l"), None, None),
             Preview::Unavailable(_)
         ));
     }

@@ -36,10 +36,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             _ => None,
         },
         Mode::Help => {
-            if msg == Msg::Quit {
-                return quit(m);
+            match msg {
+                Msg::Quit => return quit(m),
+                Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown => scroll_popup(m, msg),
+                _ => m.mode = m.prev_mode,
             }
-            m.mode = m.prev_mode;
             None
         }
         Mode::ConfirmQuit => match msg {
@@ -68,6 +69,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 Some(Cmd::Write(plan.new))
             }
             Msg::Quit => quit(m),
+            Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown => {
+                scroll_popup(m, msg);
+                None
+            }
             _ => {
                 m.mode = Mode::Browse;
                 m.plan = None;
@@ -78,6 +83,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Mode::Search => search(m, msg),
         Mode::Browse => browse(m, msg),
     }
+}
+
+fn scroll_popup(m: &mut Model, msg: Msg) {
+    let page = m.page.max(1) as u16;
+    let s = m.popup_scroll;
+    m.popup_scroll = match msg {
+        Msg::Up => s.saturating_sub(1),
+        Msg::Down => s.saturating_add(1),
+        Msg::PageUp => s.saturating_sub(page),
+        _ => s.saturating_add(page),
+    };
 }
 
 fn quit(m: &mut Model) -> Option<Cmd> {
@@ -211,6 +227,7 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
         }
         Msg::WritePreview => return write_preview(m),
         Msg::Help => {
+            m.popup_scroll = 0;
             m.prev_mode = Mode::Browse;
             m.mode = Mode::Help;
         }
@@ -482,6 +499,7 @@ impl Model {
         match plan {
             Ok(p) => {
                 self.plan = Some(p);
+                self.popup_scroll = 0;
                 self.prev_mode = Mode::Browse;
                 self.mode = Mode::ConfirmWrite;
             }
@@ -500,10 +518,11 @@ impl Model {
                 self.focus = Focus::Tree;
                 let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
                 self.status = format!(
-                    "wrote {n} path(s) to {}{}; import it from your configuration",
+                    "wrote {n} {} to {}{}",
+                    if n == 1 { "path" } else { "paths" },
                     crate::text::quote_path(&path),
                     if had_old {
-                        " (previous version kept as .bak)"
+                        " (the old one is in .bak)"
                     } else {
                         ""
                     }

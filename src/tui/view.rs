@@ -653,7 +653,14 @@ fn draw_plan(m: &Model, f: &mut Frame, area: Rect) {
         },
         BOLD.fg(Color::Yellow),
     ));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let max = lines.len().saturating_sub(inner.height as usize);
+    let scroll = (m.popup_scroll as usize).min(max) as u16;
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
 }
 
 fn draw_footer(m: &Model, f: &mut Frame, area: Rect) {
@@ -682,18 +689,24 @@ fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Tree: ● marked  ◦ covered by a marked directory  ✓ written  dim: context, not matched by the filter",
+        "● marked  ◦ under a marked directory  ✓ written  dim: shown for what it holds",
         DIM,
     ));
-    let _ = m;
     let h = (lines.len() as u16 + 2).min(area.height);
     let w = 96.min(area.width);
     let r = centered(area, w, h);
+    let max = lines.len().saturating_sub(h.saturating_sub(2) as usize);
+    let scroll = (m.popup_scroll as usize).min(max) as u16;
+    let title = if max > 0 {
+        " keys (j/k scroll, ? or Esc closes) "
+    } else {
+        " keys (? or Esc closes) "
+    };
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" keys (? or Esc closes) ")),
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(title)),
         r,
     );
 }
