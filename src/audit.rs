@@ -388,6 +388,73 @@ impl Audit {
         v.class == Class::Stray && !v.dismissed && self.changes[i].0 != Change::Removed
     }
 
+    /// Calls `f(pair, path)` for every pair in the order of its path's bytes
+    /// (SPEC §4), without holding every path at once. Tree order (children
+    /// by name, each directory followed by its subtree) differs from byte
+    /// order only where a sibling's name continues another's with a byte
+    /// below `/` (`a`, `a.conf`, `a/x`): so at each directory the children
+    /// and their subtrees ("name/") are sorted as keys, and walked in that order.
+    pub fn for_each_in_path_order(
+        &self,
+        mut f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let name = |i: u32| {
+            let (t, k) = self.entry(i as usize);
+            t.name(k)
+        };
+        // A key is a child (false) or its subtree (true, compared as "name/").
+        let keys_of = |start: usize, end: usize| {
+            let mut keys: Vec<(u32, bool)> = Vec::new();
+            let mut c = start;
+            while c < end {
+                keys.push((c as u32, false));
+                if self.end[c] as usize > c + 1 {
+                    keys.push((c as u32, true));
+                }
+                c = self.end[c] as usize;
+            }
+            keys.sort_by(|&(a, sa), &(b, sb)| {
+                let (x, y) = (name(a), name(b));
+                let with_slash = |n: &[u8], s: bool, k: usize| -> Option<u8> {
+                    if k < n.len() {
+                        Some(n[k])
+                    } else if s && k == n.len() {
+                        Some(b'/')
+                    } else {
+                        None
+                    }
+                };
+                let len = x.len().max(y.len()) + 1;
+                (0..len)
+                    .map(|k| (with_slash(x, sa, k), with_slash(y, sb, k)))
+                    .find(|(p, q)| p != q)
+                    .map_or(std::cmp::Ordering::Equal, |(p, q)| p.cmp(&q))
+            });
+            keys
+        };
+        let mut path = Vec::with_capacity(256);
+        // Frame: the sorted keys of one directory, the next key, and the
+        // length of the directory's path in `path`.
+        let mut stack = vec![(keys_of(0, self.pairs.len()), 0usize, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let Some(&(c, sub)) = top.0.get(top.1) else {
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            path.truncate(top.2);
+            path.push(b'/');
+            path.extend_from_slice(name(c));
+            if sub {
+                let keys = keys_of(c as usize + 1, self.end[c as usize] as usize);
+                stack.push((keys, 0, path.len()));
+            } else {
+                f(c as usize, &path)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The minimal cover of stray, non-dismissed paths that the wipe would
     /// lose (added or modified): a directory is suggested instead of its
     /// entries only when everything below it is such a path under the same
