@@ -144,16 +144,28 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     // which files kept their identity.
     scan_opts.hash_all =
         opts.hash == HashMode::All && !matches!(opts.baseline, Baseline::ScanFile(_));
-    let mut cur = scan::scan(&scan_opts, progress)?;
-    let mut base = match &opts.baseline {
-        Baseline::Empty => None,
-        Baseline::ScanFile(p) => Some(snapshot::load(p)?),
-        Baseline::Directory(p) => {
-            let mut o = scan_opts.clone();
-            o.root = p.clone();
-            Some(scan::scan(&o, progress)?)
-        }
-    };
+    // The baseline is loaded (or walked) while the root is walked: the walk
+    // waits on the kernel, the baseline's decompression or walk fills the gap.
+    let (cur, base) = std::thread::scope(|s| {
+        let base = s.spawn(|| -> Result<Option<Tree>> {
+            Ok(match &opts.baseline {
+                Baseline::Empty => None,
+                Baseline::ScanFile(p) => Some(snapshot::load(p)?),
+                Baseline::Directory(p) => {
+                    let mut o = scan_opts.clone();
+                    o.root = p.clone();
+                    Some(scan::scan(&o, progress)?)
+                }
+            })
+        });
+        let cur = scan::scan(&scan_opts, progress);
+        let base = base
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("reading the baseline failed".into())));
+        (cur, base)
+    });
+    let mut cur = cur?;
+    let mut base = base?;
     let t = crate::timing::phase("pair");
     let pairs = diff::pair(&cur, base.as_ref());
     drop(t);
