@@ -643,3 +643,82 @@ fn a_broken_persistence_config_is_bad_input_naming_the_entry() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn single_file_bind_mounts_and_mounts_not_listed_in_the_config() {
+    skip_unless!(common::is_root(), "bind mounts need root");
+    let f = nixos_root();
+    f.file("persist/etc/machine-id", "persisted-id\n")
+        .file("persist/var/lib/iwd/net.psk", "psk")
+        .dir("var/lib/iwd");
+    let cfg = f.path("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "files": [ "/etc/machine-id" ] } }"#,
+    )
+    .unwrap();
+    let script = format!(
+        "mount --bind {r}/persist/etc/machine-id {r}/etc/machine-id && \
+         mount --bind {r}/persist/var/lib/iwd {r}/var/lib/iwd && \
+         {bin} report {r} --persistence {cfg}",
+        r = f.root().display(),
+        cfg = cfg.display(),
+        bin = env!("CARGO_BIN_EXE_darlings")
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out.stdout);
+    check(
+        &r,
+        "/etc/machine-id",
+        "persisted",
+        "bind mount from /persist/etc/machine-id",
+        None,
+    );
+    check(
+        &r,
+        "/var/lib/iwd",
+        "persisted",
+        "bind mount from /persist/var/lib/iwd",
+        None,
+    );
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w
+                .contains("/var/lib/iwd is bind-mounted from /persist/var/lib/iwd but not listed")),
+        "mounted but not listed: {warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("/etc/machine-id")),
+        "listed and mounted: no warning: {warnings:?}"
+    );
+}
+
+#[test]
+fn overlay_etc_upper_layer_is_stray_for_review() {
+    let f = nixos_root();
+    f.file(".rw-etc/upper/hostname", "edited\n")
+        .dir(".rw-etc/work");
+    let r = report(&f, &[]);
+    check(
+        &r,
+        "/.rw-etc/upper/hostname",
+        "stray",
+        "no rule matched",
+        Some("review"),
+    );
+}
