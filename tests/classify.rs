@@ -496,6 +496,7 @@ fn summary_reads_as_advice() {
     let f = nixos_root();
     let out = darlings().arg("summary").arg(f.root()).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
+    eprintln!("{text}"); // what a user reads (shown with --nocapture)
     assert!(text.contains("/var/lib/nixos"), "{text}");
     assert!(text.contains("uid/gid"), "{text}");
     assert!(text.contains("/var/lib/bluetooth is listed"), "{text}");
