@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Fixture, darlings, entry, json};
+use common::{Fixture, darlings, entry};
 
 /// A small NixOS root: store paths, /etc/static links, a copied /etc file
 /// listed in .clean, home-manager links, an out-of-store link, storage with
@@ -70,18 +70,7 @@ fn nixos_root() -> Fixture {
 }
 
 fn report(f: &Fixture, extra: &[&str]) -> serde_json::Value {
-    let out = darlings()
-        .arg("report")
-        .arg(f.root())
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out.stdout)
+    common::report(f.root(), extra)
 }
 
 /// Asserts class, a fragment of the reason, and the advice of one path.
@@ -339,21 +328,14 @@ fn a_mount_unit_lists_a_path_and_unmigrated_data_gets_a_warning() {
 fn a_real_bind_mount_from_storage_is_persisted() {
     skip_unless!(common::is_root(), "bind mounts need root");
     let f = nixos_root();
-    let script = format!(
-        "mount --bind {r}/persist/var/lib/bluetooth {r}/var/lib/bluetooth && {bin} report {r}",
-        r = f.root().display(),
-        bin = env!("CARGO_BIN_EXE_darlings")
+    let r = common::report_with_binds(
+        f.root(),
+        &[(
+            f.path("persist/var/lib/bluetooth"),
+            f.path("var/lib/bluetooth"),
+        )],
+        &[],
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out.stdout);
     check(
         &r,
         "/var/lib/bluetooth",
@@ -658,24 +640,14 @@ fn single_file_bind_mounts_and_mounts_not_listed_in_the_config() {
         r#"{ "/persist": { "files": [ "/etc/machine-id" ] } }"#,
     )
     .unwrap();
-    let script = format!(
-        "mount --bind {r}/persist/etc/machine-id {r}/etc/machine-id && \
-         mount --bind {r}/persist/var/lib/iwd {r}/var/lib/iwd && \
-         {bin} report {r} --persistence {cfg}",
-        r = f.root().display(),
-        cfg = cfg.display(),
-        bin = env!("CARGO_BIN_EXE_darlings")
+    let r = common::report_with_binds(
+        f.root(),
+        &[
+            (f.path("persist/etc/machine-id"), f.path("etc/machine-id")),
+            (f.path("persist/var/lib/iwd"), f.path("var/lib/iwd")),
+        ],
+        &["--persistence", cfg.to_str().unwrap()],
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out.stdout);
     check(
         &r,
         "/etc/machine-id",

@@ -41,18 +41,7 @@ fn every_kind() -> Fixture {
 }
 
 fn report(f: &Fixture, args: &[&str]) -> serde_json::Value {
-    let out = darlings()
-        .arg("report")
-        .arg(f.root())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "report failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out.stdout)
+    common::report(f.root(), args)
 }
 
 #[test]
@@ -384,24 +373,11 @@ fn bind_mounts_are_mount_points_and_not_descended() {
     f.file("persist/var/log/journal", "j")
         .dir("root/var/log")
         .file("root/etc/x", "x");
-    // Mount in a private mount namespace so nothing leaks to the host.
-    let script = format!(
-        "mount --bind {p}/persist/var/log {r}/var/log && {bin} report {r}",
-        p = f.root().display(),
-        r = f.path("root").display(),
-        bin = env!("CARGO_BIN_EXE_darlings")
+    let r = common::report_with_binds(
+        &f.path("root"),
+        &[(f.path("persist/var/log"), f.path("root/var/log"))],
+        &[],
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out.stdout);
     let log = entry(&r, "/var/log").expect("mount point listed");
     assert!(
         !log["mount"].is_null(),
