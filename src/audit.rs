@@ -139,17 +139,33 @@ pub struct Audit {
 /// Runs the whole pipeline.
 pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     let mut scan_opts = opts.scan.clone();
-    scan_opts.hash_all = false; // hashing is its own stage below, after hashes are reused
-    let mut cur = scan::scan(&scan_opts, progress)?;
-    let mut base = match &opts.baseline {
-        Baseline::Empty => None,
-        Baseline::ScanFile(p) => Some(snapshot::load(p)?),
-        Baseline::Directory(p) => {
-            let mut o = scan_opts.clone();
-            o.root = p.clone();
-            Some(scan::scan(&o, progress)?)
-        }
-    };
+    // With --hash all, files are hashed during the walk, except when a scan
+    // file can spare the reading: then hashing waits until the pairs show
+    // which files kept their identity.
+    scan_opts.hash_all =
+        opts.hash == HashMode::All && !matches!(opts.baseline, Baseline::ScanFile(_));
+    // The baseline is loaded (or walked) while the root is walked: the walk
+    // waits on the kernel, the baseline's decompression or walk fills the gap.
+    let (cur, base) = std::thread::scope(|s| {
+        let base = s.spawn(|| -> Result<Option<Tree>> {
+            Ok(match &opts.baseline {
+                Baseline::Empty => None,
+                Baseline::ScanFile(p) => Some(snapshot::load(p)?),
+                Baseline::Directory(p) => {
+                    let mut o = scan_opts.clone();
+                    o.root = p.clone();
+                    Some(scan::scan(&o, progress)?)
+                }
+            })
+        });
+        let cur = scan::scan(&scan_opts, progress);
+        let base = base
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("reading the baseline failed".into())));
+        (cur, base)
+    });
+    let mut cur = cur?;
+    let mut base = base?;
     let t = crate::timing::phase("pair");
     let pairs = diff::pair(&cur, base.as_ref());
     drop(t);
@@ -283,7 +299,7 @@ fn hash_stage(
         }
         cur_todo.push(c);
         let same_size = cur.entries[c].size == base.entries[b].size;
-        if base.hash(b).is_none() && base_is_dir && same_size {
+        if base.hash(b).is_none() && base_is_dir && same_size && !base.fully_hashed {
             base_todo.push(b);
         }
     }
@@ -300,10 +316,11 @@ fn hash_stage(
                 .collect();
         }
     }
-    let before = (
-        progress.files_hashed.load(Ordering::Relaxed),
-        progress.bytes_hashed.load(Ordering::Relaxed),
-    );
+    // Files the walk already hashed are not read twice; one the walk could
+    // not hash keeps its recorded error rather than a second attempt.
+    if cur.fully_hashed {
+        cur_todo.clear();
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.scan.threads.max(1))
         .build()
@@ -319,8 +336,9 @@ fn hash_stage(
             }));
         }
     });
-    stats.files_read = progress.files_hashed.load(Ordering::Relaxed) - before.0;
-    stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed) - before.1;
+    // Everything read for hashing in this run: during the walks and here.
+    stats.files_read = progress.files_hashed.load(Ordering::Relaxed);
+    stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed);
     cur.fully_hashed = opts.hash == HashMode::All;
     Ok(stats)
 }
@@ -380,6 +398,73 @@ impl Audit {
     pub fn is_open_stray(&self, i: usize) -> bool {
         let v = &self.verdicts.verdicts[i];
         v.class == Class::Stray && !v.dismissed && self.changes[i].0 != Change::Removed
+    }
+
+    /// Calls `f(pair, path)` for every pair in the order of its path's bytes
+    /// (SPEC §4), without holding every path at once. Tree order (children
+    /// by name, each directory followed by its subtree) differs from byte
+    /// order only where a sibling's name continues another's with a byte
+    /// below `/` (`a`, `a.conf`, `a/x`): so at each directory the children
+    /// and their subtrees ("name/") are sorted as keys, and walked in that order.
+    pub fn for_each_in_path_order(
+        &self,
+        mut f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let name = |i: u32| {
+            let (t, k) = self.entry(i as usize);
+            t.name(k)
+        };
+        // A key is a child (false) or its subtree (true, compared as "name/").
+        let keys_of = |start: usize, end: usize| {
+            let mut keys: Vec<(u32, bool)> = Vec::new();
+            let mut c = start;
+            while c < end {
+                keys.push((c as u32, false));
+                if self.end[c] as usize > c + 1 {
+                    keys.push((c as u32, true));
+                }
+                c = self.end[c] as usize;
+            }
+            keys.sort_by(|&(a, sa), &(b, sb)| {
+                let (x, y) = (name(a), name(b));
+                let with_slash = |n: &[u8], s: bool, k: usize| -> Option<u8> {
+                    if k < n.len() {
+                        Some(n[k])
+                    } else if s && k == n.len() {
+                        Some(b'/')
+                    } else {
+                        None
+                    }
+                };
+                let len = x.len().max(y.len()) + 1;
+                (0..len)
+                    .map(|k| (with_slash(x, sa, k), with_slash(y, sb, k)))
+                    .find(|(p, q)| p != q)
+                    .map_or(std::cmp::Ordering::Equal, |(p, q)| p.cmp(&q))
+            });
+            keys
+        };
+        let mut path = Vec::with_capacity(256);
+        // Frame: the sorted keys of one directory, the next key, and the
+        // length of the directory's path in `path`.
+        let mut stack = vec![(keys_of(0, self.pairs.len()), 0usize, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let Some(&(c, sub)) = top.0.get(top.1) else {
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            path.truncate(top.2);
+            path.push(b'/');
+            path.extend_from_slice(name(c));
+            if sub {
+                let keys = keys_of(c as usize + 1, self.end[c as usize] as usize);
+                stack.push((keys, 0, path.len()));
+            } else {
+                f(c as usize, &path)?;
+            }
+        }
+        Ok(())
     }
 
     /// The minimal cover of stray, non-dismissed paths that the wipe would

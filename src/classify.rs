@@ -414,6 +414,10 @@ fn entry_rule(
             ));
         }
     }
+    // The fixed lists name paths at most two levels deep.
+    if e.depth > 2 {
+        return None;
+    }
     if let Some((_, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
         return Some((Class::NixManaged, v.intern(why)));
     }

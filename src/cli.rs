@@ -83,7 +83,7 @@ pub enum Command {
         /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
-        /// Worker threads (default: all cores).
+        /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
@@ -127,7 +127,7 @@ pub struct ScanArgs {
     /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

@@ -60,6 +60,8 @@ pub struct Knowledge {
     compiled: Vec<Vec<Component>>,
     /// Specificity of each rule: (components, literal bytes); higher wins.
     scores: Vec<(usize, usize)>,
+    /// (bytes, components) of the longest pattern: paths beyond it only inherit.
+    longest_pattern: (usize, usize),
     /// Rule indices by first pattern component; a scan asks millions of times,
     /// and almost every pattern starts with a literal (`etc`, `var`, `home`).
     by_first: HashMap<Vec<u8>, Vec<usize>>,
@@ -180,9 +182,14 @@ impl Knowledge {
             scores.push((comps.len(), comps.iter().map(Component::literal_len).sum()));
             compiled.push(comps);
         }
+        let longest_pattern = (
+            rules.iter().map(|r| r.pattern.len()).max().unwrap_or(0),
+            compiled.iter().map(Vec::len).max().unwrap_or(0),
+        );
         Knowledge {
             rules,
             compiled,
+            longest_pattern,
             scores,
             by_first,
             wild_first,
@@ -247,6 +254,10 @@ impl Knowledge {
     /// rule as `lookup(path)`.
     pub fn lookup_child(&self, parent: Option<RuleId>, path: &[u8]) -> Option<RuleId> {
         let names = || path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        // Deeper than every pattern: nothing can beat the parent's answer.
+        if path.len() > self.longest_pattern.0 && names().nth(self.longest_pattern.1).is_some() {
+            return parent;
+        }
         let depth = names().count();
         let Some(first) = names().next() else {
             return parent;

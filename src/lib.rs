@@ -26,6 +26,8 @@
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
 //! - [`progress`]: the progress line on stderr.
+//! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
+//! - [`demo`]: the sample NixOS-like root of `darlings demo`.
 //! - [`cli`], [`settings`]: the command line and its validation.
 
 pub mod error;
@@ -59,6 +61,10 @@ pub mod report;
 pub mod summary;
 pub mod whitelist;
 
+pub mod tui;
+
+pub mod demo;
+
 pub mod cli;
 pub mod settings;
 
@@ -80,14 +86,17 @@ pub enum Outcome {
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
     use cli::Command;
     match cli.command {
-        None => Err(Error::Usage(
-            "the TUI is not available yet; use `darlings summary` or `darlings report`".into(),
-        )),
-        Some(Command::Tui { .. }) | Some(Command::Demo) | Some(Command::Promote { .. }) => {
-            Err(Error::Usage(
-                "this command is not available yet; use `darlings summary` or `darlings report`"
-                    .into(),
-            ))
+        None => run_tui(cli.root.as_deref(), &cli.scan, &cli.write),
+        Some(Command::Tui { root, scan, write }) => run_tui(root.as_deref(), &scan, &write),
+        Some(Command::Demo) => run_demo(),
+        Some(Command::Promote {
+            paths,
+            root,
+            write,
+            storage,
+        }) => {
+            promote(root.as_deref(), &paths, &write, storage.as_deref())?;
+            Ok(Outcome::Success)
         }
         Some(Command::Summary {
             root,
@@ -179,4 +188,146 @@ fn ignore_broken_pipe(r: std::io::Result<()>) -> Result<()> {
         Err(e) => Err(Error::io("cannot write", "<stdout>", e)),
         Ok(()) => Ok(()),
     }
+}
+
+/// The TUI on ROOT with the given options.
+fn run_tui(
+    root: Option<&std::path::Path>,
+    scan: &cli::ScanArgs,
+    write: &cli::WriteArgs,
+) -> Result<Outcome> {
+    let opts = settings::audit_options(root, scan)?;
+    settings::check_output(&write.whitelist, &opts.baseline)?;
+    let settings = tui::model::Settings {
+        whitelist: write.whitelist.clone(),
+        flavor: write.flavor.into(),
+        ignore: scan.ignore.clone(),
+        root: opts.scan.root.clone(),
+    };
+    let model = tui::run(opts, settings)?;
+    if !model.promoted.is_empty() || !model.dismissals.is_empty() {
+        println!("{}", model.status);
+    }
+    Ok(Outcome::Success)
+}
+
+/// `darlings demo`: the TUI on a freshly built sample root.
+fn run_demo() -> Result<Outcome> {
+    let demo = demo::build()?;
+    // The whitelist in effect is the file the demo writes to, so a write
+    // shows a merge into an existing module.
+    let whitelist = demo.dir.path().join("persist.nix");
+    std::fs::write(&whitelist, demo::WHITELIST)
+        .map_err(|e| Error::io("cannot write", &whitelist, e))?;
+    let scan = cli::ScanArgs {
+        against: demo.baseline.to_string_lossy().into_owned(),
+        persistence: vec![whitelist.clone()],
+        storage: vec!["/persist".into()],
+        ignore: Some(demo.dir.path().join("ignore")),
+        ..cli::ScanArgs::default()
+    };
+    let opts = settings::audit_options(Some(&demo.root), &scan)?;
+    let settings = tui::model::Settings {
+        whitelist: whitelist.clone(),
+        flavor: tui::whitelist::Flavor::Impermanence,
+        ignore: scan.ignore.clone(),
+        root: demo.root.clone(),
+    };
+    let model = tui::run(opts, settings)?;
+    match std::fs::read_to_string(&whitelist) {
+        Ok(text) if text != demo::WHITELIST => println!(
+            "The demo wrote this whitelist (its temporary directory is removed now):\n\n{text}"
+        ),
+        _ if !model.marks.is_empty() => {
+            println!("Nothing was written: the marks were not written with w.")
+        }
+        _ => {}
+    }
+    Ok(Outcome::Success)
+}
+
+/// `darlings promote PATH...`: adds paths of ROOT to the whitelist file.
+fn promote(
+    root: Option<&std::path::Path>,
+    paths: &[std::path::PathBuf],
+    write: &cli::WriteArgs,
+    storage: Option<&std::path::Path>,
+) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let root = settings::resolve_root(root)?;
+    let names = tui::model::Names::read(&root);
+    let mut promotions = Vec::new();
+    for p in paths {
+        let bytes = p.as_os_str().as_bytes();
+        if !bytes.starts_with(b"/")
+            || p.components().any(|c| {
+                matches!(
+                    c,
+                    std::path::Component::ParentDir | std::path::Component::CurDir
+                )
+            })
+        {
+            return Err(Error::Usage(format!(
+                "'{}': give an absolute path as seen inside ROOT, without . or ..",
+                text::quote_path(p)
+            )));
+        }
+        let mut inner = bytes.to_vec();
+        while inner.len() > 1 && inner.ends_with(b"/") {
+            inner.pop();
+        }
+        if inner == b"/" {
+            return Err(Error::Usage("the root itself cannot be persisted".into()));
+        }
+        let host = root.join(std::ffi::OsStr::from_bytes(&inner[1..]));
+        let meta =
+            std::fs::symlink_metadata(&host).map_err(|e| Error::io("cannot promote", &host, e))?;
+        promotions.push(tui::whitelist::promotion(
+            inner,
+            meta.is_dir(),
+            names.user(meta.uid()),
+            names.group(meta.gid()),
+            (meta.mode() & 0o7777) as u16,
+        ));
+    }
+    let file = &write.whitelist;
+    let old = match safe_open::read_regular(file) {
+        Ok(b) => Some(
+            String::from_utf8(b)
+                .map_err(|_| Error::bad_input(file, "not UTF-8 text: not a Nix file"))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot read", file, e)),
+    };
+    let storage = storage.unwrap_or(std::path::Path::new("/persist"));
+    let new = tui::whitelist::render(
+        old.as_deref(),
+        write.flavor.into(),
+        storage,
+        &promotions,
+        &names.homes,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if old.as_deref() == Some(new.as_str()) {
+        let _ = writeln!(
+            out,
+            "{} already lists these paths; nothing changed",
+            text::quote_path(file)
+        );
+        return Ok(());
+    }
+    tui::whitelist::write(file, &new)?;
+    let lines = |s: &str| -> Vec<String> { s.lines().map(text::escape_str).collect() };
+    let diff = tui::preview::diff_lines(&lines(old.as_deref().unwrap_or("")), &lines(&new), 1);
+    let _ = writeln!(out, "{}:", text::quote_path(file));
+    for l in diff {
+        let _ = match l {
+            tui::preview::DiffLine::Added(s) => writeln!(out, "+ {s}"),
+            tui::preview::DiffLine::Removed(s) => writeln!(out, "- {s}"),
+            tui::preview::DiffLine::Same(s) => writeln!(out, "  {s}"),
+            tui::preview::DiffLine::Skipped(n) => writeln!(out, "  ({n} unchanged lines)"),
+        };
+    }
+    Ok(())
 }

@@ -306,33 +306,18 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     to_json(&mut head, &header)?;
     w.write_all(&head[..head.len() - 1])?;
     w.write_all(b",\"entries\":[")?;
-    // SPEC: entries sorted by path bytes. Tree order differs from byte order
-    // only where a sibling's name continues with a byte below '/' ("a" and
-    // "a.conf"), so sort the listed pairs by their full paths.
-    let mut listed: Vec<(Vec<u8>, usize)> = Vec::new();
-    let mut cursor = crate::scan::PathCursor::default();
-    let mut base_cursor = crate::scan::PathCursor::default();
-    for i in 0..audit.pairs.len() {
+    // SPEC: entries sorted by path bytes (see `for_each_in_path_order`).
+    let mut n = 0usize;
+    audit.for_each_in_path_order(|i, path| {
         if audit.changes[i].0 == Change::Unchanged && !opts.include_unchanged {
-            continue;
+            return Ok(());
         }
-        let p = audit.pairs[i];
-        let path = if p.cur != crate::scan::NONE {
-            cursor.path(&audit.cur, p.cur as usize).to_vec()
-        } else {
-            let (t, k) = audit.entry(i);
-            base_cursor.path(t, k).to_vec()
-        };
-        listed.push((path, i));
-    }
-    listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (n, (path, i)) in listed.iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;
         }
-        write_entry(audit, *i, path, w)?;
-    }
-    drop(listed);
+        n += 1;
+        write_entry(audit, i, path, w)
+    })?;
     w.write_all(b"],\"suggestions\":[")?;
     for (n, (i, entries, bytes)) in audit.suggestions().into_iter().enumerate() {
         if n > 0 {

@@ -50,7 +50,7 @@ pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
 pub fn save(tree: &Tree, path: &Path) -> Result<()> {
     let _t = crate::timing::phase("save");
     let compress = || -> std::io::Result<(u64, Vec<u8>)> {
-        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3)?;
+        let mut enc = zstd::stream::Encoder::new(Vec::new(), 1)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         if workers > 1 {
             enc.multithread(workers)?;

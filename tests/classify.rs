@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Fixture, darlings, entry, json};
+use common::{Fixture, darlings, entry};
 
 /// A small NixOS root: store paths, /etc/static links, a copied /etc file
 /// listed in .clean, home-manager links, an out-of-store link, storage with
@@ -70,18 +70,7 @@ fn nixos_root() -> Fixture {
 }
 
 fn report(f: &Fixture, extra: &[&str]) -> serde_json::Value {
-    let out = darlings()
-        .arg("report")
-        .arg(f.root())
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out.stdout)
+    common::report(f.root(), extra)
 }
 
 /// Asserts class, a fragment of the reason, and the advice of one path.
@@ -339,21 +328,14 @@ fn a_mount_unit_lists_a_path_and_unmigrated_data_gets_a_warning() {
 fn a_real_bind_mount_from_storage_is_persisted() {
     skip_unless!(common::is_root(), "bind mounts need root");
     let f = nixos_root();
-    let script = format!(
-        "mount --bind {r}/persist/var/lib/bluetooth {r}/var/lib/bluetooth && {bin} report {r}",
-        r = f.root().display(),
-        bin = env!("CARGO_BIN_EXE_darlings")
+    let r = common::report_with_binds(
+        f.root(),
+        &[(
+            f.path("persist/var/lib/bluetooth"),
+            f.path("var/lib/bluetooth"),
+        )],
+        &[],
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out.stdout);
     check(
         &r,
         "/var/lib/bluetooth",
@@ -496,6 +478,7 @@ fn summary_reads_as_advice() {
     let f = nixos_root();
     let out = darlings().arg("summary").arg(f.root()).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
+    eprintln!("{text}"); // what a user reads (shown with --nocapture)
     assert!(text.contains("/var/lib/nixos"), "{text}");
     assert!(text.contains("uid/gid"), "{text}");
     assert!(text.contains("/var/lib/bluetooth is listed"), "{text}");
@@ -642,4 +625,73 @@ fn a_broken_persistence_config_is_bad_input_naming_the_entry() {
         .arg(&p)
         .assert()
         .code(2);
+}
+
+#[test]
+fn single_file_bind_mounts_and_mounts_not_listed_in_the_config() {
+    skip_unless!(common::is_root(), "bind mounts need root");
+    let f = nixos_root();
+    f.file("persist/etc/machine-id", "persisted-id\n")
+        .file("persist/var/lib/iwd/net.psk", "psk")
+        .dir("var/lib/iwd");
+    let cfg = f.path("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "files": [ "/etc/machine-id" ] } }"#,
+    )
+    .unwrap();
+    let r = common::report_with_binds(
+        f.root(),
+        &[
+            (f.path("persist/etc/machine-id"), f.path("etc/machine-id")),
+            (f.path("persist/var/lib/iwd"), f.path("var/lib/iwd")),
+        ],
+        &["--persistence", cfg.to_str().unwrap()],
+    );
+    check(
+        &r,
+        "/etc/machine-id",
+        "persisted",
+        "bind mount from /persist/etc/machine-id",
+        None,
+    );
+    check(
+        &r,
+        "/var/lib/iwd",
+        "persisted",
+        "bind mount from /persist/var/lib/iwd",
+        None,
+    );
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w
+                .contains("/var/lib/iwd is bind-mounted from /persist/var/lib/iwd but not listed")),
+        "mounted but not listed: {warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("/etc/machine-id")),
+        "listed and mounted: no warning: {warnings:?}"
+    );
+}
+
+#[test]
+fn overlay_etc_upper_layer_is_stray_for_review() {
+    let f = nixos_root();
+    f.file(".rw-etc/upper/hostname", "edited\n")
+        .dir(".rw-etc/work");
+    let r = report(&f, &[]);
+    check(
+        &r,
+        "/.rw-etc/upper/hostname",
+        "stray",
+        "no rule matched",
+        Some("review"),
+    );
 }

@@ -41,18 +41,7 @@ fn every_kind() -> Fixture {
 }
 
 fn report(f: &Fixture, args: &[&str]) -> serde_json::Value {
-    let out = darlings()
-        .arg("report")
-        .arg(f.root())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "report failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out.stdout)
+    common::report(f.root(), args)
 }
 
 #[test]
@@ -384,24 +373,11 @@ fn bind_mounts_are_mount_points_and_not_descended() {
     f.file("persist/var/log/journal", "j")
         .dir("root/var/log")
         .file("root/etc/x", "x");
-    // Mount in a private mount namespace so nothing leaks to the host.
-    let script = format!(
-        "mount --bind {p}/persist/var/log {r}/var/log && {bin} report {r}",
-        p = f.root().display(),
-        r = f.path("root").display(),
-        bin = env!("CARGO_BIN_EXE_darlings")
+    let r = common::report_with_binds(
+        &f.path("root"),
+        &[(f.path("persist/var/log"), f.path("root/var/log"))],
+        &[],
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json(&out.stdout);
     let log = entry(&r, "/var/log").expect("mount point listed");
     assert!(
         !log["mount"].is_null(),
@@ -535,4 +511,109 @@ fn output_inside_the_baseline_is_refused() {
         .code(2)
         .stderr(predicates::str::contains("inside the baseline"));
     assert!(!base.path("report.json").exists());
+}
+
+/// The shared corpus generator, beside the checkout (as CI lays it out).
+fn make_corpus() -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/make-corpus.sh");
+    p.exists().then_some(p)
+}
+
+#[test]
+fn a_drifted_corpus_matches_its_ground_truth_exactly() {
+    let Some(generator) = make_corpus() else {
+        eprintln!("SKIPPED: ../shared/bench/make-corpus.sh is not beside the checkout");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (base, drift) = (dir.path().join("base"), dir.path().join("drift"));
+    for args in [
+        vec![
+            "gen".into(),
+            base.clone().into_os_string(),
+            "--scale".into(),
+            "small".into(),
+            "--seed".into(),
+            "11".into(),
+        ],
+        vec![
+            "drift".into(),
+            base.clone().into_os_string(),
+            drift.clone().into_os_string(),
+            "--seed".into(),
+            "11".into(),
+        ],
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg(&generator)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = darlings()
+        .arg("report")
+        .arg(&drift)
+        .arg("--against")
+        .arg(&base)
+        .args(["--hash", "all"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out.stdout);
+    let truth = std::fs::read_to_string(dir.path().join("drift.truth.jsonl")).unwrap();
+    let mut expected = std::collections::BTreeMap::new();
+    for line in truth.lines() {
+        let t: serde_json::Value = serde_json::from_str(line).unwrap();
+        let path = format!("/{}", t["path"].as_str().unwrap());
+        let change = match t["op"].as_str().unwrap() {
+            "added" => "added",
+            "removed" => "removed",
+            _ => "modified",
+        };
+        let what = match (t["op"].as_str().unwrap(), t["how"].as_str()) {
+            ("metadata", _) => t["what"].as_str().map(String::from),
+            ("modified", Some("symlink_target")) => Some("target".into()),
+            ("modified", _) => Some("content".into()),
+            ("type_changed", _) => Some("kind".into()),
+            _ => None,
+        };
+        expected.insert(path, (change, what));
+    }
+    let mut got = std::collections::BTreeMap::new();
+    for e in r["entries"].as_array().unwrap() {
+        got.insert(e["path"].as_str().unwrap().to_string(), e.clone());
+    }
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "every change found, nothing else reported"
+    );
+    for (path, (change, what)) in &expected {
+        let e = &got[path];
+        assert_eq!(e["change"], *change, "{path}: {e}");
+        if let Some(w) = what {
+            assert!(
+                e["what"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == w.as_str()),
+                "{path}: what names {w}: {e}"
+            );
+        }
+    }
+    assert!(
+        expected.len() >= 100,
+        "the drift has {} changes",
+        expected.len()
+    );
 }

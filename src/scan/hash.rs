@@ -1,9 +1,12 @@
 //! BLAKE3 of one regular file, read without following links, without
 //! blocking on a file that turned into a fifo, and without touching its atime.
 
+use std::ffi::CStr;
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
 
 /// What a hashed file looked like when it was opened: callers compare it with
 /// the scan's metadata to notice a file replaced between stat and hash.
@@ -28,7 +31,35 @@ const CHUNK: usize = 1 << 20;
 /// stat something outside the root, but never to open a device, a fifo or a
 /// socket, nor to hash another file.
 pub fn hash_file(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Hashed> {
-    let mut file = crate::safe_open::open_regular(path, false, expect)?;
+    let file = crate::safe_open::open_regular(path, false, expect)?;
+    hash_open(file)
+}
+
+/// Hashes the entry `name` of the directory `dir` that the walk has just
+/// statted as a regular file with inode `ino`: one `openat` relative to the
+/// directory (no path lookup from the root), `O_NOFOLLOW | O_NONBLOCK |
+/// O_NOATIME`, then `fstat` must show the same regular file. Only a file
+/// swapped between the walk's statx and this open could be something else:
+/// a symlink is refused by `O_NOFOLLOW`, a fifo opens without blocking and
+/// is refused, and device nodes cannot be put there without root.
+pub fn hash_at(dir: BorrowedFd<'_>, name: &CStr, ino: u64) -> std::io::Result<Hashed> {
+    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(dir, name, base | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, name, base, Mode::empty())?,
+        r => r?,
+    };
+    let st = rustix::fs::fstat(&fd)?;
+    if st.st_mode & 0o170000 != 0o100000 {
+        return Err(crate::safe_open::not_regular());
+    }
+    if st.st_ino != ino {
+        return Err(std::io::Error::other("replaced during scan"));
+    }
+    hash_open(std::fs::File::from(fd))
+}
+
+/// Hashes an open regular file to its end.
+fn hash_open(mut file: std::fs::File) -> std::io::Result<Hashed> {
     let st = rustix::fs::fstat(file.as_fd())?;
     let mut hasher = blake3::Hasher::new();
     let mut total = 0u64;

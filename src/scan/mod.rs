@@ -82,6 +82,7 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
     let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
     let walker = Walker {
         exclude,
+        hash_all: opts.hash_all,
         has_mnt_id: root_stat.stx_mask & StatxFlags::MNT_ID.bits() != 0,
         mounts_by_id: mounts.iter().map(|m| (m.id, m.clone())).collect(),
         mount_paths: mount_paths_inside(&mounts, &canonical_root),
@@ -117,14 +118,9 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
         let _t = crate::timing::phase("assemble");
         assemble(root.clone(), flat)?
     };
-    if opts.hash_all {
-        let files: Vec<usize> = (0..tree.len())
-            .filter(|&i| tree.entries[i].kind == Kind::File)
-            .collect();
-        let _t = crate::timing::phase("hash");
-        pool.install(|| hash_entries(&mut tree, &files, progress, &mut errors));
-        tree.fully_hashed = true;
-    }
+    // With --hash all, every file was hashed during the walk (or its
+    // failure recorded as an error).
+    tree.fully_hashed = opts.hash_all;
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     tree.errors = errors;
     Ok(tree)
@@ -188,6 +184,7 @@ struct DirTask {
 struct Flat {
     /// Entries; while flat, `end` holds the directory's listing id (or NONE).
     entries: Vec<Entry>,
+    hashes: Vec<[u8; 32]>,
     names: Vec<u8>,
     targets: Vec<(u32, u32)>,
     target_bytes: Vec<u8>,
@@ -202,6 +199,7 @@ struct Flat {
 #[derive(Default)]
 struct Listing {
     entries: Vec<Entry>,
+    hashes: Vec<[u8; 32]>,
     names: Vec<u8>,
     targets: Vec<(u32, u32)>,
     target_bytes: Vec<u8>,
@@ -210,6 +208,8 @@ struct Listing {
 
 struct Walker<'p> {
     exclude: Option<globset::GlobSet>,
+    /// Hash regular files as they are met (`--hash all`).
+    hash_all: bool,
     has_mnt_id: bool,
     mounts_by_id: HashMap<u64, Mount>,
     /// In-root paths of mount points (used when statx has no mount id).
@@ -268,6 +268,10 @@ impl<'p> Walker<'p> {
                     .push((listing.target_bytes.len() as u32, t.len() as u32));
                 listing.target_bytes.extend_from_slice(&t);
             }
+            if let Some(h) = st.hash {
+                entry.hash = listing.hashes.len() as u32;
+                listing.hashes.push(h);
+            }
             if let Some(mut m) = st.mount {
                 m.entry = listing.entries.len() as u32;
                 listing.mounts.push(*m);
@@ -325,11 +329,13 @@ impl<'p> Walker<'p> {
     fn append(&self, id: u32, l: Listing) {
         let mut f = self.flat.lock().unwrap_or_else(|p| p.into_inner());
         let start = f.entries.len() as u32;
-        let (name_base, target_base, bytes_base) = (
+        let (name_base, target_base, bytes_base, hash_base) = (
             f.names.len() as u32,
             f.targets.len() as u32,
             f.target_bytes.len() as u32,
+            f.hashes.len() as u32,
         );
+        f.hashes.extend_from_slice(&l.hashes);
         f.names.extend_from_slice(&l.names);
         f.target_bytes.extend_from_slice(&l.target_bytes);
         f.targets
@@ -338,6 +344,9 @@ impl<'p> Walker<'p> {
             e.name_off += name_base;
             if e.target != NONE {
                 e.target += target_base;
+            }
+            if e.hash != NONE {
+                e.hash += hash_base;
             }
             e
         }));
@@ -442,7 +451,28 @@ impl<'p> Walker<'p> {
         } else {
             None
         };
+        let mut hash = None;
+        if self.hash_all && kind == Kind::File {
+            match hash::hash_at(dir_fd.as_fd(), name, st.stx_ino) {
+                Ok(h) if h.bytes == st.stx_size => {
+                    self.progress.files_hashed.fetch_add(1, Ordering::Relaxed);
+                    self.progress
+                        .bytes_hashed
+                        .fetch_add(h.bytes, Ordering::Relaxed);
+                    hash = Some(h.digest);
+                }
+                Ok(_) => self.error(
+                    Self::child_path(dir_path, name.to_bytes()),
+                    "cannot hash: changed size during scan".into(),
+                ),
+                Err(e) => self.error(
+                    Self::child_path(dir_path, name.to_bytes()),
+                    format!("cannot hash: {}", io_reason(&e)),
+                ),
+            }
+        }
         Some(ChildStat {
+            hash,
             entry: Entry {
                 name_off: 0,
                 name_len: 0,
@@ -471,6 +501,7 @@ impl<'p> Walker<'p> {
 
 struct ChildStat {
     entry: Entry,
+    hash: Option<[u8; 32]>,
     target: Option<Vec<u8>>,
     mount: Option<Box<MountPoint>>,
 }
@@ -594,12 +625,18 @@ fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
     // depend on which thread read which directory first (`--threads 1` and
     // `--threads 8` write the same bytes).
     let mut names = Vec::with_capacity(f.names.len());
+    let mut hashes = Vec::with_capacity(f.hashes.len());
     let mut targets = Vec::with_capacity(f.targets.len());
     let mut target_bytes = Vec::with_capacity(f.target_bytes.len());
     for e in &mut f.entries {
         let off = e.name_off as usize;
         e.name_off = names.len() as u32;
         names.extend_from_slice(&f.names[off..off + e.name_len as usize]);
+        if e.hash != NONE {
+            let h = f.hashes[e.hash as usize];
+            e.hash = hashes.len() as u32;
+            hashes.push(h);
+        }
         if e.target != NONE {
             let (o, l) = f.targets[e.target as usize];
             e.target = targets.len() as u32;
@@ -614,7 +651,7 @@ fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
         names,
         targets,
         target_bytes,
-        hashes: Vec::new(),
+        hashes,
         mounts: f.mounts,
         errors: Vec::new(),
         fully_hashed: false,

@@ -207,3 +207,52 @@ pub fn entry<'a>(report: &'a serde_json::Value, path: &str) -> Option<&'a serde_
         .iter()
         .find(|e| e["path"] == path)
 }
+
+/// Runs `darlings report ROOT args...`, asserts exit 0 without a panic, and
+/// returns the parsed report.
+pub fn report(root: &Path, args: &[&str]) -> serde_json::Value {
+    let out = darlings()
+        .arg("report")
+        .arg(root)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .expect("run darlings");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    assert!(out.status.success(), "report failed: {stderr}");
+    json(&out.stdout)
+}
+
+/// Bind-mounts each `(source, target)` (host paths) in a private mount
+/// namespace, so nothing leaks to the host, and runs `darlings report ROOT
+/// args...` there. Needs root; callers skip otherwise.
+pub fn report_with_binds(
+    root: &Path,
+    binds: &[(PathBuf, PathBuf)],
+    args: &[&str],
+) -> serde_json::Value {
+    let mut script = String::new();
+    for (source, target) in binds {
+        script.push_str(&format!(
+            "mount --bind '{}' '{}' && ",
+            source.display(),
+            target.display()
+        ));
+    }
+    script.push_str("exec \"$0\" report \"$@\"");
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(root)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run unshare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out.stdout)
+}

@@ -1,0 +1,7 @@
+# Written by darlings; safe to edit. Import it from your configuration.
+{
+  environment.persistence."/persist" = {
+    directories = [ "/var/log" ];
+    files = [ "/etc/machine-id" ];
+  };
+}

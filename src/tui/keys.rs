@@ -1,0 +1,493 @@
+//! The one key table (SPEC §7): every binding with the modes it applies in
+//! and its description. `map_key` reads it to turn a key press into a
+//! [`Msg`]; the help screen, the footer and the README read the same rows,
+//! so they cannot disagree with what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What the screen is doing, which decides what keys mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The scan is running; only quitting makes sense.
+    Loading,
+    /// Browsing the tree, the detail pane or the marked pane.
+    Browse,
+    /// Typing a search.
+    Search,
+    /// The help screen.
+    Help,
+    /// The preview of what `w` would write.
+    ConfirmWrite,
+    /// Asking before quitting with marks that are not written.
+    ConfirmQuit,
+}
+
+/// Everything that can happen to the model: keys, and results the runtime
+/// feeds back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// Move the selection up one row.
+    Up,
+    /// Move the selection down one row.
+    Down,
+    /// Move up one screen.
+    PageUp,
+    /// Move down one screen.
+    PageDown,
+    /// Go to the first row.
+    Top,
+    /// Go to the last row.
+    Bottom,
+    /// Expand the selected directory, or step into it when already expanded.
+    Expand,
+    /// Collapse the selected directory, or go to its parent.
+    Collapse,
+    /// Start an incremental search.
+    SearchStart,
+    /// One typed character of the search.
+    SearchChar(char),
+    /// Delete the last character of the search.
+    SearchBackspace,
+    /// Keep the search and go back to browsing.
+    SearchAccept,
+    /// Clear the search.
+    SearchCancel,
+    /// Next match of the search.
+    NextMatch,
+    /// Previous match of the search.
+    PrevMatch,
+    /// Mark or unmark the selected path for promotion.
+    ToggleMark,
+    /// Dismiss the selected path (an ignore rule).
+    Dismiss,
+    /// Undo the last dismissal.
+    Undo,
+    /// Cycle the class filter.
+    CycleFilter,
+    /// Cycle the change-kind filter.
+    CycleChange,
+    /// Cycle the sort order.
+    CycleSort,
+    /// Move the focus to the next pane.
+    FocusNext,
+    /// Preview what will be written to the whitelist.
+    WritePreview,
+    /// Answer yes to the question on screen.
+    Yes,
+    /// Answer no / go back.
+    No,
+    /// Show the help screen.
+    Help,
+    /// Quit (asks first when marks are not written).
+    Quit,
+}
+
+/// One row of the key table.
+pub struct Binding {
+    /// The key presses (code and required modifiers) that send `msg`.
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    /// How the keys are written on screen.
+    pub label: &'static str,
+    /// The modes the binding applies in.
+    pub modes: &'static [Mode],
+    /// What the keys do.
+    pub msg: Msg,
+    /// One line for the help screen.
+    pub help: &'static str,
+    /// Short word for the footer, or empty to keep it out of the footer.
+    pub footer: &'static str,
+}
+
+const NO: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const B: &[Mode] = &[Mode::Browse];
+/// Movement also scrolls the help and the write preview.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
+
+const fn ch(c: char) -> (KeyCode, KeyModifiers) {
+    (KeyCode::Char(c), NO)
+}
+
+/// The key table. Order is the order of the help screen and the footer.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        keys: &[(KeyCode::Up, NO), ch('k')],
+        label: "↑/k",
+        modes: MOVE,
+        msg: Msg::Up,
+        help: "move up",
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Down, NO), ch('j')],
+        label: "↓/j",
+        modes: MOVE,
+        msg: Msg::Down,
+        help: "move down",
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::PageUp, NO), (KeyCode::Char('b'), CTRL)],
+        label: "PgUp",
+        modes: MOVE,
+        msg: Msg::PageUp,
+        help: "move up one screen",
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::PageDown, NO), (KeyCode::Char('f'), CTRL)],
+        label: "PgDn",
+        modes: MOVE,
+        msg: Msg::PageDown,
+        help: "move down one screen",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('g'), (KeyCode::Home, NO)],
+        label: "g",
+        modes: B,
+        msg: Msg::Top,
+        help: "go to the first row",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('G'), (KeyCode::End, NO)],
+        label: "G",
+        modes: B,
+        msg: Msg::Bottom,
+        help: "go to the last row",
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Right, NO), ch('l'), (KeyCode::Enter, NO)],
+        label: "→/l/Enter",
+        modes: B,
+        msg: Msg::Expand,
+        help: "expand the directory (again: step into it); in the marked pane, show the path",
+        footer: "open",
+    },
+    Binding {
+        keys: &[(KeyCode::Left, NO), ch('h')],
+        label: "←/h",
+        modes: B,
+        msg: Msg::Collapse,
+        help: "collapse the directory, or go to its parent",
+        footer: "close",
+    },
+    Binding {
+        keys: &[ch(' ')],
+        label: "Space",
+        modes: B,
+        msg: Msg::ToggleMark,
+        help: "mark or unmark the path for promotion (a directory brings everything below)",
+        footer: "mark",
+    },
+    Binding {
+        keys: &[ch('w')],
+        label: "w",
+        modes: B,
+        msg: Msg::WritePreview,
+        help: "preview what will be written to the whitelist, then y writes",
+        footer: "write",
+    },
+    Binding {
+        keys: &[ch('d')],
+        label: "d",
+        modes: B,
+        msg: Msg::Dismiss,
+        help: "dismiss the path: accept its loss (a rule in the --ignore file)",
+        footer: "dismiss",
+    },
+    Binding {
+        keys: &[ch('u')],
+        label: "u",
+        modes: B,
+        msg: Msg::Undo,
+        help: "undo the last dismissal",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('/')],
+        label: "/",
+        modes: B,
+        msg: Msg::SearchStart,
+        help: "search by path (Enter keeps it, Esc clears it)",
+        footer: "search",
+    },
+    Binding {
+        keys: &[ch('n')],
+        label: "n",
+        modes: B,
+        msg: Msg::NextMatch,
+        help: "next match",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('N')],
+        label: "N",
+        modes: B,
+        msg: Msg::PrevMatch,
+        help: "previous match",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('f')],
+        label: "f",
+        modes: B,
+        msg: Msg::CycleFilter,
+        help: "cycle the class filter: stray → all → persisted → Nix-managed → dismissed",
+        footer: "filter",
+    },
+    Binding {
+        keys: &[ch('c')],
+        label: "c",
+        modes: B,
+        msg: Msg::CycleChange,
+        help: "cycle the change filter: any → added → modified → removed → unchanged",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('s')],
+        label: "s",
+        modes: B,
+        msg: Msg::CycleSort,
+        help: "cycle the sort: size → name → mtime → entries",
+        footer: "sort",
+    },
+    Binding {
+        keys: &[(KeyCode::Tab, NO)],
+        label: "Tab",
+        modes: B,
+        msg: Msg::FocusNext,
+        help: "switch focus: tree → detail → marked paths",
+        footer: "pane",
+    },
+    Binding {
+        keys: &[ch('?'), (KeyCode::F(1), NO)],
+        label: "?",
+        modes: B,
+        msg: Msg::Help,
+        help: "this help",
+        footer: "help",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, NO)],
+        label: "Enter",
+        modes: &[Mode::Search],
+        msg: Msg::SearchAccept,
+        help: "keep the search and browse (n / N jump between matches)",
+        footer: "keep",
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, NO)],
+        label: "Esc",
+        modes: &[Mode::Search],
+        msg: Msg::SearchCancel,
+        help: "clear the search",
+        footer: "clear",
+    },
+    Binding {
+        keys: &[(KeyCode::Backspace, NO)],
+        label: "Backspace",
+        modes: &[Mode::Search],
+        msg: Msg::SearchBackspace,
+        help: "delete the last character",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('y')],
+        label: "y",
+        modes: &[Mode::ConfirmWrite],
+        msg: Msg::Yes,
+        help: "write the whitelist (atomically, keeping FILE.bak)",
+        footer: "write",
+    },
+    Binding {
+        keys: &[ch('y')],
+        label: "y",
+        modes: &[Mode::ConfirmQuit],
+        msg: Msg::Yes,
+        help: "quit without writing the marks",
+        footer: "quit",
+    },
+    Binding {
+        keys: &[ch('n'), (KeyCode::Esc, NO)],
+        label: "n/Esc",
+        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit, Mode::Help],
+        msg: Msg::No,
+        help: "go back",
+        footer: "back",
+    },
+    Binding {
+        keys: &[ch('w')],
+        label: "w",
+        modes: &[Mode::ConfirmQuit],
+        msg: Msg::WritePreview,
+        help: "preview the write instead of quitting",
+        footer: "write",
+    },
+    Binding {
+        keys: &[ch('?'), ch('q')],
+        label: "?/q",
+        modes: &[Mode::Help],
+        msg: Msg::No,
+        help: "close the help",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
+        label: "q/Ctrl-C",
+        modes: &[Mode::Browse, Mode::Loading],
+        msg: Msg::Quit,
+        help: "quit (asks first when marks are not written)",
+        footer: "quit",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('c'), CTRL)],
+        label: "Ctrl-C",
+        modes: &[
+            Mode::Search,
+            Mode::Help,
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+        ],
+        msg: Msg::Quit,
+        help: "quit",
+        footer: "",
+    },
+];
+
+/// Turns a key press into a message for the model, if it means anything in `mode`.
+pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    // Shift is part of the character itself ('N', '?'); only Ctrl/Alt change a key.
+    let mods = key.modifiers - KeyModifiers::SHIFT;
+    for b in KEYS {
+        if b.modes.contains(&mode) && b.keys.iter().any(|&(c, m)| c == key.code && m == mods) {
+            return Some(b.msg);
+        }
+    }
+    if mode == Mode::Search
+        && let KeyCode::Char(c) = key.code
+        && !mods.contains(KeyModifiers::CONTROL)
+        && !mods.contains(KeyModifiers::ALT)
+    {
+        return Some(Msg::SearchChar(c));
+    }
+    None
+}
+
+/// The bindings that apply in `mode`, in table order.
+pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    KEYS.iter().filter(move |b| b.modes.contains(&mode))
+}
+
+/// The footer: `key word` pairs of the bindings that apply in `mode`.
+pub fn footer(mode: Mode) -> Vec<(&'static str, &'static str)> {
+    bindings(mode)
+        .filter(|b| !b.footer.is_empty())
+        .map(|b| {
+            let first = b.label.split('/').next().filter(|k| !k.is_empty());
+            (first.unwrap_or(b.label), b.footer)
+        })
+        .collect()
+}
+
+/// The README's key table (Markdown), generated from [`KEYS`]; a test
+/// keeps the README equal to it.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | action |\n|---|---|\n");
+    for b in bindings(Mode::Browse) {
+        out.push_str(&format!("| `{}` | {} |\n", b.label, b.help));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn vim_and_arrow_keys_move_in_browse_mode() {
+        assert_eq!(
+            map_key(&press(KeyCode::Char('j'), NO), Mode::Browse),
+            Some(Msg::Down)
+        );
+        assert_eq!(
+            map_key(&press(KeyCode::Up, NO), Mode::Browse),
+            Some(Msg::Up)
+        );
+        assert_eq!(
+            map_key(
+                &press(KeyCode::Char('N'), KeyModifiers::SHIFT),
+                Mode::Browse
+            ),
+            Some(Msg::PrevMatch)
+        );
+    }
+
+    #[test]
+    fn in_search_mode_letters_are_typed_not_commands() {
+        assert_eq!(
+            map_key(&press(KeyCode::Char('q'), NO), Mode::Search),
+            Some(Msg::SearchChar('q'))
+        );
+        assert_eq!(
+            map_key(&press(KeyCode::Char('c'), CTRL), Mode::Search),
+            Some(Msg::Quit)
+        );
+        assert_eq!(
+            map_key(&press(KeyCode::Esc, NO), Mode::Search),
+            Some(Msg::SearchCancel)
+        );
+    }
+
+    #[test]
+    fn loading_screen_only_quits_and_releases_are_ignored() {
+        assert_eq!(
+            map_key(&press(KeyCode::Char('q'), NO), Mode::Loading),
+            Some(Msg::Quit)
+        );
+        assert_eq!(map_key(&press(KeyCode::Char(' '), NO), Mode::Loading), None);
+        let mut release = press(KeyCode::Char('q'), NO);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(map_key(&release, Mode::Browse), None);
+    }
+
+    #[test]
+    fn the_readme_key_table_is_the_key_table() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md must contain exactly:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
+    fn no_key_means_two_things_in_one_mode() {
+        for mode in [
+            Mode::Loading,
+            Mode::Browse,
+            Mode::Search,
+            Mode::Help,
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+        ] {
+            let mut seen = std::collections::HashMap::new();
+            for b in bindings(mode) {
+                for k in b.keys {
+                    if let Some(prev) = seen.insert(*k, b.msg) {
+                        assert_eq!(prev, b.msg, "{k:?} is bound twice in {mode:?}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Previews of the selected file for the detail pane, and line diffs (a
+//! modified file against its baseline copy, the whitelist before and after a
+//! write). Files are opened through `safe_open` like the hasher opens them,
+//! so a fifo or a device is never opened and no atime changes. Every shown
+//! line has its control characters made visible.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::text::escape_bytes;
+
+/// At most this many lines of a text file are shown.
+pub const MAX_LINES: usize = 200;
+/// At most this many bytes are read for a preview.
+const MAX_BYTES: usize = 64 << 10;
+/// Binary files show this many bytes as hex.
+const HEX_BYTES: usize = 512;
+
+/// One line of a diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiffLine {
+    /// In both.
+    Same(String),
+    /// Only in the new text.
+    Added(String),
+    /// Only in the old text.
+    Removed(String),
+    /// Unchanged lines left out.
+    Skipped(usize),
+}
+
+/// What the detail pane shows below the metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preview {
+    /// Nothing to show (directories, links, devices).
+    None,
+    /// The first lines of a text file, escaped; `true` when cut.
+    Text(Vec<String>, bool),
+    /// A hex dump of the first bytes of a binary file.
+    Hex(Vec<String>),
+    /// A modified text file against its baseline copy.
+    Diff(Vec<DiffLine>),
+    /// Why there is no preview.
+    Unavailable(String),
+}
+
+/// Reads up to `MAX_BYTES` of the regular file at `path` through
+/// [`crate::safe_open::open_regular`]: a final symlink is not followed, a
+/// fifo or device is never opened, the atime is left alone, and with
+/// `expect` the file must still be the (device, inode) the scan saw.
+pub fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
+    let file = crate::safe_open::open_regular(path, false, expect)?;
+    let mut out = Vec::new();
+    file.take(MAX_BYTES as u64).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Returns true if and only if `bytes` look like text: no NUL, and mostly valid UTF-8.
+pub fn is_text(bytes: &[u8]) -> bool {
+    if bytes.contains(&0) {
+        return false;
+    }
+    let bad: usize = bytes.utf8_chunks().map(|c| c.invalid().len()).sum();
+    bad * 20 <= bytes.len()
+}
+
+/// Splits text into display lines: tabs expanded, control characters escaped.
+pub fn lines(bytes: &[u8], max: usize) -> (Vec<String>, bool) {
+    let mut out = Vec::new();
+    let mut it = bytes.split(|&b| b == b'\n').peekable();
+    while let Some(l) = it.next() {
+        if it.peek().is_none() && l.is_empty() {
+            break; // the final newline does not start a line
+        }
+        if out.len() == max {
+            return (out, true);
+        }
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        let mut expanded = Vec::with_capacity(l.len());
+        for &b in l {
+            if b == b'\t' {
+                expanded.extend_from_slice(b"    ");
+            } else {
+                expanded.push(b);
+            }
+        }
+        out.push(escape_bytes(&expanded));
+    }
+    (out, bytes.len() >= MAX_BYTES)
+}
+
+/// A hex dump: offset, 16 bytes, and the printable ASCII.
+pub fn hex(bytes: &[u8]) -> Vec<String> {
+    bytes[..bytes.len().min(HEX_BYTES)]
+        .chunks(16)
+        .enumerate()
+        .map(|(row, c)| {
+            let hexes: Vec<String> = c.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = c
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii_graphic() || b == b' ' {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            format!("{:06x}  {:<47}  {ascii}", row * 16, hexes.join(" "))
+        })
+        .collect()
+}
+
+/// The preview of a file on the host at `path`; with `baseline`, the diff
+/// against the baseline copy when both are text.
+pub fn load(path: &Path, expect: Option<(u64, u64)>, baseline: Option<&Path>) -> Preview {
+    let bytes = match read_head(path, expect) {
+        Ok(b) => b,
+        Err(e) => return Preview::Unavailable(format!("cannot read: {e}")),
+    };
+    if let Some(bp) = baseline
+        && let Ok(old) = read_head(bp, None)
+        && is_text(&bytes)
+        && is_text(&old)
+    {
+        let (a, _) = lines(&old, 2000);
+        let (b, _) = lines(&bytes, 2000);
+        return Preview::Diff(diff_lines(&a, &b, 3));
+    }
+    if bytes.is_empty() {
+        Preview::Text(vec!["(empty file)".into()], false)
+    } else if is_text(&bytes) {
+        let (l, cut) = lines(&bytes, MAX_LINES);
+        Preview::Text(l, cut)
+    } else {
+        Preview::Hex(hex(&bytes))
+    }
+}
+
+/// A line diff of `old` → `new` (longest common subsequence), keeping
+/// `context` unchanged lines around each change and folding the rest.
+pub fn diff_lines(old: &[String], new: &[String], context: usize) -> Vec<DiffLine> {
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, old, new);
+    let mut all = Vec::new();
+    for op in ops {
+        for change in op.iter_changes(old, new) {
+            let text = change.value().clone();
+            all.push(match change.tag() {
+                similar::ChangeTag::Equal => DiffLine::Same(text),
+                similar::ChangeTag::Delete => DiffLine::Removed(text),
+                similar::ChangeTag::Insert => DiffLine::Added(text),
+            });
+        }
+    }
+    // Keep unchanged lines within `context` of a change.
+    let changed: Vec<bool> = all
+        .iter()
+        .map(|l| !matches!(l, DiffLine::Same(_)))
+        .collect();
+    let mut keep = vec![false; all.len()];
+    for (k, &c) in changed.iter().enumerate() {
+        if c {
+            let lo = k.saturating_sub(context);
+            let hi = (k + context + 1).min(all.len());
+            keep[lo..hi].iter_mut().for_each(|x| *x = true);
+        }
+    }
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for (line, kept) in all.into_iter().zip(keep) {
+        if kept {
+            if skipped > 0 {
+                out.push(DiffLine::Skipped(skipped));
+                skipped = 0;
+            }
+            out.push(line);
+        } else {
+            skipped += 1;
+        }
+    }
+    if skipped > 0 {
+        out.push(DiffLine::Skipped(skipped));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn diff_shows_changes_with_context_and_folds_the_rest() {
+        let old = s(&["a", "b", "c", "d", "e", "f", "g"]);
+        let new = s(&["a", "b", "c", "d", "e", "F", "g"]);
+        assert_eq!(
+            diff_lines(&old, &new, 1),
+            vec![
+                DiffLine::Skipped(4),
+                DiffLine::Same("e".into()),
+                DiffLine::Removed("f".into()),
+                DiffLine::Added("F".into()),
+                DiffLine::Same("g".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn control_characters_are_made_visible_and_binary_is_hex() {
+        let (l, cut) = lines(b"ok\x1b[31mred\n\tx\n", 10);
+        assert_eq!(l, ["ok\\e[31mred", "    x"]);
+        assert!(!cut);
+        assert!(!is_text(b"\x7fELF\0\0"));
+        assert!(hex(b"\x7fELF\0")[0].starts_with("000000  7f 45 4c 46 00"));
+    }
+
+    #[test]
+    fn fifos_are_never_opened_for_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(matches!(load(&fifo, None, None), Preview::Unavailable(_)));
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("l")).unwrap();
+        assert!(matches!(
+            load(&dir.path().join("l"), None, None),
+            Preview::Unavailable(_)
+        ));
+    }
+}
