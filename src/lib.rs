@@ -301,8 +301,8 @@ fn promote(
         Err(e) => return Err(Error::io("cannot read", file, e)),
     };
     let storage = storage.unwrap_or(std::path::Path::new("/persist"));
-    let new = tui::whitelist::render(
-        old.as_deref(),
+    let new = whitelist::render_named(
+        old.as_deref().map(|t| (file.as_path(), t)),
         write.flavor.into(),
         storage,
         &promotions,

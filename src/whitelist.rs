@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -167,26 +166,18 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
         .map_err(|e| Error::io("cannot sync directory", dir, e))
 }
 
-/// Temp file in `dir` → write, set permissions, fsync → rename onto `target`.
-/// The temp file is deleted when any step fails (tempfile's drop).
+/// Writes `bytes` to `target` through [`crate::output::write_atomic`] (an
+/// unnamed `O_TMPFILE` where supported, so a kill leaves no temporary), then
+/// gives it `perms`.
 fn write_replacing(
     dir: &Path,
     target: &Path,
     bytes: &[u8],
     perms: std::fs::Permissions,
 ) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".darlings-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().set_permissions(perms))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
-    tmp.persist(target)
-        .map_err(|e| Error::io("cannot replace", target, e.error))?;
-    Ok(())
+    let _ = dir;
+    crate::output::write_atomic(target, false, |w| w.write_all(bytes))?;
+    std::fs::set_permissions(target, perms).map_err(|e| Error::io("cannot write", target, e))
 }
 
 /// One list item: its path as written (absolute, or relative to a home) and
@@ -226,7 +217,8 @@ struct Doc {
     other: Attrs,
 }
 
-fn render_named(
+/// [`render`], naming the existing file (`path`) in its errors.
+pub fn render_named(
     existing: Option<(&Path, &str)>,
     flavor: Flavor,
     storage: &Path,
