@@ -470,3 +470,56 @@ fn broken_or_special_persistence_and_ignore_files_are_refused() {
         assert!(!witness.opened(), "{opt} fifo never opened");
     }
 }
+
+#[test]
+fn the_whitelist_is_never_written_inside_the_baseline_nor_over_a_broken_file() {
+    let f = fixture();
+    let base = Fixture::new();
+    base.file("etc/hosts", "h");
+    let before = names(base.root());
+    // The TUI refuses before it takes the terminal.
+    let o = darlings()
+        .arg("tui")
+        .arg(f.root())
+        .arg("--against")
+        .arg(base.root())
+        .arg("--whitelist")
+        .arg(base.path("persist.nix"))
+        .timeout(HANG)
+        .output()
+        .expect("run");
+    assert_refused(
+        &o,
+        base.root(),
+        &before,
+        &["refusing to write", "inside the baseline"],
+    );
+    // promote: a whitelist with a syntax error, or not a regular file, is refused and left as it was.
+    let dir = out_dir();
+    let broken = dir.path().join("persist.nix");
+    let text = "{\n  environment.persistence.\"/persist\" = {\n    directories = [ \"/var/log\"\n";
+    std::fs::write(&broken, text).expect("write");
+    let fifo = dir.path().join("fifo.nix");
+    crate::mkfifo(&fifo);
+    let witness = crate::FifoWitness::start(&fifo);
+    let before = names(dir.path());
+    for (file, problem) in [(&broken, "persist.nix"), (&fifo, "not a regular file")] {
+        let o = darlings()
+            .arg("promote")
+            .arg("--root")
+            .arg(f.root())
+            .arg("--whitelist")
+            .arg(file)
+            .arg("/var/lib/app")
+            .timeout(HANG)
+            .output()
+            .expect("run");
+        assert_refused(&o, dir.path(), &before, &[problem]);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&broken).expect("read"),
+        text,
+        "never overwritten"
+    );
+    assert!(!witness.opened(), "the fifo was never opened");
+}

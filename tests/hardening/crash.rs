@@ -6,6 +6,7 @@
 //! leave a dot-file named `.darlings-XXXXXX.tmp` (darlings does not delete
 //! such leftovers itself: it deletes nothing it was not asked to).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::Fixture;
@@ -104,10 +105,28 @@ fn kill_at_random(cmd: &str, valid: fn(&[u8]) -> bool) {
     eprintln!(
         "{cmd}: {ITERATIONS} kills: {kept} left F as it was, {replaced} completed it, {leftovers} leftover temporaries"
     );
+    if tmpfile_supported(out.path()) {
+        assert_eq!(
+            leftovers, 0,
+            "{cmd}: with O_TMPFILE a kill leaves no temporary"
+        );
+    }
     // A normal run after all that still works and leaves only F.
     assert!(run(&full).wait().expect("wait").success());
     assert!(valid(&std::fs::read(&target).expect("read")));
     assert_eq!(names(out.path()).len(), 1);
+}
+
+/// Returns true if and only if `dir`'s file system supports `O_TMPFILE`,
+/// in which case darlings leaves no temporary at all, whenever it is killed.
+fn tmpfile_supported(dir: &Path) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
+        dir,
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .is_ok()
 }
 
 fn valid_scan(b: &[u8]) -> bool {
@@ -127,4 +146,86 @@ fn sigkill_during_scan_never_damages_the_previous_scan_file() {
 #[test]
 fn sigkill_during_report_never_damages_the_previous_report() {
     kill_at_random("report", valid_report);
+}
+
+#[test]
+fn sigkill_during_promote_never_damages_the_previous_whitelist() {
+    let f = Fixture::new();
+    for i in 0..ITERATIONS {
+        f.dir(format!("var/lib/app{i}"));
+    }
+    let out = out_dir();
+    let wl = out.path().join("persist.nix");
+    let promote = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_darlings"))
+            .arg("promote")
+            .arg("--root")
+            .arg(f.root())
+            .arg("--whitelist")
+            .arg(&wl)
+            .arg(path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let start = Instant::now();
+    assert!(promote("/var/lib/app0").wait().expect("wait").success());
+    let took = start.elapsed().as_micros() as u64;
+    let valid = |b: &[u8]| {
+        std::str::from_utf8(b).is_ok_and(|t| {
+            darlings::persistence::parse(
+                t,
+                Path::new("persist.nix"),
+                &darlings::persistence::LoadOptions::default(),
+            )
+            .is_ok()
+        })
+    };
+    let mut previous = std::fs::read(&wl).expect("first whitelist");
+    assert!(valid(&previous));
+    let mut rng = Rng::from_time();
+    let (mut kept, mut replaced, mut leftovers) = (0, 0, 0);
+    for i in 1..ITERATIONS {
+        let mut child = promote(&format!("/var/lib/app{i}"));
+        std::thread::sleep(Duration::from_micros(rng.below(took * 6 / 5 + 1)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read(&wl).expect("the whitelist still exists after a kill");
+        if now == previous {
+            kept += 1;
+        } else {
+            assert!(
+                valid(&now),
+                "after a kill the whitelist is neither the old nor a complete new one"
+            );
+            replaced += 1;
+            previous = now;
+        }
+        for n in names(out.path()) {
+            let s = n.to_string_lossy();
+            if s == "persist.nix" || s == "persist.nix.bak" {
+                continue;
+            }
+            assert!(
+                is_darlings_tmp(&n),
+                "unexpected file {n:?} left next to the whitelist"
+            );
+            leftovers += 1;
+            std::fs::remove_file(out.path().join(&n)).expect("remove leftover");
+        }
+        if let Ok(bak) = std::fs::read(out.path().join("persist.nix.bak")) {
+            assert!(valid(&bak), "the backup is a complete whitelist");
+        }
+    }
+    eprintln!(
+        "promote: {} kills: {kept} left the whitelist as it was, {replaced} completed it, {leftovers} leftover temporaries",
+        ITERATIONS - 1
+    );
+    if tmpfile_supported(out.path()) {
+        assert_eq!(
+            leftovers, 0,
+            "promote: with O_TMPFILE a kill leaves no temporary"
+        );
+    }
 }
