@@ -223,3 +223,56 @@ fn json_report_escapes_names_and_keeps_invalid_utf8_exactly() {
         );
     }
 }
+
+#[test]
+fn tui_screens_show_nasty_names_and_contents_escaped() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use darlings::tui::model::{Model, Settings};
+    use darlings::tui::{Input, run_loop};
+    let f = Fixture::new();
+    let names = nasty(&f);
+    for n in &names {
+        std::fs::write(
+            f.root().join(OsStr::from_bytes(n)),
+            "\x1b]0;content\x07 \u{202e}txt\n\x1b[2J",
+        )
+        .expect("write");
+    }
+    let out = crate::out_dir();
+    let mut seen_escaped = false;
+    for presses in 0..=names.len() + 1 {
+        let mut model = Model::new(Settings {
+            whitelist: out.path().join("persist.nix"),
+            flavor: darlings::tui::whitelist::Flavor::Impermanence,
+            ignore: None,
+            root: f.root().to_path_buf(),
+        });
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+        let args = darlings::cli::ScanArgs {
+            against: "empty".into(),
+            threads: Some(1),
+            ..Default::default()
+        };
+        let opts = darlings::settings::audit_options(Some(f.root()), &args).expect("options");
+        let audit = darlings::audit::run(&opts, &darlings::scan::Progress::default());
+        let mut inputs = vec![Input::Loaded(Box::new(audit))];
+        for _ in 0..presses {
+            inputs.push(Input::Key(KeyEvent::new(
+                KeyCode::Char('j'),
+                KeyModifiers::NONE,
+            )));
+        }
+        run_loop(
+            &mut terminal,
+            &mut model,
+            inputs,
+            &darlings::scan::Progress::default(),
+        )
+        .expect("loop");
+        let screen = terminal.backend().to_string();
+        assert_inert(&format!("TUI after {presses} moves"), screen.as_bytes());
+        seen_escaped |= screen.contains("\\e]0;pwned\\u{7}");
+    }
+    assert!(seen_escaped, "the names are shown, escaped");
+}
