@@ -253,7 +253,7 @@ probe() {
     local t0=$SECONDS
     # DARLINGS_TIMING=1: darlings prints its phase times (walk, assemble, hash, save, ...) on
     # stderr; they end up in probe/NAME.stderr and in the summary.
-    DARLINGS_TIMING=1 timeout 1800 bash -c "$cmd" >"$OUT_DIR/probe.stdout" 2>"$err" || rc=$?
+    DARLINGS_TIMING=1 prio timeout 1800 bash -c "$cmd" >"$OUT_DIR/probe.stdout" 2>"$err" || rc=$?
     if [[ ! -c /dev/null ]]; then
         warn "/dev/null is no longer a character device after '$cmd'! Restoring it."
         rm -f /dev/null; mknod -m 666 /dev/null c 1 3
