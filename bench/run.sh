@@ -7,7 +7,7 @@
 #   small|medium|large   synthetic roots from ../shared/bench/make-corpus.sh (seed 42):
 #                        20k / 200k / 1M entries, plus a drifted copy for the diff group
 #   usr                  the real /usr of this machine (no generation, no diff group)
-#   all                  small medium large usr (large needs ~20 GB of disk and minutes to build)
+#   all                  small medium large usr (large + its drifted copy: ~13 GB of disk, ~8 min to build)
 #   --cold               also run the cold-cache group (drop_caches before every run; needs root;
 #                        it empties the page cache of the WHOLE machine, so others' runs notice)
 #   --rounds K           repeat every group K times (default 2; see "Method" below)
