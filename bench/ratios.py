@@ -222,6 +222,10 @@ def summarize(d):
         out.append("|---|---|")
         out += phase_rows
         out.append("")
+        out.append("(DARLINGS_TIMING of the single untimed probe run before each group: often the "
+                   "first touch of the tree after other work, so closer to cold than the medians; "
+                   "read the split between phases, not the totals.)")
+        out.append("")
 
     # ---- page-cache events and competing load, from the vmstat marks -------------------
     nproc = int(meta.get("nproc", "1") or 1)

@@ -7,7 +7,7 @@
 #   small|medium|large   synthetic roots from ../shared/bench/make-corpus.sh (seed 42):
 #                        20k / 200k / 1M entries, plus a drifted copy for the diff group
 #   usr                  the real /usr of this machine (no generation, no diff group)
-#   all                  small medium large usr (large needs ~20 GB of disk and minutes to build)
+#   all                  small medium large usr (large + its drifted copy: ~13 GB of disk, ~8 min to build)
 #   --cold               also run the cold-cache group (drop_caches before every run; needs root;
 #                        it empties the page cache of the WHOLE machine, so others' runs notice)
 #   --rounds K           repeat every group K times (default 2; see "Method" below)
@@ -253,7 +253,7 @@ probe() {
     local t0=$SECONDS
     # DARLINGS_TIMING=1: darlings prints its phase times (walk, assemble, hash, save, ...) on
     # stderr; they end up in probe/NAME.stderr and in the summary.
-    DARLINGS_TIMING=1 timeout 1800 bash -c "$cmd" >"$OUT_DIR/probe.stdout" 2>"$err" || rc=$?
+    DARLINGS_TIMING=1 prio timeout 1800 bash -c "$cmd" >"$OUT_DIR/probe.stdout" 2>"$err" || rc=$?
     if [[ ! -c /dev/null ]]; then
         warn "/dev/null is no longer a character device after '$cmd'! Restoring it."
         rm -f /dev/null; mknod -m 666 /dev/null c 1 3
