@@ -62,6 +62,28 @@ pub fn write_atomic(
 ) -> Result<()> {
     check_target(path)?;
     let err = |e: std::io::Error| Error::io("cannot write", path, e);
+    // `-o /dev/null`, `-o /dev/stdout` or a fifo: stream into it. Renaming a
+    // temporary over it would replace the device node itself (as root,
+    // `/dev/null` would become a regular file for the whole machine).
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        let ft = meta.file_type();
+        if ft.is_char_device() || ft.is_fifo() {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(err)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut out);
+            fill(&mut w).map_err(err)?;
+            return w.flush().map_err(err);
+        }
+        if ft.is_block_device() || ft.is_socket() {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "refusing to write over a block device or a socket",
+            )));
+        }
+    }
     let dir = parent_dir(path);
     let name = path.file_name().unwrap_or_default();
     let dir_fd = rustix::fs::open(
@@ -216,6 +238,39 @@ pub fn is_inside(inner: &Path, outer: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dev_null_and_fifos_are_written_into_never_replaced() {
+        write_atomic(Path::new("/dev/null"), false, |w| w.write_all(b"report")).unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            meta.file_type().is_char_device(),
+            "/dev/null is still a device"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, false, |w| w.write_all(b"through the pipe")).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+    }
 
     #[test]
     fn failed_fill_leaves_old_file_and_no_temporary() {
