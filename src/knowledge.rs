@@ -211,17 +211,28 @@ impl Knowledge {
         if path.first() != Some(&b'/') {
             return None;
         }
+        self.best_match(path, None, None).map(|i| &self.rules[i])
+    }
+
+    /// The best-scoring rule matching `path` among those whose pattern has
+    /// `depth` components (any depth when `None`), or `start` if none beats it.
+    fn best_match(&self, path: &[u8], depth: Option<usize>, start: Option<usize>) -> Option<usize> {
         // Components without allocating: a scan asks for every stray path.
         let names = || path.split(|&b| b == b'/').filter(|c| !c.is_empty());
-        let first = names().next()?;
+        let Some(first) = names().next() else {
+            return start;
+        };
         let candidates = self
             .by_first
             .get(first)
             .into_iter()
             .flatten()
             .chain(self.wild_first.iter());
-        let mut best: Option<((usize, usize), usize)> = None;
+        let mut best = start.map(|i| (self.scores[i], i));
         for &i in candidates {
+            if depth.is_some_and(|d| self.compiled[i].len() != d) {
+                continue;
+            }
             let mut rest = names();
             if !self.compiled[i]
                 .iter()
@@ -234,7 +245,7 @@ impl Knowledge {
                 best = Some((score, i));
             }
         }
-        best.map(|(_, i)| &self.rules[i])
+        best.map(|(_, i)| i)
     }
 }
 
@@ -259,33 +270,8 @@ impl Knowledge {
             return parent;
         }
         let depth = names().count();
-        let Some(first) = names().next() else {
-            return parent;
-        };
-        let mut best = parent.map(|p| (self.scores[p.0], p.0));
-        let candidates = self
-            .by_first
-            .get(first)
-            .into_iter()
-            .flatten()
-            .chain(self.wild_first.iter());
-        for &i in candidates {
-            if self.compiled[i].len() != depth {
-                continue;
-            }
-            let mut rest = names();
-            if !self.compiled[i]
-                .iter()
-                .all(|p| rest.next().is_some_and(|c| p.matches(c)))
-            {
-                continue;
-            }
-            let score = self.scores[i];
-            if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, i));
-            }
-        }
-        best.map(|(_, i)| RuleId(i))
+        self.best_match(path, Some(depth), parent.map(|p| p.0))
+            .map(RuleId)
     }
 }
 

@@ -177,25 +177,9 @@ struct DirTask {
     dev: (u32, u32),
 }
 
-/// Every entry found, in the order directories were read: each directory's
-/// children are one contiguous, name-sorted run. `assemble` puts the runs in
-/// tree order in place, so a million entries are stored once, not twice.
-#[derive(Default)]
-struct Flat {
-    /// Entries; while flat, `end` holds the directory's listing id (or NONE).
-    entries: Vec<Entry>,
-    hashes: Vec<[u8; 32]>,
-    names: Vec<u8>,
-    targets: Vec<(u32, u32)>,
-    target_bytes: Vec<u8>,
-    /// Mount points, with `entry` a flat index.
-    mounts: Vec<MountPoint>,
-    /// `(start, len)` in `entries` of each listing id's children.
-    runs: Vec<(u32, u32)>,
-}
-
-/// One directory's children as a worker builds them before appending them to
-/// [`Flat`] under its lock (names and targets still local).
+/// Entries with their names, link targets, hashes and mounts, indices local
+/// to this piece: one directory's children as a worker builds them, or all
+/// of them once appended (see [`Flat`]).
 #[derive(Default)]
 struct Listing {
     entries: Vec<Entry>,
@@ -203,7 +187,52 @@ struct Listing {
     names: Vec<u8>,
     targets: Vec<(u32, u32)>,
     target_bytes: Vec<u8>,
+    /// Mount points, with `entry` an index into `entries`.
     mounts: Vec<MountPoint>,
+}
+
+impl Listing {
+    /// Appends `l`, rebasing its indices; returns where its entries start.
+    fn append(&mut self, l: Listing) -> u32 {
+        let start = self.entries.len() as u32;
+        let (name_base, target_base, bytes_base, hash_base) = (
+            self.names.len() as u32,
+            self.targets.len() as u32,
+            self.target_bytes.len() as u32,
+            self.hashes.len() as u32,
+        );
+        self.hashes.extend_from_slice(&l.hashes);
+        self.names.extend_from_slice(&l.names);
+        self.target_bytes.extend_from_slice(&l.target_bytes);
+        self.targets
+            .extend(l.targets.iter().map(|&(o, n)| (o + bytes_base, n)));
+        self.entries.extend(l.entries.into_iter().map(|mut e| {
+            e.name_off += name_base;
+            if e.target != NONE {
+                e.target += target_base;
+            }
+            if e.hash != NONE {
+                e.hash += hash_base;
+            }
+            e
+        }));
+        self.mounts.extend(l.mounts.into_iter().map(|mut m| {
+            m.entry += start;
+            m
+        }));
+        start
+    }
+}
+
+/// Every entry found, in the order directories were read: each directory's
+/// children are one contiguous, name-sorted run. `assemble` puts the runs in
+/// tree order in place, so a million entries are stored once, not twice.
+/// While flat, an entry's `end` holds its directory's listing id (or NONE).
+#[derive(Default)]
+struct Flat {
+    all: Listing,
+    /// `(start, len)` in `all.entries` of each listing id's children.
+    runs: Vec<(u32, u32)>,
 }
 
 struct Walker<'p> {
@@ -328,37 +357,12 @@ impl<'p> Walker<'p> {
     /// Appends one directory's children to the shared flat storage.
     fn append(&self, id: u32, l: Listing) {
         let mut f = self.flat.lock().unwrap_or_else(|p| p.into_inner());
-        let start = f.entries.len() as u32;
-        let (name_base, target_base, bytes_base, hash_base) = (
-            f.names.len() as u32,
-            f.targets.len() as u32,
-            f.target_bytes.len() as u32,
-            f.hashes.len() as u32,
-        );
-        f.hashes.extend_from_slice(&l.hashes);
-        f.names.extend_from_slice(&l.names);
-        f.target_bytes.extend_from_slice(&l.target_bytes);
-        f.targets
-            .extend(l.targets.iter().map(|&(o, n)| (o + bytes_base, n)));
-        f.entries.extend(l.entries.into_iter().map(|mut e| {
-            e.name_off += name_base;
-            if e.target != NONE {
-                e.target += target_base;
-            }
-            if e.hash != NONE {
-                e.hash += hash_base;
-            }
-            e
-        }));
-        f.mounts.extend(l.mounts.into_iter().map(|mut m| {
-            m.entry += start;
-            m
-        }));
+        let start = f.all.append(l);
+        let len = f.all.entries.len() as u32 - start;
         let id = id as usize;
         if f.runs.len() <= id {
             f.runs.resize(id + 1, (0, 0));
         }
-        let len = f.entries.len() as u32 - start;
         f.runs[id] = (start, len);
     }
 
@@ -556,7 +560,7 @@ fn read_names(fd: &OwnedFd) -> rustix::io::Result<NameBuffer> {
 /// computes each entry's final position, parent, depth and subtree end, then
 /// the entries are permuted by swapping each into place (no second copy).
 fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
-    let n = f.entries.len();
+    let n = f.all.entries.len();
     if n >= NONE as usize {
         return Err(Error::bad_input(
             &root,
@@ -577,12 +581,12 @@ fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
         if next == end {
             stack.pop();
             if dir != NONE {
-                f.entries[dir as usize].end = pos;
+                f.all.entries[dir as usize].end = pos;
             }
             continue;
         }
         top.0 += 1;
-        let e = &mut f.entries[next as usize];
+        let e = &mut f.all.entries[next as usize];
         let sub = e.end;
         dest[next as usize] = pos;
         e.parent = if dir == NONE {
@@ -608,15 +612,15 @@ fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
             "internal error: scan runs do not form a tree",
         ));
     }
-    for m in &mut f.mounts {
+    for m in &mut f.all.mounts {
         m.entry = dest[m.entry as usize];
     }
-    f.mounts.sort_by_key(|m| m.entry);
+    f.all.mounts.sort_by_key(|m| m.entry);
     // Cycle-following permutation: each swap puts one entry in its final place.
     for i in 0..n {
         while dest[i] as usize != i {
             let d = dest[i] as usize;
-            f.entries.swap(i, d);
+            f.all.entries.swap(i, d);
             dest.swap(i, d);
         }
     }
@@ -624,35 +628,35 @@ fn assemble(root: PathBuf, mut f: Flat) -> Result<Tree> {
     // Names and link targets in tree order too, so a scan file does not
     // depend on which thread read which directory first (`--threads 1` and
     // `--threads 8` write the same bytes).
-    let mut names = Vec::with_capacity(f.names.len());
-    let mut hashes = Vec::with_capacity(f.hashes.len());
-    let mut targets = Vec::with_capacity(f.targets.len());
-    let mut target_bytes = Vec::with_capacity(f.target_bytes.len());
-    for e in &mut f.entries {
+    let mut names = Vec::with_capacity(f.all.names.len());
+    let mut hashes = Vec::with_capacity(f.all.hashes.len());
+    let mut targets = Vec::with_capacity(f.all.targets.len());
+    let mut target_bytes = Vec::with_capacity(f.all.target_bytes.len());
+    for e in &mut f.all.entries {
         let off = e.name_off as usize;
         e.name_off = names.len() as u32;
-        names.extend_from_slice(&f.names[off..off + e.name_len as usize]);
+        names.extend_from_slice(&f.all.names[off..off + e.name_len as usize]);
         if e.hash != NONE {
-            let h = f.hashes[e.hash as usize];
+            let h = f.all.hashes[e.hash as usize];
             e.hash = hashes.len() as u32;
             hashes.push(h);
         }
         if e.target != NONE {
-            let (o, l) = f.targets[e.target as usize];
+            let (o, l) = f.all.targets[e.target as usize];
             e.target = targets.len() as u32;
             targets.push((target_bytes.len() as u32, l));
-            target_bytes.extend_from_slice(&f.target_bytes[o as usize..(o + l) as usize]);
+            target_bytes.extend_from_slice(&f.all.target_bytes[o as usize..(o + l) as usize]);
         }
     }
-    drop(f.names);
+    drop(f.all.names);
     Ok(Tree {
         root,
-        entries: f.entries,
+        entries: f.all.entries,
         names,
         targets,
         target_bytes,
         hashes,
-        mounts: f.mounts,
+        mounts: f.all.mounts,
         errors: Vec::new(),
         fully_hashed: false,
     })
