@@ -56,7 +56,7 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_name = "N")]
         top: usize,
     },
-    /// Write the JSON report (SPEC §4) to stdout or FILE.
+    /// Write the JSON report (schema darlings-report/1) to stdout or FILE.
     Report {
         /// The root to audit (default /).
         root: Option<PathBuf>,
