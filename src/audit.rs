@@ -425,22 +425,24 @@ impl Audit {
                 }
                 c = self.end[c] as usize;
             }
+            // Already in tree order; only a sibling that continues another's
+            // name with a byte below '/' moves, so a stable sort is near linear.
             keys.sort_by(|&(a, sa), &(b, sb)| {
                 let (x, y) = (name(a), name(b));
-                let with_slash = |n: &[u8], s: bool, k: usize| -> Option<u8> {
-                    if k < n.len() {
-                        Some(n[k])
-                    } else if s && k == n.len() {
-                        Some(b'/')
-                    } else {
-                        None
-                    }
+                let common = x.len().min(y.len());
+                match x[..common].cmp(&y[..common]) {
+                    std::cmp::Ordering::Equal => {}
+                    unequal => return unequal,
+                }
+                // One name is a prefix of the other: compare what follows,
+                // a subtree key continuing with '/', a plain key with nothing.
+                let next = |n: &[u8], sub: bool| -> Option<u8> {
+                    n.get(common).copied().or(sub.then_some(b'/'))
                 };
-                let len = x.len().max(y.len()) + 1;
-                (0..len)
-                    .map(|k| (with_slash(x, sa, k), with_slash(y, sb, k)))
-                    .find(|(p, q)| p != q)
-                    .map_or(std::cmp::Ordering::Equal, |(p, q)| p.cmp(&q))
+                match next(x, sa).cmp(&next(y, sb)) {
+                    std::cmp::Ordering::Equal if x.len() == y.len() => sa.cmp(&sb),
+                    other => other,
+                }
             });
             keys
         };

@@ -308,7 +308,17 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     w.write_all(b",\"entries\":[")?;
     // SPEC: entries sorted by path bytes (see `for_each_in_path_order`).
     let mut n = 0usize;
-    audit.for_each_in_path_order(|i, path| {
+    let any_listed =
+        opts.include_unchanged || audit.changes.iter().any(|c| c.0 != Change::Unchanged);
+    // A rescan of an unchanged tree lists nothing: skip the ordering walk.
+    let walk = |f: &mut dyn FnMut(usize, &[u8]) -> std::io::Result<()>| {
+        if any_listed {
+            audit.for_each_in_path_order(f)
+        } else {
+            Ok(())
+        }
+    };
+    walk(&mut |i, path| {
         if audit.changes[i].0 == Change::Unchanged && !opts.include_unchanged {
             return Ok(());
         }
