@@ -40,6 +40,16 @@ fn every_kind() -> Fixture {
     f
 }
 
+/// `darlings scan --hash all -o scan ROOT`: a complete baseline of `f`.
+fn save_scan(f: &Fixture, scan: &std::path::Path) {
+    darlings()
+        .args(["scan", "--hash", "all", "-o"])
+        .arg(scan)
+        .arg(f.root())
+        .assert()
+        .success();
+}
+
 fn report(f: &Fixture, args: &[&str]) -> serde_json::Value {
     common::report(f.root(), args)
 }
@@ -167,12 +177,7 @@ fn an_unchanged_tree_reports_nothing_against_its_own_scan() {
     let f = every_kind();
     let dir = tempfile::tempdir().unwrap();
     let scan = dir.path().join("base.scan");
-    darlings()
-        .args(["scan", "--hash", "all", "-o"])
-        .arg(&scan)
-        .arg(f.root())
-        .assert()
-        .success();
+    save_scan(&f, &scan);
     let r = report(&f, &["--against", scan.to_str().unwrap(), "--hash", "all"]);
     assert_eq!(r["entries"].as_array().unwrap().len(), 0, "{r:#}");
     assert_eq!(r["summary"]["entries"], 0);
@@ -284,12 +289,7 @@ fn every_change_kind_against_a_scan_file() {
     let f = drift_fixture();
     let dir = tempfile::tempdir().unwrap();
     let scan = dir.path().join("base.scan");
-    darlings()
-        .args(["scan", "--hash", "all", "-o"])
-        .arg(&scan)
-        .arg(f.root())
-        .assert()
-        .success();
+    save_scan(&f, &scan);
     apply_drift(&f);
     assert_every_change_kind(scan.to_str().unwrap(), &f, "all");
 }
@@ -474,12 +474,7 @@ fn no_command_changes_the_scanned_tree() {
     let before = common::tree_state(f.root());
     let dir = tempfile::tempdir().unwrap();
     let scan = dir.path().join("s.scan");
-    darlings()
-        .args(["scan", "--hash", "all", "-o"])
-        .arg(&scan)
-        .arg(f.root())
-        .assert()
-        .success();
+    save_scan(&f, &scan);
     darlings()
         .args(["report", "--hash", "all", "--against"])
         .arg(&scan)

@@ -242,20 +242,25 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
     None
 }
 
+/// The cursor `s` of a list of `len` rows after a movement message.
+fn moved(s: usize, msg: &Msg, page: usize, len: usize) -> usize {
+    let last = len.saturating_sub(1);
+    match msg {
+        Msg::Up => s.saturating_sub(1),
+        Msg::Down => (s + 1).min(last),
+        Msg::PageUp => s.saturating_sub(page),
+        Msg::PageDown => (s + page).min(last),
+        Msg::Top => 0,
+        _ => last,
+    }
+}
+
 fn movement(m: &mut Model, msg: Msg) {
     let page = m.page.max(1);
     match m.focus {
         Focus::Tree => {
-            let last = m.rows.len().saturating_sub(1);
             let s = m.selected;
-            m.selected = match msg {
-                Msg::Up => s.saturating_sub(1),
-                Msg::Down => (s + 1).min(last),
-                Msg::PageUp => s.saturating_sub(page),
-                Msg::PageDown => (s + page).min(last),
-                Msg::Top => 0,
-                _ => last,
-            };
+            m.selected = moved(s, &msg, page, m.rows.len());
             if m.selected != s {
                 m.detail_scroll = 0;
             }
@@ -273,16 +278,7 @@ fn movement(m: &mut Model, msg: Msg) {
             };
         }
         Focus::Marked => {
-            let last = m.marks.len().saturating_sub(1);
-            let s = m.marked_sel;
-            m.marked_sel = match msg {
-                Msg::Up => s.saturating_sub(1),
-                Msg::Down => (s + 1).min(last),
-                Msg::PageUp => s.saturating_sub(page),
-                Msg::PageDown => (s + page).min(last),
-                Msg::Top => 0,
-                _ => last,
-            };
+            m.marked_sel = moved(m.marked_sel, &msg, page, m.marks.len());
         }
     }
 }
