@@ -8,7 +8,8 @@
 //!
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
-//! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8).
+//! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8), sizes, dates.
+//! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
@@ -31,6 +32,7 @@
 //! - [`cli`], [`settings`]: the command line and its validation.
 
 pub mod error;
+pub mod linediff;
 pub mod text;
 pub mod timing;
 
@@ -318,15 +320,14 @@ fn promote(
         return Ok(());
     }
     tui::whitelist::write(file, &new)?;
-    let lines = |s: &str| -> Vec<String> { s.lines().map(text::escape_str).collect() };
-    let diff = tui::preview::diff_lines(&lines(old.as_deref().unwrap_or("")), &lines(&new), 1);
+    let diff = linediff::diff_texts(old.as_deref().unwrap_or(""), &new, 1, text::escape_str);
     let _ = writeln!(out, "{}:", text::quote_path(file));
     for l in diff {
         let _ = match l {
-            tui::preview::DiffLine::Added(s) => writeln!(out, "+ {s}"),
-            tui::preview::DiffLine::Removed(s) => writeln!(out, "- {s}"),
-            tui::preview::DiffLine::Same(s) => writeln!(out, "  {s}"),
-            tui::preview::DiffLine::Skipped(n) => writeln!(out, "  ({n} unchanged lines)"),
+            linediff::DiffLine::Added(s) => writeln!(out, "+ {s}"),
+            linediff::DiffLine::Removed(s) => writeln!(out, "- {s}"),
+            linediff::DiffLine::Same(s) => writeln!(out, "  {s}"),
+            linediff::DiffLine::Skipped(n) => writeln!(out, "  ({n} unchanged lines)"),
         };
     }
     Ok(())

@@ -12,6 +12,7 @@ use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
 use crate::scan::{Kind, hash::to_hex};
+use crate::text::rfc3339;
 
 /// The schema identifier readers check.
 pub const SCHEMA: &str = "darlings-report/1";
@@ -228,32 +229,6 @@ impl serde_json::ser::Formatter for TerminalSafe {
     }
 }
 
-/// Formats ns since the epoch as RFC 3339 UTC (`2026-11-25T10:00:00Z`, with
-/// fractional seconds when present).
-pub fn rfc3339(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), valid for all i64 days we can meet.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    if frac == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:09}Z")
-    }
-}
-
 /// Writes the SPEC §4 report of `audit` to `w`.
 pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
@@ -411,17 +386,6 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_matches_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_600_800_000_000_000), "2026-11-25T10:00:00Z");
-        assert_eq!(
-            rfc3339(951_782_400_500_000_000),
-            "2000-02-29T00:00:00.500000000Z"
-        );
-        assert_eq!(rfc3339(-1_000_000_000), "1969-12-31T23:59:59Z");
-    }
 
     #[test]
     fn json_escapes_terminal_unsafe_characters() {

@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::audit::Audit;
 use crate::classify::{Advice, Class};
 use crate::report::Totals;
-use crate::text::escape_bytes;
+use crate::text::{escape_bytes, human_bytes};
 
 /// How the summary is printed.
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,22 +16,6 @@ pub struct SummaryOptions {
     pub color: bool,
     /// How many of the largest stray locations to list.
     pub top: usize,
-}
-
-/// Human-readable byte count (`1.5 GiB`).
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// Writes the summary of `audit` to `w`.

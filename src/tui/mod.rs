@@ -277,8 +277,12 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         &m.promotions(),
         &homes,
     )?;
-    let split = |s: &str| -> Vec<String> { s.lines().map(crate::text::escape_str).collect() };
-    let diff = preview::diff_lines(&split(old.as_deref().unwrap_or("")), &split(&new), 3);
+    let diff = crate::linediff::diff_texts(
+        old.as_deref().unwrap_or(""),
+        &new,
+        3,
+        crate::text::escape_str,
+    );
     Ok(WritePlan {
         path,
         old,

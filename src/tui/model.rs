@@ -256,7 +256,7 @@ pub struct WritePlan {
     /// Its text after the write.
     pub new: String,
     /// The line diff from old to new, as shown.
-    pub diff: Vec<super::preview::DiffLine>,
+    pub diff: Vec<crate::linediff::DiffLine>,
 }
 
 /// Progress of the background scan, as last seen by the runtime.

@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::linediff::{DiffLine, diff_lines};
 use crate::text::escape_bytes;
 
 /// At most this many lines of a text file are shown.
@@ -15,19 +16,6 @@ pub const MAX_LINES: usize = 200;
 const MAX_BYTES: usize = 64 << 10;
 /// Binary files show this many bytes as hex.
 const HEX_BYTES: usize = 512;
-
-/// One line of a diff.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DiffLine {
-    /// In both.
-    Same(String),
-    /// Only in the new text.
-    Added(String),
-    /// Only in the old text.
-    Removed(String),
-    /// Unchanged lines left out.
-    Skipped(usize),
-}
 
 /// What the detail pane shows below the metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,76 +125,9 @@ pub fn load(path: &Path, expect: Option<(u64, u64)>, baseline: Option<&Path>) ->
     }
 }
 
-/// A line diff of `old` → `new` (longest common subsequence), keeping
-/// `context` unchanged lines around each change and folding the rest.
-pub fn diff_lines(old: &[String], new: &[String], context: usize) -> Vec<DiffLine> {
-    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, old, new);
-    let mut all = Vec::new();
-    for op in ops {
-        for change in op.iter_changes(old, new) {
-            let text = change.value().clone();
-            all.push(match change.tag() {
-                similar::ChangeTag::Equal => DiffLine::Same(text),
-                similar::ChangeTag::Delete => DiffLine::Removed(text),
-                similar::ChangeTag::Insert => DiffLine::Added(text),
-            });
-        }
-    }
-    // Keep unchanged lines within `context` of a change.
-    let changed: Vec<bool> = all
-        .iter()
-        .map(|l| !matches!(l, DiffLine::Same(_)))
-        .collect();
-    let mut keep = vec![false; all.len()];
-    for (k, &c) in changed.iter().enumerate() {
-        if c {
-            let lo = k.saturating_sub(context);
-            let hi = (k + context + 1).min(all.len());
-            keep[lo..hi].iter_mut().for_each(|x| *x = true);
-        }
-    }
-    let mut out = Vec::new();
-    let mut skipped = 0;
-    for (line, kept) in all.into_iter().zip(keep) {
-        if kept {
-            if skipped > 0 {
-                out.push(DiffLine::Skipped(skipped));
-                skipped = 0;
-            }
-            out.push(line);
-        } else {
-            skipped += 1;
-        }
-    }
-    if skipped > 0 {
-        out.push(DiffLine::Skipped(skipped));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn diff_shows_changes_with_context_and_folds_the_rest() {
-        let old = s(&["a", "b", "c", "d", "e", "f", "g"]);
-        let new = s(&["a", "b", "c", "d", "e", "F", "g"]);
-        assert_eq!(
-            diff_lines(&old, &new, 1),
-            vec![
-                DiffLine::Skipped(4),
-                DiffLine::Same("e".into()),
-                DiffLine::Removed("f".into()),
-                DiffLine::Added("F".into()),
-                DiffLine::Same("g".into()),
-            ]
-        );
-    }
 
     #[test]
     fn control_characters_are_made_visible_and_binary_is_hex() {

@@ -381,7 +381,7 @@ fn toggle_mark(m: &mut Model) {
                 "marked {shown}{note}; {} marked, {} entries, {}; w writes",
                 m.marks.len(),
                 n,
-                crate::summary::human_bytes(b)
+                crate::text::human_bytes(b)
             );
             if m.selected + 1 < m.rows.len() {
                 m.selected += 1;

@@ -14,12 +14,13 @@ use unicode_width::UnicodeWidthChar;
 use crate::classify::{Advice, Class};
 use crate::diff::Change;
 use crate::scan::Kind;
-use crate::summary::human_bytes;
+use crate::text::human_bytes;
 use crate::text::{escape_bytes, quote_path};
 
 use super::keys::{self, Mode};
 use super::model::{Focus, Model, link_chain};
-use super::preview::{DiffLine, Preview};
+use super::preview::Preview;
+use crate::linediff::DiffLine;
 
 /// Scroll state kept between frames.
 #[derive(Clone, Debug, Default)]
@@ -461,7 +462,7 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
             e.mode
         ),
     ));
-    lines.push(kv("mtime", crate::report::rfc3339(e.mtime_ns)));
+    lines.push(kv("mtime", crate::text::rfc3339(e.mtime_ns)));
     let class_style = match v.class {
         Class::Stray => Style::new().fg(Color::Red),
         Class::Persisted => Style::new().fg(Color::Green),
