@@ -257,27 +257,11 @@ fn storage_source(
     None
 }
 
-/// Reads a small text file at an in-root path, resolving links inside ROOT
-/// and opening it like the hasher does (no atime, no fifos, 1 MiB at most).
-pub fn read_in_root(res: &Resolver<'_>, path: &[u8]) -> Option<Vec<u8>> {
-    let tree = res.tree();
-    let r = res.resolve(path);
-    if r.ending != Ending::Exists {
-        return None;
-    }
-    let host = tree.root.join(std::ffi::OsStr::from_bytes(&r.path[1..]));
-    read_small(&host)
-}
-
-fn read_small(host: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    crate::safe_open::open_regular(host, false, None)
-        .ok()?
-        .take(1 << 20)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(buf)
+/// Reads a small text file (1 MiB at most) at an in-root path, links
+/// resolved inside ROOT by the kernel, opened without touching its atime;
+/// `None` when it is missing or not a regular file.
+fn read_in_root(res: &Resolver<'_>, path: &[u8]) -> Option<Vec<u8>> {
+    crate::safe_open::read_in_root(&res.tree().root, path, 1 << 20).ok()
 }
 
 /// Lists a directory at an in-root path (in the tree, or beyond it on the host).

@@ -11,6 +11,7 @@
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8), sizes, dates.
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`safe_open`]: reading files without side effects (regular files only, no atime).
+//! - [`users`]: the scanned root's accounts (`/etc/passwd`, `/etc/group`): owner names and homes.
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
@@ -37,6 +38,7 @@ pub mod text;
 pub mod timing;
 
 pub mod safe_open;
+pub mod users;
 
 pub mod output;
 
@@ -258,7 +260,7 @@ fn promote(
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     let root = settings::resolve_root(root)?;
-    let names = tui::model::Names::read(&root);
+    let users = users::Users::read(&root);
     let mut promotions = Vec::new();
     for p in paths {
         let bytes = p.as_os_str().as_bytes();
@@ -288,8 +290,8 @@ fn promote(
         promotions.push(tui::whitelist::promotion(
             inner,
             meta.is_dir(),
-            names.user(meta.uid()),
-            names.group(meta.gid()),
+            users.user(meta.uid()),
+            users.group(meta.gid()),
             (meta.mode() & 0o7777) as u16,
         ));
     }
@@ -308,7 +310,7 @@ fn promote(
         write.flavor.into(),
         storage,
         &promotions,
-        &names.homes,
+        &users.people(),
     )?;
     let mut out = std::io::stdout().lock();
     if old.as_deref() == Some(new.as_str()) {

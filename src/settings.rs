@@ -52,6 +52,7 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
+    let listed = load_persistence(&root, &args.persistence)?;
     Ok(AuditOptions {
         scan: ScanOptions {
             root,
@@ -62,7 +63,7 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         baseline,
         hash: args.hash.into(),
         storage: args.storage.clone(),
-        listed: load_persistence(&args.persistence)?,
+        listed,
         ignore: args.ignore.clone(),
     })
 }
@@ -101,13 +102,30 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep. A broken file
-/// stops the command (exit 2) with the file and the entry named.
-pub fn load_persistence(files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
+/// Reads every `--persistence` file into the paths they keep; the homes of
+/// `users.NAME` entries come from ROOT's `/etc/passwd`. A broken file stops
+/// the command (exit 2) with the file and the entry named.
+pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
     use std::os::unix::ffi::OsStrExt;
     let mut listed = Vec::new();
+    if files.is_empty() {
+        return Ok(listed);
+    }
+    let users = crate::users::Users::read(root);
+    let opts = crate::persistence::LoadOptions {
+        homes: users
+            .accounts()
+            .iter()
+            .filter(|a| a.home.is_absolute())
+            .map(|a| crate::persistence::UserHome {
+                name: a.name.clone(),
+                dir: a.home.clone(),
+            })
+            .collect(),
+        home_manager_user: None,
+    };
     for f in files {
-        let wl = crate::persistence::load(f)?;
+        let wl = crate::persistence::load_with(f, &opts)?;
         for e in wl.entries {
             listed.push(crate::evidence::Listed {
                 path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),

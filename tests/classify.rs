@@ -695,3 +695,32 @@ fn overlay_etc_upper_layer_is_stray_for_review() {
         Some("review"),
     );
 }
+
+/// A `.nix` whitelist's `users.NAME` lists are relative to that user's home
+/// as the scanned root's `/etc/passwd` gives it, not `/home/NAME`.
+#[test]
+fn users_entries_of_a_nix_whitelist_use_the_home_from_the_root_s_passwd() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbob:x:1001:100::/srv/bob:/bin/sh\n",
+    )
+    .file("srv/bob/.ssh/id_ed25519", "KEY")
+    .file("srv/bob/notes.txt", "notes")
+    .file("home/bob/.ssh/decoy", "not bob's home");
+    let dir = tempfile::tempdir().unwrap();
+    let wl = dir.path().join("persist.nix");
+    std::fs::write(
+        &wl,
+        "{\n  environment.persistence.\"/persist\" = {\n    users.bob.directories = [ \".ssh\" ];\n  };\n}\n",
+    )
+    .unwrap();
+    let r = report(&f, &["--persistence", wl.to_str().unwrap()]);
+    check(&r, "/srv/bob/.ssh", "persisted", "listed in", None);
+    check(&r, "/srv/bob/.ssh/id_ed25519", "persisted", "", None);
+    let decoy = entry(&r, "/home/bob/.ssh").unwrap();
+    assert_eq!(
+        decoy["class"], "stray",
+        "/home/bob is not bob's home: {decoy}"
+    );
+}

@@ -40,7 +40,7 @@ use crate::diff::Change;
 use crate::scan::{Kind, NONE, Progress};
 use crate::{Error, Result};
 
-use model::{Model, Names, Settings, WritePlan};
+use model::{Model, Settings, WritePlan};
 use preview::Preview;
 use update::Cmd;
 
@@ -155,8 +155,8 @@ pub fn run_loop<B: Backend>(
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
-                let names = Names::read(&audit.cur.root);
-                model.load(audit, names);
+                let users = crate::users::Users::read(&audit.cur.root);
+                model.load(audit, users);
             }
         }
         refresh_preview(model);
@@ -268,7 +268,7 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
     let homes = m
         .data
         .as_ref()
-        .map(|d| d.names.homes.clone())
+        .map(|d| d.users.people())
         .unwrap_or_default();
     let new = whitelist::render(
         old.as_deref(),

@@ -6,13 +6,14 @@
 //! once in O(n), a filter change costs one O(n) pass, and only the expanded
 //! part of the tree becomes rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
 use crate::scan::{Kind, NONE, PathCursor, Tree};
+use crate::users::Users;
 
 use super::keys::Mode;
 use super::marks::Marks;
@@ -137,81 +138,6 @@ pub struct Hits {
     pub bytes: Vec<u64>,
 }
 
-/// uid/gid → name maps read from the scanned root's `/etc/passwd` and `/etc/group`.
-#[derive(Clone, Debug, Default)]
-pub struct Names {
-    /// Users by uid.
-    pub users: HashMap<u32, String>,
-    /// Groups by gid.
-    pub groups: HashMap<u32, String>,
-    /// People (root and uids 1000..60000) and their homes, for `users.NAME`.
-    pub homes: Vec<(String, PathBuf)>,
-}
-
-impl Names {
-    /// Reads `ROOT/etc/passwd` and `ROOT/etc/group`; missing files give empty maps.
-    pub fn read(root: &std::path::Path) -> Names {
-        fn parse(text: &str) -> HashMap<u32, String> {
-            text.lines()
-                .filter_map(|l| {
-                    let mut f = l.split(':');
-                    let name = f.next()?;
-                    let _pw = f.next()?;
-                    let id = f.next()?.parse().ok()?;
-                    Some((id, name.to_string()))
-                })
-                .collect()
-        }
-        // In-root files: a final symlink is not followed (it would lead to
-        // the host's files) and a fifo or device is never opened.
-        let raw = |rel: &str| -> std::io::Result<Vec<u8>> {
-            use std::io::Read;
-            let mut b = Vec::new();
-            crate::safe_open::open_regular(&root.join(rel), false, None)?.read_to_end(&mut b)?;
-            Ok(b)
-        };
-        let read = |rel: &str| {
-            raw(rel)
-                .map(|b| parse(&String::from_utf8_lossy(&b)))
-                .unwrap_or_default()
-        };
-        let homes = raw("etc/passwd")
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .filter_map(|l| {
-                        let f: Vec<&str> = l.split(':').collect();
-                        let uid: u32 = f.get(2)?.parse().ok()?;
-                        let home = f.get(5)?;
-                        let person = uid == 0 || (1000..60000).contains(&uid);
-                        (person && home.starts_with('/') && *home != "/")
-                            .then(|| (f[0].to_string(), PathBuf::from(home)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Names {
-            users: read("etc/passwd"),
-            groups: read("etc/group"),
-            homes,
-        }
-    }
-    /// The user name of `uid`, or the number.
-    pub fn user(&self, uid: u32) -> String {
-        self.users
-            .get(&uid)
-            .cloned()
-            .unwrap_or_else(|| uid.to_string())
-    }
-    /// The group name of `gid`, or the number.
-    pub fn group(&self, gid: u32) -> String {
-        self.groups
-            .get(&gid)
-            .cloned()
-            .unwrap_or_else(|| gid.to_string())
-    }
-}
-
 /// The loaded audit and everything derived from it.
 #[derive(Debug)]
 pub struct Data {
@@ -221,8 +147,8 @@ pub struct Data {
     pub agg: Aggregates,
     /// Subtree totals of the current filter.
     pub hits: Hits,
-    /// Owner names on the scanned root.
-    pub names: Names,
+    /// Accounts of the scanned root (owner names, homes).
+    pub users: Users,
 }
 
 /// One visible row of the tree.
@@ -363,13 +289,13 @@ impl Model {
     }
 
     /// Takes the audit: computes aggregates and the first rows.
-    pub fn load(&mut self, audit: Audit, names: Names) {
+    pub fn load(&mut self, audit: Audit, users: Users) {
         let agg = aggregates(&audit);
         let mut data = Data {
             audit,
             agg,
             hits: Hits::default(),
-            names,
+            users,
         };
         data.hits = hits(&data.audit, self.filter, self.change);
         let n_open = data
@@ -618,8 +544,8 @@ impl Model {
                 super::whitelist::promotion(
                     path.to_vec(),
                     m.is_dir,
-                    d.names.user(e.uid),
-                    d.names.group(e.gid),
+                    d.users.user(e.uid),
+                    d.users.group(e.gid),
                     e.mode,
                 )
             })
@@ -890,7 +816,7 @@ pub(crate) mod tests {
             ignore: None,
             root: dir.path().join("root"),
         });
-        m.load(audit, Names::default());
+        m.load(audit, Users::default());
         // The unit tests start from the collapsed tree.
         m.expanded.clear();
         m.rebuild_rows();
@@ -907,7 +833,7 @@ pub(crate) mod tests {
             ignore: None,
             root: dir.path().join("root"),
         });
-        m.load(audit, Names::default());
+        m.load(audit, Users::default());
         let d = m.data.as_ref().unwrap();
         let sel = d.audit.path(m.selected_pair().unwrap());
         assert_eq!(

@@ -4,7 +4,6 @@
 //! so a fifo or a device is never opened and no atime changes. Every shown
 //! line has its control characters made visible.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::linediff::{DiffLine, diff_lines};
@@ -33,14 +32,11 @@ pub enum Preview {
 }
 
 /// Reads up to `MAX_BYTES` of the regular file at `path` through
-/// [`crate::safe_open::open_regular`]: a final symlink is not followed, a
-/// fifo or device is never opened, the atime is left alone, and with
-/// `expect` the file must still be the (device, inode) the scan saw.
-pub fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
-    let file = crate::safe_open::open_regular(path, false, expect)?;
-    let mut out = Vec::new();
-    file.take(MAX_BYTES as u64).read_to_end(&mut out)?;
-    Ok(out)
+/// [`crate::safe_open::read_head`]: a final symlink is not followed, a fifo
+/// or device is never opened, the atime is left alone, and with `expect` the
+/// file must still be the (device, inode) the scan saw.
+fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
+    crate::safe_open::read_head(path, MAX_BYTES as u64, expect)
 }
 
 /// Returns true if and only if `bytes` look like text: no NUL, and mostly valid UTF-8.

@@ -457,8 +457,8 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
         "owner",
         format!(
             "{}:{}   mode {:04o}",
-            d.names.user(e.uid),
-            d.names.group(e.gid),
+            d.users.user(e.uid),
+            d.users.group(e.gid),
             e.mode
         ),
     ));
