@@ -233,7 +233,7 @@ fn run_demo() -> Result<Outcome> {
     let opts = settings::audit_options(Some(&demo.root), &scan)?;
     let settings = tui::model::Settings {
         whitelist: whitelist.clone(),
-        flavor: tui::whitelist::Flavor::Impermanence,
+        flavor: whitelist::Flavor::Impermanence,
         ignore: scan.ignore.clone(),
         root: demo.root.clone(),
     };
@@ -287,33 +287,25 @@ fn promote(
         let host = root.join(std::ffi::OsStr::from_bytes(&inner[1..]));
         let meta =
             std::fs::symlink_metadata(&host).map_err(|e| Error::io("cannot promote", &host, e))?;
-        promotions.push(tui::whitelist::promotion(
+        promotions.push(whitelist::Promotion::new(
             inner,
             meta.is_dir(),
             users.user(meta.uid()),
             users.group(meta.gid()),
-            (meta.mode() & 0o7777) as u16,
+            meta.mode() & 0o7777,
         ));
     }
     let file = &write.whitelist;
-    let old = match safe_open::read_regular(file) {
-        Ok(b) => Some(
-            String::from_utf8(b)
-                .map_err(|_| Error::bad_input(file, "not UTF-8 text: not a Nix file"))?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("cannot read", file, e)),
-    };
     let storage = storage.unwrap_or(std::path::Path::new("/persist"));
-    let new = whitelist::render_named(
-        old.as_deref().map(|t| (file.as_path(), t)),
+    let plan = whitelist::plan(
+        file,
         write.flavor.into(),
         storage,
         &promotions,
         &users.people(),
     )?;
     let mut out = std::io::stdout().lock();
-    if old.as_deref() == Some(new.as_str()) {
+    if !plan.changes_file() {
         let _ = writeln!(
             out,
             "{} already lists these paths; nothing changed",
@@ -321,8 +313,13 @@ fn promote(
         );
         return Ok(());
     }
-    tui::whitelist::write(file, &new)?;
-    let diff = linediff::diff_texts(old.as_deref().unwrap_or(""), &new, 1, text::escape_str);
+    plan.write()?;
+    let diff = linediff::diff_texts(
+        plan.old.as_deref().unwrap_or(""),
+        &plan.new,
+        1,
+        text::escape_str,
+    );
     let _ = writeln!(out, "{}:", text::quote_path(file));
     for l in diff {
         let _ = match l {

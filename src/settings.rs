@@ -4,9 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use crate::audit::{AuditOptions, Baseline, HashMode};
-use crate::cli::{HashArg, ScanArgs};
+use crate::cli::{FlavorArg, HashArg, ScanArgs};
 use crate::scan::ScanOptions;
+use crate::whitelist::Flavor;
 use crate::{Error, Result};
+
+impl From<FlavorArg> for Flavor {
+    fn from(f: FlavorArg) -> Self {
+        match f {
+            FlavorArg::Impermanence => Flavor::Impermanence,
+            FlavorArg::Preservation => Flavor::Preservation,
+        }
+    }
+}
 
 impl From<HashArg> for HashMode {
     fn from(h: HashArg) -> Self {

@@ -56,6 +56,20 @@ pub struct Promotion {
     pub mode: u32,
 }
 
+impl Promotion {
+    /// A promotion of the absolute in-root path `path` (raw bytes).
+    pub fn new(path: Vec<u8>, is_dir: bool, user: String, group: String, mode: u32) -> Promotion {
+        use std::os::unix::ffi::OsStringExt;
+        Promotion {
+            path: PathBuf::from(std::ffi::OsString::from_vec(path)),
+            is_dir,
+            user,
+            group,
+            mode,
+        }
+    }
+}
+
 /// Renders the whitelist: `existing` (the current file, if any) merged with
 /// `promotions` stored under `storage`; paths below one of `homes` (user,
 /// home) go into `users.NAME` with home-relative paths. `homes` should list
@@ -83,17 +97,41 @@ pub fn render(
     )
 }
 
-/// Reads `path` if it exists, merges `promotions` into it and writes it back
-/// atomically (see [`render`] and [`write_atomic`]); on any error the file is
-/// untouched.
-pub fn update(
+/// What writing promotions into a whitelist file would do: the file's text
+/// now and after. The one read–render path of `promote` and the TUI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The whitelist file.
+    pub path: PathBuf,
+    /// Its text now (`None`: it does not exist yet).
+    pub old: Option<String>,
+    /// Its text after the write.
+    pub new: String,
+}
+
+impl Plan {
+    /// Returns true if and only if the write would change the file.
+    pub fn changes_file(&self) -> bool {
+        self.old.as_deref() != Some(self.new.as_str())
+    }
+
+    /// Writes the new text (see [`write_atomic`]).
+    pub fn write(&self) -> Result<()> {
+        write_atomic(&self.path, &self.new)
+    }
+}
+
+/// Reads `path` if it exists (a symlink is followed, a fifo is never
+/// opened) and renders it with `promotions` merged in (see [`render`]);
+/// nothing is written.
+pub fn plan(
     path: &Path,
     flavor: Flavor,
     storage: &Path,
     promotions: &[Promotion],
     homes: &[(String, PathBuf)],
-) -> Result<()> {
-    let existing = match crate::safe_open::read_regular(path) {
+) -> Result<Plan> {
+    let old = match crate::safe_open::read_regular(path) {
         Ok(bytes) => Some(
             String::from_utf8(bytes)
                 .map_err(|_| Error::bad_input(path, "not UTF-8 text: not a Nix file"))?,
@@ -101,14 +139,18 @@ pub fn update(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
-    let text = render_named(
-        existing.as_deref().map(|t| (path, t)),
+    let new = render_named(
+        old.as_deref().map(|t| (path, t)),
         flavor,
         storage,
         promotions,
         homes,
     )?;
-    write_atomic(path, &text)
+    Ok(Plan {
+        path: path.to_path_buf(),
+        old,
+        new,
+    })
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same

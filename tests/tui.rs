@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use darlings::scan::Progress;
 use darlings::tui::keys::Mode;
 use darlings::tui::model::{Model, Settings};
-use darlings::tui::whitelist::Flavor;
+use darlings::whitelist::Flavor;
 use darlings::tui::{Input, run_loop};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -13,7 +13,6 @@
 //! - [`update`]: every state change; returns I/O work as a [`update::Cmd`].
 //! - [`view`]: drawing, only the visible window.
 //! - [`preview`]: file previews and line diffs (the only file reads).
-//! - [`whitelist`]: the seam to the whitelist writer of SPEC §6.
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
@@ -25,7 +24,6 @@ pub mod model;
 pub mod preview;
 pub mod update;
 pub mod view;
-pub mod whitelist;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -215,7 +213,7 @@ fn execute(m: &mut Model, cmd: Cmd) -> bool {
             m.plan_ready(plan);
         }
         Cmd::Write(text) => {
-            let r = whitelist::write(&m.settings.whitelist, &text);
+            let r = crate::whitelist::write_atomic(&m.settings.whitelist, &text);
             m.write_done(r);
         }
         Cmd::AppendIgnore(rule) => {
@@ -253,13 +251,6 @@ fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
 
 /// Renders the whitelist with the marks and diffs it against the file.
 fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let path = m.settings.whitelist.clone();
-    let old = match read_optional(&path)? {
-        Some(b) => {
-            Some(String::from_utf8(b).map_err(|_| Error::bad_input(&path, "not valid UTF-8"))?)
-        }
-        None => None,
-    };
     let storage = m
         .data
         .as_ref()
@@ -270,23 +261,23 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         .as_ref()
         .map(|d| d.users.people())
         .unwrap_or_default();
-    let new = whitelist::render(
-        old.as_deref(),
+    let plan = crate::whitelist::plan(
+        &m.settings.whitelist,
         m.settings.flavor,
         &storage,
         &m.promotions(),
         &homes,
     )?;
     let diff = crate::linediff::diff_texts(
-        old.as_deref().unwrap_or(""),
-        &new,
+        plan.old.as_deref().unwrap_or(""),
+        &plan.new,
         3,
         crate::text::escape_str,
     );
     Ok(WritePlan {
-        path,
-        old,
-        new,
+        path: plan.path,
+        old: plan.old,
+        new: plan.new,
         diff,
     })
 }

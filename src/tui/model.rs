@@ -18,7 +18,7 @@ use crate::users::Users;
 use super::keys::Mode;
 use super::marks::Marks;
 use super::preview::Preview;
-use super::whitelist::Flavor;
+use crate::whitelist::{Flavor, Promotion};
 
 /// Which paths the tree shows (SPEC §7 `f`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -532,7 +532,7 @@ impl Model {
     }
 
     /// Promotions for the marked paths, with owner and mode from the root.
-    pub fn promotions(&self) -> Vec<super::whitelist::Promotion> {
+    pub fn promotions(&self) -> Vec<Promotion> {
         let Some(d) = self.data.as_ref() else {
             return Vec::new();
         };
@@ -541,12 +541,12 @@ impl Model {
             .map(|(path, m)| {
                 let (t, k) = d.audit.entry(m.pair as usize);
                 let e = &t.entries[k];
-                super::whitelist::promotion(
+                Promotion::new(
                     path.to_vec(),
                     m.is_dir,
                     d.users.user(e.uid),
                     d.users.group(e.gid),
-                    e.mode,
+                    u32::from(e.mode),
                 )
             })
             .collect()

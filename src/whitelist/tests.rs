@@ -390,6 +390,17 @@ fn dir_listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Plans and writes, as `promote` does.
+fn update(
+    path: &Path,
+    flavor: Flavor,
+    storage: &Path,
+    promotions: &[Promotion],
+    homes: &[(String, PathBuf)],
+) -> crate::Result<()> {
+    plan(path, flavor, storage, promotions, homes)?.write()
+}
+
 #[test]
 fn a_syntax_error_leaves_the_file_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");

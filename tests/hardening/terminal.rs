@@ -243,7 +243,7 @@ fn tui_screens_show_nasty_names_and_contents_escaped() {
     for presses in 0..=names.len() + 1 {
         let mut model = Model::new(Settings {
             whitelist: out.path().join("persist.nix"),
-            flavor: darlings::tui::whitelist::Flavor::Impermanence,
+            flavor: darlings::whitelist::Flavor::Impermanence,
             ignore: None,
             root: f.root().to_path_buf(),
         });
