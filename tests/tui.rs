@@ -11,8 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use darlings::scan::Progress;
 use darlings::tui::keys::Mode;
 use darlings::tui::model::{Model, Settings};
-use darlings::whitelist::Flavor;
 use darlings::tui::{Input, run_loop};
+use darlings::whitelist::Flavor;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

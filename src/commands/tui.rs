@@ -1,0 +1,60 @@
+//! `darlings tui` and `darlings demo`: the interactive review on ROOT, or on
+//! a sample NixOS-like root built in a temporary directory.
+
+use std::path::Path;
+
+use super::Outcome;
+use crate::cli::{ScanArgs, WriteArgs};
+use crate::{Error, Result, demo, settings, tui, whitelist};
+
+/// The TUI on ROOT with the given options.
+pub fn run(root: Option<&Path>, scan: &ScanArgs, write: &WriteArgs) -> Result<Outcome> {
+    let opts = settings::audit_options(root, scan)?;
+    settings::check_output(&write.whitelist, &opts.baseline)?;
+    let settings = tui::model::Settings {
+        whitelist: write.whitelist.clone(),
+        flavor: write.flavor.into(),
+        ignore: scan.ignore.clone(),
+        root: opts.scan.root.clone(),
+    };
+    let model = tui::run(opts, settings)?;
+    if !model.promoted.is_empty() || !model.dismissals.is_empty() {
+        println!("{}", model.status);
+    }
+    Ok(Outcome::Success)
+}
+
+/// `darlings demo`: the TUI on a freshly built sample root.
+pub fn demo() -> Result<Outcome> {
+    let demo = demo::build()?;
+    // The whitelist in effect is the file the demo writes to, so a write
+    // shows a merge into an existing module.
+    let whitelist = demo.dir.path().join("persist.nix");
+    std::fs::write(&whitelist, demo::WHITELIST)
+        .map_err(|e| Error::io("cannot write", &whitelist, e))?;
+    let scan = ScanArgs {
+        against: demo.baseline.to_string_lossy().into_owned(),
+        persistence: vec![whitelist.clone()],
+        storage: vec!["/persist".into()],
+        ignore: Some(demo.dir.path().join("ignore")),
+        ..ScanArgs::default()
+    };
+    let opts = settings::audit_options(Some(&demo.root), &scan)?;
+    let settings = tui::model::Settings {
+        whitelist: whitelist.clone(),
+        flavor: whitelist::Flavor::Impermanence,
+        ignore: scan.ignore.clone(),
+        root: demo.root.clone(),
+    };
+    let model = tui::run(opts, settings)?;
+    match std::fs::read_to_string(&whitelist) {
+        Ok(text) if text != demo::WHITELIST => println!(
+            "The demo wrote this whitelist (its temporary directory is removed now):\n\n{text}"
+        ),
+        _ if !model.marks.is_empty() => {
+            println!("Nothing was written: the marks were not written with w.")
+        }
+        _ => {}
+    }
+    Ok(Outcome::Success)
+}
