@@ -159,9 +159,11 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
             })
         });
         let cur = scan::scan(&scan_opts, progress);
-        let base = base
-            .join()
-            .unwrap_or_else(|_| Err(Error::Usage("reading the baseline failed".into())));
+        let base = base.join().unwrap_or_else(|_| {
+            Err(Error::Internal(
+                "the thread reading the baseline died".into(),
+            ))
+        });
         (cur, base)
     });
     let mut cur = cur?;
@@ -324,7 +326,7 @@ fn hash_stage(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.scan.threads.max(1))
         .build()
-        .map_err(|e| Error::Usage(format!("cannot start threads: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
     pool.install(|| {
         scan::hash_entries(cur, &cur_todo, progress, errors);
         if let Some(base) = base {

@@ -60,7 +60,7 @@ pub enum Input {
 pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(Error::Usage(
+        return Err(Error::Terminal(
             "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report` or `darlings promote`"
                 .into(),
         ));
@@ -97,7 +97,7 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
     let mut model = Model::new(settings);
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
-        Error::Usage(format!("cannot set up the terminal: {e}"))
+        Error::Terminal(format!("cannot set up the terminal: {e}"))
     })?;
     let r = run_loop(&mut terminal, &mut model, inputs, &progress);
     ratatui::restore();
@@ -170,7 +170,7 @@ fn draw<B: Backend>(
 ) -> Result<()> {
     terminal
         .draw(|f| view::view(model, vs, f))
-        .map_err(|e| Error::Usage(format!("cannot draw on the terminal: {e}")))?;
+        .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
     model.page = vs.tree_height.max(1);
     Ok(())
 }
