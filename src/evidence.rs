@@ -10,8 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::mountinfo::Mount;
-use crate::resolve::{Beyond, Ending, Resolver, is_under};
-use crate::scan::{Kind, Tree};
+use crate::resolve::{Ending, Resolver, is_under};
+use crate::scan::Kind;
 use crate::{Error, Result};
 
 /// A path the configuration says to keep.
@@ -55,16 +55,14 @@ pub struct Evidence {
 
 /// Inputs of [`gather`].
 pub struct GatherInput<'a> {
-    /// The root's tree.
-    pub tree: &'a Tree,
+    /// The root's tree, with its links resolved inside ROOT.
+    pub resolver: &'a Resolver<'a>,
     /// `--storage` values (in-root paths); empty for the default.
     pub storage: &'a [PathBuf],
     /// Paths listed by the `--persistence` configs.
     pub listed: Vec<Listed>,
     /// `--ignore FILE`.
     pub ignore_file: Option<&'a Path>,
-    /// Lookups below mount points the scan did not enter.
-    pub beyond: &'a dyn Beyond,
     /// The mount table of the process (for the storage mounts' devices).
     pub host_mounts: &'a [Mount],
 }
@@ -72,15 +70,14 @@ pub struct GatherInput<'a> {
 /// Gathers the evidence for one audit.
 pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     let GatherInput {
-        tree,
+        resolver: res,
         storage,
         listed,
         ignore_file,
-        beyond,
         host_mounts,
     } = input;
+    let tree = res.tree();
     let configs_given = !listed.is_empty();
-    let res = Resolver::new(tree, beyond);
     let mut ev = Evidence::default();
     let mut roots: Vec<Vec<u8>> = storage
         .iter()
@@ -97,8 +94,8 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     ev.storage = roots;
 
     let mut all_listed = listed;
-    all_listed.extend(mount_units(&res, &ev.storage));
-    all_listed.extend(tmpfiles_links(&res, &ev.storage));
+    all_listed.extend(mount_units(res, &ev.storage));
+    all_listed.extend(tmpfiles_links(res, &ev.storage));
     for l in &all_listed {
         let k = ev.kept.entry(l.path.clone()).or_default();
         if k.listed.is_none() {
@@ -158,7 +155,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     ev.warnings.sort();
     ev.warnings.dedup();
 
-    if let Some(text) = read_in_root(&res, b"/etc/.clean") {
+    if let Some(text) = read_in_root(res, b"/etc/.clean") {
         for line in text.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !line.is_empty() {
@@ -202,21 +199,7 @@ pub fn parse_ignore(text: Vec<u8>, file: &Path) -> Result<ignore::gitignore::Git
         .map_err(|e| Error::bad_input(file, format!("invalid rules: {e}")))
 }
 
-/// Collapses `//` and trailing slashes of an absolute path.
-pub fn normalize(p: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(p.len() + 1);
-    for c in p
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty() && *c != b".")
-    {
-        out.push(b'/');
-        out.extend_from_slice(c);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
-}
+pub use crate::paths::normalize;
 
 /// The storage path a mount shows, when it is a bind mount from storage:
 /// same device as the storage's file system, and a file system path below
@@ -397,28 +380,7 @@ fn tmpfiles_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// A [`Beyond`] that looks at the host below ROOT, for mount points the scan
-/// did not enter (`/nix` on a live system). It only lstats and reads links.
-pub struct HostBeyond {
-    /// The scanned root on the host.
-    pub root: PathBuf,
-}
-
-impl Beyond for HostBeyond {
-    fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
-        let host = self
-            .root
-            .join(std::ffi::OsStr::from_bytes(path.strip_prefix(b"/")?));
-        let st = rustix::fs::lstat(&host).ok()?;
-        let kind = Kind::from_mode(st.st_mode)?;
-        let target = if kind == Kind::Symlink {
-            Some(rustix::fs::readlink(&host, Vec::new()).ok()?.into_bytes())
-        } else {
-            None
-        };
-        Some((kind, target))
-    }
-}
+pub use crate::resolve::HostBeyond;
 
 #[cfg(test)]
 mod tests {

@@ -439,11 +439,6 @@ fn a_million_entries_stay_smooth() {
     tree.entries[top as usize].end = tree.entries.len() as u32;
     let n = tree.len();
     assert_eq!(n, 1 + 1000 * 1001);
-    let pairs = darlings::diff::pair(&tree, None);
-    let changes = pairs
-        .iter()
-        .map(|&p| darlings::diff::change(&tree, None, p))
-        .collect();
     // Every path stray, as on a root with no whitelist and no Nix in it.
     let mut verdicts = darlings::classify::Verdicts::default();
     let reason = verdicts.intern("no rule matched");
@@ -456,24 +451,14 @@ fn a_million_entries_stay_smooth() {
             dismissed: false,
             warning: NONE,
         };
-        pairs.len()
+        n
     ];
-    let parent = tree.entries.iter().map(|e| e.parent).collect();
-    let end = tree.entries.iter().map(|e| e.end).collect();
-    let audit = darlings::audit::Audit {
-        cur: tree,
-        base: None,
-        baseline: darlings::audit::Baseline::Empty,
-        storage: Vec::new(),
-        pairs,
-        changes,
+    let audit = darlings::audit::Audit::from_verdicts(
+        tree,
+        None,
+        darlings::audit::Baseline::Empty,
         verdicts,
-        parent,
-        end,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        hash_stats: Default::default(),
-    };
+    );
     let mut model = Model::new(Settings {
         whitelist: "/nonexistent/persist.nix".into(),
         flavor: Flavor::Impermanence,

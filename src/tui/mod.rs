@@ -153,7 +153,7 @@ pub fn run_loop<B: Backend>(
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
-                let users = crate::users::Users::read(&audit.cur.root);
+                let users = crate::users::Users::read(&audit.cur().root);
                 model.load(audit, users);
             }
         }
@@ -183,23 +183,23 @@ fn refresh_preview(m: &mut Model) {
     }
     let Some(d) = m.data.as_ref() else { return };
     let a = &d.audit;
-    let p = a.pairs[i];
-    let prev = if p.cur == NONE || a.cur.entries[p.cur as usize].kind != Kind::File {
+    let p = a.merge().pairs()[i];
+    let prev = if p.cur == NONE || a.cur().entries[p.cur as usize].kind != Kind::File {
         Preview::None
     } else {
         let c = p.cur as usize;
-        let base = match (&a.baseline, a.base.as_ref()) {
+        let base = match (&a.baseline(), a.base().as_ref()) {
             (Baseline::Directory(_), Some(b))
                 if p.base != NONE
-                    && a.changes[i].0 == Change::Modified
+                    && a.change(i).0 == Change::Modified
                     && b.entries[p.base as usize].kind == Kind::File =>
             {
                 Some(b.host_path(p.base as usize))
             }
             _ => None,
         };
-        let e = &a.cur.entries[c];
-        preview::load(&a.cur.host_path(c), Some((e.dev, e.ino)), base.as_deref())
+        let e = &a.cur().entries[c];
+        preview::load(&a.cur().host_path(c), Some((e.dev, e.ino)), base.as_deref())
     };
     m.preview = Some((i as u32, prev));
 }
@@ -254,7 +254,7 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
     let storage = m
         .data
         .as_ref()
-        .and_then(|d| d.audit.storage.first().cloned())
+        .and_then(|d| d.audit.storage().first().cloned())
         .unwrap_or_else(|| std::path::PathBuf::from("/persist"));
     let homes = m
         .data

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
+use crate::resolve::{Ending, Resolver};
 use crate::scan::{Kind, NONE, PathCursor, Tree};
 use crate::users::Users;
 
@@ -302,7 +303,7 @@ impl Model {
             .hits
             .entries
             .iter()
-            .zip(&data.audit.parent)
+            .zip(data.audit.merge().parents())
             .filter(|(_, p)| **p == NONE)
             .map(|(h, _)| *h as u64)
             .sum::<u64>();
@@ -371,15 +372,15 @@ impl Model {
         };
         let a = &d.audit;
         let (mut c, stop) = match parent {
-            Some(p) => (p + 1, a.end[p] as usize),
-            None => (0, a.pairs.len()),
+            Some(p) => (p + 1, a.merge().end(p)),
+            None => (0, a.len()),
         };
         let mut out = Vec::new();
         while c < stop {
             if d.hits.entries[c] > 0 {
                 out.push(c as u32);
             }
-            c = a.end[c] as usize;
+            c = a.merge().end(c);
         }
         let name = |i: u32| {
             let (t, k) = a.entry(i as usize);
@@ -441,7 +442,7 @@ impl Model {
                 self.selected = r;
                 return;
             }
-            p = d.audit.parent[p as usize];
+            p = d.audit.merge().parents()[p as usize];
             if p == NONE {
                 break;
             }
@@ -452,10 +453,10 @@ impl Model {
     /// Expands every ancestor of `pair` and selects it (if the filter shows it).
     pub fn reveal(&mut self, pair: usize) {
         let Some(d) = self.data.as_ref() else { return };
-        let mut p = d.audit.parent[pair];
+        let mut p = d.audit.merge().parents()[pair];
         while p != NONE {
             self.expanded.insert(p);
-            p = d.audit.parent[p as usize];
+            p = d.audit.merge().parents()[p as usize];
         }
         let old = self.selected_pair();
         self.rebuild_rows();
@@ -482,7 +483,7 @@ impl Model {
     pub fn find(&self, from: usize, forward: bool) -> Option<usize> {
         let d = self.data.as_ref()?;
         let a = &d.audit;
-        let n = a.pairs.len();
+        let n = a.len();
         if n == 0 || self.search.is_empty() {
             return None;
         }
@@ -504,10 +505,10 @@ impl Model {
             if d.hits.entries[i] == 0 {
                 continue;
             }
-            let p = a.pairs[i];
+            let p = a.merge().pairs()[i];
             let path: &[u8] = if p.cur != NONE {
-                cur_cursor.path(&a.cur, p.cur as usize)
-            } else if let Some(b) = a.base.as_ref() {
+                cur_cursor.path(a.cur(), p.cur as usize)
+            } else if let Some(b) = a.base().as_ref() {
                 base_cursor.path(b, p.base as usize)
             } else {
                 continue;
@@ -556,122 +557,34 @@ impl Model {
     pub fn on_root(&self, i: usize) -> bool {
         self.data
             .as_ref()
-            .is_some_and(|d| d.audit.pairs[i].cur != NONE)
+            .is_some_and(|d| d.audit.merge().pairs()[i].cur != NONE)
     }
 }
 
-/// The chain of a symlink, resolved inside the scanned root as `chroot`
-/// would: each hop's path, ending with a note when the chain leaves the
-/// scanned tree, dangles or loops. Reads only the tree.
-pub fn link_chain(t: &Tree, k: usize) -> Vec<String> {
+/// The chain of a symlink as the detail pane shows it: each hop's link text,
+/// where it lands when that differs, and a note when the chain leaves the
+/// scanned root, dangles or loops. A formatter over [`Resolver::chain`], so
+/// the pane and the classification resolve links the same way.
+pub fn link_chain(resolver: &Resolver<'_>, path: &[u8]) -> Vec<String> {
     use crate::text::escape_bytes;
+    let chain = resolver.chain(path);
     let mut out = Vec::new();
-    let mut cur = k;
-    let mut budget = 40u32;
-    while let Some(target) = t.target(cur) {
-        if budget == 0 {
-            out.push("(loop)".into());
-            break;
+    for hop in &chain.hops {
+        out.push(escape_bytes(&hop.text));
+        if let Some(lands) = &hop.lands {
+            out.push(escape_bytes(lands));
         }
-        budget -= 1;
-        let joined = if target.starts_with(b"/") {
-            target.to_vec()
-        } else {
-            let path = t.path(cur);
-            let dir_end = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-            let mut j = path[..dir_end].to_vec();
-            j.push(b'/');
-            j.extend_from_slice(target);
-            j
-        };
-        out.push(escape_bytes(target));
-        let resolved = resolve_dirs(t, &joined, &mut budget);
-        let Some(p) = resolved.filter(|p| t.lookup(p).is_some()) else {
-            let why = if budget == 0 {
-                " (loop)"
-            } else {
-                " (not on this root)"
-            };
+    }
+    match chain.ending {
+        Ending::Exists => {}
+        Ending::Missing => {
             if let Some(last) = out.last_mut() {
-                last.push_str(why);
+                last.push_str(" (not on this root)");
             }
-            break;
-        };
-        if normalize(&joined) != p {
-            out.push(escape_bytes(&p));
         }
-        match t.lookup(&p) {
-            Some(n) => cur = n,
-            None => break,
-        }
+        Ending::Loop => out.push("(loop)".into()),
     }
     out
-}
-
-/// `path` with `.`, `..` and repeated slashes removed, lexically.
-fn normalize(path: &[u8]) -> Vec<u8> {
-    let mut done: Vec<&[u8]> = Vec::new();
-    for c in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        match c {
-            b"." => {}
-            b".." => {
-                done.pop();
-            }
-            c => done.push(c),
-        }
-    }
-    done.iter()
-        .flat_map(|c| [b"/".as_slice(), c].concat())
-        .collect()
-}
-
-/// Normalises `path` lexically and resolves symlinks among its directory
-/// components inside the tree; `None` when a component is missing.
-fn resolve_dirs(t: &Tree, path: &[u8], budget: &mut u32) -> Option<Vec<u8>> {
-    let mut comps: Vec<Vec<u8>> = path
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
-    comps.reverse(); // a stack: next component last
-    let mut done: Vec<Vec<u8>> = Vec::new();
-    while let Some(c) = comps.pop() {
-        match c.as_slice() {
-            b"." => continue,
-            b".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        done.push(c);
-        if comps.is_empty() {
-            break; // the last component is not resolved here
-        }
-        let cur: Vec<u8> = done
-            .iter()
-            .flat_map(|c| [b"/".as_slice(), c].concat())
-            .collect();
-        let k = t.lookup(&cur)?;
-        if let Some(target) = t.target(k) {
-            if *budget == 0 {
-                return None;
-            }
-            *budget -= 1;
-            done.pop();
-            if target.starts_with(b"/") {
-                done.clear();
-            }
-            for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev() {
-                comps.push(c.to_vec());
-            }
-        }
-    }
-    Some(
-        done.iter()
-            .flat_map(|c| [b"/".as_slice(), c].concat())
-            .collect(),
-    )
 }
 
 /// Naive substring search (needles are short; paths are short).
@@ -689,11 +602,11 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// Returns true if and only if pair `i` is shown by `filter` and `change`.
 pub fn matches(a: &Audit, i: usize, filter: ClassFilter, change: Option<Change>) -> bool {
     if let Some(c) = change
-        && a.changes[i].0 != c
+        && a.change(i).0 != c
     {
         return false;
     }
-    let v = &a.verdicts.verdicts[i];
+    let v = &a.verdict(i);
     match filter {
         ClassFilter::Stray => a.is_open_stray(i),
         ClassFilter::All => true,
@@ -712,7 +625,7 @@ pub fn own_bytes(t: &Tree, k: usize) -> u64 {
 /// Subtree totals of every pair in one reverse pass (children come after
 /// their parent in tree order, so each is complete before it is added up).
 pub fn aggregates(a: &Audit) -> Aggregates {
-    let n = a.pairs.len();
+    let n = a.len();
     let mut g = Aggregates {
         entries: vec![0; n],
         bytes: vec![0; n],
@@ -722,14 +635,14 @@ pub fn aggregates(a: &Audit) -> Aggregates {
     for i in 0..n {
         let (t, k) = a.entry(i);
         g.mtime[i] = t.entries[k].mtime_ns;
-        if a.pairs[i].cur != NONE {
+        if a.merge().pairs()[i].cur != NONE {
             g.entries[i] = 1;
             g.bytes[i] = own_bytes(t, k);
             g.classes[i][a.class(i) as usize] = 1;
         }
     }
     for i in (0..n).rev() {
-        let p = a.parent[i];
+        let p = a.merge().parents()[i];
         if p == NONE {
             continue;
         }
@@ -746,7 +659,7 @@ pub fn aggregates(a: &Audit) -> Aggregates {
 
 /// Subtree totals of what `filter` and `change` show.
 pub fn hits(a: &Audit, filter: ClassFilter, change: Option<Change>) -> Hits {
-    let n = a.pairs.len();
+    let n = a.len();
     let mut h = Hits {
         entries: vec![0; n],
         bytes: vec![0; n],
@@ -759,7 +672,7 @@ pub fn hits(a: &Audit, filter: ClassFilter, change: Option<Change>) -> Hits {
         }
     }
     for i in (0..n).rev() {
-        let p = a.parent[i];
+        let p = a.merge().parents()[i];
         if p != NONE {
             h.entries[p as usize] += h.entries[i];
             h.bytes[p as usize] += h.bytes[i];
@@ -852,7 +765,7 @@ pub(crate) mod tests {
     fn aggregates_add_up_every_subtree() {
         let (_d, m) = model();
         let d = m.data.as_ref().unwrap();
-        let var = d.audit.cur.lookup(b"/var").unwrap();
+        let var = d.audit.cur().lookup(b"/var").unwrap();
         // Against `empty`, pairs and root entries coincide.
         assert_eq!(
             d.agg.entries[var], 7,
@@ -909,7 +822,8 @@ pub(crate) mod tests {
             &Progress::default(),
         )
         .unwrap();
-        let chain = |p: &[u8]| link_chain(&t, t.lookup(p).unwrap()).join(" → ");
+        let res = Resolver::new(&t, &crate::resolve::NothingBeyond);
+        let chain = |p: &[u8]| link_chain(&res, p).join(" → ");
         assert_eq!(
             chain(b"/etc/hosts"),
             "static/hosts → /nix/store/x-etc/etc/hosts"

@@ -183,7 +183,7 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             if m.search.is_empty() {
                 m.status = "no search: / starts one".into();
             } else {
-                let n = m.data.as_ref().map_or(0, |d| d.audit.pairs.len()).max(1);
+                let n = m.data.as_ref().map_or(0, |d| d.audit.len()).max(1);
                 let cur = m.selected_pair().unwrap_or(0);
                 let forward = msg == Msg::NextMatch;
                 let from = if forward {
@@ -320,7 +320,7 @@ fn collapse(m: &mut Model) {
         return;
     }
     let Some(d) = m.data.as_ref() else { return };
-    let p = d.audit.parent[i];
+    let p = d.audit.merge().parents()[i];
     if p != NONE
         && let Some(r) = m.rows.iter().position(|r| r.pair == p)
     {
@@ -350,15 +350,15 @@ fn toggle_mark(m: &mut Model) {
         m.status = format!("unmarked {shown}");
         return;
     }
-    if a.pairs[i].cur == NONE {
+    if a.merge().pairs()[i].cur == NONE {
         m.status = format!("{shown} was removed: it is not on the root, there is nothing to keep");
         return;
     }
-    let v = a.verdicts.verdicts[i];
+    let v = a.verdict(i);
     if v.class == Class::Persisted {
         m.status = format!(
             "{shown} is already persisted ({})",
-            a.verdicts.text(v.reason).unwrap_or("")
+            a.text(v.reason).unwrap_or("")
         );
         return;
     }
@@ -433,15 +433,7 @@ fn dismiss(m: &mut Model) -> Option<Cmd> {
         m.status = format!("{shown}: a name with a line break cannot be written as an ignore rule");
         return None;
     };
-    let end = a.end[i] as usize;
-    let mut pairs = Vec::new();
-    for k in i..end {
-        let v = &mut a.verdicts.verdicts[k];
-        if v.class == Class::Stray && !v.dismissed {
-            v.dismissed = true;
-            pairs.push(k as u32);
-        }
-    }
+    let pairs = a.dismiss(i);
     if pairs.is_empty() {
         m.status = format!("{shown}: nothing stray to dismiss here");
         return None;
@@ -470,9 +462,7 @@ fn undo(m: &mut Model) -> Option<Cmd> {
         return None;
     };
     if let Some(d) = m.data.as_mut() {
-        for &k in &last.pairs {
-            d.audit.verdicts.verdicts[k as usize].dismissed = false;
-        }
+        d.audit.undismiss(&last.pairs);
     }
     m.refilter();
     let pair = last.pairs.first().copied().unwrap_or(0) as usize;

@@ -88,14 +88,14 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
     let mut l2 = Vec::new();
     if let Some(d) = &m.data {
         let a = &d.audit;
-        let base = match a.baseline.path() {
-            Some(p) => format!("{} {}", a.baseline.kind(), quote_path(p)),
+        let base = match a.baseline().path() {
+            Some(p) => format!("{} {}", a.baseline().kind(), quote_path(p)),
             None => "empty".into(),
         };
-        let storage = if a.storage.is_empty() {
+        let storage = if a.storage().is_empty() {
             "/persist".to_string()
         } else {
-            a.storage
+            a.storage()
                 .iter()
                 .map(|s| quote_path(s))
                 .collect::<Vec<_>>()
@@ -107,22 +107,22 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
         l1.push(Span::raw(storage));
         let (mut entries, mut bytes, mut cls) = (0u64, 0u64, [0u64; 3]);
         let mut c = 0;
-        while c < a.pairs.len() {
+        while c < a.len() {
             entries += u64::from(d.agg.entries[c]);
             bytes += d.agg.bytes[c];
             for (k, n) in cls.iter_mut().enumerate() {
                 *n += u64::from(d.agg.classes[c][k]);
             }
-            c = a.end[c] as usize;
+            c = a.merge().end(c);
         }
         let open: u64 = {
             let mut n = 0u64;
             let mut c = 0;
-            while c < a.pairs.len() {
+            while c < a.len() {
                 if m.filter == super::model::ClassFilter::Stray && m.change.is_none() {
                     n += u64::from(d.hits.entries[c]);
                 }
-                c = a.end[c] as usize;
+                c = a.merge().end(c);
             }
             n
         };
@@ -341,11 +341,11 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
             name.push('@');
         }
         let own = m.matches(i);
-        let v = a.verdicts.verdicts[i];
+        let v = a.verdict(i);
         let (tag, tag_style) = tag(a, i, own);
         let name_style = if !own {
             DIM
-        } else if a.changes[i].0 == Change::Removed {
+        } else if a.change(i).0 == Change::Removed {
             Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::CROSSED_OUT)
@@ -389,8 +389,8 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
 
 /// The short tag at the end of a row: advice for stray paths, else the class.
 fn tag(a: &crate::audit::Audit, i: usize, own: bool) -> (String, Style) {
-    let v = a.verdicts.verdicts[i];
-    if a.changes[i].0 == Change::Removed {
+    let v = a.verdict(i);
+    if a.change(i).0 == Change::Removed {
         return ("removed".into(), DIM);
     }
     let (text, style) = match v.class {
@@ -431,10 +431,10 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     let a = &d.audit;
     let (t, k) = a.entry(i);
     let e = &t.entries[k];
-    let v = a.verdicts.verdicts[i];
+    let v = a.verdict(i);
     let path = a.path(i);
     let mut lines = vec![Line::styled(escape_bytes(&path), BOLD)];
-    let (change, what) = a.changes[i];
+    let (change, what) = a.change(i);
     let mut ch = change.as_str().to_string();
     if change == Change::Modified && !what.is_empty() {
         ch.push_str(&format!(
@@ -475,22 +475,19 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     if v.dismissed {
         cl.push(Span::styled(" (dismissed)", DIM));
     }
-    cl.push(Span::raw(format!(
-        ": {}",
-        a.verdicts.text(v.reason).unwrap_or("")
-    )));
+    cl.push(Span::raw(format!(": {}", a.text(v.reason).unwrap_or(""))));
     lines.push(Line::from(cl));
     if v.class == Class::Stray {
         let adv = match v.advice {
             Some(ad) => {
-                let reason = a.verdicts.text(v.advice_reason).unwrap_or("");
+                let reason = a.text(v.advice_reason).unwrap_or("");
                 format!("{}: {reason}", ad.as_str())
             }
             None => "none known: decide from what it holds".into(),
         };
         lines.push(kv("advice", adv));
     }
-    if let Some(w) = a.verdicts.text(v.warning) {
+    if let Some(w) = a.text(v.warning) {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<8} ", "warning"), DIM),
             Span::styled(w.to_string(), Style::new().fg(Color::Yellow)),
@@ -520,7 +517,12 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
         ));
     }
     if e.kind == Kind::Symlink {
-        let chain = link_chain(t, k);
+        let chain = if a.on_root(i) {
+            link_chain(&a.resolver(), &path)
+        } else {
+            // Removed: the link is only in the baseline; show its text.
+            vec![escape_bytes(t.target(k).unwrap_or_default())]
+        };
         lines.push(kv("link", chain.join(" → ")));
     }
     if let Some(c) = m.marks.covering(&path) {
