@@ -26,31 +26,6 @@ pub enum Baseline {
 }
 
 impl Baseline {
-    /// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
-    pub fn parse(value: &str) -> Result<Baseline> {
-        if value == "empty" {
-            return Ok(Baseline::Empty);
-        }
-        let p = PathBuf::from(value);
-        let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
-        if meta.is_dir() {
-            Ok(Baseline::Directory(p))
-        } else if !meta.is_file() {
-            // Never opened: a fifo would block, a device's open can have effects.
-            Err(Error::bad_input(
-                &p,
-                "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
-            ))
-        } else if snapshot::is_scan_file(&p) {
-            Ok(Baseline::ScanFile(p))
-        } else {
-            Err(Error::bad_input(
-                &p,
-                "not a darlings scan file (wrong magic bytes) and not a directory",
-            ))
-        }
-    }
-
     /// The SPEC §4 `baseline.kind`.
     pub fn kind(&self) -> &'static str {
         match self {
