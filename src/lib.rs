@@ -29,6 +29,7 @@
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
+//! - [`migrate`]: copies whitelisted data from ROOT into storage, verified and crash-safe.
 //! - [`progress`]: the progress line on stderr.
 //! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
 //! - [`demo`]: the sample NixOS-like root of `darlings demo`.
@@ -69,6 +70,8 @@ pub mod progress;
 pub mod report;
 pub mod summary;
 pub mod whitelist;
+
+pub mod migrate;
 
 pub mod tui;
 

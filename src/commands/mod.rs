@@ -3,6 +3,7 @@
 //! and hands the result to a printer, the TUI or the whitelist writer. The
 //! only module that knows both the command line and the stages.
 
+mod migrate;
 mod promote;
 mod report;
 mod scan;
@@ -20,7 +21,7 @@ use crate::{Error, Result, audit, progress, scan as scanner};
 pub enum Outcome {
     /// Exit 0.
     Success,
-    /// Exit 1: the `--fail-on-stray` check failed.
+    /// Exit 1: the `--fail-on-stray` check failed, or `migrate` refused some paths.
     CheckFailed,
 }
 
@@ -36,6 +37,21 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             write,
             storage,
         }) => promote::run(root.as_deref(), &paths, &write, storage.as_deref()),
+        Some(Command::Migrate {
+            root,
+            paths,
+            persistence,
+            whitelist,
+            storage,
+            yes,
+        }) => migrate::run(&migrate::Args {
+            root,
+            paths,
+            persistence,
+            whitelist,
+            storage,
+            yes,
+        }),
         Some(Command::Summary {
             root,
             scan,
