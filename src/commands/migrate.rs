@@ -227,3 +227,41 @@ impl Drop for Bar {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(root: Option<&Path>, wl: &Path) -> Args {
+        Args {
+            root: root.map(Path::to_path_buf),
+            persistence: vec![wl.to_path_buf()],
+            ..Args::default()
+        }
+    }
+
+    #[test]
+    fn the_first_argument_is_root_unless_it_is_whitelisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let wl = dir.path().join("wl.json");
+        std::fs::write(
+            &wl,
+            r#"{"/persist": {"directories": ["/var/lib/darlings-test-app"]}}"#,
+        )
+        .unwrap();
+        // A whitelisted path: ROOT is /, the path is selected (nothing is read there).
+        let r = request(&args(Some(Path::new("/var/lib/darlings-test-app/")), &wl)).unwrap();
+        assert_eq!(r.root, Path::new("/"));
+        assert_eq!(r.only, [b"/var/lib/darlings-test-app".to_vec()]);
+        // Anything else is ROOT.
+        let r = request(&args(Some(dir.path()), &wl)).unwrap();
+        assert_eq!(r.root, dir.path());
+        assert!(r.only.is_empty());
+        assert_eq!(r.listed.len(), 1);
+        let missing = dir.path().join("missing");
+        assert!(request(&args(Some(&missing), &wl)).is_err());
+        let mut a = args(Some(dir.path()), &wl);
+        a.paths = vec![PathBuf::from("relative/path")];
+        assert!(request(&a).is_err());
+    }
+}

@@ -305,7 +305,7 @@ mod tests {
 
     use rustix::fs::{Mode, OFlags};
 
-    use super::super::tree::walk;
+    use super::super::tree::{Read, walk};
     use super::*;
 
     fn trees(build_b: impl Fn(&std::path::Path)) -> Vec<Difference> {
@@ -333,8 +333,8 @@ mod tests {
         let pa = rustix::fs::open(dir.path().join("a"), OFlags::PATH, Mode::empty()).unwrap();
         let pb = rustix::fs::open(dir.path().join("b"), OFlags::PATH, Mode::empty()).unwrap();
         let (a, b) = (
-            walk(pa.as_fd(), b"top").unwrap(),
-            walk(pb.as_fd(), b"top").unwrap(),
+            walk(pa.as_fd(), b"top", Read::META).unwrap(),
+            walk(pb.as_fd(), b"top", Read::META).unwrap(),
         );
         let p = pair(&a, &b);
         let hashed = hash_pairs(pa.as_fd(), &a, pb.as_fd(), &b, &content_pairs(&a, &b, &p));

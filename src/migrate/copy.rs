@@ -103,20 +103,15 @@ fn cerr<'t>(tree: &'t Tree, i: usize, op: &'static str) -> impl Fn(Errno) -> Cop
 
 impl Copier<'_> {
     /// Copies the tree; the staging directory then holds the top's copy.
+    ///
+    /// Directories are copied in parallel, one task each, through the
+    /// descriptors of the source directory and of its copy: every entry is
+    /// opened by its name in its directory (no path lookups), and a
+    /// directory swapped for a link or a mount on ROOT is noticed by its
+    /// identity. Each directory gets its metadata when everything inside
+    /// it is done.
     pub fn run(&self) -> Result<Copied, CopyError> {
         let t = self.tree;
-        let top = &t.nodes[0];
-        // Directories first (all created 0700; their metadata comes last).
-        if top.kind == Kind::Dir {
-            rustix::fs::mkdirat(
-                self.dst,
-                OsStr::from_bytes(&top.name),
-                Mode::from_raw_mode(0o700),
-            )
-            .map_err(cerr(t, 0, "cannot create"))?;
-            let d = open_dir(self.dst, &top.name).map_err(cerr(t, 0, "cannot open"))?;
-            self.make_dirs(&d, 0)?;
-        }
         // Hard-link leaders: the first node of every inode met more than once.
         let mut leader: std::collections::HashMap<(u64, u64), usize> =
             std::collections::HashMap::new();
@@ -131,19 +126,24 @@ impl Copier<'_> {
                 }
             }
         }
-        let files: Vec<usize> = t
-            .copied()
-            .filter(|(i, n)| n.kind == Kind::File && follower[*i].is_none())
-            .map(|(i, _)| i)
-            .collect();
         let clone = AtomicU8::new(CLONE_UNKNOWN);
-        let done: Vec<(usize, Digest, bool)> = files
-            .par_iter()
-            .map(|&i| {
-                let (d, cloned) = self.copy_file(i, &clone)?;
-                Ok((i, d, cloned))
-            })
-            .collect::<Result<_, CopyError>>()?;
+        let top = &t.nodes[0];
+        let done =
+            match top.kind {
+                Kind::Dir => {
+                    let name = OsStr::from_bytes(&top.name);
+                    rustix::fs::mkdirat(self.dst, name, Mode::from_raw_mode(0o700))
+                        .map_err(cerr(t, 0, "cannot create"))?;
+                    let src = open_src_dir(self.src, t, 0)?;
+                    let dst = open_dir(self.dst, &top.name).map_err(cerr(t, 0, "cannot open"))?;
+                    self.copy_dir(&src, &dst, 0, &follower, &clone)?
+                }
+                Kind::File => vec![self.copy_file(self.src, self.dst, 0, &clone)?],
+                _ => {
+                    self.make_special(self.dst, 0)?;
+                    Vec::new()
+                }
+            };
         let mut digests = vec![None; t.nodes.len()];
         let mut methods = Methods::default();
         for (i, d, cloned) in done {
@@ -154,137 +154,185 @@ impl Copier<'_> {
                 methods.written += 1;
             }
         }
-        // Symlinks, fifos and devices, then the other names of hard links.
-        let others: Vec<usize> = t
-            .copied()
-            .filter(|(i, n)| !matches!(n.kind, Kind::Dir | Kind::File) && follower[*i].is_none())
-            .map(|(i, _)| i)
-            .collect();
-        others.par_iter().try_for_each(|&i| self.make_special(i))?;
+        // The other names of hard links, then the times of the directories
+        // that received them (a new name changes a directory's mtime).
+        let mut touched = std::collections::BTreeSet::new();
         for (i, f) in follower.iter().enumerate() {
             if let Some(l) = *f {
                 self.link(l, i)?;
                 digests[i] = digests[l];
+                if let Some(p) = t.nodes[i].parent {
+                    touched.insert(p as usize);
+                }
             }
         }
-        // Directories' metadata, deepest first.
-        for (i, n) in t.copied().collect::<Vec<_>>().into_iter().rev() {
-            if n.kind == Kind::Dir {
-                self.finish_dir(i)?;
-            }
+        for p in touched {
+            let fd = fsx::open_beneath(
+                self.dst,
+                &t.rel(p),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
+                Mode::empty(),
+            )
+            .map_err(cerr(t, p, "cannot open"))?;
+            rustix::fs::futimens(&fd, &times(&t.nodes[p])).map_err(cerr(
+                t,
+                p,
+                "cannot set the times of",
+            ))?;
         }
         Ok(Copied { digests, methods })
     }
 
-    fn make_dirs(&self, dir: &OwnedFd, i: usize) -> Result<(), CopyError> {
+    /// Copies the entries of directory node `i` from `src` into `dst`, then
+    /// sets `dst`'s metadata.
+    fn copy_dir(
+        &self,
+        src: &OwnedFd,
+        dst: &OwnedFd,
+        i: usize,
+        follower: &[Option<usize>],
+        clone: &AtomicU8,
+    ) -> Result<Vec<(usize, Digest, bool)>, CopyError> {
         let t = self.tree;
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        let mut others = Vec::new();
         for j in t.children(i) {
             let n = &t.nodes[j];
-            if n.kind != Kind::Dir || n.skip.is_some() {
+            if n.skip.is_some() || follower[j].is_some() {
                 continue;
             }
-            rustix::fs::mkdirat(dir, OsStr::from_bytes(&n.name), Mode::from_raw_mode(0o700))
-                .map_err(cerr(t, j, "cannot create"))?;
-            self.counters.entries.fetch_add(1, Ordering::Relaxed);
-            let sub = open_dir(dir.as_fd(), &n.name).map_err(cerr(t, j, "cannot open"))?;
-            self.make_dirs(&sub, j)?;
+            match n.kind {
+                Kind::Dir => {
+                    rustix::fs::mkdirat(
+                        dst,
+                        OsStr::from_bytes(&n.name),
+                        Mode::from_raw_mode(0o700),
+                    )
+                    .map_err(cerr(t, j, "cannot create"))?;
+                    self.counters.entries.fetch_add(1, Ordering::Relaxed);
+                    dirs.push(j);
+                }
+                Kind::File => files.push(j),
+                _ => others.push(j),
+            }
         }
-        Ok(())
+        let mut out: Vec<(usize, Digest, bool)> = files
+            .par_iter()
+            .map(|&j| self.copy_file(src.as_fd(), dst.as_fd(), j, clone))
+            .collect::<Result<_, CopyError>>()?;
+        others
+            .par_iter()
+            .try_for_each(|&j| self.make_special(dst.as_fd(), j))?;
+        let nested: Vec<Vec<(usize, Digest, bool)>> = dirs
+            .par_iter()
+            .map(|&j| {
+                let s = open_src_dir(src.as_fd(), t, j)?;
+                let d =
+                    open_dir(dst.as_fd(), &t.nodes[j].name).map_err(cerr(t, j, "cannot open"))?;
+                self.copy_dir(&s, &d, j, follower, clone)
+            })
+            .collect::<Result<_, CopyError>>()?;
+        for v in nested {
+            out.extend(v);
+        }
+        set_owner_mode_xattrs_times(dst.as_fd(), &t.nodes[i]).map_err(cerr(
+            t,
+            i,
+            "cannot set metadata of",
+        ))?;
+        if i == 0 {
+            self.counters.entries.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(out)
     }
 
-    /// Copies one regular file; returns the source's digest and whether it was cloned.
-    fn copy_file(&self, i: usize, clone: &AtomicU8) -> Result<(Digest, bool), CopyError> {
+    /// Copies the regular file node `i` from the directory `src` into the
+    /// directory `dst`; returns the source's digest and whether it was cloned.
+    fn copy_file(
+        &self,
+        src: BorrowedFd<'_>,
+        dst: BorrowedFd<'_>,
+        i: usize,
+        clone: &AtomicU8,
+    ) -> Result<(usize, Digest, bool), CopyError> {
         let t = self.tree;
         let n = &t.nodes[i];
-        let rel = t.rel(i);
-        let src = match fsx::open_beneath(
-            self.src,
-            &rel,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOATIME,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            // Removed, or a directory on the way replaced by a link or a mount.
-            Err(Errno::NOENT | Errno::LOOP | Errno::XDEV | Errno::NOTDIR) => {
-                return Err(changed(t, i));
+        let name = OsStr::from_bytes(&n.name);
+        let flags = OFlags::RDONLY
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOATIME
+            | OFlags::CLOEXEC;
+        let opened = match rustix::fs::openat(src, name, flags, Mode::empty()) {
+            Err(Errno::PERM) => {
+                rustix::fs::openat(src, name, flags - OFlags::NOATIME, Mode::empty())
             }
+            r => r,
+        };
+        let src_fd = match opened {
+            Ok(fd) => fd,
+            // Removed, or replaced by a link.
+            Err(Errno::NOENT | Errno::LOOP) => return Err(changed(t, i)),
             Err(e) => return Err(cerr(t, i, "cannot open")(e)),
         };
-        let st = rustix::fs::fstat(&src).map_err(cerr(t, i, "cannot stat"))?;
+        let st = rustix::fs::fstat(&src_fd).map_err(cerr(t, i, "cannot stat"))?;
         if st.st_mode & 0o170000 != 0o100000 || (st.st_dev, st.st_ino) != n.id {
             return Err(changed(t, i));
         }
-        let (dir, name) = fsx::open_parent(self.dst, &rel).map_err(cerr(t, i, "cannot open"))?;
-        let dst = rustix::fs::openat(
-            &dir,
-            OsStr::from_bytes(name),
+        let dst_fd = rustix::fs::openat(
+            dst,
+            name,
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
         )
         .map_err(cerr(t, i, "cannot create"))?;
-        let (digest, len, cloned) =
-            copy_content(&src, &dst, n, clone, self.counters).map_err(|e| CopyError {
-                rel: rel.clone(),
+        let (digest, len, cloned) = copy_content(&src_fd, &dst_fd, n, clone, self.counters)
+            .map_err(|e| CopyError {
+                rel: t.rel(i),
                 op: "cannot copy",
                 error: e,
             })?;
         if len != n.size {
             return Err(changed(t, i));
         }
-        set_owner_mode_xattrs_times(dst.as_fd(), n).map_err(cerr(
+        set_owner_mode_xattrs_times(dst_fd.as_fd(), n).map_err(cerr(
             t,
             i,
             "cannot set metadata of",
         ))?;
         self.counters.entries.fetch_add(1, Ordering::Relaxed);
-        Ok((digest, cloned))
+        Ok((i, digest, cloned))
     }
 
-    fn make_special(&self, i: usize) -> Result<(), CopyError> {
+    /// Creates the symlink, fifo or device node `i` in the directory `dir`.
+    fn make_special(&self, dir: BorrowedFd<'_>, i: usize) -> Result<(), CopyError> {
         let t = self.tree;
         let n = &t.nodes[i];
-        let rel = t.rel(i);
-        let (dir, name) = fsx::open_parent(self.dst, &rel).map_err(cerr(t, i, "cannot open"))?;
+        let name = n.name.as_slice();
         let os = OsStr::from_bytes(name);
+        let node = |ft, rdev| rustix::fs::mknodat(dir, os, ft, Mode::from_raw_mode(0o600), rdev);
         let create = match n.kind {
-            Kind::Symlink => rustix::fs::symlinkat(OsStr::from_bytes(&n.target), &dir, os),
-            Kind::Fifo => rustix::fs::mknodat(
-                &dir,
-                os,
-                rustix::fs::FileType::Fifo,
-                Mode::from_raw_mode(0o600),
-                0,
-            ),
-            Kind::CharDev => rustix::fs::mknodat(
-                &dir,
-                os,
-                rustix::fs::FileType::CharacterDevice,
-                Mode::from_raw_mode(0o600),
-                n.rdev,
-            ),
-            Kind::BlockDev => rustix::fs::mknodat(
-                &dir,
-                os,
-                rustix::fs::FileType::BlockDevice,
-                Mode::from_raw_mode(0o600),
-                n.rdev,
-            ),
+            Kind::Symlink => rustix::fs::symlinkat(OsStr::from_bytes(&n.target), dir, os),
+            Kind::Fifo => node(rustix::fs::FileType::Fifo, 0),
+            Kind::CharDev => node(rustix::fs::FileType::CharacterDevice, n.rdev),
+            Kind::BlockDev => node(rustix::fs::FileType::BlockDevice, n.rdev),
             Kind::Dir | Kind::File | Kind::Socket => return Ok(()),
         };
         create.map_err(cerr(t, i, "cannot create"))?;
         let meta = || -> rustix::io::Result<()> {
             rustix::fs::chownat(
-                &dir,
+                dir,
                 os,
                 Some(rustix::fs::Uid::from_raw(n.uid)),
                 Some(rustix::fs::Gid::from_raw(n.gid)),
                 AtFlags::SYMLINK_NOFOLLOW,
             )?;
             if n.kind != Kind::Symlink {
-                rustix::fs::chmodat(&dir, os, Mode::from_raw_mode(n.perm), AtFlags::empty())?;
+                rustix::fs::chmodat(dir, os, Mode::from_raw_mode(n.perm), AtFlags::empty())?;
             }
-            fsx::write_xattrs(dir.as_fd(), name, &n.xattrs)?;
-            rustix::fs::utimensat(&dir, os, &times(n), AtFlags::SYMLINK_NOFOLLOW)
+            fsx::write_xattrs(dir, name, &n.xattrs)?;
+            rustix::fs::utimensat(dir, os, &times(n), AtFlags::SYMLINK_NOFOLLOW)
         };
         meta().map_err(cerr(t, i, "cannot set metadata of"))?;
         self.counters.entries.fetch_add(1, Ordering::Relaxed);
@@ -307,27 +355,28 @@ impl Copier<'_> {
         self.counters.entries.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+}
 
-    fn finish_dir(&self, i: usize) -> Result<(), CopyError> {
-        let t = self.tree;
-        let rel = t.rel(i);
-        let fd = fsx::open_beneath(
-            self.dst,
-            &rel,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
-            Mode::empty(),
-        )
-        .map_err(cerr(t, i, "cannot open"))?;
-        set_owner_mode_xattrs_times(fd.as_fd(), &t.nodes[i]).map_err(cerr(
-            t,
-            i,
-            "cannot set metadata of",
-        ))?;
-        if i == 0 {
-            self.counters.entries.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
+/// Opens the source directory node `i` in `parent` (no link followed),
+/// which must still be the directory the walk saw (a mount or a swap since
+/// then shows as another identity).
+fn open_src_dir(parent: BorrowedFd<'_>, t: &Tree, i: usize) -> Result<OwnedFd, CopyError> {
+    let n = &t.nodes[i];
+    let fd = match fsx::open_beneath(
+        parent,
+        &n.name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NOATIME,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT | Errno::LOOP | Errno::NOTDIR | Errno::XDEV) => return Err(changed(t, i)),
+        Err(e) => return Err(cerr(t, i, "cannot open")(e)),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(cerr(t, i, "cannot stat"))?;
+    if (st.st_dev, st.st_ino) != n.id {
+        return Err(changed(t, i));
     }
+    Ok(fd)
 }
 
 /// The `op` of a [`CopyError`] that says the source changed under the copy.
@@ -429,9 +478,11 @@ pub fn verify(
     counters: &Counters,
     racy_after: i64,
 ) -> Result<Vec<Difference>, VerifyError> {
+    use super::tree::{Read, walk, walk_counting};
     let name = &tree.nodes[0].name;
-    let staged = super::tree::walk(staged_dir, name).map_err(VerifyError::Staged)?;
-    let again = super::tree::walk(src, name).map_err(VerifyError::Source)?;
+    let staged = walk_counting(staged_dir, name, Read::ALL, &counters.verified)
+        .map_err(VerifyError::Staged)?;
+    let again = walk(src, name, Read::STAT).map_err(VerifyError::Source)?;
     if let Some(rel) = changed_between(tree, &again) {
         return Err(VerifyError::Changed(rel));
     }
@@ -440,13 +491,11 @@ pub fn verify(
     let checked: std::collections::HashMap<(usize, usize), Result<bool, String>> = pairs
         .par_iter()
         .map(|&(x, y)| {
-            let want = digests[x];
-            let got = compare::hash_node(staged_dir, &staged, y, &counters.verified);
-            let r = match (want, got) {
+            let r = match (digests[x], staged.nodes[y].digest) {
                 (None, _) => Err("not copied".to_string()),
-                (_, Err(e)) => Err(format!("cannot read the copy: {e}")),
-                (Some(w), Ok(g)) if w != g => Ok(false),
-                (Some(w), Ok(_)) => {
+                (_, None) => Err("the copy was not read".to_string()),
+                (Some(w), Some(g)) if w != g => Ok(false),
+                (Some(w), Some(_)) => {
                     // A file changed within the timestamp granularity of the
                     // walk could look unchanged: hash the source again.
                     let n = &tree.nodes[x];
@@ -496,8 +545,10 @@ impl std::fmt::Display for VerifyError {
     }
 }
 
-/// The first entry that differs between two walks of the same source
-/// (anything a write, a rename or a metadata change would alter, ctime included).
+/// The first entry that differs between two walks of the same source:
+/// anything a write, a rename or a metadata change alters. The second walk
+/// may be a [`super::tree::Read::STAT`] one: extended attributes and link
+/// texts are not compared, a change to them changes the ctime.
 pub fn changed_between(a: &Tree, b: &Tree) -> Option<Vec<u8>> {
     let p = compare::pair(a, b);
     if let Some(&x) = p.only_a.first() {
@@ -519,8 +570,6 @@ pub fn changed_between(a: &Tree, b: &Tree) -> Option<Vec<u8>> {
             && n.ctime == m.ctime
             && n.perm == m.perm
             && (n.uid, n.gid) == (m.uid, m.gid)
-            && n.target == m.target
-            && n.xattrs == m.xattrs
             && n.rdev == m.rdev;
         if !same {
             return Some(a.rel(x));

@@ -213,25 +213,11 @@ pub fn remove_tree(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<u64> 
     }
 }
 
-/// The names in the open directory `dir` (without `.` and `..`).
+/// The names in the directory `dir`, a readable descriptor freshly opened
+/// (it is read from its current offset), without `.` and `..`.
 pub fn list_names(dir: BorrowedFd<'_>) -> rustix::io::Result<Vec<Vec<u8>>> {
-    // A fresh descriptor: the directory offset of `dir` is left alone.
-    let fd = rustix::fs::openat(
-        dir,
-        ".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOATIME,
-        Mode::empty(),
-    )
-    .or_else(|_| {
-        rustix::fs::openat(
-            dir,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-    })?;
     let mut buf = Vec::with_capacity(32 << 10);
-    let mut iter = rustix::fs::RawDir::new(&fd, buf.spare_capacity_mut());
+    let mut iter = rustix::fs::RawDir::new(dir, buf.spare_capacity_mut());
     let mut names = Vec::new();
     while let Some(e) = iter.next() {
         let e = e?;

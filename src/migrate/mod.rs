@@ -466,7 +466,7 @@ fn decide(
     {
         return State::InStorage("ROOT reaches the storage copy itself");
     }
-    let tree = match tree::walk(parent.as_fd(), &name) {
+    let tree = match tree::walk(parent.as_fd(), &name, tree::Read::META) {
         Ok(t) => t,
         Err(e) => return State::Refused(Refusal::Unreadable(e.to_string())),
     };
@@ -512,13 +512,24 @@ fn decide(
     State::ToCopy
 }
 
+/// The files of `tree` being written, with their writers.
+fn busy_files(tree: &Tree, writers: &Writers) -> Vec<(Vec<u8>, Writer)> {
+    tree.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == Kind::File)
+        .flat_map(|(i, n)| writers.of(n.id).iter().map(move |w| (i, w.clone())))
+        .map(|(i, w)| (tree.inner(i), w))
+        .collect()
+}
+
 /// Compares ROOT's tree with what storage holds at the destination.
 fn compare_with_storage(
     src: std::os::fd::BorrowedFd<'_>,
     tree: &Tree,
     dest_parent: std::os::fd::BorrowedFd<'_>,
 ) -> std::result::Result<Vec<Difference>, String> {
-    let there = tree::walk(dest_parent, &tree.nodes[0].name)
+    let there = tree::walk(dest_parent, &tree.nodes[0].name, tree::Read::META)
         .map_err(|e| format!("cannot read the copy in storage: {e}"))?;
     let p = compare::pair(tree, &there);
     let pairs = compare::content_pairs(tree, &there, &p);
@@ -619,6 +630,7 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
         return Ok(());
     }
     let mut stagings: Vec<Option<Staging>> = plan.storages.iter().map(|_| None).collect();
+    let mut writers = None;
     for i in 0..plan.paths.len() {
         if !matches!(plan.paths[i].state, State::ToCopy) {
             continue;
@@ -646,6 +658,7 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
             staging,
             &mut plan.paths[i],
             counters,
+            &mut writers,
         );
         plan.paths[i].state = state;
         plan.paths[i].source = None;
@@ -665,6 +678,7 @@ fn migrate_one(
     staging: &mut Staging,
     p: &mut PathPlan,
     counters: &Counters,
+    writers: &mut Option<(std::time::Instant, Writers)>,
 ) -> State {
     let Some(mut source) = p.source.take() else {
         return State::Refused(Refusal::Failed("nothing was walked".into()));
@@ -681,22 +695,21 @@ fn migrate_one(
             counters.entries.store(base.1, Ordering::Relaxed);
             counters.verified.store(base.2, Ordering::Relaxed);
             source.walked_at = seconds_now();
-            source.tree = match tree::walk(source.parent.as_fd(), &name) {
+            source.tree = match tree::walk(source.parent.as_fd(), &name, tree::Read::META) {
                 Ok(t) => t,
                 Err(e) => return State::Refused(Refusal::Unreadable(e.to_string())),
             };
         }
-        // Writers could have started since the plan.
-        let writers = Writers::scan();
-        let busy: Vec<(Vec<u8>, Writer)> = source
-            .tree
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.kind == Kind::File)
-            .flat_map(|(i, n)| writers.of(n.id).iter().map(move |w| (i, w.clone())))
-            .map(|(i, w)| (source.tree.inner(i), w))
-            .collect();
+        // Writers could have started since the plan. Reading every
+        // process's fds and maps costs tens of milliseconds on a busy
+        // machine: once per second is enough, the walk after the copy
+        // notices any write anyway.
+        let fresh = match writers.take() {
+            Some((at, w)) if at.elapsed() < std::time::Duration::from_secs(1) => (at, w),
+            _ => (std::time::Instant::now(), Writers::scan()),
+        };
+        let busy = busy_files(&source.tree, &fresh.1);
+        *writers = Some(fresh);
         if !busy.is_empty() {
             return State::Refused(Refusal::Writers(busy));
         }

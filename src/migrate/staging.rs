@@ -105,7 +105,14 @@ impl Storage {
         let v = rustix::fs::fstatvfs(&self.fd)?;
         self.free = v.f_bavail.saturating_mul(v.f_frsize);
         self.free_inodes = (v.f_files > 0).then_some(v.f_favail);
-        self.leftovers = fsx::list_names(self.fd.as_fd())?
+        // A fresh descriptor (a listing reads from the descriptor's
+        // offset), without touching the storage root's atime.
+        let fresh = crate::safe_open::open_noatime(
+            &self.fd,
+            std::path::Path::new("."),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        )?;
+        self.leftovers = fsx::list_names(fresh.as_fd())?
             .into_iter()
             .filter(|n| n.starts_with(STAGING_PREFIX.as_bytes()))
             .collect();

@@ -107,6 +107,8 @@ pub struct Node {
     pub target: Vec<u8>,
     /// Extended attributes, sorted by name.
     pub xattrs: fsx::Xattrs,
+    /// BLAKE3 of a regular file's content, when the walk read it.
+    pub digest: Option<super::compare::Digest>,
     /// Set when the entry is not copied.
     pub skip: Option<Skip>,
     /// Children of a directory: indices `children.0 .. children.1`, sorted by name.
@@ -243,6 +245,7 @@ pub fn stat_at(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<Stat> {
             rdev: rustix::fs::makedev(st.stx_rdev_major, st.stx_rdev_minor),
             target: Vec::new(),
             xattrs: Vec::new(),
+            digest: None,
             skip: (kind == Kind::Socket).then_some(Skip::Socket),
             children: (0, 0),
         },
@@ -261,25 +264,108 @@ impl Stat {
     }
 }
 
+/// What a walk reads besides `statx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// Extended attributes and symlink texts (a change to either also
+    /// changes the ctime, so a walk that only looks for changes skips them).
+    pub details: bool,
+    /// BLAKE3 of every regular file, read as the walk goes.
+    pub contents: bool,
+}
+
+impl Read {
+    /// Everything the copy keeps.
+    pub const META: Read = Read {
+        details: true,
+        contents: false,
+    };
+    /// Everything, contents hashed.
+    pub const ALL: Read = Read {
+        details: true,
+        contents: true,
+    };
+    /// Only what a change would alter (`statx`).
+    pub const STAT: Read = Read {
+        details: false,
+        contents: false,
+    };
+}
+
+/// One directory's entries as walked, before they are numbered.
+struct Listing {
+    nodes: Vec<Node>,
+    /// For each entry that is a walked directory: its own listing.
+    subdirs: Vec<(usize, Listing)>,
+}
+
 /// Walks the entry `name` of the directory `parent` (which must be an
 /// `O_PATH` or readable descriptor). Entries on another mount than the top's
 /// (mount points inside the path) and sockets are recorded but not entered.
-pub fn walk(parent: BorrowedFd<'_>, name: &[u8]) -> Result<Tree, WalkError> {
+/// Directories are walked in parallel, one task each, through their own
+/// descriptors (a component swapped for a symlink makes the walk fail).
+pub fn walk(parent: BorrowedFd<'_>, name: &[u8], read: Read) -> Result<Tree, WalkError> {
+    walk_counting(parent, name, read, &std::sync::atomic::AtomicU64::new(0))
+}
+
+/// [`walk`], adding the bytes it hashes to `done` as it goes.
+pub fn walk_counting(
+    parent: BorrowedFd<'_>,
+    name: &[u8],
+    read: Read,
+    done: &std::sync::atomic::AtomicU64,
+) -> Result<Tree, WalkError> {
     let werr = |rel: Vec<u8>, e: rustix::io::Errno| WalkError {
         rel,
         error: e.into(),
     };
     let top = stat_at(parent, name).map_err(|e| werr(name.to_vec(), e))?;
     let mnt = top.mnt_id;
-    let mut tree = Tree {
-        nodes: vec![top.node],
-    };
-    fill(parent, &mut tree, 0).map_err(|e| werr(name.to_vec(), e))?;
-    if tree.nodes[0].kind == Kind::Dir {
-        let dir = open_dir(parent, name).map_err(|e| werr(name.to_vec(), e))?;
-        walk_dir(&dir, &mut tree, 0, mnt)?;
+    let mut node = top.node;
+    fill(parent, &mut node, read).map_err(|e| werr(name.to_vec(), e))?;
+    let mut tree = Tree { nodes: vec![node] };
+    match tree.nodes[0].kind {
+        Kind::Dir => {
+            let dir = open_dir(parent, name).map_err(|e| werr(name.to_vec(), e))?;
+            let listing = walk_dir(&dir, mnt, read, done).map_err(|mut e| {
+                e.rel = prefixed(name, &e.rel);
+                e
+            })?;
+            number(&mut tree, 0, listing);
+        }
+        Kind::File if read.contents => {
+            let n = &mut tree.nodes[0];
+            n.digest = Some(hash_child(parent, n, done).map_err(|e| WalkError {
+                rel: name.to_vec(),
+                error: e,
+            })?);
+        }
+        _ => {}
     }
     Ok(tree)
+}
+
+fn prefixed(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = a.to_vec();
+    if !b.is_empty() {
+        out.push(b'/');
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// Appends `listing` as the contiguous children of node `i`, then each
+/// subdirectory's own children, depth first.
+fn number(tree: &mut Tree, i: usize, listing: Listing) {
+    let start = tree.nodes.len() as u32;
+    for mut n in listing.nodes {
+        n.parent = Some(i as u32);
+        tree.nodes.push(n);
+    }
+    tree.nodes[i].children = (start, tree.nodes.len() as u32);
+    for (k, sub) in listing.subdirs {
+        number(tree, start as usize + k, sub);
+    }
 }
 
 /// Opens a directory for listing, without following a symlink and without
@@ -294,9 +380,8 @@ fn open_dir(parent: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<OwnedFd> 
 }
 
 /// Reads what a stat does not give: a symlink's text, the xattrs.
-fn fill(dir: BorrowedFd<'_>, tree: &mut Tree, i: usize) -> rustix::io::Result<()> {
-    let node = &mut tree.nodes[i];
-    if node.skip.is_some() {
+fn fill(dir: BorrowedFd<'_>, node: &mut Node, read: Read) -> rustix::io::Result<()> {
+    if node.skip.is_some() || !read.details {
         return Ok(());
     }
     if node.kind == Kind::Symlink {
@@ -307,54 +392,64 @@ fn fill(dir: BorrowedFd<'_>, tree: &mut Tree, i: usize) -> rustix::io::Result<()
     Ok(())
 }
 
-fn walk_dir(dir: &OwnedFd, tree: &mut Tree, i: usize, mnt: u64) -> Result<(), WalkError> {
-    let werr = |tree: &Tree, e: rustix::io::Errno| WalkError {
-        rel: tree.rel(i),
-        error: e.into(),
+/// BLAKE3 of the regular file `n` in `dir`.
+fn hash_child(
+    dir: BorrowedFd<'_>,
+    n: &Node,
+    done: &std::sync::atomic::AtomicU64,
+) -> std::io::Result<super::compare::Digest> {
+    super::content::hash(dir, &n.name, n.id, n.size, n.blocks, done)
+}
+
+fn walk_dir(
+    dir: &OwnedFd,
+    mnt: u64,
+    read: Read,
+    done: &std::sync::atomic::AtomicU64,
+) -> Result<Listing, WalkError> {
+    use rayon::prelude::*;
+    let at = |name: &[u8], e: std::io::Error| WalkError {
+        rel: name.to_vec(),
+        error: e,
     };
-    let mut names = fsx::list_names(dir.as_fd()).map_err(|e| werr(tree, e))?;
+    let mut names = fsx::list_names(dir.as_fd()).map_err(|e| at(b"", e.into()))?;
     names.sort();
-    let start = tree.nodes.len() as u32;
+    let mut nodes = Vec::with_capacity(names.len());
     for name in names {
         let st = match stat_at(dir.as_fd(), &name) {
             Ok(st) => st,
             // Removed between the listing and the stat: it is not there.
             Err(rustix::io::Errno::NOENT) => continue,
-            Err(e) => {
-                let mut rel = tree.rel(i);
-                rel.push(b'/');
-                rel.extend_from_slice(&name);
-                return Err(WalkError {
-                    rel,
-                    error: e.into(),
-                });
-            }
+            Err(e) => return Err(at(&name, e.into())),
         };
         let mut node = st.node;
-        node.parent = Some(i as u32);
         if st.mnt_id != mnt {
             node.skip = Some(Skip::MountPoint);
         }
-        tree.nodes.push(node);
-        let j = tree.nodes.len() - 1;
-        fill(dir.as_fd(), tree, j).map_err(|e| WalkError {
-            rel: tree.rel(j),
-            error: e.into(),
-        })?;
-    }
-    let end = tree.nodes.len() as u32;
-    tree.nodes[i].children = (start, end);
-    for j in start as usize..end as usize {
-        let n = &tree.nodes[j];
-        if n.kind == Kind::Dir && n.skip.is_none() {
-            let sub = open_dir(dir.as_fd(), &n.name).map_err(|e| WalkError {
-                rel: tree.rel(j),
-                error: e.into(),
-            })?;
-            walk_dir(&sub, tree, j, mnt)?;
+        fill(dir.as_fd(), &mut node, read).map_err(|e| at(&name, e.into()))?;
+        if read.contents && node.kind == Kind::File && node.skip.is_none() {
+            node.digest = Some(hash_child(dir.as_fd(), &node, done).map_err(|e| at(&name, e))?);
         }
+        nodes.push(node);
     }
-    Ok(())
+    let subdirs = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == Kind::Dir && n.skip.is_none())
+        .map(|(k, _)| k)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|k| {
+            let name = &nodes[k].name;
+            let sub = open_dir(dir.as_fd(), name).map_err(|e| at(name, e.into()))?;
+            let listing = walk_dir(&sub, mnt, read, done).map_err(|mut e| {
+                e.rel = prefixed(name, &e.rel);
+                e
+            })?;
+            Ok((k, listing))
+        })
+        .collect::<Result<Vec<_>, WalkError>>()?;
+    Ok(Listing { nodes, subdirs })
 }
 
 #[cfg(test)]
@@ -371,7 +466,7 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", top.join("c")).unwrap();
         std::fs::hard_link(top.join("a"), top.join("b/a2")).unwrap();
         let p = rustix::fs::open(dir.path(), OFlags::PATH, Mode::empty()).unwrap();
-        let t = walk(p.as_fd(), b"top").unwrap();
+        let t = walk(p.as_fd(), b"top", Read::ALL).unwrap();
         let rels: Vec<String> = (0..t.nodes.len())
             .map(|i| String::from_utf8(t.rel(i)).unwrap())
             .collect();
@@ -392,5 +487,8 @@ mod tests {
         assert_eq!(t.nodes[3].target, b"/etc/passwd");
         assert_eq!(t.nodes[1].id, t.nodes[4].id);
         assert_eq!(t.totals(), (7, 6), "the hard-linked file counts once");
+        assert_eq!(t.nodes[1].digest, Some(*blake3::hash(b"hello").as_bytes()));
+        assert_eq!(t.nodes[6].digest, Some(*blake3::hash(b"x").as_bytes()));
+        assert_eq!(t.nodes[2].digest, None, "a directory has no digest");
     }
 }
