@@ -158,6 +158,45 @@ pub fn read_xattrs(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<Xattr
     Ok(out)
 }
 
+/// Reads every extended attribute of an open file or directory (cheaper
+/// than the `/proc` path of [`read_xattrs`] when a descriptor is at hand).
+pub fn fread_xattrs(fd: BorrowedFd<'_>) -> rustix::io::Result<Xattrs> {
+    let mut list = vec![0u8; 256];
+    let len = loop {
+        match rustix::fs::flistxattr(fd, &mut list[..]) {
+            Ok(n) => break n,
+            Err(Errno::RANGE) => {
+                let need = rustix::fs::flistxattr_query(fd)?;
+                list.resize(need.max(list.len() * 2), 0);
+            }
+            Err(Errno::OPNOTSUPP) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
+    };
+    let mut out = Vec::new();
+    let mut value = Vec::new();
+    for key in list[..len].split(|&b| b == 0).filter(|k| !k.is_empty()) {
+        let key_os = OsStr::from_bytes(key);
+        value.resize(256, 0);
+        let n = loop {
+            match rustix::fs::fgetxattr(fd, key_os, &mut value[..]) {
+                Ok(n) => break Some(n),
+                Err(Errno::RANGE) => {
+                    let need = rustix::fs::fgetxattr_query(fd, key_os)?;
+                    value.resize(need.max(value.len() * 2), 0);
+                }
+                Err(Errno::NODATA) => break None,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(n) = n {
+            out.push((key.to_vec(), value[..n].to_vec()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Sets `xattrs` on the entry `name` of `dir` (not following a final link).
 pub fn write_xattrs(dir: BorrowedFd<'_>, name: &[u8], xattrs: &Xattrs) -> rustix::io::Result<()> {
     if xattrs.is_empty() {

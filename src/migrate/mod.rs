@@ -631,7 +631,32 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
     }
     let mut stagings: Vec<Option<Staging>> = plan.storages.iter().map(|_| None).collect();
     let mut writers = None;
+    // Verified copies are made durable and renamed into place by a second
+    // thread while the next path is copied: waiting for the disk overlaps
+    // with work instead of stopping it (a kill still leaves each path
+    // absent or complete: the rename comes after the sync).
+    let (jobs, job_rx) = std::sync::mpsc::channel::<Publish>();
+    let (results_tx, results) = std::sync::mpsc::channel::<(usize, State)>();
+    let publisher = std::thread::Builder::new()
+        .name("darlings-publish".into())
+        .spawn(move || {
+            for job in job_rx {
+                let i = job.index;
+                let state = job.publish();
+                if results_tx.send((i, state)).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
+    let finish = |plan: &mut Plan, (i, state): (usize, State), observer: &mut dyn Observer| {
+        plan.paths[i].state = state;
+        observer.done(&plan.paths[i]);
+    };
     for i in 0..plan.paths.len() {
+        while let Ok(r) = results.try_recv() {
+            finish(plan, r, observer);
+        }
         if !matches!(plan.paths[i].state, State::ToCopy) {
             continue;
         }
@@ -642,17 +667,17 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
             slot => match Staging::create(&plan.storages[si]) {
                 Ok(s) => slot.insert(s),
                 Err(e) => {
-                    plan.paths[i].state = State::Refused(Refusal::Failed(format!(
+                    let state = State::Refused(Refusal::Failed(format!(
                         "cannot create a staging directory in {}: {}",
                         text::quote_path(&plan.storages[si].host),
                         std::io::Error::from(e)
                     )));
-                    observer.done(&plan.paths[i]);
+                    finish(plan, (i, state), observer);
                     continue;
                 }
             },
         };
-        let state = migrate_one(
+        let outcome = migrate_one(
             plan.root_fd.as_fd(),
             &plan.storages[si],
             staging,
@@ -660,9 +685,23 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
             counters,
             &mut writers,
         );
-        plan.paths[i].state = state;
         plan.paths[i].source = None;
-        observer.done(&plan.paths[i]);
+        match outcome {
+            Ok(mut job) => {
+                job.index = i;
+                // The publisher only ends when `jobs` is dropped.
+                if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
+                    let state = job.publish();
+                    finish(plan, (i, state), observer);
+                }
+            }
+            Err(state) => finish(plan, (i, state), observer),
+        }
+    }
+    drop(jobs);
+    let _ = publisher.join();
+    while let Ok(r) = results.try_recv() {
+        finish(plan, r, observer);
     }
     drop(stagings);
     for s in &plan.storages {
@@ -671,7 +710,59 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
     Ok(())
 }
 
-/// Copies, verifies and renames one path into place.
+/// A verified copy waiting to be made durable and renamed into place.
+struct Publish {
+    /// Index of the path in the plan.
+    index: usize,
+    /// The staging directory and the slot holding the copy.
+    staging: OwnedFd,
+    slot_name: Vec<u8>,
+    slot: OwnedFd,
+    /// The copy's name (the whitelisted path's last component).
+    name: Vec<u8>,
+    /// The storage directory it goes into.
+    dest_parent: OwnedFd,
+    methods: Methods,
+}
+
+impl Publish {
+    /// Durable before visible: sync the file system, rename with
+    /// `RENAME_NOREPLACE`, sync the directory, remove the empty slot.
+    fn publish(self) -> State {
+        let _t = crate::timing::phase("publish");
+        let failed = |s: String| State::Refused(Refusal::Failed(s));
+        let name = std::ffi::OsStr::from_bytes(&self.name);
+        let state = if let Err(e) = rustix::fs::syncfs(&self.slot) {
+            failed(format!("cannot sync the copy: {}", std::io::Error::from(e)))
+        } else {
+            match rustix::fs::renameat_with(
+                &self.slot,
+                name,
+                &self.dest_parent,
+                name,
+                rustix::fs::RenameFlags::NOREPLACE,
+            ) {
+                Ok(()) => match fsx::sync_dir(self.dest_parent.as_fd()) {
+                    Ok(()) => State::Copied(self.methods),
+                    Err(e) => failed(format!(
+                        "the copy is in place, but its directory cannot be synced: {}",
+                        std::io::Error::from(e)
+                    )),
+                },
+                Err(Errno::EXIST) => State::Refused(Refusal::Appeared),
+                Err(e) => failed(format!(
+                    "cannot move the verified copy into place: {}",
+                    std::io::Error::from(e)
+                )),
+            }
+        };
+        let _ = fsx::remove_tree(self.staging.as_fd(), &self.slot_name);
+        state
+    }
+}
+
+/// Copies and verifies one path in staging; what is left to do is the
+/// [`Publish`] job (or the path's final state when it cannot be published).
 fn migrate_one(
     root: std::os::fd::BorrowedFd<'_>,
     storage: &Storage,
@@ -679,9 +770,9 @@ fn migrate_one(
     p: &mut PathPlan,
     counters: &Counters,
     writers: &mut Option<(std::time::Instant, Writers)>,
-) -> State {
+) -> Result<Publish, State> {
     let Some(mut source) = p.source.take() else {
-        return State::Refused(Refusal::Failed("nothing was walked".into()));
+        return Err(State::Refused(Refusal::Failed("nothing was walked".into())));
     };
     let name = source.tree.nodes[0].name.clone();
     let base = (
@@ -697,7 +788,7 @@ fn migrate_one(
             source.walked_at = seconds_now();
             source.tree = match tree::walk(source.parent.as_fd(), &name, tree::Read::META) {
                 Ok(t) => t,
-                Err(e) => return State::Refused(Refusal::Unreadable(e.to_string())),
+                Err(e) => return Err(State::Refused(Refusal::Unreadable(e.to_string()))),
             };
         }
         // Writers could have started since the plan. Reading every
@@ -711,39 +802,66 @@ fn migrate_one(
         let busy = busy_files(&source.tree, &fresh.1);
         *writers = Some(fresh);
         if !busy.is_empty() {
-            return State::Refused(Refusal::Writers(busy));
+            return Err(State::Refused(Refusal::Writers(busy)));
         }
         let (slot, slot_fd) = match staging.slot() {
             Ok(s) => s,
             Err(e) => {
-                return State::Refused(Refusal::Failed(format!(
+                return Err(State::Refused(Refusal::Failed(format!(
                     "cannot create a staging directory: {}",
                     std::io::Error::from(e)
-                )));
+                ))));
             }
         };
-        let outcome = copy_verify_rename(root, storage, staging, &source, &slot_fd, p, counters);
-        staging.remove(&slot);
-        match outcome {
-            Err(Retry(what)) if attempt == 0 => {
-                let _ = what;
-                continue;
+        match copy_and_verify(root, storage, staging, &source, &slot_fd, p, counters) {
+            Ok(Ok((dest_parent, methods))) => {
+                let staging_fd = match rustix::io::dup(&staging.fd) {
+                    Ok(fd) => fd,
+                    Err(e) => {
+                        staging.remove(&slot);
+                        return Err(State::Refused(Refusal::Failed(
+                            std::io::Error::from(e).to_string(),
+                        )));
+                    }
+                };
+                return Ok(Publish {
+                    index: 0,
+                    staging: staging_fd,
+                    slot_name: slot,
+                    slot: slot_fd,
+                    name,
+                    dest_parent,
+                    methods,
+                });
+            }
+            Ok(Err(state)) => {
+                staging.remove(&slot);
+                return Err(state);
             }
             Err(Retry(what)) => {
-                return State::Refused(Refusal::Changed(format!(
-                    "{what}; a program is writing there: stop it, then run again"
-                )));
+                staging.remove(&slot);
+                if attempt > 0 {
+                    return Err(State::Refused(Refusal::Changed(format!(
+                        "{what}; a program is writing there: stop it, then run again"
+                    ))));
+                }
             }
-            Ok(state) => return state,
         }
     }
-    State::Refused(Refusal::Failed("gave up".into()))
+    Err(State::Refused(Refusal::Failed("gave up".into())))
 }
 
 /// The source changed while it was copied: worth one more try.
 struct Retry(String);
 
-fn copy_verify_rename(
+/// A verified copy's storage directory and how it was copied, or the path's
+/// final state.
+type Staged = std::result::Result<(OwnedFd, Methods), State>;
+
+/// Copies the path into the slot and verifies it, then opens (creating
+/// what is missing) its storage directory. `Ok(Ok(_))`: ready to publish;
+/// `Ok(Err(state))`: the path's final state; `Err(Retry)`: ROOT changed.
+fn copy_and_verify(
     root: std::os::fd::BorrowedFd<'_>,
     storage: &Storage,
     staging: &mut Staging,
@@ -751,10 +869,9 @@ fn copy_verify_rename(
     slot: &OwnedFd,
     p: &PathPlan,
     counters: &Counters,
-) -> std::result::Result<State, Retry> {
-    let failed = |s: String| Ok(State::Refused(Refusal::Failed(s)));
+) -> std::result::Result<Staged, Retry> {
+    let failed = |s: String| Ok(Err(State::Refused(Refusal::Failed(s))));
     let tree = &source.tree;
-    let name = &tree.nodes[0].name;
     let t = crate::timing::phase("copy");
     let copier = copy::Copier {
         src: source.parent.as_fd(),
@@ -793,44 +910,13 @@ fn copy_verify_rename(
         Err(e) => return failed(e.to_string()),
     }
     drop(t);
-    // Durable before visible.
-    let t = crate::timing::phase("sync");
-    if let Err(e) = rustix::fs::syncfs(slot) {
-        return failed(format!("cannot sync the copy: {}", std::io::Error::from(e)));
+    match staging::dest_parent(storage, root, &p.entry.path, Some(staging)) {
+        Ok(Some(d)) => Ok(Ok((d, copied.methods))),
+        Ok(None) => failed("cannot create its directory in storage".into()),
+        Err(u) => Ok(Err(State::Refused(Refusal::Unusable(format!(
+            "{} in storage {}",
+            text::escape_bytes(&u.path),
+            u.problem
+        ))))),
     }
-    drop(t);
-    let dest_parent = match staging::dest_parent(storage, root, &p.entry.path, Some(staging)) {
-        Ok(Some(d)) => d,
-        Ok(None) => return failed("cannot create its directory in storage".into()),
-        Err(u) => {
-            return Ok(State::Refused(Refusal::Unusable(format!(
-                "{} in storage {}",
-                text::escape_bytes(&u.path),
-                u.problem
-            ))));
-        }
-    };
-    match rustix::fs::renameat_with(
-        slot,
-        std::ffi::OsStr::from_bytes(name),
-        &dest_parent,
-        std::ffi::OsStr::from_bytes(name),
-        rustix::fs::RenameFlags::NOREPLACE,
-    ) {
-        Ok(()) => {}
-        Err(Errno::EXIST) => return Ok(State::Refused(Refusal::Appeared)),
-        Err(e) => {
-            return failed(format!(
-                "cannot move the verified copy into place: {}",
-                std::io::Error::from(e)
-            ));
-        }
-    }
-    if let Err(e) = fsx::sync_dir(dest_parent.as_fd()) {
-        return failed(format!(
-            "the copy is in place, but its directory cannot be synced: {}",
-            std::io::Error::from(e)
-        ));
-    }
-    Ok(State::Copied(copied.methods))
 }

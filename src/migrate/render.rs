@@ -35,7 +35,8 @@ fn entries(n: u64) -> String {
 }
 
 /// Prints the plan, or after `execute` (`done`) the results, then the
-/// totals and what comes next. `again` is the command line to run the plan.
+/// totals and what comes next. `again` is the command line to run the plan
+/// (empty: say nothing about how to run it, the TUI has its own key).
 pub fn report(out: &mut dyn Write, plan: &Plan, done: bool, again: &str) -> std::io::Result<()> {
     if done {
         writeln!(out, "Migration of {}:", quote_path(&plan.root))?;
@@ -101,7 +102,7 @@ pub fn report(out: &mut dyn Write, plan: &Plan, done: bool, again: &str) -> std:
         next_steps(out, plan)
     } else {
         let to_copy = plan.paths.iter().any(|p| matches!(p.state, State::ToCopy));
-        if to_copy {
+        if to_copy && !again.is_empty() {
             writeln!(out, "Nothing was written. To copy: {again} --yes")?;
         } else {
             writeln!(out, "Nothing was written.")?;

@@ -294,6 +294,8 @@ impl Read {
 
 /// One directory's entries as walked, before they are numbered.
 struct Listing {
+    /// The directory's own extended attributes (read through its descriptor).
+    xattrs: fsx::Xattrs,
     nodes: Vec<Node>,
     /// For each entry that is a walked directory: its own listing.
     subdirs: Vec<(usize, Listing)>,
@@ -322,25 +324,18 @@ pub fn walk_counting(
     let top = stat_at(parent, name).map_err(|e| werr(name.to_vec(), e))?;
     let mnt = top.mnt_id;
     let mut node = top.node;
-    fill(parent, &mut node, read).map_err(|e| werr(name.to_vec(), e))?;
+    fill(parent, &mut node, read, done).map_err(|e| WalkError {
+        rel: name.to_vec(),
+        error: e,
+    })?;
     let mut tree = Tree { nodes: vec![node] };
-    match tree.nodes[0].kind {
-        Kind::Dir => {
-            let dir = open_dir(parent, name).map_err(|e| werr(name.to_vec(), e))?;
-            let listing = walk_dir(&dir, mnt, read, done).map_err(|mut e| {
-                e.rel = prefixed(name, &e.rel);
-                e
-            })?;
-            number(&mut tree, 0, listing);
-        }
-        Kind::File if read.contents => {
-            let n = &mut tree.nodes[0];
-            n.digest = Some(hash_child(parent, n, done).map_err(|e| WalkError {
-                rel: name.to_vec(),
-                error: e,
-            })?);
-        }
-        _ => {}
+    if tree.nodes[0].kind == Kind::Dir {
+        let dir = open_dir(parent, name).map_err(|e| werr(name.to_vec(), e))?;
+        let listing = walk_dir(&dir, mnt, read, done).map_err(|mut e| {
+            e.rel = prefixed(name, &e.rel);
+            e
+        })?;
+        number(&mut tree, 0, listing);
     }
     Ok(tree)
 }
@@ -357,6 +352,7 @@ fn prefixed(a: &[u8], b: &[u8]) -> Vec<u8> {
 /// Appends `listing` as the contiguous children of node `i`, then each
 /// subdirectory's own children, depth first.
 fn number(tree: &mut Tree, i: usize, listing: Listing) {
+    tree.nodes[i].xattrs = listing.xattrs;
     let start = tree.nodes.len() as u32;
     for mut n in listing.nodes {
         n.parent = Some(i as u32);
@@ -379,26 +375,44 @@ fn open_dir(parent: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<OwnedFd> 
     )
 }
 
-/// Reads what a stat does not give: a symlink's text, the xattrs.
-fn fill(dir: BorrowedFd<'_>, node: &mut Node, read: Read) -> rustix::io::Result<()> {
-    if node.skip.is_some() || !read.details {
+/// Reads what a stat does not give: a symlink's text, the xattrs, the
+/// content's digest. A directory's xattrs come with its listing, a hashed
+/// file's from the descriptor it is read through (no `/proc` path lookup).
+fn fill(
+    dir: BorrowedFd<'_>,
+    node: &mut Node,
+    read: Read,
+    done: &std::sync::atomic::AtomicU64,
+) -> std::io::Result<()> {
+    if node.skip.is_some() {
+        return Ok(());
+    }
+    if node.kind == Kind::File && read.contents {
+        let fd = super::content::open_file(dir, &node.name, node.id)?;
+        if read.details {
+            node.xattrs = fsx::fread_xattrs(fd.as_fd())?;
+        }
+        let sparse = node.blocks * 512 < node.size;
+        let (digest, len) = super::content::pump(&fd, None, node.size, sparse, done)?;
+        if len != node.size {
+            return Err(std::io::Error::other(
+                "its length changed while it was read",
+            ));
+        }
+        node.digest = Some(digest);
+        return Ok(());
+    }
+    if !read.details {
         return Ok(());
     }
     if node.kind == Kind::Symlink {
         let name = OsStr::from_bytes(&node.name);
         node.target = rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes();
     }
-    node.xattrs = fsx::read_xattrs(dir, &node.name)?;
+    if node.kind != Kind::Dir {
+        node.xattrs = fsx::read_xattrs(dir, &node.name)?;
+    }
     Ok(())
-}
-
-/// BLAKE3 of the regular file `n` in `dir`.
-fn hash_child(
-    dir: BorrowedFd<'_>,
-    n: &Node,
-    done: &std::sync::atomic::AtomicU64,
-) -> std::io::Result<super::compare::Digest> {
-    super::content::hash(dir, &n.name, n.id, n.size, n.blocks, done)
 }
 
 fn walk_dir(
@@ -411,6 +425,11 @@ fn walk_dir(
     let at = |name: &[u8], e: std::io::Error| WalkError {
         rel: name.to_vec(),
         error: e,
+    };
+    let xattrs = if read.details {
+        fsx::fread_xattrs(dir.as_fd()).map_err(|e| at(b"", e.into()))?
+    } else {
+        Vec::new()
     };
     let mut names = fsx::list_names(dir.as_fd()).map_err(|e| at(b"", e.into()))?;
     names.sort();
@@ -426,10 +445,7 @@ fn walk_dir(
         if st.mnt_id != mnt {
             node.skip = Some(Skip::MountPoint);
         }
-        fill(dir.as_fd(), &mut node, read).map_err(|e| at(&name, e.into()))?;
-        if read.contents && node.kind == Kind::File && node.skip.is_none() {
-            node.digest = Some(hash_child(dir.as_fd(), &node, done).map_err(|e| at(&name, e))?);
-        }
+        fill(dir.as_fd(), &mut node, read, done).map_err(|e| at(&name, e))?;
         nodes.push(node);
     }
     let subdirs = nodes
@@ -449,7 +465,11 @@ fn walk_dir(
             Ok((k, listing))
         })
         .collect::<Result<Vec<_>, WalkError>>()?;
-    Ok(Listing { nodes, subdirs })
+    Ok(Listing {
+        xattrs,
+        nodes,
+        subdirs,
+    })
 }
 
 #[cfg(test)]

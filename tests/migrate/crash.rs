@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::{LoopFs, Rng, assert_same_tree, need_loop, stdout, whitelist};
 
-const ITERATIONS: usize = 12;
+const ITERATIONS: usize = 24;
 const PATHS: [&str; 3] = ["/var/lib/big", "/var/lib/many", "/etc/machine-id"];
 
 fn build(root: &Path) {
@@ -110,7 +110,7 @@ fn sigkill_at_any_moment_leaves_each_path_absent_or_complete() {
             staging_leftovers(&persist)
         );
         // Start over now and then so that kills keep landing mid-copy.
-        if complete == PATHS.len() || i % 3 == 2 {
+        if complete == PATHS.len() || i % 2 == 1 {
             clear();
         }
     }
