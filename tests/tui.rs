@@ -10,6 +10,7 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use darlings::scan::Progress;
 use darlings::tui::keys::Mode;
+use darlings::tui::migrate::Stage;
 use darlings::tui::model::{Model, Settings};
 use darlings::tui::{Input, run_loop};
 use darlings::whitelist::Flavor;
@@ -645,4 +646,102 @@ fn a_broken_whitelist_stops_the_write_with_a_message_and_stays_untouched() {
         "{ environment.persistence = { "
     );
     assert!(!s.out.path().join("persist.nix.bak").exists());
+}
+
+/// After writing the whitelist, `m` plans the migration of the written
+/// paths, `y` copies them into storage with a gauge, and the results stay
+/// on screen; refusals are shown per path.
+#[test]
+fn journey_write_then_migrate() {
+    let f = fixture();
+    f.dir("persist");
+    // Storage already holds a different machine-id: that path is refused.
+    f.file("persist/etc/machine-id", "another machine\n");
+    let mut s = Session::with(f, 110, 40, false);
+    let mut keys = vec![key(' '), key('/')];
+    keys.extend(typed("machine-id"));
+    keys.extend([code(KeyCode::Enter), key(' '), key('w'), key('y')]);
+    s.run(keys);
+    assert!(
+        s.model.status.contains("wrote 2 paths"),
+        "{}",
+        s.model.status
+    );
+    let args = darlings::cli::ScanArgs {
+        against: "empty".into(),
+        threads: Some(1),
+        ..Default::default()
+    };
+    let opts = darlings::settings::audit_options(Some(s.root.root()), &args).expect("options");
+    let audit = darlings::audit::run(&opts, &Progress::default());
+    // `m`, ticks until the plan is on screen, `y`, ticks until the copy is
+    // done (other tests may keep the thread pool busy: up to a minute).
+    let wait_for = |s: &mut Session, stage: Stage| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while s.model.migration.as_ref().map(|g| &g.stage) != Some(&stage)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            run_loop(
+                &mut s.terminal,
+                &mut s.model,
+                vec![Input::Tick],
+                &Progress::default(),
+            )
+            .expect("loop");
+        }
+    };
+    run_loop(
+        &mut s.terminal,
+        &mut s.model,
+        vec![Input::Loaded(Box::new(audit)), key('m')],
+        &Progress::default(),
+    )
+    .expect("loop");
+    wait_for(&mut s, Stage::Ready);
+    assert_eq!(s.model.mode, Mode::Migrate);
+    let screen = s.screen();
+    assert!(screen.contains("migration plan"), "{screen}");
+    assert!(screen.contains("copy       /var/lib/docker"), "{screen}");
+    assert!(screen.contains("REFUSED    /etc/machine-id"), "{screen}");
+    assert!(
+        !s.root.path("persist/var/lib/docker").exists(),
+        "the plan copies nothing"
+    );
+    run_loop(
+        &mut s.terminal,
+        &mut s.model,
+        vec![key('y')],
+        &Progress::default(),
+    )
+    .expect("loop");
+    wait_for(&mut s, Stage::Done);
+    let screen = s.screen();
+    assert!(
+        screen.contains("migration: done, with refusals"),
+        "{screen}"
+    );
+    assert!(screen.contains("copied     /var/lib/docker"), "{screen}");
+    assert!(
+        screen.contains("(the path itself): content differs"),
+        "{screen}"
+    );
+    assert!(
+        s.root
+            .path("persist/var/lib/docker/volumes/db/PG_VERSION")
+            .exists()
+    );
+    assert_eq!(
+        std::fs::read(s.root.path("persist/etc/machine-id")).expect("read"),
+        b"another machine\n",
+        "the conflict is left alone"
+    );
+    run_loop(
+        &mut s.terminal,
+        &mut s.model,
+        vec![code(KeyCode::Esc)],
+        &Progress::default(),
+    )
+    .expect("loop");
+    assert_eq!(s.model.mode, Mode::Browse);
 }

@@ -20,6 +20,8 @@ pub enum Mode {
     ConfirmWrite,
     /// Asking before quitting with marks that are not written.
     ConfirmQuit,
+    /// The migration screen (plan, progress, results).
+    Migrate,
 }
 
 /// Everything that can happen to the model: keys, and results the runtime
@@ -72,6 +74,8 @@ pub enum Msg {
     FocusNext,
     /// Preview what will be written to the whitelist.
     WritePreview,
+    /// Plan the migration of the paths written in this session into storage.
+    Migrate,
     /// Answer yes to the question on screen.
     Yes,
     /// Answer no / go back.
@@ -101,8 +105,8 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
-/// Movement also scrolls the help and the write preview.
-const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
+/// Movement also scrolls the help, the write preview and the migration screen.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite, Mode::Migrate];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -189,6 +193,14 @@ pub const KEYS: &[Binding] = &[
         msg: Msg::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
+    },
+    Binding {
+        keys: &[ch('m')],
+        label: "m",
+        modes: B,
+        msg: Msg::Migrate,
+        help: "after writing: plan copying the written paths' data into storage, then y copies",
+        footer: "",
     },
     Binding {
         keys: &[ch('d')],
@@ -311,9 +323,22 @@ pub const KEYS: &[Binding] = &[
         footer: "quit",
     },
     Binding {
+        keys: &[ch('y')],
+        label: "y",
+        modes: &[Mode::Migrate],
+        msg: Msg::Yes,
+        help: "copy, verify and put the data in storage",
+        footer: "migrate",
+    },
+    Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
         label: "n/Esc",
-        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit, Mode::Help],
+        modes: &[
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+            Mode::Help,
+            Mode::Migrate,
+        ],
         msg: Msg::No,
         help: "go back",
         footer: "back",
@@ -350,6 +375,7 @@ pub const KEYS: &[Binding] = &[
             Mode::Help,
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
+            Mode::Migrate,
         ],
         msg: Msg::Quit,
         help: "quit",

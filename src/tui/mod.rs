@@ -20,6 +20,7 @@
 
 pub mod keys;
 pub mod marks;
+pub mod migrate;
 pub mod model;
 pub mod preview;
 pub mod update;
@@ -130,7 +131,11 @@ pub fn run_loop<B: Backend>(
             }
             Input::Resize => {}
             Input::Tick => {
-                if model.data.is_some() {
+                if let Some(g) = model.migration.as_mut() {
+                    if !g.poll() {
+                        continue;
+                    }
+                } else if model.data.is_some() {
                     continue;
                 }
                 let secs = started.elapsed().as_secs_f64();
@@ -219,6 +224,37 @@ fn execute(m: &mut Model, cmd: Cmd) -> bool {
         Cmd::AppendIgnore(rule) => {
             let r = append_ignore(m, &rule);
             m.ignore_saved(r);
+        }
+        Cmd::PlanMigration => {
+            let paths: Vec<Vec<u8>> = match m.data.as_ref() {
+                Some(d) => {
+                    let mut p: Vec<Vec<u8>> = m
+                        .promoted
+                        .iter()
+                        .map(|&i| d.audit.path(i as usize))
+                        .collect();
+                    p.sort();
+                    p
+                }
+                None => Vec::new(),
+            };
+            let root = m
+                .data
+                .as_ref()
+                .map_or_else(|| m.settings.root.clone(), |d| d.audit.cur().root.clone());
+            match migrate::request(&root, &m.settings.whitelist, paths) {
+                Ok(req) => {
+                    m.migration = Some(migrate::Migration::plan(req));
+                    m.popup_scroll = 0;
+                    m.mode = keys::Mode::Migrate;
+                }
+                Err(e) => m.status = format!("cannot migrate: {e}"),
+            }
+        }
+        Cmd::RunMigration => {
+            if let Some(g) = m.migration.as_mut() {
+                g.run();
+            }
         }
         Cmd::RestoreIgnore(prev) => {
             if let Some(path) = m.settings.ignore.clone() {

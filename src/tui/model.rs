@@ -249,6 +249,8 @@ pub struct Model {
     pub preview: Option<(u32, Preview)>,
     /// The write being confirmed.
     pub plan: Option<WritePlan>,
+    /// The migration screen, once `m` opened it.
+    pub migration: Option<super::migrate::Migration>,
     /// Dismissals, last one last.
     pub dismissals: Vec<Dismissal>,
     /// The status line.
@@ -283,6 +285,7 @@ impl Model {
             popup_scroll: 0,
             preview: None,
             plan: None,
+            migration: None,
             dismissals: Vec::new(),
             status: String::new(),
             page: 20,

@@ -26,6 +26,10 @@ pub enum Cmd {
     AppendIgnore(Vec<u8>),
     /// Put the ignore file back as it was (`None`: remove it).
     RestoreIgnore(Option<Vec<u8>>),
+    /// Plan the migration of the paths written in this session.
+    PlanMigration,
+    /// Carry the migration plan on screen out.
+    RunMigration,
 }
 
 /// Applies one message to the model.
@@ -80,8 +84,40 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 None
             }
         },
+        Mode::Migrate => migrate(m, msg),
         Mode::Search => search(m, msg),
         Mode::Browse => browse(m, msg),
+    }
+}
+
+/// Keys on the migration screen: `y` runs the plan, `n`/`Esc` closes it
+/// (not while copying: the copy finishes first, or a kill would leave a
+/// staging directory for the next run to remove).
+fn migrate(m: &mut Model, msg: Msg) -> Option<Cmd> {
+    use super::migrate::Stage;
+    let stage = m.migration.as_ref().map(|g| g.stage.clone());
+    match msg {
+        Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown => {
+            scroll_popup(m, msg);
+            None
+        }
+        // Safe even while copying: nothing is visible in storage before it
+        // is verified, and the next run removes the staging directory.
+        Msg::Quit => Some(Cmd::Quit),
+        Msg::Yes if stage == Some(Stage::Ready) => {
+            m.popup_scroll = 0;
+            Some(Cmd::RunMigration)
+        }
+        _ if stage == Some(Stage::Running) => {
+            m.status = "copying: wait for the migration to finish".into();
+            None
+        }
+        Msg::No => {
+            m.mode = Mode::Browse;
+            m.migration = None;
+            None
+        }
+        _ => None,
     }
 }
 
@@ -226,6 +262,15 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             };
         }
         Msg::WritePreview => return write_preview(m),
+        Msg::Migrate => {
+            if m.promoted.is_empty() {
+                m.status =
+                    "nothing written yet: mark paths (Space), write them (w, y), then m migrates them"
+                        .into();
+                return None;
+            }
+            return Some(Cmd::PlanMigration);
+        }
         Msg::Help => {
             m.popup_scroll = 0;
             m.prev_mode = Mode::Browse;

@@ -51,6 +51,8 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
         draw_loading(m, f, body);
     } else if m.mode == Mode::ConfirmWrite {
         draw_plan(m, f, body);
+    } else if let (Mode::Migrate, Some(g)) = (m.mode, &m.migration) {
+        super::migrate::draw(g, m.popup_scroll, f, body);
     } else {
         draw_body(m, vs, f, body);
     }
@@ -681,6 +683,7 @@ fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
         (Mode::Browse, "Browsing"),
         (Mode::Search, "While typing a search"),
         (Mode::ConfirmWrite, "Write preview"),
+        (Mode::Migrate, "Migration"),
     ] {
         lines.push(Line::styled(title, BOLD));
         for b in keys::bindings(mode) {
