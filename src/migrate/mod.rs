@@ -156,12 +156,53 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Room needed per storage root (index) by the paths still to copy.
+    /// Room (bytes, entries) the paths still to copy need on the file
+    /// system of storage root `storage` (every storage root on it counts).
     pub fn need(&self, storage: usize) -> (u64, u64) {
+        let dev = self.storages[storage].id.0;
         self.paths
             .iter()
-            .filter(|p| p.storage == storage && matches!(p.state, State::ToCopy))
+            .filter(|p| self.storages[p.storage].id.0 == dev && matches!(p.state, State::ToCopy))
             .fold((0, 0), |(n, e), p| (n + p.need, e + p.entries))
+    }
+
+    /// Whether storage root `storage` is the first of its file system in
+    /// [`Plan::storages`] (the one room is reported for).
+    pub fn first_on_fs(&self, storage: usize) -> bool {
+        let dev = self.storages[storage].id.0;
+        self.storages.iter().position(|s| s.id.0 == dev) == Some(storage)
+    }
+
+    /// Checks the room of every storage file system; the paths to copy onto
+    /// one that has not enough become [`Refusal::NoRoom`]. With `all`, one
+    /// shortfall refuses every path to copy (nothing is started). Returns
+    /// whether anything was short.
+    fn check_room(&mut self, all: bool) -> bool {
+        let short: Vec<bool> = (0..self.storages.len())
+            .map(|si| {
+                let (need, entries) = self.need(si);
+                let s = &self.storages[si];
+                need > s.free || s.free_inodes.is_some_and(|f| f < entries)
+            })
+            .collect();
+        let any = short.iter().any(|&b| b);
+        if !any {
+            return false;
+        }
+        let needs: Vec<(u64, u64)> = (0..self.storages.len())
+            .map(|si| (self.need(si).0, self.storages[si].free))
+            .collect();
+        for p in self
+            .paths
+            .iter_mut()
+            .filter(|p| matches!(p.state, State::ToCopy))
+        {
+            if all || short[p.storage] {
+                let (need, free) = needs[p.storage];
+                p.state = State::Refused(Refusal::NoRoom { need, free });
+            }
+        }
+        true
     }
 
     /// Whether every path's data is in storage (nothing refused).
@@ -243,30 +284,17 @@ pub fn plan(req: &Request) -> Result<Plan> {
         p.storage = si;
         paths.push(p);
     }
-    // Room, per storage root, before anything is written.
-    for (si, s) in storages.iter().enumerate() {
-        let (need, entries) = paths
-            .iter()
-            .filter(|p| p.storage == si && matches!(p.state, State::ToCopy))
-            .fold((0, 0), |(n, e), p| (n + p.need, e + p.entries));
-        let short_inodes = s.free_inodes.is_some_and(|f| f < entries);
-        if need > s.free || short_inodes {
-            for p in paths
-                .iter_mut()
-                .filter(|p| p.storage == si && matches!(p.state, State::ToCopy))
-            {
-                p.state = State::Refused(Refusal::NoRoom { need, free: s.free });
-            }
-        }
-    }
-    Ok(Plan {
+    let mut plan = Plan {
         root: req.root.clone(),
         root_fd,
         storages,
         paths,
         writers_complete: writers.complete,
         removed: Vec::new(),
-    })
+    };
+    // Room, per storage file system, before anything is written.
+    plan.check_room(false);
+    Ok(plan)
 }
 
 /// The whitelist entries the request selects, in path order, validated.
@@ -610,23 +638,7 @@ pub fn execute(plan: &mut Plan, counters: &Counters, observer: &mut dyn Observer
             .map_err(|e| Error::io("cannot read the free room of", &host, e.into()))?;
     }
     // Room again, now that leftovers are gone; a shortfall stops everything.
-    let short = (0..plan.storages.len()).any(|si| {
-        let (need, entries) = plan.need(si);
-        let s = &plan.storages[si];
-        need > s.free || s.free_inodes.is_some_and(|f| f < entries)
-    });
-    if short {
-        for si in 0..plan.storages.len() {
-            let (need, _) = plan.need(si);
-            let free = plan.storages[si].free;
-            for p in plan
-                .paths
-                .iter_mut()
-                .filter(|p| p.storage == si && matches!(p.state, State::ToCopy))
-            {
-                p.state = State::Refused(Refusal::NoRoom { need, free });
-            }
-        }
+    if plan.check_room(true) {
         return Ok(());
     }
     let mut stagings: Vec<Option<Staging>> = plan.storages.iter().map(|_| None).collect();

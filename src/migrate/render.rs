@@ -401,7 +401,7 @@ fn totals(out: &mut dyn Write, plan: &Plan, done: bool) -> std::io::Result<()> {
     if !done {
         for (si, s) in plan.storages.iter().enumerate() {
             let (need, _) = plan.need(si);
-            if need > 0 {
+            if need > 0 && plan.first_on_fs(si) {
                 writeln!(
                     out,
                     "Room in {}: the copies need at most {}, {} free.",
@@ -489,10 +489,9 @@ fn next_steps(out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
         } else if p.entry.is_file {
             format!("a bind mount of the file {src}")
         } else {
-            format!(
-                "a bind mount of {src} ({})",
-                text::escape_str(&mount_unit(&p.entry.path))
-            )
+            // The unit name is printable ASCII by construction (systemd's
+            // own escaping): printed as systemctl shows it.
+            format!("a bind mount of {src} ({})", mount_unit(&p.entry.path))
         };
         writeln!(out, "       {name:<width$}  {how}")?;
     }

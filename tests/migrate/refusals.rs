@@ -248,3 +248,53 @@ fn a_running_unit_keeping_state_there_is_refused() {
     assert!(!f.path("persist/var/lib/postgresql").exists());
     assert!(f.path("persist/var/lib/other/x").exists());
 }
+
+/// On a live system the paths already persisted are bind mounts or links
+/// from storage: migrate leaves them alone ("mounted", "linked") and
+/// copies only what is still on ROOT.
+#[test]
+fn paths_already_mounted_or_linked_from_storage_are_left_alone() {
+    crate::skip_unless!(crate::common::is_root(), "needs root (a mount namespace)");
+    crate::skip_unless!(
+        crate::which("unshare").is_some(),
+        "needs unshare (util-linux)"
+    );
+    let f = crate::common::Fixture::new();
+    f.file("persist/var/log/old.log", "kept")
+        .dir("var/log")
+        .file("persist/etc/machine-id", "id")
+        .symlink("/persist/etc/machine-id", "etc/machine-id")
+        .file("var/lib/new/data", "new");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/log", "/var/lib/new"],
+        &["/etc/machine-id"],
+    );
+    let script = format!(
+        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
+        f.path("persist/var/log").display(),
+        f.path("var/log").display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&wl)
+        .arg("--yes")
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("mounted    /var/log"), "{text}");
+    assert!(text.contains("linked     /etc/machine-id"), "{text}");
+    assert!(text.contains("copied     /var/lib/new"), "{text}");
+    assert_same_tree(&f.path("var/lib/new"), &f.path("persist/var/lib/new"));
+}
