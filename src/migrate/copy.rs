@@ -11,7 +11,10 @@
 //! Content: `FICLONE` first (btrfs, XFS: the copy shares the source's
 //! extents and costs no room), else a read/write loop that hashes the bytes
 //! as it reads them and skips the holes of a sparse file (`SEEK_DATA` /
-//! `SEEK_HOLE`), so the copy is sparse too.
+//! `SEEK_HOLE`), so the copy is sparse too. Not `copy_file_range`: the
+//! bytes must be read for their digest anyway, and an in-kernel copy plus
+//! that read took 0.35-0.38 s for 512 MiB on ext4 (warm cache) against
+//! 0.19-0.25 s for the one-pass loop; the sharing it can offer is FICLONE's.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -30,6 +30,7 @@ fn a_conflict_is_refused_with_its_differences_and_the_rest_is_migrated() {
     std::fs::create_dir_all(old.join("d0")).expect("mkdir");
     std::fs::write(old.join("d0/f0"), b"an older version").expect("write");
     std::fs::write(old.join("stale"), b"only here").expect("write");
+    std::fs::write(old.join("evil\x1b[31m\nname"), b"x").expect("write");
     let storage_app1 = untouched_state(&old, &[]);
     let wl_dir = tempfile::tempdir().expect("temp");
     let wl = whitelist(
@@ -55,6 +56,11 @@ fn a_conflict_is_refused_with_its_differences_and_the_rest_is_migrated() {
     );
     assert!(text.contains("d0/f0: content differs"), "{text}");
     assert!(text.contains("stale: only in storage (file)"), "{text}");
+    assert!(
+        text.contains("evil\\e[31m\\nname: only in storage (file)"),
+        "names are escaped: {text}"
+    );
+    assert!(!text.contains('\x1b'), "no raw escape reaches the terminal");
     assert!(text.contains("d1: only on ROOT (directory)"), "{text}");
     assert!(text.contains("nothing was overwritten"), "{text}");
     assert!(text.contains("copied     /var/lib/app2"), "{text}");
