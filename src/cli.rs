@@ -98,7 +98,7 @@ pub enum Command {
         /// Whitelist options.
         #[command(flatten)]
         write: WriteArgs,
-        /// Persistent storage root the whitelist names (default /persist).
+        /// Storage root for the new entries (default: the file's, else /persist).
         #[arg(long, value_name = "PATH")]
         storage: Option<PathBuf>,
     },
@@ -138,9 +138,9 @@ pub struct WriteArgs {
     /// Where promoted paths are written.
     #[arg(long, value_name = "FILE", default_value = "persist.nix")]
     pub whitelist: PathBuf,
-    /// The module the written whitelist targets.
-    #[arg(long, value_enum, default_value_t = FlavorArg::Impermanence)]
-    pub flavor: FlavorArg,
+    /// The module to write for (default: the one the file uses, else impermanence).
+    #[arg(long, value_enum)]
+    pub flavor: Option<FlavorArg>,
 }
 
 /// `--hash` values.

@@ -591,7 +591,7 @@ fn detect_kind(loc: &Value) -> Kind {
 
 /// `storage` without `home` at its end: `/persist/srv/deploy` without
 /// `/srv/deploy` is `/persist`.
-fn strip_home(storage: &Path, home: &Path) -> Option<PathBuf> {
+pub(crate) fn strip_home(storage: &Path, home: &Path) -> Option<PathBuf> {
     let s: Vec<_> = storage.components().collect();
     let h: Vec<_> = home.components().skip(1).collect();
     // The storage root left over must not be `/` itself.
@@ -603,7 +603,7 @@ fn strip_home(storage: &Path, home: &Path) -> Option<PathBuf> {
 
 /// `/persist/home/bird` → (`/persist`, bird at `/home/bird`); `/persist/root`
 /// → (`/persist`, root at `/root`).
-fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
+pub(crate) fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
     let comps: Vec<&str> = storage
         .iter()
         .filter_map(|c| c.to_str())

@@ -95,7 +95,8 @@ impl Session {
             .expect("temp dir");
         let model = Model::new(Settings {
             whitelist: out.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: ignore.then(|| out.path().join("ignore")),
             root: root.root().to_path_buf(),
         });
@@ -476,7 +477,8 @@ fn a_million_entries_stay_smooth() {
     };
     let mut model = Model::new(Settings {
         whitelist: "/nonexistent/persist.nix".into(),
-        flavor: Flavor::Impermanence,
+        flavor: Some(Flavor::Impermanence),
+        storage: Vec::new(),
         ignore: None,
         root: "/synthetic".into(),
     });
@@ -660,4 +662,39 @@ fn a_broken_whitelist_stops_the_write_with_a_message_and_stays_untouched() {
         "{ environment.persistence = { "
     );
     assert!(!s.out.path().join("persist.nix.bak").exists());
+}
+
+/// A file darlings cannot edit safely (its storage root is a variable): the
+/// preview says why and what to paste, and `y` writes nothing.
+#[test]
+fn a_whitelist_without_a_safe_place_shows_why_and_the_lines_to_paste() {
+    let text = "{ persistPath, ... }:\n{\n  environment.persistence.${persistPath}.directories = [ \"/var/log\" ];\n}\n";
+    for (inputs, written) in [
+        (vec![key(' '), key('w')], false),
+        (vec![key(' '), key('w'), key('y')], true),
+    ] {
+        let mut s = Session::new(120, 30);
+        let file = s.out.path().join("persist.nix");
+        std::fs::write(&file, text).expect("write");
+        s.run(inputs);
+        if written {
+            assert_eq!(s.model.mode, Mode::Browse);
+            assert!(
+                s.model.status.starts_with("nothing written"),
+                "{}",
+                s.model.status
+            );
+        } else {
+            assert_eq!(s.model.mode, Mode::ConfirmWrite);
+            let screen = s.screen();
+            assert!(screen.contains("no safe place"), "{screen}");
+            assert!(
+                screen.contains("${persistPath}.directories (line 3):"),
+                "{screen}"
+            );
+            assert!(screen.contains("Nothing can be written"), "{screen}");
+        }
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+        assert!(!s.out.path().join("persist.nix.bak").exists());
+    }
 }

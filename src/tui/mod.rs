@@ -251,7 +251,7 @@ fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
 
 /// Renders the whitelist with the marks and diffs it against the file.
 fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let storage = m
+    let new_storage = m
         .data
         .as_ref()
         .and_then(|d| d.audit.storage.first().cloned())
@@ -261,13 +261,28 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         .as_ref()
         .map(|d| d.users.people())
         .unwrap_or_default();
-    let plan = crate::whitelist::plan(
-        &m.settings.whitelist,
-        m.settings.flavor,
-        &storage,
-        &m.promotions(),
-        &homes,
-    )?;
+    let req = crate::whitelist::Request {
+        flavor: m.settings.flavor,
+        storage: m.settings.storage.clone(),
+        new_storage,
+    };
+    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &m.promotions(), &homes) {
+        Ok(plan) => plan,
+        // No safe place: the preview shows why and what to paste.
+        Err(Error::NoSafeEdit { problem, paste, .. }) => {
+            let old = read_optional(&m.settings.whitelist)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            return Ok(WritePlan {
+                path: m.settings.whitelist.clone(),
+                new: old.clone().unwrap_or_default(),
+                old,
+                diff: Vec::new(),
+                notes: Vec::new(),
+                refused: Some(format!("{problem}\n{paste}")),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let diff = crate::linediff::diff_texts(
         plan.old.as_deref().unwrap_or(""),
         &plan.new,
@@ -279,6 +294,8 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         old: plan.old,
         new: plan.new,
         diff,
+        notes: plan.notes,
+        refused: None,
     })
 }
 

@@ -108,8 +108,11 @@ pub enum Focus {
 pub struct Settings {
     /// The whitelist file `w` writes.
     pub whitelist: PathBuf,
-    /// The module the whitelist targets.
-    pub flavor: Flavor,
+    /// The module the whitelist targets (`None`: the one the file uses).
+    pub flavor: Option<Flavor>,
+    /// `--storage`: the storage roots new entries may go to (empty: the
+    /// file's own).
+    pub storage: Vec<PathBuf>,
     /// The `--ignore` file dismissals are appended to, if given.
     pub ignore: Option<PathBuf>,
     /// The scanned root, as given.
@@ -183,6 +186,11 @@ pub struct WritePlan {
     pub new: String,
     /// The line diff from old to new, as shown.
     pub diff: Vec<crate::linediff::DiffLine>,
+    /// What the whitelist writer decided that is worth telling.
+    pub notes: Vec<String>,
+    /// Why nothing can be written, with the lines to add by hand (a file
+    /// without a safe place for the marked paths).
+    pub refused: Option<String>,
 }
 
 /// Progress of the background scan, as last seen by the runtime.
@@ -812,7 +820,8 @@ pub(crate) mod tests {
         let (dir, audit) = fixture();
         let mut m = Model::new(Settings {
             whitelist: dir.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: None,
             root: dir.path().join("root"),
         });
@@ -829,7 +838,8 @@ pub(crate) mod tests {
         let (dir, audit) = fixture();
         let mut m = Model::new(Settings {
             whitelist: dir.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: None,
             root: dir.path().join("root"),
         });

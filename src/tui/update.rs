@@ -59,6 +59,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             Msg::Yes => {
                 m.mode = Mode::Browse;
                 let plan = m.plan.take()?;
+                if plan.refused.is_some() {
+                    m.status =
+                        "nothing written: the file has no safe place for the marked paths".into();
+                    return None;
+                }
                 if plan.old.as_deref() == Some(plan.new.as_str()) {
                     m.status = "the whitelist already lists these paths; nothing written".into();
                     m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));

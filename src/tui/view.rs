@@ -638,6 +638,21 @@ fn draw_plan(m: &Model, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
+    if let Some(why) = &p.refused {
+        lines.extend(why.lines().map(|l| Line::raw(crate::text::escape_str(l))));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Nothing can be written; n or Esc goes back",
+            BOLD.fg(Color::Yellow),
+        ));
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        return;
+    }
+    lines.extend(
+        p.notes
+            .iter()
+            .map(|n| Line::styled(crate::text::escape_str(n), DIM)),
+    );
     if p.old.as_deref() == Some(p.new.as_str()) {
         lines.push(Line::styled(
             "The file already lists every marked path: nothing would change.",

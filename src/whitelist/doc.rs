@@ -132,8 +132,18 @@ fn print_item(field: &str, item: &Item) -> String {
     if item.attrs.0.is_empty() {
         return nix::quote(&item.path);
     }
-    // Path first, then owner and mode, then the rest by name: stable output
-    // whatever order the user wrote them in.
+    let mut s = String::from("{ ");
+    for (k, v) in set_pairs(field, item) {
+        let _ = write!(s, "{k} = {v}; ");
+    }
+    s.push('}');
+    s
+}
+
+/// The attributes of `item` in its attribute-set form, as Nix source:
+/// the path first, then owner and mode, then the rest by name (stable
+/// output whatever order the user wrote them in).
+pub(super) fn set_pairs(field: &str, item: &Item) -> Vec<(String, String)> {
     let rank = |k: &str| match k {
         "user" => 0,
         "group" => 1,
@@ -142,10 +152,11 @@ fn print_item(field: &str, item: &Item) -> String {
     };
     let mut attrs: Vec<&(String, Value)> = item.attrs.0.iter().collect();
     attrs.sort_by(|a, b| (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0)));
-    let mut s = format!("{{ {field} = {}; ", nix::quote(&item.path));
-    for (k, v) in attrs {
-        let _ = write!(s, "{} = {}; ", nix::attr_key(k), nix::inline(v));
-    }
-    s.push('}');
-    s
+    let mut out = vec![(field.to_string(), nix::quote(&item.path))];
+    out.extend(
+        attrs
+            .into_iter()
+            .map(|(k, v)| (nix::attr_key(k), nix::inline(v))),
+    );
+    out
 }

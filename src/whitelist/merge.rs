@@ -129,7 +129,7 @@ fn location_key(doc: &Doc, flavor: Flavor, storage: &str) -> (Flavor, String) {
 
 /// The item for a promotion: the plain path when the module's defaults
 /// recreate the owner and mode, else the attribute-set form with them.
-fn promoted_item(
+pub(super) fn promoted_item(
     flavor: Flavor,
     p: &Promotion,
     path: &str,
@@ -245,7 +245,7 @@ fn is_covered(taken: &[(String, bool)], path: &str) -> bool {
     })
 }
 
-fn normalise(path: &str) -> String {
+pub(super) fn normalise(path: &str) -> String {
     let parts: Vec<&str> = path
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")

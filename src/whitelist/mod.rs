@@ -1,20 +1,23 @@
-//! The whitelist file darlings writes (SPEC §6): a NixOS module for
-//! impermanence (`environment.persistence`) or preservation
-//! (`preservation.preserveAt`), merged with the existing file, sorted and
-//! stable, and written atomically with the previous version kept as `.bak`.
+//! The whitelist file darlings writes (docs/whitelist-editing.md).
 //!
-//! An existing file is read with rnix and merged: its entries, their extra
-//! attributes (`inInitrd`, `how`, `parentDirectory`, ...), other storage
-//! locations, any other options, the comments at the top and the function
-//! header (`{ lib, ... }:`) are kept. Other comments and the layout are not:
-//! the file is printed again in the canonical form (the previous version
-//! stays in `FILE.bak`). A file darlings cannot rewrite faithfully (not a
-//! literal attribute set, an entry computed by an expression) is an error,
-//! and nothing is written.
+//! A new file is a NixOS module darlings renders itself, sorted and stable,
+//! with its header line ([`HEADER`]); a file still exactly as darlings
+//! rendered it is rendered again with the new paths merged in. Any other
+//! file is a person's: it is edited through rnix's lossless syntax tree,
+//! one new item per path in the list it belongs to, every other byte kept
+//! ([`edit`]); where no safe place exists nothing is written and the error
+//! gives the lines to paste. Writes are atomic, with the previous version
+//! kept as `FILE.bak`; a write that changes nothing does not happen.
+//!
+//! `outline` reads where a file defines persistence, `style` its layout,
+//! `doc`/`read`/`merge` are darlings' own canonical form.
 
 mod doc;
+mod edit;
 mod merge;
+mod outline;
 mod read;
+mod style;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +38,14 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// Its `--flavor` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Impermanence => "impermanence",
+            Flavor::Preservation => "preservation",
+        }
+    }
+
     /// The option path of the module: `environment.persistence` or
     /// `preservation.preserveAt`.
     pub(crate) fn option(self) -> [&'static str; 2] {
@@ -101,8 +112,96 @@ pub fn render(
     )
 }
 
+/// What the caller asks for; what it leaves out is taken from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `--flavor`; `None`: the module the file uses (impermanence for a
+    /// file without one).
+    pub flavor: Option<Flavor>,
+    /// `--storage`: the storage roots new entries may go to; empty: the
+    /// file's own (the one whose entries are closest to each new path).
+    pub storage: Vec<PathBuf>,
+    /// The storage root of a new location, when the file has none and
+    /// `storage` is empty.
+    pub new_storage: PathBuf,
+}
+
+impl Default for Request {
+    fn default() -> Request {
+        Request {
+            flavor: None,
+            storage: Vec::new(),
+            new_storage: PathBuf::from("/persist"),
+        }
+    }
+}
+
+/// The text of a whitelist file after the promotions, and what was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The new text (the old one when nothing changes).
+    pub text: String,
+    /// Decisions worth telling: paths already listed, the storage root
+    /// chosen among several, a user name taken for a computed one.
+    pub notes: Vec<String>,
+}
+
+/// Adds `promotions` to the whitelist text `existing` (`None` or blank: a
+/// new file) of the file `file` (named in errors). Paths below one of
+/// `homes` (user, home) go into `users.NAME` with home-relative paths;
+/// `homes` should list people (root and normal users), not system users
+/// whose home is their state directory.
+///
+/// A promotion the file already keeps (listed, or below a listed
+/// directory) is not added again; existing entries are never changed.
+pub fn apply(
+    file: &Path,
+    existing: Option<&str>,
+    req: &Request,
+    promotions: &[Promotion],
+    homes: &[(String, PathBuf)],
+) -> Result<Applied> {
+    let existing = existing.filter(|t| !t.trim().is_empty());
+    let Some(text) = existing else {
+        let storage = req.storage.first().unwrap_or(&req.new_storage);
+        let flavor = req.flavor.unwrap_or(Flavor::Impermanence);
+        let text = render_named(None, flavor, storage, promotions, homes)?;
+        return Ok(Applied {
+            text,
+            notes: Vec::new(),
+        });
+    };
+    if is_canonical(text, homes) {
+        let (groups, notes) = edit::roots_for(file, text, req, promotions, homes)?;
+        let mut text = text.to_string();
+        for ((flavor, root), group) in groups {
+            text = render_named(Some((file, &text)), flavor, Path::new(&root), &group, homes)?;
+        }
+        return Ok(Applied { text, notes });
+    }
+    let edited = edit::edit(file, text, req, promotions, homes)?;
+    Ok(Applied {
+        text: edited.text,
+        notes: edited.notes,
+    })
+}
+
+/// Returns true if and only if `text` is exactly what darlings renders for
+/// it: its header, and nothing a person added since.
+fn is_canonical(text: &str, homes: &[(String, PathBuf)]) -> bool {
+    text.starts_with(HEADER)
+        && render_named(
+            Some((Path::new("whitelist"), text)),
+            Flavor::Impermanence,
+            Path::new("/persist"),
+            &[],
+            homes,
+        )
+        .is_ok_and(|again| again == text)
+}
+
 /// What writing promotions into a whitelist file would do: the file's text
-/// now and after. The one read–render path of `promote` and the TUI.
+/// now and after. The one read–apply path of `promote` and the TUI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The whitelist file.
@@ -111,6 +210,8 @@ pub struct Plan {
     pub old: Option<String>,
     /// Its text after the write.
     pub new: String,
+    /// Decisions worth telling (see [`Applied::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -119,19 +220,22 @@ impl Plan {
         self.old.as_deref() != Some(self.new.as_str())
     }
 
-    /// Writes the new text (see [`write`]).
+    /// Writes the new text (see [`write`]); does nothing when nothing
+    /// changes.
     pub fn write(&self) -> Result<()> {
-        write(&self.path, &self.new)
+        if self.changes_file() {
+            write(&self.path, &self.new)?;
+        }
+        Ok(())
     }
 }
 
 /// Reads `path` if it exists (a symlink is followed, a fifo is never
-/// opened) and renders it with `promotions` merged in (see [`render`]);
-/// nothing is written.
+/// opened) and applies `promotions` to it (see [`apply`]); nothing is
+/// written.
 pub fn plan(
     path: &Path,
-    flavor: Flavor,
-    storage: &Path,
+    req: &Request,
     promotions: &[Promotion],
     homes: &[(String, PathBuf)],
 ) -> Result<Plan> {
@@ -143,17 +247,12 @@ pub fn plan(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
-    let new = render_named(
-        old.as_deref().map(|t| (path, t)),
-        flavor,
-        storage,
-        promotions,
-        homes,
-    )?;
+    let applied = apply(path, old.as_deref(), req, promotions, homes)?;
     Ok(Plan {
         path: path.to_path_buf(),
         old,
-        new,
+        new: applied.text,
+        notes: applied.notes,
     })
 }
 
@@ -162,7 +261,9 @@ pub fn plan(
 /// `path.bak`. A symlink is followed: the file it points to is replaced (a
 /// whitelist kept in a dotfiles repository is often linked into place). A
 /// replaced file keeps its mode; a new one gets 0644, the usual mode of a
-/// configuration file. On failure no partial file is left behind.
+/// configuration file. On failure no partial file is left behind. When the
+/// file already holds `contents`, nothing is written (and its `.bak` stays
+/// the previous version).
 pub fn write(path: &Path, contents: &str) -> Result<()> {
     let resolved;
     let path = match std::fs::symlink_metadata(path) {
@@ -184,6 +285,9 @@ pub fn write(path: &Path, contents: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => return Err(Error::io("cannot inspect", path, e)),
     };
+    if existed && crate::safe_open::read_regular(path).is_ok_and(|now| now == contents.as_bytes()) {
+        return Ok(());
+    }
     crate::output::write_atomic(path, true, |w| w.write_all(contents.as_bytes()))?;
     if !existed {
         use std::os::unix::fs::PermissionsExt;
