@@ -88,7 +88,7 @@ pub struct AuditOptions {
     pub baseline: Baseline,
     /// When contents are hashed.
     pub hash: HashMode,
-    /// Persistent storage roots (`--storage`).
+    /// Persistent storage roots: `--storage` and the configs' own.
     pub storage: Vec<PathBuf>,
     /// Paths the `--persistence` configs keep.
     pub listed: Vec<crate::evidence::Listed>,

@@ -62,7 +62,9 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
-    let listed = load_persistence(&root, &args.persistence)?;
+    let (listed, config_roots) = load_persistence(&root, &args.persistence)?;
+    let mut storage = args.storage.clone();
+    storage.extend(config_roots);
     Ok(AuditOptions {
         scan: ScanOptions {
             root,
@@ -72,7 +74,7 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         },
         baseline,
         hash: args.hash.into(),
-        storage: args.storage.clone(),
+        storage,
         listed,
         ignore: args.ignore.clone(),
     })
@@ -112,14 +114,20 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep; the homes of
-/// `users.NAME` entries come from ROOT's `/etc/passwd`. A broken file stops
-/// the command (exit 2) with the file and the entry named.
-pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
+/// Reads every `--persistence` file into the paths they keep and their
+/// storage roots (a location that lists nothing is a storage root too: its
+/// contents are persisted); the homes of `users.NAME` entries come from
+/// ROOT's `/etc/passwd`. A broken file stops the command (exit 2) with the
+/// file and the entry named.
+pub fn load_persistence(
+    root: &Path,
+    files: &[PathBuf],
+) -> Result<(Vec<crate::evidence::Listed>, Vec<PathBuf>)> {
     use std::os::unix::ffi::OsStrExt;
     let mut listed = Vec::new();
+    let mut roots = Vec::new();
     if files.is_empty() {
-        return Ok(listed);
+        return Ok((listed, roots));
     }
     let users = crate::users::Users::read(root);
     let opts = crate::persistence::LoadOptions {
@@ -136,6 +144,7 @@ pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evi
     };
     for f in files {
         let wl = crate::persistence::load_with(f, &opts)?;
+        roots.extend(wl.storage_roots);
         for e in wl.entries {
             listed.push(crate::evidence::Listed {
                 path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
@@ -146,5 +155,5 @@ pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evi
             });
         }
     }
-    Ok(listed)
+    Ok((listed, roots))
 }

@@ -293,6 +293,53 @@ fn storage_and_symlinks_into_it_are_persisted() {
     );
 }
 
+/// `--storage` adds a storage root to the configs' own, and a location
+/// that lists nothing (`"/persist-games" = { }`) is a storage root too.
+#[test]
+fn storage_adds_to_the_config_s_roots_and_an_empty_location_is_one() {
+    let f = nixos_root();
+    f.file("persist-games/steam/library.vdf", "games")
+        .file("mnt/extra/data.bin", "extra");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/nixos" ] }, "/persist-games": { } }"#,
+    )
+    .unwrap();
+    let r = report(
+        &f,
+        &[
+            "--persistence",
+            cfg.to_str().unwrap(),
+            "--storage",
+            "/mnt/extra",
+        ],
+    );
+    check(
+        &r,
+        "/persist-games",
+        "persisted",
+        "persistent storage /persist-games",
+        None,
+    );
+    check(
+        &r,
+        "/persist",
+        "persisted",
+        "persistent storage /persist",
+        None,
+    );
+    check(
+        &r,
+        "/mnt/extra",
+        "persisted",
+        "persistent storage /mnt/extra",
+        None,
+    );
+    check(&r, "/var/lib/nixos", "persisted", "listed in", None);
+}
+
 #[test]
 fn a_mount_unit_lists_a_path_and_unmigrated_data_gets_a_warning() {
     let f = nixos_root();
