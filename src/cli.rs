@@ -112,8 +112,9 @@ pub struct ScanArgs {
     /// What ROOT is compared with: `empty`, a directory (blank snapshot, old root) or a scan file.
     #[arg(long, value_name = "BASELINE", default_value = "empty")]
     pub against: String,
-    /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may repeat.
-    #[arg(long, value_name = "FILE")]
+    /// The whitelist in effect: JSON from `nix eval --json` (USER=FILE for a Home Manager export
+    /// that does not say whose it is), or a .nix file; may repeat.
+    #[arg(long, value_name = "[USER=]FILE")]
     pub persistence: Vec<PathBuf>,
     /// A persistent storage root; may repeat (default: from the config, else /persist).
     #[arg(long, value_name = "PATH")]

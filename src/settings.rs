@@ -90,6 +90,27 @@ pub fn threads(n: Option<usize>) -> Result<usize> {
     }
 }
 
+/// Splits `--persistence USER=FILE` (the user a Home Manager export belongs
+/// to) into its parts; a file that exists under the whole name, or a name
+/// that is not a user name, is just a file.
+fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
+    let split = arg
+        .to_str()
+        .and_then(|s| s.split_once('='))
+        .filter(|(user, file)| {
+            let mut chars = user.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
+                && !file.is_empty()
+        });
+    match split {
+        Some((user, file)) if !arg.exists() => (Some(user), Path::new(file)),
+        _ => (None, arg),
+    }
+}
+
 /// Refuses an output file that would land inside the baseline (SPEC §3:
 /// darlings never writes into the baseline it compares with).
 pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
@@ -142,7 +163,18 @@ pub fn load_persistence(
             .collect(),
         home_manager_user: None,
     };
-    for f in files {
+    for arg in files {
+        let (owner, f) = owner_and_file(arg);
+        let mut opts = opts.clone();
+        if let Some(name) = owner {
+            let dir = users
+                .home_of(name)
+                .map_or_else(|| crate::persistence::default_home(name), Path::to_path_buf);
+            opts.home_manager_user = Some(crate::persistence::UserHome {
+                name: name.to_string(),
+                dir,
+            });
+        }
         let wl = crate::persistence::load_with(f, &opts)?;
         roots.extend(wl.storage_roots);
         for e in wl.entries {

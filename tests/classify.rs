@@ -771,3 +771,37 @@ fn users_entries_of_a_nix_whitelist_use_the_home_from_the_root_s_passwd() {
         "/home/bob is not bob's home: {decoy}"
     );
 }
+
+/// A Home Manager export from before impermanence's rewrite whose location
+/// does not end with the home: `--persistence USER=FILE` says whose it is,
+/// and the home comes from the root's passwd.
+#[test]
+fn a_home_manager_export_is_given_its_user_on_the_command_line() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbob:x:1001:100::/srv/bob:/bin/sh\n",
+    )
+    .file("srv/bob/projects/plan.txt", "plan")
+    .file("srv/bob/notes.txt", "notes");
+    let dir = tempfile::tempdir().unwrap();
+    let hm = dir.path().join("hm-bob.json");
+    std::fs::write(
+        &hm,
+        r#"{ "/persist/bob-data": { "allowOther": false, "removePrefixDirectory": false, "enable": true,
+             "persistentStoragePath": "/persist/bob-data", "directories": [ "projects" ], "files": [ ] } }"#,
+    )
+    .unwrap();
+    darlings()
+        .arg("report")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&hm)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--persistence USER=FILE"));
+    let arg = format!("bob={}", hm.display());
+    let r = report(&f, &["--persistence", &arg]);
+    check(&r, "/srv/bob/projects", "persisted", "listed in", None);
+    check(&r, "/srv/bob/notes.txt", "stray", "", Some("review"));
+}

@@ -25,7 +25,9 @@ pub(super) fn detect_kind(loc: &Value) -> Kind {
     {
         return Kind::Preservation;
     }
-    if loc.get("users").is_some() {
+    // The projection in the README gives Home Manager locations an empty
+    // `users`: only a non-empty one is the NixOS module's.
+    if matches!(loc.get("users"), Some(Value::Set(u)) if !u.0.is_empty()) {
         return Kind::Impermanence;
     }
     // Without `users`, relative entries or a `home` mean a Home Manager location.
@@ -96,4 +98,40 @@ pub(crate) fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
         ));
     }
     None
+}
+
+/// The user of a Home Manager location, when it says: its entries' own
+/// `home` and `user` (after the rewrite), or its storage path ending with a
+/// known home (`/persistent/srv/bob` for bob at `/srv/bob`) or with
+/// `/home/NAME` (before it).
+pub(super) fn home_manager_user(name: &str, loc: &Value, homes: &[UserHome]) -> Option<UserHome> {
+    let Value::Set(loc) = loc else {
+        return None;
+    };
+    for list in ["directories", "files"] {
+        if let Some(Value::List(items)) = loc.get(list) {
+            for item in items {
+                if let Value::Set(a) = item
+                    && let (Some(Value::Str(home)), Some(Value::Str(user))) =
+                        (a.get("home"), a.get("user"))
+                {
+                    return Some(UserHome {
+                        name: user.clone(),
+                        dir: PathBuf::from(home),
+                    });
+                }
+            }
+        }
+    }
+    let storage = match loc.get("persistentStoragePath") {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => name,
+    };
+    let storage = Path::new(storage);
+    homes
+        .iter()
+        .filter(|h| strip_home(storage, &h.dir).is_some())
+        .max_by_key(|h| h.dir.as_os_str().len())
+        .cloned()
+        .or_else(|| split_home_suffix(storage).map(|(_, u)| u))
 }
