@@ -72,7 +72,8 @@ pub(super) fn print_doc(doc: &Doc) -> String {
     // Options sharing their first name with a location written above
     // (`preservation.enable` next to `preservation.preserveAt`) come first:
     // Nix merges them into that first occurrence when the file is read back,
-    // so any other order would change at the next promote (SPEC §6).
+    // so any other order would change at the next promote
+    // (docs/whitelist-editing.md: a second promote changes nothing).
     let mut heads: Vec<&str> = Vec::new();
     for (flavor, _) in doc.locations.keys() {
         let head = if doc.under_config {

@@ -165,8 +165,8 @@ pub(super) fn promoted_item(
     }
 }
 
-/// What preservation's documentation (DOMAIN.md §2.2, §5; its examples
-/// page) says some well-known paths need beyond a bind mount.
+/// What preservation's documentation (its README and examples page) says
+/// some well-known paths need beyond a bind mount.
 fn preservation_extras(path: &str) -> Vec<(String, Value)> {
     let set = |pairs: &[(&str, Value)]| {
         pairs
