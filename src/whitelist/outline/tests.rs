@@ -183,7 +183,8 @@ fn home_manager_modules_nested_in_a_system_file_are_their_own_modules() {
 #[test]
 fn empty_locations_and_users_exist_and_strays_are_noticed() {
     let o = outline(
-        r#"{ username, ... }: {
+        r#"{ lib, username, ... }: {
+  options.my.persist.directories = lib.mkOption { default = [ ]; };
   environment.persistence."/persist-games" = { };
   preservation.preserveAt."/p".users.${username} = {};
   environment.global-persistence.user.directories = [ "x" ];
@@ -193,6 +194,8 @@ fn empty_locations_and_users_exist_and_strays_are_noticed() {
     assert_eq!(key(&o.locations[0]), "/persist-games");
     assert!(o.locations[0].lists.is_empty());
     assert_eq!(o.locations[1].users.len(), 1);
+    // An option's declaration is not a list of the file's own.
+    assert_eq!(o.strays.len(), 1);
     assert_eq!(
         o.strays[0].text,
         "environment.global-persistence.user.directories"

@@ -475,7 +475,10 @@ impl Walker<'_> {
                             names: rel(path).to_vec(),
                         });
                     }
+                    // (An option's declaration, `options.x.directories`, is
+                    // not a list of its own.)
                     if place(rel(path)).is_none()
+                        && !path.first().is_some_and(|n| n.is("options"))
                         && path
                             .last()
                             .is_some_and(|n| n.is("directories") || n.is("files"))
