@@ -7,7 +7,7 @@
 //! arena, symlink targets in another; hashes and mounts are side tables
 //! because most entries have neither.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Marks "no index" in the `u32` side-table references of an [`Entry`].
 pub const NONE: u32 = u32::MAX;
@@ -138,6 +138,20 @@ pub struct ScanError {
     pub path: Vec<u8>,
     /// What went wrong, in words (`permission denied`, `vanished during scan`).
     pub error: String,
+}
+
+impl ScanError {
+    /// The same problem met while scanning the baseline directory `dir`:
+    /// its path on the host, its words prefixed with `in baseline:`.
+    pub fn in_baseline(&self, dir: &Path) -> ScanError {
+        use std::os::unix::ffi::OsStrExt;
+        let mut path = dir.as_os_str().as_bytes().to_vec();
+        path.extend_from_slice(&self.path);
+        ScanError {
+            path,
+            error: format!("in baseline: {}", self.error),
+        }
+    }
 }
 
 /// A complete scan of one root.
