@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use rayon::prelude::*;
 use rustix::fs::{Mode, OFlags};
 
-use super::tree::{ScanError, Tree};
+use super::tree::{ErrorKind, ScanError, Tree};
 use super::{Progress, io_reason};
 
 /// What a hashed file looked like when it was opened: callers compare it with
@@ -40,18 +40,21 @@ pub fn hash_entries(
     progress: &Progress,
     errors: &mut Vec<ScanError>,
 ) {
-    let results: Vec<(usize, std::result::Result<[u8; 32], String>)> = files
+    type Outcome = std::result::Result<[u8; 32], (ErrorKind, String)>;
+    let results: Vec<(usize, Outcome)> = files
         .par_iter()
         .map(|&i| {
             let e = &tree.entries[i];
             let r = match hash_file(&tree.host_path(i), Some((e.dev, e.ino))) {
-                Ok(h) if h.bytes != e.size => Err("changed size during scan".to_string()),
+                Ok(h) if h.bytes != e.size => {
+                    Err((ErrorKind::Changed, "changed size during scan".to_string()))
+                }
                 Ok(h) => {
                     progress.files_hashed.fetch_add(1, Ordering::Relaxed);
                     progress.bytes_hashed.fetch_add(h.bytes, Ordering::Relaxed);
                     Ok(h.digest)
                 }
-                Err(e) => Err(io_reason(&e)),
+                Err(e) => Err((error_kind(&e), io_reason(&e))),
             };
             (i, r)
         })
@@ -59,11 +62,22 @@ pub fn hash_entries(
     for (i, r) in results {
         match r {
             Ok(d) => tree.set_hash(i, d),
-            Err(error) => errors.push(ScanError {
+            Err((kind, error)) => errors.push(ScanError {
                 path: tree.path(i),
                 error: format!("cannot hash: {error}"),
+                kind,
             }),
         }
+    }
+}
+
+/// The kind of a failure to hash: a system call's errno, or, for the
+/// refusals that are not one (no longer a regular file, another inode),
+/// [`ErrorKind::Changed`].
+pub fn error_kind(e: &std::io::Error) -> ErrorKind {
+    match e.raw_os_error() {
+        Some(_) => ErrorKind::from_io(e),
+        None => ErrorKind::Changed,
     }
 }
 

@@ -53,7 +53,7 @@ use rustix::io::Errno;
 
 use crate::{Error, Result};
 pub use hash::hash_entries;
-pub use tree::{Entry, Kind, MountPoint, NONE, PathCursor, ScanError, Tree};
+pub use tree::{Entry, ErrorKind, Kind, MountPoint, NONE, PathCursor, ScanError, Tree};
 
 /// Counters a progress display reads while a scan runs.
 #[derive(Debug, Default)]

@@ -18,7 +18,7 @@ use rustix::fs::{AtFlags, Mode, OFlags, RawDir, Statx, StatxAttributes, StatxFla
 use rustix::io::Errno;
 
 use super::hash;
-use super::tree::{Entry, Kind, MountPoint, NONE, ScanError};
+use super::tree::{Entry, ErrorKind, Kind, MountPoint, NONE, ScanError};
 use super::{Progress, ScanOptions, errno_reason, io_reason};
 use crate::mountinfo::{self, Mount};
 use crate::{Error, Result};
@@ -175,6 +175,7 @@ impl<'p> Walker<'p> {
             Err(e) => {
                 self.error(
                     dir.path.to_vec(),
+                    ErrorKind::from_errno(e),
                     format!("cannot read directory: {}", errno_reason(e)),
                 );
                 return;
@@ -231,6 +232,7 @@ impl<'p> Walker<'p> {
                 if depth > u32::from(u16::MAX) {
                     self.error(
                         path,
+                        ErrorKind::TooLong,
                         "too deep: not descended (more than 65,535 levels)".into(),
                     );
                 } else {
@@ -255,7 +257,11 @@ impl<'p> Walker<'p> {
                             );
                         }
                         Err(e) => {
-                            self.error(path, format!("cannot open directory: {}", errno_reason(e)));
+                            self.error(
+                                path,
+                                ErrorKind::from_errno(e),
+                                format!("cannot open directory: {}", errno_reason(e)),
+                            );
                             // An empty run keeps the directory in the tree.
                             self.append(subdir, Listing::default());
                         }
@@ -282,12 +288,12 @@ impl<'p> Walker<'p> {
         f.runs[id] = (start, len);
     }
 
-    fn error(&self, path: Vec<u8>, error: String) {
+    fn error(&self, path: Vec<u8>, kind: ErrorKind, error: String) {
         let path = if path.is_empty() { b"/".to_vec() } else { path };
         self.errors
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(ScanError { path, error });
+            .push(ScanError { path, error, kind });
     }
 
     fn child_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -324,7 +330,11 @@ impl<'p> Walker<'p> {
                 } else {
                     format!("cannot stat: {}", errno_reason(e))
                 };
-                self.error(Self::child_path(dir_path, name.to_bytes()), why);
+                self.error(
+                    Self::child_path(dir_path, name.to_bytes()),
+                    ErrorKind::from_errno(e),
+                    why,
+                );
                 return None;
             }
         };
@@ -332,6 +342,7 @@ impl<'p> Walker<'p> {
         let Some(kind) = Kind::from_mode(mode) else {
             self.error(
                 Self::child_path(dir_path, name.to_bytes()),
+                ErrorKind::Other,
                 format!("unknown file type {:o}", mode & 0o170000),
             );
             return None;
@@ -363,6 +374,7 @@ impl<'p> Walker<'p> {
                 Err(e) => {
                     self.error(
                         Self::child_path(dir_path, name.to_bytes()),
+                        ErrorKind::from_errno(e),
                         format!("cannot read link: {}", errno_reason(e)),
                     );
                     Some(Vec::new())
@@ -383,10 +395,12 @@ impl<'p> Walker<'p> {
                 }
                 Ok(_) => self.error(
                     Self::child_path(dir_path, name.to_bytes()),
+                    ErrorKind::Changed,
                     "cannot hash: changed size during scan".into(),
                 ),
                 Err(e) => self.error(
                     Self::child_path(dir_path, name.to_bytes()),
+                    hash::error_kind(&e),
                     format!("cannot hash: {}", io_reason(&e)),
                 ),
             }
