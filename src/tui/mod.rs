@@ -213,7 +213,7 @@ fn execute(m: &mut Model, cmd: Cmd) -> bool {
             m.plan_ready(plan);
         }
         Cmd::Write(text) => {
-            let r = crate::whitelist::write_atomic(&m.settings.whitelist, &text);
+            let r = crate::whitelist::write(&m.settings.whitelist, &text);
             m.write_done(r);
         }
         Cmd::AppendIgnore(rule) => {

@@ -458,17 +458,17 @@ fn update_creates_then_merges_and_keeps_a_backup() {
 }
 
 #[test]
-fn write_atomic_sets_modes_and_leaves_nothing_behind_on_failure() {
+fn write_sets_modes_and_leaves_nothing_behind_on_failure() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("w.nix");
-    write_atomic(&path, "one").expect("writes");
+    write(&path, "one").expect("writes");
     assert_eq!(
         std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
         0o644
     );
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    write_atomic(&path, "two").expect("writes");
+    write(&path, "two").expect("writes");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "two");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("w.nix.bak")).expect("read"),
@@ -482,9 +482,9 @@ fn write_atomic_sets_modes_and_leaves_nothing_behind_on_failure() {
     // A directory in the way: refused, nothing created.
     let blocked = dir.path().join("blocked.nix");
     std::fs::create_dir(&blocked).expect("mkdir");
-    assert!(write_atomic(&blocked, "x").is_err());
+    assert!(write(&blocked, "x").is_err());
     // A missing directory: the temporary file cannot even be created.
-    assert!(write_atomic(&dir.path().join("missing/w.nix"), "x").is_err());
+    assert!(write(&dir.path().join("missing/w.nix"), "x").is_err());
     assert_eq!(
         dir_listing(dir.path()),
         vec!["blocked.nix", "w.nix", "w.nix.bak"]
@@ -625,14 +625,14 @@ fn real_nix_evaluates_a_merged_file_and_escaped_strings() {
 }
 
 #[test]
-fn write_atomic_replaces_the_target_of_a_symlink() {
+fn write_replaces_the_target_of_a_symlink() {
     let dir = tempfile::tempdir().expect("tempdir");
     let real = dir.path().join("dotfiles");
     std::fs::create_dir(&real).expect("mkdir");
     std::fs::write(real.join("persist.nix"), "old").expect("write");
     let link = dir.path().join("persist.nix");
     std::os::unix::fs::symlink(real.join("persist.nix"), &link).expect("symlink");
-    write_atomic(&link, "new").expect("writes");
+    write(&link, "new").expect("writes");
     assert!(
         std::fs::symlink_metadata(&link)
             .expect("meta")
