@@ -22,6 +22,7 @@ pub mod keys;
 pub mod marks;
 pub mod model;
 pub mod preview;
+pub mod tree;
 pub mod update;
 pub mod view;
 

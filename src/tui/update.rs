@@ -12,6 +12,7 @@ use crate::text::escape_bytes;
 use super::keys::{Mode, Msg};
 use super::marks::{Mark, Refusal};
 use super::model::{Dismissal, Focus, Model, WritePlan};
+use super::tree::{Expanded, Move};
 
 /// Work for the runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +114,7 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::SearchBackspace => {
             m.search.pop();
             if m.search.is_empty() {
-                m.expanded = m.search_expanded.clone();
+                m.tree.expanded = m.search_expanded.clone();
                 let origin = m.search_origin as usize;
                 m.reveal(origin);
                 m.status = "/".into();
@@ -130,7 +131,7 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::SearchCancel => {
             m.mode = Mode::Browse;
             m.search.clear();
-            m.expanded = m.search_expanded.clone();
+            m.tree.expanded = m.search_expanded.clone();
             let origin = m.search_origin as usize;
             m.reveal(origin);
             m.status = "search cleared".into();
@@ -146,7 +147,7 @@ fn jump_to_match(m: &mut Model, from: usize, forward: bool) {
         Some(i) => {
             if m.mode == Mode::Search {
                 // Typing must not leave a trail of directories opened by partial matches.
-                m.expanded = m.search_expanded.clone();
+                m.tree.expanded = m.search_expanded.clone();
             }
             m.reveal(i);
             let path = m.data.as_ref().map(|d| d.audit.path(i)).unwrap_or_default();
@@ -176,7 +177,7 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.mode = Mode::Search;
             m.search.clear();
             m.search_origin = m.selected_pair().unwrap_or(0) as u32;
-            m.search_expanded = m.expanded.clone();
+            m.search_expanded = m.tree.expanded.clone();
             m.status = "/".into();
         }
         Msg::NextMatch | Msg::PrevMatch => {
@@ -214,9 +215,9 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.status = format!("change filter: {}", m.change.map_or("any", |c| c.as_str()));
         }
         Msg::CycleSort => {
-            m.sort = m.sort.next();
+            m.tree.sort = m.tree.sort.next();
             m.rebuild_rows();
-            m.status = format!("sorted by {}", m.sort.label());
+            m.status = format!("sorted by {}", m.tree.sort.label());
         }
         Msg::FocusNext => {
             m.focus = match m.focus {
@@ -242,16 +243,15 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
     None
 }
 
-/// The cursor `s` of a list of `len` rows after a movement message.
-fn moved(s: usize, msg: &Msg, page: usize, len: usize) -> usize {
-    let last = len.saturating_sub(1);
+/// The movement a movement message asks for.
+fn to_move(msg: Msg) -> Move {
     match msg {
-        Msg::Up => s.saturating_sub(1),
-        Msg::Down => (s + 1).min(last),
-        Msg::PageUp => s.saturating_sub(page),
-        Msg::PageDown => (s + page).min(last),
-        Msg::Top => 0,
-        _ => last,
+        Msg::Up => Move::Up,
+        Msg::Down => Move::Down,
+        Msg::PageUp => Move::PageUp,
+        Msg::PageDown => Move::PageDown,
+        Msg::Top => Move::Top,
+        _ => Move::Bottom,
     }
 }
 
@@ -259,9 +259,7 @@ fn movement(m: &mut Model, msg: Msg) {
     let page = m.page.max(1);
     match m.focus {
         Focus::Tree => {
-            let s = m.selected;
-            m.selected = moved(s, &msg, page, m.rows.len());
-            if m.selected != s {
+            if m.tree.move_cursor(to_move(msg), page) {
                 m.detail_scroll = 0;
             }
         }
@@ -278,35 +276,16 @@ fn movement(m: &mut Model, msg: Msg) {
             };
         }
         Focus::Marked => {
-            m.marked_sel = moved(m.marked_sel, &msg, page, m.marks.len());
+            m.marked_sel = to_move(msg).apply(m.marked_sel, page, m.marks.len());
         }
     }
 }
 
 fn expand(m: &mut Model) {
-    let Some(i) = m.selected_pair() else { return };
-    if !m.has_children(i) {
+    let Some(d) = m.data.as_ref() else { return };
+    if m.tree.expand(d) == Expanded::Leaf {
         m.status = "not a directory with shown entries".into();
-        return;
     }
-    if m.expanded.contains(&(i as u32)) {
-        // Already open: step onto its first child.
-        if m.selected + 1 < m.rows.len() {
-            m.selected += 1;
-        }
-        return;
-    }
-    // Open chains of single directories in one go (var → lib → docker).
-    let mut cur = i;
-    loop {
-        m.expanded.insert(cur as u32);
-        let kids = m.children(Some(cur));
-        if kids.len() != 1 || !m.has_children(kids[0] as usize) {
-            break;
-        }
-        cur = kids[0] as usize;
-    }
-    m.rebuild_rows();
 }
 
 fn collapse(m: &mut Model) {
@@ -314,17 +293,8 @@ fn collapse(m: &mut Model) {
         m.focus = Focus::Tree;
         return;
     }
-    let Some(i) = m.selected_pair() else { return };
-    if m.expanded.remove(&(i as u32)) {
-        m.rebuild_rows();
-        return;
-    }
-    let Some(d) = m.data.as_ref() else { return };
-    let p = d.audit.merge().parents()[i];
-    if p != NONE
-        && let Some(r) = m.rows.iter().position(|r| r.pair == p)
-    {
-        m.selected = r;
+    if let Some(d) = m.data.as_ref() {
+        m.tree.collapse(d);
     }
 }
 
@@ -383,9 +353,7 @@ fn toggle_mark(m: &mut Model) {
                 n,
                 crate::text::human_bytes(b)
             );
-            if m.selected + 1 < m.rows.len() {
-                m.selected += 1;
-            }
+            m.tree.move_cursor(Move::Down, 1);
         }
         Err(Refusal::UnderMarked(anc)) => {
             m.status = format!(
@@ -546,7 +514,7 @@ mod tests {
         let (_d, mut m) = model();
         assert_eq!(path_of(&m), "/var");
         update(&mut m, Msg::Expand);
-        let shown: Vec<u16> = m.rows.iter().map(|r| r.depth).collect();
+        let shown: Vec<u16> = m.tree.rows().iter().map(|r| r.depth).collect();
         assert_eq!(shown.len(), 3 + 2, "/var shows lib and log");
         update(&mut m, Msg::Expand);
         assert_eq!(path_of(&m), "/var/lib", "a second → steps in");
@@ -584,30 +552,21 @@ mod tests {
     #[test]
     fn dismissing_hides_the_subtree_and_undo_brings_it_back() {
         let (_d, mut m) = model();
-        let open = |m: &Model| {
-            m.data
-                .as_ref()
-                .unwrap()
-                .hits
-                .entries
-                .iter()
-                .filter(|&&h| h == 1)
-                .count()
-        };
+        let open = |m: &Model| m.tree.hits().entries.iter().filter(|&&h| h == 1).count();
         let open_before = open(&m);
-        let before = m.rows.len();
+        let before = m.tree.rows().len();
         assert_eq!(
             update(&mut m, Msg::Dismiss),
             None,
             "no --ignore: memory only"
         );
         assert!(m.status.contains("not saved"), "{}", m.status);
-        assert_eq!(m.rows.len(), before - 1);
+        assert_eq!(m.tree.rows().len(), before - 1);
         update(&mut m, Msg::CycleFilter); // all
         update(&mut m, Msg::CycleFilter); // persisted
         update(&mut m, Msg::CycleFilter); // nix
         update(&mut m, Msg::CycleFilter); // dismissed
-        assert_eq!(m.rows.len(), 1);
+        assert_eq!(m.tree.rows().len(), 1);
         update(&mut m, Msg::CycleFilter); // stray again
         update(&mut m, Msg::Undo);
         assert_eq!(open(&m), open_before, "undo brings every stray entry back");

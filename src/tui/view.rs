@@ -120,7 +120,7 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
             let mut c = 0;
             while c < a.len() {
                 if m.filter == super::model::ClassFilter::Stray && m.change.is_none() {
-                    n += u64::from(d.hits.entries[c]);
+                    n += u64::from(m.tree.hits().entries[c]);
                 }
                 c = a.merge().end(c);
             }
@@ -252,8 +252,8 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
             m.filter.label(),
             m.change
                 .map_or(String::new(), |c| format!(", {}", c.as_str())),
-            m.sort.label(),
-            m.rows.len()
+            m.tree.sort.label(),
+            m.tree.rows().len()
         ),
         m.focus == Focus::Tree,
     );
@@ -284,7 +284,7 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
     };
     let h = inner.height as usize;
     vs.tree_height = h;
-    if m.rows.is_empty() {
+    if m.tree.rows().is_empty() {
         let msg = match m.filter {
             super::model::ClassFilter::Stray => {
                 "Nothing unreviewed: every stray path is marked, dismissed or gone. f shows other classes."
@@ -298,17 +298,26 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
         return;
     }
     // Keep the selection inside the window, moving the window as little as possible.
-    if m.selected < vs.tree_offset {
-        vs.tree_offset = m.selected;
-    } else if h > 0 && m.selected >= vs.tree_offset + h {
-        vs.tree_offset = m.selected + 1 - h;
+    if m.tree.selected() < vs.tree_offset {
+        vs.tree_offset = m.tree.selected();
+    } else if h > 0 && m.tree.selected() >= vs.tree_offset + h {
+        vs.tree_offset = m.tree.selected() + 1 - h;
     }
-    vs.tree_offset = vs.tree_offset.min(m.rows.len().saturating_sub(h.max(1)));
+    vs.tree_offset = vs
+        .tree_offset
+        .min(m.tree.rows().len().saturating_sub(h.max(1)));
     let w = inner.width as usize;
     let right_w = 28usize;
     let mut lines = Vec::with_capacity(h);
-    for (r, row) in m.rows.iter().enumerate().skip(vs.tree_offset).take(h) {
-        let i = row.pair as usize;
+    for (r, row) in m
+        .tree
+        .rows()
+        .iter()
+        .enumerate()
+        .skip(vs.tree_offset)
+        .take(h)
+    {
+        let i = row.item as usize;
         let (t, k) = a.entry(i);
         let e = &t.entries[k];
         let path = a.path(i);
@@ -319,14 +328,14 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
             )
         } else if m.marks.covering(&path).is_some() {
             Span::styled("◦ ", Style::new().fg(Color::Magenta))
-        } else if m.promoted.contains(&row.pair) {
+        } else if m.promoted.contains(&row.item) {
             Span::styled("✓ ", Style::new().fg(Color::Green))
         } else {
             Span::raw("  ")
         };
-        let has_kids = m.has_children(i);
+        let has_kids = m.tree.has_children(i);
         let glyph = if has_kids {
-            if m.expanded.contains(&row.pair) {
+            if m.tree.expanded.contains(&row.item) {
                 "▾ "
             } else {
                 "▸ "
@@ -358,9 +367,9 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
         let left_w = w.saturating_sub(right_w + 2);
         let left = fit(&format!("{indent}{glyph}{name}"), left_w);
         let pad = left_w.saturating_sub(str_width(&left));
-        let size = human_bytes(d.hits.bytes[i]);
+        let size = human_bytes(m.tree.hits().bytes[i]);
         let cnt = if e.kind == Kind::Dir {
-            count(u64::from(d.hits.entries[i]))
+            count(u64::from(m.tree.hits().entries[i]))
         } else {
             String::new()
         };
@@ -372,7 +381,7 @@ fn draw_tree(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
             Span::styled(right, if own { Style::new() } else { DIM }),
             Span::styled(format!("{tag:<10}"), tag_style),
         ];
-        if r == m.selected {
+        if r == m.tree.selected() {
             let sel = if m.focus == Focus::Tree {
                 Style::new().bg(Color::Rgb(40, 60, 90))
             } else {
