@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
-use crate::resolve::{Ending, Resolver};
 use crate::scan::{Kind, NONE, PathCursor, Tree};
 use crate::users::Users;
 
@@ -385,32 +384,6 @@ impl Model {
     }
 }
 
-/// The chain of a symlink as the detail pane shows it: each hop's link text,
-/// where it lands when that differs, and a note when the chain leaves the
-/// scanned root, dangles or loops. A formatter over [`Resolver::chain`], so
-/// the pane and the classification resolve links the same way.
-pub fn link_chain(resolver: &Resolver<'_>, path: &[u8]) -> Vec<String> {
-    use crate::text::escape_bytes;
-    let chain = resolver.chain(path);
-    let mut out = Vec::new();
-    for hop in &chain.hops {
-        out.push(escape_bytes(&hop.text));
-        if let Some(lands) = &hop.lands {
-            out.push(escape_bytes(lands));
-        }
-    }
-    match chain.ending {
-        Ending::Exists => {}
-        Ending::Missing => {
-            if let Some(last) = out.last_mut() {
-                last.push_str(" (not on this root)");
-            }
-        }
-        Ending::Loop => out.push("(loop)".into()),
-    }
-    out
-}
-
 /// Naive substring search (needles are short; paths are short).
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
@@ -601,41 +574,6 @@ pub(crate) mod tests {
             Some(var as usize),
             "the selection stays on the pair it was on"
         );
-    }
-
-    #[test]
-    fn link_chains_resolve_inside_the_root_and_stop_at_loops() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        std::fs::create_dir_all(r.join("nix/store/x-etc/etc")).unwrap();
-        std::fs::write(r.join("nix/store/x-etc/etc/hosts"), "h").unwrap();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        std::os::unix::fs::symlink("/nix/store/x-etc/etc", r.join("etc/static")).unwrap();
-        std::os::unix::fs::symlink("static/hosts", r.join("etc/hosts")).unwrap();
-        std::os::unix::fs::symlink("/nix/store/gone", r.join("etc/dangling")).unwrap();
-        std::os::unix::fs::symlink("b", r.join("etc/a")).unwrap();
-        std::os::unix::fs::symlink("a", r.join("etc/b")).unwrap();
-        let t = crate::scan::scan(
-            &ScanOptions {
-                root: r.to_path_buf(),
-                threads: 1,
-                exclude: Vec::new(),
-                hash_all: false,
-            },
-            &Progress::default(),
-        )
-        .unwrap();
-        let res = Resolver::new(&t, &crate::resolve::NothingBeyond);
-        let chain = |p: &[u8]| link_chain(&res, p).join(" → ");
-        assert_eq!(
-            chain(b"/etc/hosts"),
-            "static/hosts → /nix/store/x-etc/etc/hosts"
-        );
-        assert_eq!(
-            chain(b"/etc/dangling"),
-            "/nix/store/gone (not on this root)"
-        );
-        assert!(chain(b"/etc/a").ends_with("(loop)"), "{}", chain(b"/etc/a"));
     }
 
     #[test]
