@@ -1,26 +1,33 @@
-//! The interactive review (SPEC §7), in the Elm architecture:
+//! The interactive review, in the Elm architecture:
 //!
 //! ```text
-//! key ──► keys::map_key ──► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
-//!                                        │
-//!                                        ▼
-//!                               view::view(&Model) ──► Frame
+//! key ──► keys::map_key ──► Action ─┐
+//!                                   ├─► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
+//! I/O results (previews, writes) ───┘                │                                    │
+//!        ▲                                           ▼                                    │
+//!        └──────────────────────────────  view::view(&Model) ──► Frame                    │
+//!        └────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! - [`keys`]: the one key table (help, footer and README read it).
+//! - [`msg`]: [`msg::Msg`] (everything that changes the model) and
+//!   [`msg::Cmd`] (the I/O update asks for).
+//! - [`update`]: every state change; the only code that changes the model.
+//! - [`model`]: the state: audit, aggregates, filters, search, marks.
+//! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
 //! - [`marks`]: the marked paths; overlap rules.
-//! - [`model`]: the state: audit, aggregates, filter, rows, selection.
-//! - [`update`]: every state change; returns I/O work as a [`update::Cmd`].
-//! - [`view`]: drawing, only the visible window.
-//! - [`preview`]: file previews and line diffs (the only file reads).
+//! - [`view`]: drawing, one file per pane; only the visible window.
+//! - [`preview`]: file previews and line diffs (the only reads of the root).
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
-//! background scan, and the execution of commands.
+//! background scan, and the commands, whose results go back to `update`
+//! as messages.
 
 pub mod keys;
 pub mod marks;
 pub mod model;
+pub mod msg;
 pub mod preview;
 pub mod tree;
 pub mod update;
@@ -34,14 +41,12 @@ use crossterm::event::KeyEvent;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::audit::{Audit, AuditOptions, Baseline};
-use crate::diff::Change;
-use crate::scan::{Kind, NONE, Progress};
+use crate::audit::{Audit, AuditOptions};
+use crate::scan::Progress;
 use crate::{Error, Result};
 
 use model::{Model, Settings, WritePlan};
-use preview::Preview;
-use update::Cmd;
+use msg::{Cmd, Msg};
 
 /// What the event loop reacts to.
 #[derive(Debug)]
@@ -106,7 +111,7 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
     r.map(|()| model)
 }
 
-/// The event loop: draws, reads an input, updates, runs the command, until
+/// The event loop: draws, reads an input, updates, runs the commands, until
 /// the model asks to quit or the inputs end.
 pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
@@ -114,130 +119,155 @@ pub fn run_loop<B: Backend>(
     inputs: impl IntoIterator<Item = Input>,
     progress: &Progress,
 ) -> Result<()> {
-    let started = Instant::now();
-    let mut last_move = 0.0;
-    let mut vs = view::ViewState::default();
-    draw(terminal, model, &mut vs)?;
+    let mut rt = Runtime {
+        terminal,
+        model,
+        progress,
+        vs: view::ViewState::default(),
+        started: Instant::now(),
+        last_move: 0.0,
+    };
+    rt.draw()?;
     for input in inputs {
-        match input {
-            Input::Key(k) => {
-                if let Some(msg) = keys::map_key(&k, model.mode)
-                    && let Some(cmd) = update::update(model, msg)
-                    && execute(model, cmd)
-                {
-                    progress.cancel.store(true, Ordering::Relaxed);
-                    return Ok(());
-                }
+        match rt.handle(input)? {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => {
+                progress.cancel.store(true, Ordering::Relaxed);
+                return Ok(());
             }
-            Input::Resize => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the loop does after an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Draw the model.
+    Draw,
+    /// Nothing changed: no draw.
+    Same,
+    /// Leave.
+    Quit,
+}
+
+/// The state of the event loop besides the model.
+struct Runtime<'a, B: Backend> {
+    terminal: &'a mut Terminal<B>,
+    model: &'a mut Model,
+    progress: &'a Progress,
+    vs: view::ViewState,
+    started: Instant,
+    /// When the scan's counters last moved (seconds since `started`).
+    last_move: f64,
+}
+
+impl<B: Backend> Runtime<'_, B> {
+    /// Turns an input into a message and applies it.
+    fn handle(&mut self, input: Input) -> Result<Flow> {
+        let msg = match input {
+            Input::Key(k) => match keys::map_key(&k, self.model.mode) {
+                Some(a) => Msg::Action(a),
+                None => return Ok(Flow::Draw),
+            },
+            Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
-                if model.data.is_some() {
-                    continue;
+                if self.model.data.is_some() {
+                    return Ok(Flow::Same);
                 }
-                let secs = started.elapsed().as_secs_f64();
-                let next = model::Loading {
-                    entries: progress.entries.load(Ordering::Relaxed),
-                    bytes: progress.bytes_hashed.load(Ordering::Relaxed),
-                    files: progress.files_hashed.load(Ordering::Relaxed),
-                    secs,
-                    idle: 0.0,
-                };
-                let prev = model.loading;
-                let moved = (next.entries, next.bytes) != (prev.entries, prev.bytes);
-                if moved {
-                    last_move = secs;
-                }
-                model.loading = model::Loading {
-                    idle: secs - last_move,
-                    ..next
-                };
+                Msg::Progress(self.loading())
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
                 let users = crate::users::Users::read(&audit.cur().root);
-                model.load(audit, users);
+                Msg::Loaded(Box::new((audit, users)))
             }
-        }
-        refresh_preview(model);
-        draw(terminal, model, &mut vs)?;
-    }
-    Ok(())
-}
-
-fn draw<B: Backend>(
-    terminal: &mut Terminal<B>,
-    model: &mut Model,
-    vs: &mut view::ViewState,
-) -> Result<()> {
-    terminal
-        .draw(|f| view::view(model, vs, f))
-        .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-    model.page = vs.tree_height.max(1);
-    Ok(())
-}
-
-/// Loads the preview of the selected pair when the selection moved.
-fn refresh_preview(m: &mut Model) {
-    let Some(i) = m.selected_pair() else { return };
-    if m.preview.as_ref().is_some_and(|(p, _)| *p as usize == i) {
-        return;
-    }
-    let Some(d) = m.data.as_ref() else { return };
-    let a = &d.audit;
-    let p = a.merge().pairs()[i];
-    let prev = if p.cur == NONE || a.cur().entries[p.cur as usize].kind != Kind::File {
-        Preview::None
-    } else {
-        let c = p.cur as usize;
-        let base = match (&a.baseline(), a.base().as_ref()) {
-            (Baseline::Directory(_), Some(b))
-                if p.base != NONE
-                    && a.change(i).0 == Change::Modified
-                    && b.entries[p.base as usize].kind == Kind::File =>
-            {
-                Some(b.host_path(p.base as usize))
-            }
-            _ => None,
         };
-        let e = &a.cur().entries[c];
-        preview::load(&a.cur().host_path(c), Some((e.dev, e.ino)), base.as_deref())
-    };
-    m.preview = Some((i as u32, prev));
-}
+        self.dispatch(msg)
+    }
 
-/// Runs one command; returns true if and only if the TUI must end.
-fn execute(m: &mut Model, cmd: Cmd) -> bool {
-    match cmd {
-        Cmd::Quit => return true,
-        Cmd::PrepareWrite => {
-            let plan = prepare_write(m);
-            m.plan_ready(plan);
+    /// The scan's counters now.
+    fn loading(&mut self) -> model::Loading {
+        let p = self.progress;
+        let secs = self.started.elapsed().as_secs_f64();
+        let next = model::Loading {
+            entries: p.entries.load(Ordering::Relaxed),
+            bytes: p.bytes_hashed.load(Ordering::Relaxed),
+            files: p.files_hashed.load(Ordering::Relaxed),
+            secs,
+            idle: 0.0,
+        };
+        let prev = self.model.loading;
+        if (next.entries, next.bytes) != (prev.entries, prev.bytes) {
+            self.last_move = secs;
         }
-        Cmd::Write(text) => {
-            let r = crate::whitelist::write_atomic(&m.settings.whitelist, &text);
-            m.write_done(r);
-        }
-        Cmd::AppendIgnore(rule) => {
-            let r = append_ignore(m, &rule);
-            m.ignore_saved(r);
-        }
-        Cmd::RestoreIgnore(prev) => {
-            if let Some(path) = m.settings.ignore.clone() {
-                let r = match prev {
-                    Some(bytes) => {
-                        crate::output::write_atomic(&path, true, |w| w.write_all(&bytes))
-                    }
-                    None => std::fs::remove_file(&path)
-                        .map_err(|e| Error::io("cannot remove", &path, e)),
-                };
-                if let Err(e) = r {
-                    m.status =
-                        format!("undone in memory, but the ignore file was not restored: {e}");
-                }
-            }
+        model::Loading {
+            idle: secs - self.last_move,
+            ..next
         }
     }
-    false
+
+    /// Updates the model with `msg` and every message its commands bring
+    /// back, then fetches what the screen now needs (the preview).
+    fn dispatch(&mut self, msg: Msg) -> Result<Flow> {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            if let Some(cmd) = update::update(self.model, msg) {
+                if cmd == Cmd::Quit {
+                    return Ok(Flow::Quit);
+                }
+                next = self.execute(cmd);
+            }
+        }
+        if let Some(cmd) = update::wanted_preview(self.model)
+            && let Some(msg) = self.execute(cmd)
+        {
+            update::update(self.model, msg);
+        }
+        Ok(Flow::Draw)
+    }
+
+    /// Performs one command; returns the message that reports its result.
+    fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
+        let m = &*self.model;
+        match cmd {
+            Cmd::Quit => None,
+            Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
+            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write_atomic(
+                &m.settings.whitelist,
+                &text,
+            ))),
+            Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
+            Cmd::RestoreIgnore(prev) => {
+                let path = m.settings.ignore.clone()?;
+                Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
+            }
+            Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
+        }
+    }
+
+    /// Draws the model; a new height of the tree window goes back to the
+    /// model (PgUp/PgDn).
+    fn draw(&mut self) -> Result<()> {
+        let (m, vs) = (&*self.model, &mut self.vs);
+        self.terminal
+            .draw(|f| view::view(m, vs, f))
+            .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
+        let rows = self.vs.tree_height.max(1);
+        if rows != self.model.page {
+            update::update(self.model, Msg::Page(rows));
+        }
+        Ok(())
+    }
+}
+
+/// Puts the ignore file back as it was (`None`: there was none).
+fn restore_ignore(path: &std::path::Path, prev: Option<Vec<u8>>) -> Result<()> {
+    match prev {
+        Some(bytes) => crate::output::write_atomic(path, true, |w| w.write_all(&bytes)),
+        None => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
+    }
 }
 
 /// Reads a file that may not exist yet.
