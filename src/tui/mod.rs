@@ -35,6 +35,7 @@ pub mod view;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
@@ -47,6 +48,7 @@ use crate::{Error, Result};
 
 use model::{Model, Settings, WritePlan};
 use msg::{Cmd, Msg};
+use preview::{Preview, PreviewJob};
 
 /// What the event loop reacts to.
 #[derive(Debug)]
@@ -57,8 +59,11 @@ pub enum Input {
     Resize,
     /// Time passed (redraws the progress while scanning).
     Tick,
-    /// The background audit finished.
+    /// The background audit finished (the runtime reads the root's accounts).
     Loaded(Box<Result<Audit>>),
+    /// A message from another thread: the audit with its accounts, or the
+    /// result of a command run off the UI thread (a preview).
+    Msg(Msg),
 }
 
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
@@ -72,64 +77,105 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
         ));
     }
     let progress = Arc::new(Progress::default());
-    let (tx, rx) = std::sync::mpsc::channel::<Input>();
+    let (tx, rx) = mpsc::channel::<Input>();
     {
         let progress = Arc::clone(&progress);
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let r = crate::audit::run(&opts, &progress);
-            let _ = tx.send(Input::Loaded(Box::new(r)));
+            // The accounts are read here too: the UI thread does no I/O.
+            let input = match crate::audit::run(&opts, &progress) {
+                Ok(audit) => {
+                    let users = crate::users::Users::read(&audit.cur().root);
+                    Input::Msg(Msg::Loaded(Box::new((audit, users))))
+                }
+                Err(e) => Input::Loaded(Box::new(Err(e))),
+            };
+            let _ = tx.send(input);
         });
     }
-    std::thread::spawn(move || {
-        use crossterm::event::Event;
-        loop {
-            let input = match crossterm::event::read() {
-                Ok(Event::Key(k)) => Input::Key(k),
-                Ok(Event::Resize(..)) => Input::Resize,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            if tx.send(input).is_err() {
-                break;
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            use crossterm::event::Event;
+            loop {
+                let input = match crossterm::event::read() {
+                    Ok(Event::Key(k)) => Input::Key(k),
+                    Ok(Event::Resize(..)) => Input::Resize,
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(input).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let inputs = std::iter::from_fn(|| match rx.recv_timeout(Duration::from_millis(100)) {
-        Ok(i) => Some(i),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Some(Input::Tick),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
-    });
+        });
+    }
     let mut model = Model::new(settings);
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
         Error::Terminal(format!("cannot set up the terminal: {e}"))
     })?;
-    let r = run_loop(&mut terminal, &mut model, inputs, &progress);
+    let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
     ratatui::restore();
     progress.cancel.store(true, Ordering::Relaxed);
     r.map(|()| model)
 }
 
-/// The event loop: draws, reads an input, updates, runs the commands, until
-/// the model asks to quit or the inputs end.
+/// The loop on a real terminal: every input, every result of a worker and
+/// every tick arrives on `rx`; nothing waits for I/O. Inputs that queued up
+/// while one was handled are all handled before the next draw.
+fn interactive<B: Backend>(
+    terminal: &mut Terminal<B>,
+    model: &mut Model,
+    rx: &Receiver<Input>,
+    tx: Sender<Input>,
+    progress: &Progress,
+) -> Result<()> {
+    let mut rt = Runtime::new(terminal, model, progress, tx);
+    rt.draw()?;
+    loop {
+        let mut flow = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(input) => rt.handle(input)?,
+            Err(RecvTimeoutError::Timeout) => rt.handle(Input::Tick)?,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let busy = Instant::now();
+        while flow != Flow::Quit && busy.elapsed() < Duration::from_millis(30) {
+            match rx.try_recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
+            }
+        }
+        match flow {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => return Ok(()),
+        }
+    }
+}
+
+/// The event loop fed from a script of inputs (tests, `--keys`): draws,
+/// handles an input, waits for the work it started (so what the script
+/// sees does not depend on timing), draws, until the model asks to quit
+/// or the inputs end.
 pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     inputs: impl IntoIterator<Item = Input>,
     progress: &Progress,
 ) -> Result<()> {
-    let mut rt = Runtime {
-        terminal,
-        model,
-        progress,
-        vs: view::ViewState::default(),
-        started: Instant::now(),
-        last_move: 0.0,
-    };
+    let (tx, rx) = mpsc::channel();
+    let mut rt = Runtime::new(terminal, model, progress, tx);
     rt.draw()?;
     for input in inputs {
-        match rt.handle(input)? {
+        let mut flow = rt.handle(input)?;
+        while flow != Flow::Quit && rt.in_flight.is_some() {
+            match rx.recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
+            }
+        }
+        match flow {
             Flow::Draw => rt.draw()?,
             Flow::Same => {}
             Flow::Quit => {
@@ -141,13 +187,14 @@ pub fn run_loop<B: Backend>(
     Ok(())
 }
 
-/// What the loop does after an input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the loop does after an input (ordered: the most a batch of inputs
+/// asks for wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Flow {
-    /// Draw the model.
-    Draw,
     /// Nothing changed: no draw.
     Same,
+    /// Draw the model.
+    Draw,
     /// Leave.
     Quit,
 }
@@ -161,9 +208,32 @@ struct Runtime<'a, B: Backend> {
     started: Instant,
     /// When the scan's counters last moved (seconds since `started`).
     last_move: f64,
+    /// Jobs for the preview reader thread.
+    previews: Sender<PreviewJob>,
+    /// The pair whose preview is being read.
+    in_flight: Option<u32>,
 }
 
-impl<B: Backend> Runtime<'_, B> {
+impl<'a, B: Backend> Runtime<'a, B> {
+    /// A runtime whose worker threads report on `results`.
+    fn new(
+        terminal: &'a mut Terminal<B>,
+        model: &'a mut Model,
+        progress: &'a Progress,
+        results: Sender<Input>,
+    ) -> Self {
+        Runtime {
+            terminal,
+            model,
+            progress,
+            vs: view::ViewState::default(),
+            started: Instant::now(),
+            last_move: 0.0,
+            previews: preview_reader(results),
+            in_flight: None,
+        }
+    }
+
     /// Turns an input into a message and applies it.
     fn handle(&mut self, input: Input) -> Result<Flow> {
         let msg = match input {
@@ -183,10 +253,17 @@ impl<B: Backend> Runtime<'_, B> {
                 let users = crate::users::Users::read(&audit.cur().root);
                 Msg::Loaded(Box::new((audit, users)))
             }
+            Input::Msg(msg) => {
+                if let Msg::PreviewLoaded(pair, _) = &msg
+                    && self.in_flight == Some(*pair)
+                {
+                    self.in_flight = None;
+                }
+                msg
+            }
         };
         self.dispatch(msg)
     }
-
     /// The scan's counters now.
     fn loading(&mut self) -> model::Loading {
         let p = self.progress;
@@ -220,10 +297,17 @@ impl<B: Backend> Runtime<'_, B> {
                 next = self.execute(cmd);
             }
         }
-        if let Some(cmd) = update::wanted_preview(self.model)
-            && let Some(msg) = self.execute(cmd)
-        {
-            update::update(self.model, msg);
+        if let Some(Cmd::Preview(job)) = update::wanted_preview(self.model) {
+            if job.file.is_none() {
+                // Nothing to read: no need for the reader thread.
+                update::update(self.model, Msg::PreviewLoaded(job.pair, Preview::None));
+            } else if self.in_flight != Some(job.pair) {
+                self.in_flight = Some(job.pair);
+                if let Err(mpsc::SendError(job)) = self.previews.send(job) {
+                    self.in_flight = None;
+                    update::update(self.model, Msg::PreviewLoaded(job.pair, job.run()));
+                }
+            }
         }
         Ok(Flow::Draw)
     }
@@ -260,6 +344,33 @@ impl<B: Backend> Runtime<'_, B> {
         }
         Ok(())
     }
+}
+
+/// Starts the thread that reads previews, so a slow disk, a large file or
+/// a hung network mount never holds up a key: it reads the latest job
+/// (older ones queued behind it are dropped) and sends the preview to
+/// `results`. It ends when the runtime drops its end of the job channel.
+fn preview_reader(results: Sender<Input>) -> Sender<PreviewJob> {
+    let (tx, rx) = mpsc::channel::<PreviewJob>();
+    // Without a thread (spawning failed) the job receiver is dropped, sends
+    // fail, and the runtime reads the preview itself.
+    let _ = std::thread::Builder::new()
+        .name("darlings-preview".into())
+        .spawn(move || {
+            while let Ok(mut job) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    job = newer;
+                }
+                let p = job.run();
+                if results
+                    .send(Input::Msg(Msg::PreviewLoaded(job.pair, p)))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    tx
 }
 
 /// Puts the ignore file back as it was (`None`: there was none).
@@ -327,4 +438,47 @@ fn append_ignore(m: &Model, rule: &[u8]) -> Result<Option<Vec<u8>>> {
     next.push(b'\n');
     crate::output::write_atomic(&path, true, |w| w.write_all(&next))?;
     Ok(prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::Action;
+    use crate::tui::model::tests::model;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn previews_are_read_by_another_thread_and_arrive_as_messages() {
+        let (_d, mut m) = model();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress::default();
+        let (tx, rx) = mpsc::channel();
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx);
+        // /etc is the second row; its only child is the file machine-id.
+        rt.dispatch(Action::Down.into()).unwrap();
+        rt.dispatch(Action::Expand.into()).unwrap();
+        rt.dispatch(Action::Down.into()).unwrap();
+        let file = rt.model.selected_pair().unwrap();
+        assert_eq!(
+            rt.model.data.as_ref().unwrap().audit.path(file),
+            b"/etc/machine-id"
+        );
+        assert_eq!(rt.in_flight, Some(file as u32), "the read is elsewhere");
+        assert!(
+            rt.model
+                .preview
+                .as_ref()
+                .is_none_or(|(p, _)| *p as usize != file),
+            "the UI thread did not read the file"
+        );
+        let Ok(Input::Msg(msg)) = rx.recv() else {
+            panic!("the reader thread reports back")
+        };
+        rt.handle(Input::Msg(msg)).unwrap();
+        assert_eq!(rt.in_flight, None);
+        assert_eq!(
+            rt.model.preview,
+            Some((file as u32, Preview::Text(vec!["0123".into()], false)))
+        );
+    }
 }
