@@ -86,8 +86,8 @@ impl Verdicts {
 
 /// What classification reads besides the pairs.
 pub struct ClassifyInput<'a> {
-    /// The root's tree.
-    pub cur: &'a Tree,
+    /// The root's tree, with its resolver (built once per audit).
+    pub cur: &'a Resolver<'a>,
     /// The baseline's tree.
     pub base: Option<&'a Tree>,
     /// The merged trees.
@@ -195,7 +195,7 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
     let mut cur_paths = PathCursor::default();
     let mut base_paths = PathCursor::default();
     let t = crate::timing::phase("index");
-    let cur_res = Resolver::new(input.cur, input.beyond);
+    let cur_res = input.cur;
     let base_res = input.base.map(|b| Resolver::new(b, input.beyond));
     drop(t);
     v.verdicts.reserve(n);
@@ -208,7 +208,7 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
             }
             _ => {
                 let k = p.cur as usize;
-                (&cur_res, k, cur_paths.path(input.cur, k))
+                (cur_res, k, cur_paths.path(cur_res.tree(), k))
             }
         };
         let tree = res.tree();
@@ -443,7 +443,7 @@ fn hold_rule(v: &mut Verdicts, input: &ClassifyInput<'_>) {
         let verdict = &mut v.verdicts[i];
         if holds[i] && verdict.class == Class::Stray {
             let (tree, k) = if input.pairs[i].cur != NONE {
-                (input.cur, input.pairs[i].cur as usize)
+                (input.cur.tree(), input.pairs[i].cur as usize)
             } else {
                 continue;
             };

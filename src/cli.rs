@@ -104,6 +104,19 @@ pub enum Command {
     },
     /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
     Demo,
+    /// Print shell completions for SHELL on stdout.
+    ///
+    /// bash: `darlings completions bash > ~/.local/share/bash-completion/completions/darlings`;
+    /// zsh: into a directory of your `fpath` as `_darlings`;
+    /// fish: `> ~/.config/fish/completions/darlings.fish`.
+    /// On NixOS the package installs them for you.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `darlings man | man -l -`.
+    Man,
 }
 
 /// Options shared by the commands that scan and compare.

@@ -42,6 +42,17 @@ pub enum Error {
     /// A command-line value that cannot be used.
     #[error("{0}")]
     Usage(String),
+    /// The work was cancelled before it finished (the user quit the TUI
+    /// while the scan ran).
+    #[error("cancelled")]
+    Cancelled,
+    /// The terminal cannot be used (not a terminal, cannot draw).
+    #[error("{0}")]
+    Terminal(String),
+    /// darlings itself failed (a worker thread could not start or died):
+    /// not the user's input; worth a bug report.
+    #[error("internal error: {0} (please report this as a bug)")]
+    Internal(String),
 }
 
 /// The result type of the darlings library.

@@ -7,6 +7,7 @@
 //! ```
 //!
 //! - [`error`]: the library's error type; every variant names its file.
+//! - [`paths`]: absolute in-root paths as bytes: components, `is_under`, normalising.
 //! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8), sizes, dates.
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
@@ -24,6 +25,7 @@
 //! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
+//! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
@@ -35,6 +37,7 @@
 
 pub mod error;
 pub mod linediff;
+pub mod paths;
 pub mod text;
 pub mod timing;
 
@@ -60,6 +63,7 @@ pub mod classify;
 pub mod evidence;
 
 pub mod audit;
+pub mod suggest;
 
 pub mod progress;
 pub mod report;

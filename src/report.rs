@@ -9,9 +9,9 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use crate::audit::Audit;
-use crate::classify::Class;
 use crate::diff::Change;
-use crate::scan::{Kind, hash::to_hex};
+use crate::scan::hash::to_hex;
+use crate::suggest::{self, Totals};
 use crate::text::rfc3339;
 
 /// The schema identifier readers check.
@@ -22,55 +22,6 @@ pub const SCHEMA: &str = "darlings-report/1";
 pub struct ReportOptions {
     /// List unchanged entries too (`--include-unchanged`).
     pub include_unchanged: bool,
-}
-
-/// Totals by class and change, computed from the same entries the report lists.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Entries counted.
-    pub entries: u64,
-    /// Bytes of regular files counted.
-    pub bytes: u64,
-    /// (entries, bytes) per class, in `Class::ALL` order.
-    pub classes: [(u64, u64); 3],
-    /// Entries per change, in `Change::ALL` order.
-    pub changes: [u64; 4],
-    /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
-    pub unresolved_stray: u64,
-    /// Stray and dismissed.
-    pub dismissed: u64,
-}
-
-impl Totals {
-    /// Counts every pair of `audit` (unchanged ones only when `include_unchanged`).
-    pub fn of(audit: &Audit, include_unchanged: bool) -> Totals {
-        let mut t = Totals::default();
-        for i in 0..audit.pairs.len() {
-            let change = audit.changes[i].0;
-            if change == Change::Unchanged && !include_unchanged {
-                continue;
-            }
-            let (tree, k) = audit.entry(i);
-            let e = &tree.entries[k];
-            let bytes = if e.kind == Kind::File { e.size } else { 0 };
-            let v = &audit.verdicts.verdicts[i];
-            t.entries += 1;
-            t.bytes += bytes;
-            let ci = Class::ALL.iter().position(|c| *c == v.class).unwrap_or(2);
-            t.classes[ci].0 += 1;
-            t.classes[ci].1 += bytes;
-            let chi = Change::ALL.iter().position(|c| *c == change).unwrap_or(0);
-            t.changes[chi] += 1;
-            if v.class == Class::Stray && change != Change::Removed && change != Change::Unchanged {
-                if v.dismissed {
-                    t.dismissed += 1;
-                } else if v.advice != Some(crate::classify::Advice::Ephemeral) {
-                    t.unresolved_stray += 1;
-                }
-            }
-        }
-        t
-    }
 }
 
 #[derive(Serialize)]
@@ -183,6 +134,7 @@ struct ErrorJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     path_b64: Option<String>,
     error: String,
+    kind: &'static str,
 }
 
 /// A path as JSON text plus, when it is not UTF-8, its exact bytes in base64.
@@ -240,16 +192,16 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     let header = Header {
         schema: SCHEMA,
         generator: format!("darlings {}", env!("CARGO_PKG_VERSION")),
-        root: text_and_b64(audit.cur.root.as_os_str().as_bytes()).0,
+        root: text_and_b64(audit.cur().root.as_os_str().as_bytes()).0,
         baseline: BaselineJson {
-            kind: audit.baseline.kind(),
+            kind: audit.baseline().kind(),
             path: audit
-                .baseline
+                .baseline()
                 .path()
                 .map(|p| p.to_string_lossy().into_owned()),
         },
         storage: audit
-            .storage
+            .storage()
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect(),
@@ -267,14 +219,14 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
                 removed: totals.changes[2],
                 unchanged: totals.changes[3],
             },
-            errors: audit.errors.len() as u64,
+            errors: audit.errors().len() as u64,
         },
         hashing: HashingJson {
-            files_read: audit.hash_stats.files_read,
-            bytes_read: audit.hash_stats.bytes_read,
-            reused: audit.hash_stats.reused,
+            files_read: audit.hash_stats().files_read,
+            bytes_read: audit.hash_stats().bytes_read,
+            reused: audit.hash_stats().reused,
         },
-        warnings: &audit.warnings,
+        warnings: audit.warnings(),
     };
     // The header object without its closing brace, then the big arrays.
     let mut head = Vec::new();
@@ -284,7 +236,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     // SPEC: entries sorted by path bytes (see `for_each_in_path_order`).
     let mut n = 0usize;
     let any_listed =
-        opts.include_unchanged || audit.changes.iter().any(|c| c.0 != Change::Unchanged);
+        opts.include_unchanged || (0..audit.len()).any(|i| audit.change(i).0 != Change::Unchanged);
     // A rescan of an unchanged tree lists nothing: skip the ordering walk.
     let walk = |f: &mut dyn FnMut(usize, &[u8]) -> std::io::Result<()>| {
         if any_listed {
@@ -294,7 +246,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         }
     };
     walk(&mut |i, path| {
-        if audit.changes[i].0 == Change::Unchanged && !opts.include_unchanged {
+        if audit.change(i).0 == Change::Unchanged && !opts.include_unchanged {
             return Ok(());
         }
         if n > 0 {
@@ -304,12 +256,17 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         write_entry(audit, i, path, w)
     })?;
     w.write_all(b"],\"suggestions\":[")?;
-    for (n, (i, entries, bytes)) in audit.suggestions().into_iter().enumerate() {
+    for (n, s) in suggest::suggestions(audit).into_iter().enumerate() {
+        let suggest::Suggestion {
+            pair: i,
+            entries,
+            bytes,
+        } = s;
         if n > 0 {
             w.write_all(b",")?;
         }
         let (t, k) = audit.entry(i);
-        let v = &audit.verdicts.verdicts[i];
+        let v = &audit.verdict(i);
         let (path, path_b64) = text_and_b64(&audit.path(i));
         let s = SuggestionJson {
             path,
@@ -319,15 +276,14 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             bytes,
             advice: v.advice.map(|a| a.as_str()),
             reason: audit
-                .verdicts
                 .text(v.advice_reason)
-                .or(audit.verdicts.text(v.reason))
+                .or(audit.text(v.reason))
                 .unwrap_or(""),
         };
         to_json(&mut *w, &s)?;
     }
     w.write_all(b"],\"errors\":[")?;
-    for (n, e) in audit.errors.iter().enumerate() {
+    for (n, e) in audit.errors().iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;
         }
@@ -336,6 +292,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             path,
             path_b64,
             error: e.error.clone(),
+            kind: e.kind.as_str(),
         };
         to_json(&mut *w, &j)?;
     }
@@ -345,8 +302,8 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
 fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::io::Result<()> {
     let (t, k) = audit.entry(i);
     let e = &t.entries[k];
-    let (change, what) = audit.changes[i];
-    let v = &audit.verdicts.verdicts[i];
+    let (change, what) = audit.change(i);
+    let v = &audit.verdict(i);
     let (path, path_b64) = text_and_b64(path);
     let (target, target_b64) = match t.target(k) {
         Some(b) => {
@@ -362,11 +319,11 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         change: change.as_str(),
         what: (change == Change::Modified).then(|| what.names().collect()),
         class: v.class.as_str(),
-        reason: audit.verdicts.text(v.reason).unwrap_or(""),
+        reason: audit.text(v.reason).unwrap_or(""),
         advice: v.advice.map(|a| a.as_str()),
-        advice_reason: audit.verdicts.text(v.advice_reason),
+        advice_reason: audit.text(v.advice_reason),
         dismissed: v.dismissed,
-        warning: audit.verdicts.text(v.warning),
+        warning: audit.text(v.warning),
         mount: t.mount(k).map(|m| MountJson {
             fstype: &m.fstype,
             source: &m.source,

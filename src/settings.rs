@@ -49,11 +49,36 @@ pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
     std::path::absolute(&root).map_err(|e| Error::io("cannot resolve", &root, e))
 }
 
+/// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
+pub fn parse_baseline(value: &str) -> Result<Baseline> {
+    if value == "empty" {
+        return Ok(Baseline::Empty);
+    }
+    let p = PathBuf::from(value);
+    let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
+    if meta.is_dir() {
+        Ok(Baseline::Directory(p))
+    } else if !meta.is_file() {
+        // Never opened: a fifo would block, a device's open can have effects.
+        Err(Error::bad_input(
+            &p,
+            "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
+        ))
+    } else if crate::snapshot::is_scan_file(&p) {
+        Ok(Baseline::ScanFile(p))
+    } else {
+        Err(Error::bad_input(
+            &p,
+            "not a darlings scan file (wrong magic bytes) and not a directory",
+        ))
+    }
+}
+
 /// Builds the audit options of a scanning command.
 pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOptions> {
     let root = resolve_root(root)?;
     let threads = threads(args.threads)?;
-    let baseline = Baseline::parse(&args.against)?;
+    let baseline = parse_baseline(&args.against)?;
     if let Baseline::Directory(b) = &baseline
         && std::fs::canonicalize(b).ok() == std::fs::canonicalize(&root).ok()
     {

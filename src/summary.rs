@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::audit::Audit;
 use crate::classify::{Advice, Class};
-use crate::report::Totals;
+use crate::suggest::{Suggestion, Totals};
 use crate::text::{escape_bytes, human_bytes};
 
 /// How the summary is printed.
@@ -27,17 +27,17 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             s.to_string()
         }
     };
-    let root = crate::text::quote_path(&audit.cur.root);
+    let root = crate::text::quote_path(&audit.cur().root);
     let t = Totals::of(audit, false);
     writeln!(w, "{}", paint("1", &format!("darlings audit of {root}")))?;
-    let baseline = match audit.baseline.path() {
-        Some(p) => format!("{} {}", audit.baseline.kind(), crate::text::quote_path(p)),
+    let baseline = match audit.baseline().path() {
+        Some(p) => format!("{} {}", audit.baseline().kind(), crate::text::quote_path(p)),
         None => "empty (every path counts as new)".to_string(),
     };
     writeln!(w, "  baseline: {baseline}")?;
-    if !audit.storage.is_empty() {
+    if !audit.storage().is_empty() {
         let s: Vec<String> = audit
-            .storage
+            .storage()
             .iter()
             .map(|p| crate::text::quote_path(p))
             .collect();
@@ -46,7 +46,7 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
     writeln!(
         w,
         "  {} entries, {} differ from the baseline ({} in files)",
-        audit.pairs.len(),
+        audit.len(),
         t.entries,
         human_bytes(t.bytes)
     )?;
@@ -79,7 +79,7 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             "  of the stray ones, dismissed", t.dismissed
         )?;
     }
-    let suggestions = audit.suggestions();
+    let suggestions = crate::suggest::suggestions(audit);
     // Grouped by advice, because that is the decision the user has to make:
     // what to persist first, what to look at, what can go.
     let groups: [(Option<Advice>, &str, &str); 4] = [
@@ -101,16 +101,16 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
         ),
     ];
     for (advice, title, code) in groups {
-        let mut group: Vec<(usize, u64, u64)> = suggestions
+        let mut group: Vec<Suggestion> = suggestions
             .iter()
             .copied()
-            .filter(|&(i, _, _)| audit.verdicts.verdicts[i].advice == advice)
+            .filter(|s| audit.verdict(s.pair).advice == advice)
             .collect();
         if group.is_empty() {
             continue;
         }
-        group.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
-        let bytes: u64 = group.iter().map(|g| g.2).sum();
+        group.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.entries.cmp(&a.entries)));
+        let bytes: u64 = group.iter().map(|g| g.bytes).sum();
         writeln!(w)?;
         writeln!(
             w,
@@ -125,8 +125,13 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
         } else {
             opts.top
         };
-        for &(i, entries, bytes) in group.iter().take(shown) {
-            let v = &audit.verdicts.verdicts[i];
+        for &Suggestion {
+            pair: i,
+            entries,
+            bytes,
+        } in group.iter().take(shown)
+        {
+            let v = audit.verdict(i);
             writeln!(
                 w,
                 "  {:>10} {:>8} entries  {}",
@@ -135,7 +140,7 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
                 escape_bytes(&audit.path(i))
             )?;
             if advice != Some(Advice::Ephemeral)
-                && let Some(r) = audit.verdicts.text(v.advice_reason)
+                && let Some(r) = audit.text(v.advice_reason)
             {
                 writeln!(w, "  {:>27}  {}", "", crate::text::escape_str(r))?;
             }
@@ -148,24 +153,24 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             )?;
         }
     }
-    if !audit.warnings.is_empty() {
+    if !audit.warnings().is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", paint("33;1", "Warnings:"))?;
-        for warn in &audit.warnings {
+        for warn in audit.warnings() {
             writeln!(w, "  - {}", crate::text::escape_str(warn))?;
         }
     }
     writeln!(w)?;
-    if !audit.errors.is_empty() {
+    if !audit.errors().is_empty() {
         writeln!(
             w,
             "{} paths could not be read (see `darlings report` for the list), e.g. {}: {}",
-            audit.errors.len(),
-            escape_bytes(&audit.errors[0].path),
-            crate::text::escape_str(&audit.errors[0].error)
+            audit.errors().len(),
+            escape_bytes(&audit.errors()[0].path),
+            crate::text::escape_str(&audit.errors()[0].error)
         )?;
     }
-    let root_arg = if audit.cur.root.as_os_str() == "/" {
+    let root_arg = if audit.cur().root.as_os_str() == "/" {
         String::new()
     } else {
         format!(" {root}")

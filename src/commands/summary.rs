@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Outcome, ignore_broken_pipe, run_audit};
 use crate::cli::ScanArgs;
-use crate::{Result, report, settings, summary};
+use crate::{Result, settings, summary};
 
 /// Audits ROOT and prints the summary; exit 1 with `fail_on_stray` when
 /// unresolved stray paths exist.
@@ -23,7 +23,7 @@ pub fn run(
     let r = summary::write(&audit, summary::SummaryOptions { color, top }, &mut out)
         .and_then(|()| out.flush());
     ignore_broken_pipe(r)?;
-    let unresolved = report::Totals::of(&audit, false).unresolved_stray;
+    let unresolved = crate::suggest::Totals::of(&audit, false).unresolved_stray;
     Ok(if fail_on_stray && unresolved > 0 {
         Outcome::CheckFailed
     } else {

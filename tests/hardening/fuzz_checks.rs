@@ -100,7 +100,7 @@ pub fn tree_is_usable(t: &Tree) {
         ..Default::default()
     };
     let v = classify::classify(&classify::ClassifyInput {
-        cur: t,
+        cur: &darlings::resolve::Resolver::new(t, &darlings::resolve::NothingBeyond),
         base: None,
         pairs: &pairs,
         parent: &parent,
