@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::nix::{Attrs, Value};
 use crate::persistence::default_home;
 
-/// [`render`], naming the existing file (`path`) in its errors.
+/// [`render`](super::render), naming the existing file (`path`) in its errors.
 pub fn render_named(
     existing: Option<(&Path, &str)>,
     flavor: Flavor,

@@ -5,7 +5,7 @@
 //! rendered it is rendered again with the new paths merged in. Any other
 //! file is a person's: it is edited through rnix's lossless syntax tree,
 //! one new item per path in the list it belongs to, every other byte kept
-//! ([`edit`]); where no safe place exists nothing is written and the error
+//! (`edit`); where no safe place exists nothing is written and the error
 //! gives the lines to paste. Writes are atomic, with the previous version
 //! kept as `FILE.bak`; a write that changes nothing does not happen.
 //!
@@ -220,7 +220,7 @@ impl Plan {
         self.old.as_deref() != Some(self.new.as_str())
     }
 
-    /// Writes the new text (see [`write`]); does nothing when nothing
+    /// Writes the new text (see [`write()`]); does nothing when nothing
     /// changes.
     pub fn write(&self) -> Result<()> {
         if self.changes_file() {
