@@ -29,6 +29,7 @@ pub mod marks;
 pub mod model;
 pub mod msg;
 pub mod preview;
+pub mod search;
 pub mod tree;
 pub mod update;
 pub mod view;

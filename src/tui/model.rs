@@ -10,12 +10,13 @@ use std::path::PathBuf;
 use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
-use crate::scan::{Kind, NONE, PathCursor, Tree};
+use crate::scan::{Kind, NONE, Tree};
 use crate::users::Users;
 
 use super::keys::Mode;
 use super::marks::Marks;
 use super::preview::Preview;
+use super::search::SearchIndex;
 use super::tree::{Nodes, TreeView};
 use crate::whitelist::{Flavor, Promotion};
 
@@ -105,6 +106,8 @@ pub struct Data {
     pub agg: Aggregates,
     /// Accounts of the scanned root (owner names, homes).
     pub users: Users,
+    /// The names of every pair, for search as you type.
+    pub index: SearchIndex,
 }
 
 impl Nodes for Data {
@@ -252,7 +255,14 @@ impl Model {
     /// Takes the audit: computes aggregates and the first rows.
     pub fn load(&mut self, audit: Audit, users: Users) {
         let agg = aggregates(&audit);
-        self.data = Some(Data { audit, agg, users });
+        let mut data = Data {
+            audit,
+            agg,
+            users,
+            index: SearchIndex::default(),
+        };
+        data.index = SearchIndex::build(&data);
+        self.data = Some(data);
         if self.mode == Mode::Loading {
             self.mode = Mode::Browse;
         }
@@ -310,49 +320,7 @@ impl Model {
     /// wraps around. Smart case: lower-case text matches any case.
     pub fn find(&self, from: usize, forward: bool) -> Option<usize> {
         let d = self.data.as_ref()?;
-        let a = &d.audit;
-        let n = a.len();
-        if n == 0 || self.search.is_empty() {
-            return None;
-        }
-        let fold = !self.search.chars().any(char::is_uppercase);
-        let needle: Vec<u8> = if fold {
-            self.search.to_lowercase().into_bytes()
-        } else {
-            self.search.clone().into_bytes()
-        };
-        let mut cur_cursor = PathCursor::default();
-        let mut base_cursor = PathCursor::default();
-        let mut hay = Vec::new();
-        for step in 0..n {
-            let i = if forward {
-                (from + step) % n
-            } else {
-                (from + n - step % n) % n
-            };
-            if !self.tree.holds_hits(i) {
-                continue;
-            }
-            let p = a.merge().pairs()[i];
-            let path: &[u8] = if p.cur != NONE {
-                cur_cursor.path(a.cur(), p.cur as usize)
-            } else if let Some(b) = a.base().as_ref() {
-                base_cursor.path(b, p.base as usize)
-            } else {
-                continue;
-            };
-            let found = if fold {
-                hay.clear();
-                hay.extend(path.iter().map(u8::to_ascii_lowercase));
-                contains(&hay, &needle)
-            } else {
-                contains(path, &needle)
-            };
-            if found {
-                return Some(i);
-            }
-        }
-        None
+        d.index.find(d, &self.tree, &self.search, from, forward)
     }
 
     /// Promotions for the marked paths, with owner and mode from the root.
@@ -382,18 +350,6 @@ impl Model {
             .as_ref()
             .is_some_and(|d| d.audit.merge().pairs()[i].cur != NONE)
     }
-}
-
-/// Naive substring search (needles are short; paths are short).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let first = needle[0];
-    hay.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == first)
-        .any(|(k, _)| hay[k..].starts_with(needle))
 }
 
 /// Returns true if and only if pair `i` is shown by `filter` and `change`.
