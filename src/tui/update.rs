@@ -449,6 +449,7 @@ fn dismiss(m: &mut Model) -> Option<Cmd> {
         return None;
     };
     let pairs = a.dismiss(i);
+    d.facts.set_dismissed(&pairs, true);
     if pairs.is_empty() {
         m.status = format!("{shown}: nothing stray to dismiss here");
         return None;
@@ -478,6 +479,7 @@ fn undo(m: &mut Model) -> Option<Cmd> {
     };
     if let Some(d) = m.data.as_mut() {
         d.audit.undismiss(&last.pairs);
+        d.facts.set_dismissed(&last.pairs, false);
     }
     m.refilter();
     let pair = last.pairs.first().copied().unwrap_or(0) as usize;
