@@ -24,6 +24,7 @@
 //! background scan, and the commands, whose results go back to `update`
 //! as messages.
 
+pub mod data;
 pub mod keys;
 pub mod marks;
 pub mod model;

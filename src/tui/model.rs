@@ -8,16 +8,16 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::audit::Audit;
-use crate::classify::Class;
 use crate::diff::Change;
-use crate::scan::{Kind, NONE};
+use crate::scan::NONE;
 use crate::users::Users;
 
 use super::keys::Mode;
 use super::marks::Marks;
 use super::preview::Preview;
-use super::search::SearchIndex;
-use super::tree::{Nodes, TreeView};
+use super::tree::TreeView;
+
+pub use super::data::Data;
 use crate::whitelist::{Flavor, Promotion};
 
 pub use super::tree::SortKey;
@@ -82,56 +82,6 @@ pub struct Settings {
     pub ignore: Option<PathBuf>,
     /// The scanned root, as given.
     pub root: PathBuf,
-}
-
-/// Per-pair totals over each subtree, computed once.
-#[derive(Debug, Default)]
-pub struct Aggregates {
-    /// Entries on the root in the subtree, itself included.
-    pub entries: Vec<u32>,
-    /// Bytes of regular files on the root in the subtree.
-    pub bytes: Vec<u64>,
-    /// Entries of each class (`Class as usize`) on the root in the subtree.
-    pub classes: Vec<[u32; 3]>,
-    /// Latest mtime in the subtree.
-    pub mtime: Vec<i64>,
-}
-
-/// The loaded audit and everything derived from it.
-#[derive(Debug)]
-pub struct Data {
-    /// The pipeline's result.
-    pub audit: Audit,
-    /// Subtree totals.
-    pub agg: Aggregates,
-    /// Accounts of the scanned root (owner names, homes).
-    pub users: Users,
-    /// The names of every pair, for search as you type.
-    pub index: SearchIndex,
-    /// What the filters read, packed.
-    pub facts: Facts,
-}
-
-impl Nodes for Data {
-    fn len(&self) -> usize {
-        self.audit.len()
-    }
-    fn end(&self, i: usize) -> usize {
-        self.audit.merge().end(i)
-    }
-    fn parent(&self, i: usize) -> Option<usize> {
-        self.audit.merge().parent(i)
-    }
-    fn name(&self, i: usize) -> &[u8] {
-        let (t, k) = self.audit.entry(i);
-        t.name(k)
-    }
-    fn own_bytes(&self, i: usize) -> u64 {
-        self.facts.bytes[i]
-    }
-    fn newest(&self, i: usize) -> i64 {
-        self.agg.mtime[i]
-    }
 }
 
 /// A dismissal that `u` can undo.
@@ -255,20 +205,16 @@ impl Model {
 
     /// Takes the audit: computes aggregates and the first rows.
     pub fn load(&mut self, audit: Audit, users: Users) {
-        let (facts, agg) = aggregates(&audit);
-        let mut data = Data {
-            audit,
-            agg,
-            users,
-            index: SearchIndex::default(),
-            facts,
-        };
-        data.index = SearchIndex::build(&data);
-        self.data = Some(data);
+        let t = crate::timing::phase("tui data");
+        self.data = Some(Data::new(audit, users));
+        drop(t);
         if self.mode == Mode::Loading {
             self.mode = Mode::Browse;
         }
+        let t = crate::timing::phase("tui filter");
         self.refilter();
+        drop(t);
+        let _t = crate::timing::phase("tui rows");
         let Some(d) = self.data.as_ref() else { return };
         let n_open: u64 = (0..d.audit.len())
             .filter(|&i| d.audit.merge().parent(i).is_none())
@@ -354,119 +300,6 @@ impl Model {
     }
 }
 
-/// What the filters and the totals read of each pair, packed at load so
-/// a filter change reads 9 bytes a pair instead of the trees' entries.
-#[derive(Debug, Default)]
-pub struct Facts {
-    /// Class (bits 0–1), dismissed (bit 2), change (bits 3–4), on the root (bit 5).
-    flags: Vec<u8>,
-    /// Own bytes of the pair's entry (a regular file's size, else 0).
-    bytes: Vec<u64>,
-}
-
-const DISMISSED: u8 = 1 << 2;
-const ON_ROOT: u8 = 1 << 5;
-
-impl Facts {
-    fn class(flags: u8) -> Class {
-        match flags & 3 {
-            0 => Class::Persisted,
-            1 => Class::NixManaged,
-            _ => Class::Stray,
-        }
-    }
-
-    fn change(flags: u8) -> Change {
-        match (flags >> 3) & 3 {
-            0 => Change::Added,
-            1 => Change::Modified,
-            2 => Change::Removed,
-            _ => Change::Unchanged,
-        }
-    }
-
-    /// Returns true if and only if pair `i` is shown by `filter` and `change`.
-    pub fn matches(&self, i: usize, filter: ClassFilter, change: Option<Change>) -> bool {
-        let f = self.flags[i];
-        if change.is_some_and(|c| Facts::change(f) != c) {
-            return false;
-        }
-        let class = Facts::class(f);
-        let dismissed = f & DISMISSED != 0;
-        match filter {
-            ClassFilter::Stray => {
-                class == Class::Stray && !dismissed && Facts::change(f) != Change::Removed
-            }
-            ClassFilter::All => true,
-            ClassFilter::Persisted => class == Class::Persisted,
-            ClassFilter::NixManaged => class == Class::NixManaged,
-            ClassFilter::Dismissed => class == Class::Stray && dismissed,
-        }
-    }
-
-    /// Follows the audit's dismissal (or its undoing) of `pairs`.
-    pub fn set_dismissed(&mut self, pairs: &[u32], dismissed: bool) {
-        for &p in pairs {
-            let f = &mut self.flags[p as usize];
-            if dismissed {
-                *f |= DISMISSED;
-            } else {
-                *f &= !DISMISSED;
-            }
-        }
-    }
-}
-
-/// The packed facts and the subtree totals of every pair: one pass over the
-/// entries, then one reverse pass (children come after their parent in
-/// tree order, so each is complete before it is added up).
-pub fn aggregates(a: &Audit) -> (Facts, Aggregates) {
-    let n = a.len();
-    let mut facts = Facts {
-        flags: vec![0; n],
-        bytes: vec![0; n],
-    };
-    let mut g = Aggregates {
-        entries: vec![0; n],
-        bytes: vec![0; n],
-        classes: vec![[0; 3]; n],
-        mtime: vec![i64::MIN; n],
-    };
-    for (i, pair) in a.merge().pairs().iter().enumerate() {
-        let (t, k) = a.entry(i);
-        let e = &t.entries[k];
-        let v = a.verdict(i);
-        let on_root = pair.cur != NONE;
-        let own = if e.kind == Kind::File { e.size } else { 0 };
-        facts.flags[i] = v.class as u8
-            | if v.dismissed { DISMISSED } else { 0 }
-            | (a.change(i).0 as u8) << 3
-            | if on_root { ON_ROOT } else { 0 };
-        facts.bytes[i] = own;
-        g.mtime[i] = e.mtime_ns;
-        if on_root {
-            g.entries[i] = 1;
-            g.bytes[i] = own;
-            g.classes[i][v.class as usize] = 1;
-        }
-    }
-    let parents = a.merge().parents();
-    for i in (0..n).rev() {
-        let p = parents[i];
-        if p == NONE {
-            continue;
-        }
-        let p = p as usize;
-        g.entries[p] += g.entries[i];
-        g.bytes[p] += g.bytes[i];
-        for c in 0..3 {
-            g.classes[p][c] += g.classes[i][c];
-        }
-        g.mtime[p] = g.mtime[p].max(g.mtime[i]);
-    }
-    (facts, g)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -548,28 +381,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn aggregates_add_up_every_subtree() {
-        let (_d, m) = model();
-        let d = m.data.as_ref().unwrap();
-        let var = d.audit.cur().lookup(b"/var").unwrap();
-        // Against `empty`, pairs and root entries coincide.
-        assert_eq!(
-            d.agg.entries[var], 7,
-            "var, lib, docker, big, small, log, messages"
-        );
-        assert_eq!(d.agg.bytes[var], 5000 + 1 + 5);
-        assert_eq!(
-            d.agg.classes[var].iter().sum::<u32>(),
-            7,
-            "every entry has one class"
-        );
-        assert!(
-            m.tree.hits().bytes[var] >= 5000,
-            "the docker data is open stray"
-        );
-    }
-
-    #[test]
     fn top_rows_are_sorted_by_size_and_expand_on_demand() {
         let (_d, mut m) = model();
         let top: Vec<String> = (0..m.tree.rows().len()).map(|r| path_of(&m, r)).collect();
@@ -604,43 +415,5 @@ pub(crate) mod tests {
             m.data.as_ref().unwrap().audit.path(back),
             b"/etc/machine-id"
         );
-    }
-
-    #[test]
-    fn packed_facts_filter_as_the_verdicts_say() {
-        let (_d, mut m) = model();
-        let d = m.data.as_mut().unwrap();
-        // A dismissed subtree, so every filter has something to say.
-        let docker = d.audit.cur().lookup(b"/var/lib/docker").unwrap();
-        let pairs = d.audit.dismiss(docker);
-        d.facts.set_dismissed(&pairs, true);
-        let a = &d.audit;
-        for filter in [
-            ClassFilter::Stray,
-            ClassFilter::All,
-            ClassFilter::Persisted,
-            ClassFilter::NixManaged,
-            ClassFilter::Dismissed,
-        ] {
-            for change in [None, Some(Change::Added), Some(Change::Removed)] {
-                for i in 0..a.len() {
-                    let v = a.verdict(i);
-                    let want = change.is_none_or(|c| a.change(i).0 == c)
-                        && match filter {
-                            ClassFilter::Stray => a.is_open_stray(i),
-                            ClassFilter::All => true,
-                            ClassFilter::Persisted => v.class == Class::Persisted,
-                            ClassFilter::NixManaged => v.class == Class::NixManaged,
-                            ClassFilter::Dismissed => v.class == Class::Stray && v.dismissed,
-                        };
-                    assert_eq!(
-                        d.facts.matches(i, filter, change),
-                        want,
-                        "{filter:?} {change:?} {i}"
-                    );
-                }
-            }
-        }
-        assert_eq!(pairs.len(), 3, "docker, big, small");
     }
 }

@@ -27,7 +27,7 @@ use memchr::memmem;
 use super::tree::{Nodes, TreeView};
 
 /// Every item's name, ASCII-lowercased, in item order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SearchIndex {
     folded: Vec<u8>,
     /// Where each item's name starts in `folded`; one more at the end.
@@ -53,15 +53,27 @@ struct Needle {
 impl SearchIndex {
     /// Builds the index in one pass over the items.
     pub fn build(nodes: &impl Nodes) -> SearchIndex {
-        let n = nodes.len();
-        let mut starts = Vec::with_capacity(n + 1);
-        let mut folded = Vec::with_capacity(n * 12);
-        for i in 0..n {
-            starts.push(folded.len());
-            folded.extend(nodes.name(i).iter().map(u8::to_ascii_lowercase));
+        let mut index = SearchIndex::with_capacity(nodes.len());
+        for i in 0..nodes.len() {
+            index.push(nodes.name(i));
         }
-        starts.push(folded.len());
-        SearchIndex { folded, starts }
+        index
+    }
+
+    /// An empty index with room for `n` items.
+    pub fn with_capacity(n: usize) -> SearchIndex {
+        let mut starts = Vec::with_capacity(n + 1);
+        starts.push(0);
+        SearchIndex {
+            folded: Vec::with_capacity(n * 12),
+            starts,
+        }
+    }
+
+    /// Adds the next item's name.
+    pub fn push(&mut self, name: &[u8]) {
+        self.folded.extend(name.iter().map(u8::to_ascii_lowercase));
+        self.starts.push(self.folded.len());
     }
 
     /// Returns true if and only if the index covers `n` items.

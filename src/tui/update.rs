@@ -382,8 +382,8 @@ fn toggle_mark(m: &mut Model) {
     let (t, k) = a.entry(i);
     let mark = Mark {
         pair: i as u32,
-        entries: u64::from(d.agg.entries[i]),
-        bytes: d.agg.bytes[i],
+        entries: d.totals(i).entries,
+        bytes: d.totals(i).bytes,
         is_dir: t.entries[k].kind == Kind::Dir,
     };
     let note = if v.class == Class::NixManaged {
