@@ -384,11 +384,15 @@ pub(crate) mod tests {
     fn top_rows_are_sorted_by_size_and_expand_on_demand() {
         let (_d, mut m) = model();
         let top: Vec<String> = (0..m.tree.rows().len()).map(|r| path_of(&m, r)).collect();
-        assert_eq!(top, ["/var", "/etc", "/home"]);
+        assert_eq!(
+            top,
+            ["/var", "/etc", "/home/alice"],
+            "home holds only alice"
+        );
         let var = m.tree.rows()[0].item;
         m.tree.expanded.insert(var);
         m.rebuild_rows();
-        assert_eq!(path_of(&m, 1), "/var/lib");
+        assert_eq!(path_of(&m, 1), "/var/lib/docker", "lib holds only docker");
         assert_eq!(m.tree.rows()[1].depth, 1);
         m.tree.sort = SortKey::Name;
         m.rebuild_rows();

@@ -6,6 +6,12 @@
 //! preorder, each subtree a contiguous range), so it is unit-tested on a
 //! handful of paths.
 //!
+//! A chain of directories that the filter shows only for what they hold,
+//! each with one shown child directory, folds into one row (`lib/docker/`,
+//! as VS Code and GitHub fold them): the row stands for the last of the
+//! chain. A directory the filter shows itself always has its own row, so
+//! folding never hides something to decide on.
+//!
 //! Built for a million items: totals are one O(n) pass per filter change,
 //! and only the expanded part of the tree becomes rows.
 
@@ -79,8 +85,10 @@ pub struct Hits {
 /// One visible row of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
-    /// The item shown.
+    /// The item shown (the last of a folded chain).
     pub item: u32,
+    /// The first item of a folded chain (`item` when nothing is folded).
+    pub head: u32,
     /// Nesting depth (0 for children of the root).
     pub depth: u16,
 }
@@ -281,10 +289,24 @@ impl TreeView {
             .rev()
             .map(|c| (c, 0))
             .collect();
-        while let Some((c, depth)) = stack.pop() {
-            rows.push(Row { item: c, depth });
-            if self.expanded.contains(&c) {
-                for k in self.children(nodes, Some(c as usize)).into_iter().rev() {
+        while let Some((head, depth)) = stack.pop() {
+            let mut item = head;
+            let mut kids = None;
+            // Fold directories shown only for their one shown child directory.
+            while !self.shows(item as usize) {
+                let k = self.children(nodes, Some(item as usize));
+                match k[..] {
+                    [only] if self.has_children(only as usize) => item = only,
+                    _ => {
+                        kids = Some(k);
+                        break;
+                    }
+                }
+            }
+            rows.push(Row { item, head, depth });
+            if self.expanded.contains(&item) {
+                let kids = kids.unwrap_or_else(|| self.children(nodes, Some(item as usize)));
+                for k in kids.into_iter().rev() {
                     stack.push((k, depth + 1));
                 }
             }
@@ -296,16 +318,21 @@ impl TreeView {
         }
     }
 
-    /// The row of item `i`, if it is visible.
-    pub fn row_of(&self, i: usize) -> Option<usize> {
-        self.rows.iter().position(|r| r.item as usize == i)
+    /// The row of item `i` (or of the folded chain it is part of), if it
+    /// is visible.
+    pub fn row_of(&self, nodes: &impl Nodes, i: usize) -> Option<usize> {
+        self.rows.iter().position(|r| {
+            let item = r.item as usize;
+            // In the chain: between its head and its item, and above the item.
+            item == i || (r.head as usize <= i && i < item && item < nodes.end(i))
+        })
     }
 
     /// Selects the row of item `i`, or of its nearest shown ancestor.
     pub fn select_item_or_ancestor(&mut self, nodes: &impl Nodes, i: usize) {
         let mut p = Some(i);
         while let Some(k) = p {
-            if let Some(r) = self.row_of(k) {
+            if let Some(r) = self.row_of(nodes, k) {
                 self.selected = r;
                 return;
             }
@@ -324,7 +351,7 @@ impl TreeView {
         }
         let old = self.selected_item();
         self.rebuild(nodes);
-        if let Some(r) = self.row_of(i) {
+        if let Some(r) = self.row_of(nodes, i) {
             self.selected = r;
         } else if let Some(o) = old {
             self.select_item_or_ancestor(nodes, o);
@@ -367,16 +394,19 @@ impl TreeView {
     }
 
     /// Collapses the selected directory, or, when it is not expanded,
-    /// selects its parent.
+    /// selects the row above it in the tree (above its folded chain).
     pub fn collapse(&mut self, nodes: &impl Nodes) {
-        let Some(i) = self.selected_item() else {
+        let Some(row) = self.rows.get(self.selected).copied() else {
             return;
         };
-        if self.expanded.remove(&(i as u32)) {
+        if self.expanded.remove(&row.item) {
             self.rebuild(nodes);
             return;
         }
-        if let Some(r) = nodes.parent(i).and_then(|p| self.row_of(p)) {
+        if let Some(r) = nodes
+            .parent(row.head as usize)
+            .and_then(|p| self.row_of(nodes, p))
+        {
             self.selected = r;
         }
     }
@@ -549,7 +579,11 @@ pub(crate) mod tests {
         assert_eq!(t.hits().entries[var], 2);
         assert!(!t.shows(var) && t.has_children(var) && t.holds_hits(var));
         assert!(!t.holds_hits(p.find("etc")));
-        assert_eq!(shown(&t, &p), ["var"], "only what holds hits is a row");
+        assert_eq!(
+            shown(&t, &p),
+            ["var/lib/docker"],
+            "only what holds hits is a row (var and lib fold into docker's)"
+        );
     }
 
     #[test]
@@ -616,11 +650,66 @@ pub(crate) mod tests {
         t.refilter(&p, |i| p.path(i).starts_with("var/lib/docker"));
         t.open_first(&p);
         assert_eq!(t.selected_item(), Some(p.find("var/lib/docker")));
-        assert_eq!(shown(&t, &p), ["var", "  var/lib", "    var/lib/docker"]);
+        assert_eq!(shown(&t, &p), ["var/lib/docker"]);
         // The filter drops the selected item: the selection falls back on
         // its nearest shown ancestor.
         t.reveal(&p, p.find("var/lib/docker/big"));
         t.refilter(&p, |i| p.path(i) == "var/log/messages");
-        assert_eq!(t.selected_item(), Some(p.find("var")));
+        assert_eq!(
+            t.selected_item(),
+            Some(p.find("var/log")),
+            "var's row now folds var into log"
+        );
+    }
+
+    #[test]
+    fn chains_of_directories_shown_only_for_what_they_hold_fold_into_one_row() {
+        let p = sample();
+        let mut t = TreeView::default();
+        let history = p.find("home/alice/.bash_history");
+        t.refilter(&p, |i| {
+            i == history || p.path(i).starts_with("var/lib/docker/")
+        });
+        let heads: Vec<String> = t.rows().iter().map(|r| p.path(r.head as usize)).collect();
+        assert_eq!(
+            shown(&t, &p),
+            ["var/lib/docker", "home/alice"],
+            "var → lib → docker: one row for docker; home → alice: one row for alice"
+        );
+        assert_eq!(heads, ["var", "home"]);
+        // A directory shown itself ends a chain: lib keeps a row of its own
+        // above docker.
+        let lib = p.find("var/lib");
+        t.refilter(&p, |i| i == lib || p.path(i).starts_with("var/lib/docker/"));
+        assert_eq!(shown(&t, &p), ["var/lib"]);
+        assert_eq!(t.expand(&p), Expanded::Opened);
+        assert_eq!(
+            shown(&t, &p),
+            [
+                "var/lib",
+                "  var/lib/docker",
+                "    var/lib/docker/big",
+                "    var/lib/docker/small"
+            ],
+            "lib opens with its chain of one directory"
+        );
+        t.refilter(&p, |i| {
+            i == history || p.path(i).starts_with("var/lib/docker/")
+        });
+        t.collapse_all(&p);
+        // Every item of a chain finds its row; ← from below climbs above it.
+        let alice = p.find("home/alice");
+        assert_eq!(t.row_of(&p, p.find("home")), Some(1));
+        assert_eq!(t.row_of(&p, alice), Some(1));
+        t.reveal(&p, history);
+        assert_eq!(shown(&t, &p)[2], "  home/alice/.bash_history");
+        t.collapse(&p);
+        assert_eq!(t.selected_item(), Some(alice));
+        t.collapse(&p);
+        assert!(!t.is_expanded(alice));
+        t.collapse(&p);
+        assert_eq!(t.selected_item(), Some(alice), "nothing above home");
+        t.select_item_or_ancestor(&p, p.find("var/lib"));
+        assert_eq!(t.selected_item(), Some(p.find("var/lib/docker")));
     }
 }

@@ -139,16 +139,22 @@ mod tests {
         let shown: Vec<u16> = m.tree.rows().iter().map(|r| r.depth).collect();
         assert_eq!(shown.len(), 3 + 2, "/var shows lib and log");
         up(&mut m, Action::Expand);
-        assert_eq!(path_of(&m), "/var/lib", "a second → steps in");
+        assert_eq!(
+            path_of(&m),
+            "/var/lib/docker",
+            "a second → steps in, onto lib/docker/ (lib holds only docker)"
+        );
         up(&mut m, Action::Expand);
         up(&mut m, Action::Expand);
-        assert_eq!(path_of(&m), "/var/lib/docker");
-        up(&mut m, Action::Collapse);
+        assert_eq!(path_of(&m), "/var/lib/docker/big");
         up(&mut m, Action::Collapse);
         assert_eq!(
             path_of(&m),
-            "/var/lib",
-            "← on a closed row goes to the parent"
+            "/var/lib/docker",
+            "← on a file goes to its directory"
         );
+        up(&mut m, Action::Collapse);
+        up(&mut m, Action::Collapse);
+        assert_eq!(path_of(&m), "/var", "← on a closed chain goes above it");
     }
 }

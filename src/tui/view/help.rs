@@ -37,6 +37,10 @@ impl Widget for HelpProps {
             "● marked  ◦ under a marked directory  ✓ written  dim: shown for what it holds",
             DIM,
         ));
+        lines.push(Line::styled(
+            "lib/docker/: one row for a directory that holds only another one",
+            DIM,
+        ));
         let h = (lines.len() as u16 + 2).min(area.height);
         let w = 96.min(area.width);
         let r = centered(area, w, h);

@@ -17,7 +17,7 @@ use crate::scan::Kind;
 use crate::text::{escape_bytes, human_bytes};
 use crate::tui::marks::Marks;
 use crate::tui::model::{ClassFilter, Data};
-use crate::tui::tree::TreeView;
+use crate::tui::tree::{Row, TreeView};
 
 /// What the tree pane shows.
 pub struct TreeProps<'a> {
@@ -114,14 +114,15 @@ impl StatefulWidget for TreeProps<'_> {
             .enumerate()
             .skip(vs.offset)
             .take(h)
-            .map(|(r, row)| self.row(row.item as usize, row.depth, r == selected, inner.width))
+            .map(|(r, row)| self.row(row, r == selected, inner.width))
             .collect();
         Paragraph::new(lines).render(inner, buf);
     }
 }
 
 impl TreeProps<'_> {
-    fn row(&self, i: usize, depth: u16, selected: bool, width: u16) -> Line<'static> {
+    fn row(&self, row: &Row, selected: bool, width: u16) -> Line<'static> {
+        let (i, depth) = (row.item as usize, row.depth);
         let (d, tree) = (self.data, self.tree);
         let a = &d.audit;
         let (t, k) = a.entry(i);
@@ -168,8 +169,33 @@ impl TreeProps<'_> {
         let right_w = 28usize;
         let indent = "  ".repeat(depth as usize);
         let left_w = w.saturating_sub(right_w + 2);
-        let left = fit(&format!("{indent}{glyph}{name}"), left_w);
+        // A folded chain shows the names above its item, dim: `lib/docker/`.
+        let mut chain = String::new();
+        let mut k = i;
+        while k != row.head as usize {
+            let Some(p) = a.merge().parent(k) else { break };
+            let (pt, pk) = a.entry(p);
+            chain.insert(0, '/');
+            chain.insert_str(0, &escape_bytes(pt.name(pk)));
+            k = p;
+        }
+        let left = fit(&format!("{indent}{glyph}{chain}{name}"), left_w);
         let pad = left_w.saturating_sub(str_width(&left));
+        // The chain's part of `left` is dim, unless the cut falls inside it.
+        let (from, to) = (
+            indent.len() + glyph.len(),
+            indent.len() + glyph.len() + chain.len(),
+        );
+        let dim_chain = !chain.is_empty() && left.len() > to && left.is_char_boundary(to);
+        let (left, left_chain, left_name) = if dim_chain {
+            (
+                left[..from].to_string(),
+                left[from..to].to_string(),
+                left[to..].to_string(),
+            )
+        } else {
+            (left, String::new(), String::new())
+        };
         let size = human_bytes(tree.hits().bytes[i]);
         let cnt = if e.kind == Kind::Dir {
             count(u64::from(tree.hits().entries[i]))
@@ -180,6 +206,8 @@ impl TreeProps<'_> {
         let spans = vec![
             mark,
             Span::styled(left, name_style),
+            Span::styled(left_chain, DIM),
+            Span::styled(left_name, name_style),
             Span::raw(" ".repeat(pad)),
             Span::styled(right, if own { Style::new() } else { DIM }),
             Span::styled(format!("{tag:<10}"), tag_style),
