@@ -382,6 +382,30 @@ fn filters_and_sorts_cycle_as_the_spec_says() {
     );
 }
 
+#[test]
+fn sorting_by_mtime_puts_the_newest_first_and_shows_its_date() {
+    let mut s = Session::new(100, 30);
+    // Something written lately in /home, in a file the default view shows.
+    s.root.file("home/alice/notes.txt", "new\n");
+    s.root.mtime("home/alice/notes.txt", 1_800_000_000);
+    s.root.mtime("home/alice", 1_764_064_800);
+    s.run(vec![key('s'), key('s')]);
+    let screen = s.screen();
+    assert!(screen.contains(" · by mtime · "), "{screen}");
+    assert!(
+        screen.contains("newest"),
+        "the column says what it shows: {screen}"
+    );
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("2027-01-15"))
+        .collect();
+    assert!(
+        rows.first().is_some_and(|l| l.contains("home/alice/")),
+        "home/alice holds the newest shown file (2027-01-15) and comes first: {screen}"
+    );
+}
+
 /// A synthetic audit of `dirs` directories of `files` files under `/data`
 /// (against `empty`), with every class, advice, dismissal, size and mtime
 /// mixed so that filters, sorts and searches all have something to do.

@@ -3,8 +3,6 @@
 //! packed facts the filters read, prefix sums that give any subtree's
 //! totals in O(1) (a subtree is a range of pairs), and the search index.
 
-use std::sync::OnceLock;
-
 use crate::audit::Audit;
 use crate::classify::Class;
 use crate::diff::Change;
@@ -28,9 +26,8 @@ pub struct Data {
     pub facts: Facts,
     /// Running totals of the pairs on the root, one more than the pairs.
     prefix: Vec<Running>,
-    /// The newest mtime of each subtree, computed the first time the
-    /// tree is sorted by mtime.
-    newest: OnceLock<Vec<i64>>,
+    /// Each pair's own mtime (the sort by newest).
+    mtime: Vec<i64>,
 }
 
 /// Totals of a subtree: the entries on the root, their bytes, their classes.
@@ -61,6 +58,7 @@ impl Data {
             bytes: Vec::with_capacity(n),
         };
         let mut prefix = Vec::with_capacity(n + 1);
+        let mut mtime = Vec::with_capacity(n);
         let mut index = SearchIndex::with_capacity(n);
         let mut run = Running::default();
         prefix.push(run);
@@ -77,6 +75,7 @@ impl Data {
                     | if on_root { ON_ROOT } else { 0 },
             );
             facts.bytes.push(own);
+            mtime.push(e.mtime_ns);
             if on_root {
                 run.entries += 1;
                 run.bytes += own;
@@ -91,7 +90,7 @@ impl Data {
             index,
             facts,
             prefix,
-            newest: OnceLock::new(),
+            mtime,
         }
     }
 
@@ -112,27 +111,6 @@ impl Data {
             classes: [0, 1, 2].map(|c| u64::from(b.classes[c] - a.classes[c])),
         }
     }
-
-    /// The newest mtime in each subtree: one reverse pass (children come
-    /// after their parent, so each is complete before it counts upward).
-    fn newest_all(&self) -> Vec<i64> {
-        let a = &self.audit;
-        let mut m: Vec<i64> = (0..a.len())
-            .map(|i| {
-                let (t, k) = a.entry(i);
-                t.entries[k].mtime_ns
-            })
-            .collect();
-        let parents = a.merge().parents();
-        for i in (0..m.len()).rev() {
-            if let Some(&p) = parents.get(i)
-                && p != NONE
-            {
-                m[p as usize] = m[p as usize].max(m[i]);
-            }
-        }
-        m
-    }
 }
 
 impl Nodes for Data {
@@ -152,8 +130,8 @@ impl Nodes for Data {
     fn own_bytes(&self, i: usize) -> u64 {
         self.facts.bytes[i]
     }
-    fn newest(&self, i: usize) -> i64 {
-        self.newest.get_or_init(|| self.newest_all())[i]
+    fn mtime(&self, i: usize) -> i64 {
+        self.mtime[i]
     }
 }
 

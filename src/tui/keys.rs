@@ -251,7 +251,7 @@ pub const KEYS: &[Binding] = &[
         label: "s",
         modes: B,
         action: Action::CycleSort,
-        help: "cycle the sort: size → name → mtime → entries",
+        help: "cycle the sort: size → name → mtime (newest inside first, dated) → entries",
         footer: "sort",
     },
     Binding {

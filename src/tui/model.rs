@@ -394,8 +394,7 @@ pub(crate) mod tests {
         m.rebuild_rows();
         assert_eq!(path_of(&m, 1), "/var/lib/docker", "lib holds only docker");
         assert_eq!(m.tree.rows()[1].depth, 1);
-        m.tree.sort = SortKey::Name;
-        m.rebuild_rows();
+        m.tree.set_sort(m.data.as_ref().unwrap(), SortKey::Name);
         assert_eq!(path_of(&m, 0), "/etc");
         assert_eq!(
             m.selected_pair(),

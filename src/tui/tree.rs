@@ -33,8 +33,8 @@ pub trait Nodes {
     fn name(&self, i: usize) -> &[u8];
     /// Bytes `i` counts for itself (a regular file's size, else 0).
     fn own_bytes(&self, i: usize) -> u64;
-    /// The newest modification time in `i`'s subtree (the sort by mtime).
-    fn newest(&self, i: usize) -> i64;
+    /// The modification time of `i` itself (nanoseconds).
+    fn mtime(&self, i: usize) -> i64;
 }
 
 /// The sort of sibling rows (`s`).
@@ -44,7 +44,8 @@ pub enum SortKey {
     Size,
     /// By name bytes.
     Name,
-    /// Most recently modified (anywhere below) first.
+    /// Newest first: the latest mtime of what the filter shows in the
+    /// subtree (a directory where something was just written comes first).
     Mtime,
     /// Most entries shown by the filter first.
     Entries,
@@ -80,6 +81,9 @@ pub struct Hits {
     pub entries: Vec<u32>,
     /// Bytes of those items.
     pub bytes: Vec<u64>,
+    /// The newest mtime among those items (`i64::MIN`: none); computed
+    /// only while the tree is sorted by mtime.
+    pub newest: Vec<i64>,
 }
 
 /// One visible row of the tree.
@@ -139,8 +143,7 @@ pub enum Expanded {
 /// The tree pane's state.
 #[derive(Debug)]
 pub struct TreeView {
-    /// The sort of siblings.
-    pub sort: SortKey,
+    sort: SortKey,
     /// Expanded items.
     pub expanded: HashSet<u32>,
     rows: Vec<Row>,
@@ -161,6 +164,11 @@ impl Default for TreeView {
 }
 
 impl TreeView {
+    /// The sort of siblings.
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
     /// The visible rows.
     pub fn rows(&self) -> &[Row] {
         &self.rows
@@ -215,6 +223,7 @@ impl TreeView {
             own: vec![false; n],
             entries: vec![0; n],
             bytes: vec![0; n],
+            newest: Vec::new(),
         };
         for i in 0..n {
             if shown(i) {
@@ -232,7 +241,24 @@ impl TreeView {
             }
         }
         self.hits = h;
+        if self.sort == SortKey::Mtime {
+            self.newest(nodes);
+        }
         self.rebuild(nodes);
+    }
+
+    /// The newest mtime of what is shown in every subtree, in one reverse
+    /// pass (children come after their parent in preorder).
+    fn newest(&mut self, nodes: &impl Nodes) {
+        let h = &mut self.hits;
+        h.newest = (0..h.own.len())
+            .map(|i| if h.own[i] { nodes.mtime(i) } else { i64::MIN })
+            .collect();
+        for i in (0..h.newest.len()).rev() {
+            if let Some(p) = nodes.parent(i) {
+                h.newest[p] = h.newest[p].max(h.newest[i]);
+            }
+        }
     }
 
     /// The shown children of `parent` (`None`: the root), sorted.
@@ -258,10 +284,8 @@ impl TreeView {
             }),
             SortKey::Name => out.sort_by(|&x, &y| name(x).cmp(name(y))),
             SortKey::Mtime => out.sort_by(|&x, &y| {
-                nodes
-                    .newest(y as usize)
-                    .cmp(&nodes.newest(x as usize))
-                    .then_with(|| name(x).cmp(name(y)))
+                let newest = |i: u32| h.newest.get(i as usize).copied().unwrap_or(i64::MIN);
+                newest(y).cmp(&newest(x)).then_with(|| name(x).cmp(name(y)))
             }),
             SortKey::Entries => out.sort_by(|&x, &y| {
                 h.entries[y as usize]
@@ -275,6 +299,9 @@ impl TreeView {
     /// Changes the sort and rebuilds the rows, keeping the selection.
     pub fn set_sort(&mut self, nodes: &impl Nodes, sort: SortKey) {
         self.sort = sort;
+        if sort == SortKey::Mtime && self.hits.newest.len() != self.hits.own.len() {
+            self.newest(nodes);
+        }
         self.rebuild(nodes);
     }
 
@@ -482,12 +509,6 @@ pub(crate) mod tests {
                     .unwrap_or(items.len());
                 t.ends.push(end);
             }
-            // Newest below, as the audit's aggregates give it.
-            for i in (0..t.names.len()).rev() {
-                if let Some(p) = t.parents[i] {
-                    t.mtimes[p] = t.mtimes[p].max(t.mtimes[i]);
-                }
-            }
             t
         }
 
@@ -521,7 +542,7 @@ pub(crate) mod tests {
         fn own_bytes(&self, i: usize) -> u64 {
             self.bytes[i]
         }
-        fn newest(&self, i: usize) -> i64 {
+        fn mtime(&self, i: usize) -> i64 {
             self.mtimes[i]
         }
     }
@@ -711,5 +732,34 @@ pub(crate) mod tests {
         assert_eq!(t.selected_item(), Some(alice), "nothing above home");
         t.select_item_or_ancestor(&p, p.find("var/lib"));
         assert_eq!(t.selected_item(), Some(p.find("var/lib/docker")));
+    }
+
+    #[test]
+    fn the_mtime_sort_puts_first_where_the_newest_shown_item_is() {
+        // a: an old stray file next to a new file the filter hides; b: a
+        // stray file of middle age.
+        let p = Paths::new(&[
+            ("a/", 0, 1),
+            ("a/old", 1, 2),
+            ("a/new", 1, 9),
+            ("b/", 0, 1),
+            ("b/mid", 1, 5),
+        ]);
+        let hidden = p.find("a/new");
+        let mut t = TreeView::default();
+        t.refilter(&p, |_| true);
+        t.set_sort(&p, SortKey::Mtime);
+        assert_eq!(
+            shown(&t, &p),
+            ["a", "b"],
+            "everything: a holds the newest (9)"
+        );
+        t.refilter(&p, |i| i != hidden);
+        assert_eq!(
+            shown(&t, &p),
+            ["b", "a"],
+            "what is shown: b's 5 beats a's 2"
+        );
+        assert_eq!(t.hits().newest[p.find("a")], 2);
     }
 }

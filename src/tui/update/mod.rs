@@ -216,9 +216,11 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
             m.status = format!("change filter: {}", m.change.map_or("any", |c| c.as_str()));
         }
         Action::CycleSort => {
-            m.tree.sort = m.tree.sort.next();
-            m.rebuild_rows();
-            m.status = format!("sorted by {}", m.tree.sort.label());
+            let next = m.tree.sort().next();
+            if let Some(d) = m.data.as_ref() {
+                m.tree.set_sort(d, next);
+            }
+            m.status = format!("sorted by {}", next.label());
         }
         Action::FocusNext => {
             m.focus = match m.focus {

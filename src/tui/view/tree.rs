@@ -17,7 +17,7 @@ use crate::scan::Kind;
 use crate::text::{escape_bytes, human_bytes};
 use crate::tui::marks::Marks;
 use crate::tui::model::{ClassFilter, Data};
-use crate::tui::tree::{Row, TreeView};
+use crate::tui::tree::{Row, SortKey, TreeView};
 
 /// What the tree pane shows.
 pub struct TreeProps<'a> {
@@ -58,7 +58,7 @@ impl StatefulWidget for TreeProps<'_> {
                 self.filter.label(),
                 self.change
                     .map_or(String::new(), |c| format!(", {}", c.as_str())),
-                tree.sort.label(),
+                tree.sort().label(),
                 rows.len()
             ),
             self.focused,
@@ -66,13 +66,21 @@ impl StatefulWidget for TreeProps<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         // A dim column header, when there is room for it.
+        let by_mtime = tree.sort() == SortKey::Mtime;
         let inner = if inner.height >= 4 {
             let w = inner.width as usize;
-            let left_w = w.saturating_sub(30);
-            let head = format!(
-                "  {:<left_w$}{:>10} {:>6} {:<10}",
-                "name", "size", "items", "verdict"
-            );
+            let left_w = w.saturating_sub(if by_mtime { 34 } else { 30 });
+            let head = if by_mtime {
+                format!(
+                    "  {:<left_w$}{:>10} {:>10} {:<10}",
+                    "name", "size", "newest", "verdict"
+                )
+            } else {
+                format!(
+                    "  {:<left_w$}{:>10} {:>6} {:<10}",
+                    "name", "size", "items", "verdict"
+                )
+            };
             Paragraph::new(Line::styled(
                 fit(&head, w),
                 DIM.add_modifier(Modifier::UNDERLINED),
@@ -166,7 +174,8 @@ impl TreeProps<'_> {
             Style::new()
         };
         let w = width as usize;
-        let right_w = 28usize;
+        let by_mtime = tree.sort() == SortKey::Mtime;
+        let right_w = if by_mtime { 32 } else { 28 };
         let indent = "  ".repeat(depth as usize);
         let left_w = w.saturating_sub(right_w + 2);
         // A folded chain shows the names above its item, dim: `lib/docker/`.
@@ -202,7 +211,18 @@ impl TreeProps<'_> {
         } else {
             String::new()
         };
-        let right = format!("{size:>10} {cnt:>6} ");
+        let right = if by_mtime {
+            // The date of the newest shown item below (or of the item).
+            let newest = tree.hits().newest.get(i).copied().unwrap_or(i64::MIN);
+            let date = if newest == i64::MIN {
+                String::new()
+            } else {
+                crate::text::rfc3339(newest).chars().take(10).collect()
+            };
+            format!("{size:>10} {date:>10} ")
+        } else {
+            format!("{size:>10} {cnt:>6} ")
+        };
         let spans = vec![
             mark,
             Span::styled(left, name_style),
