@@ -248,6 +248,47 @@ fn marking_overlaps_is_refused_with_a_reason() {
     );
 }
 
+#[test]
+fn one_key_marks_every_path_advised_persist_below_the_selection() {
+    let mut s = Session::new(100, 30);
+    // The first row is var/, which holds docker, nixos and log, all persist!.
+    s.run(vec![key('g'), key('p')]);
+    let marked: Vec<String> = s
+        .model
+        .marks
+        .iter()
+        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(marked, ["/var/lib/docker", "/var/lib/nixos", "/var/log"]);
+    assert!(
+        s.model
+            .status
+            .starts_with("marked 3 path(s) advised persist in /var"),
+        "{}",
+        s.model.status
+    );
+    // Again (each run reloads the audit and selects docker): everything
+    // in var is marked already.
+    s.run(vec![key('g'), key('p')]);
+    assert_eq!(s.model.marks.len(), 3);
+    assert!(
+        s.model.status.contains("3 already under a mark"),
+        "{}",
+        s.model.status
+    );
+    // Nothing below home/alice/ is advised persist.
+    let mut keys = vec![key('/')];
+    keys.extend(typed("alice"));
+    keys.extend([code(KeyCode::Enter), key('p')]);
+    s.run(keys);
+    assert_eq!(s.model.marks.len(), 3);
+    assert!(
+        s.model.status.starts_with("nothing shown in /home/alice"),
+        "{}",
+        s.model.status
+    );
+}
+
 /// The journey of the issue: find the largest stray directory (selected
 /// from the start), read its advice, mark it and a single file found by search, preview the write,
 /// write, quit; the file holds exactly those entries.

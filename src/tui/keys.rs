@@ -58,6 +58,8 @@ pub enum Action {
     PrevMatch,
     /// Mark or unmark the selected path for promotion.
     ToggleMark,
+    /// Mark every path below the selection that is advised `persist`.
+    MarkAdvised,
     /// Dismiss the selected path (an ignore rule).
     Dismiss,
     /// Undo the last dismissal.
@@ -181,6 +183,14 @@ pub const KEYS: &[Binding] = &[
         action: Action::ToggleMark,
         help: "mark or unmark the path for promotion (a directory brings everything below)",
         footer: "mark",
+    },
+    Binding {
+        keys: &[ch('p')],
+        label: "p",
+        modes: B,
+        action: Action::MarkAdvised,
+        help: "mark every path in the selected directory that is advised persist (persist!)",
+        footer: "",
     },
     Binding {
         keys: &[ch('w')],

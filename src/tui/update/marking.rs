@@ -1,7 +1,7 @@
 //! Marking paths for promotion, dismissing them into the ignore file, and
 //! undoing a dismissal.
 
-use crate::classify::Class;
+use crate::classify::{Advice, Class};
 use crate::scan::{Kind, NONE};
 use crate::text::escape_bytes;
 
@@ -80,6 +80,77 @@ pub(super) fn toggle_mark(m: &mut Model) {
             );
         }
     }
+}
+
+/// Marks every path of the selected subtree that the knowledge base
+/// advises to persist and the filter shows (stray, not dismissed, on the
+/// root); of nested ones the topmost, which brings the others along.
+pub(super) fn mark_advised(m: &mut Model) {
+    let Some(top) = m.selected_pair() else { return };
+    let Some(d) = m.data.as_ref() else { return };
+    let a = &d.audit;
+    let mut found = Vec::new();
+    let (mut k, end) = (top, a.merge().end(top));
+    while k < end {
+        if !m.tree.holds_hits(k) {
+            k = a.merge().end(k); // nothing shown below
+            continue;
+        }
+        let v = a.verdict(k);
+        if m.tree.shows(k)
+            && a.on_root(k)
+            && v.class == Class::Stray
+            && !v.dismissed
+            && v.advice == Some(Advice::Persist)
+        {
+            let (t, e) = a.entry(k);
+            let totals = d.totals(k);
+            found.push((
+                a.path(k),
+                Mark {
+                    pair: k as u32,
+                    entries: totals.entries,
+                    bytes: totals.bytes,
+                    is_dir: t.entries[e].kind == Kind::Dir,
+                },
+            ));
+            k = a.merge().end(k);
+        } else {
+            k += 1;
+        }
+    }
+    let under = escape_bytes(&a.path(top));
+    let (mut marked, mut covered, mut refused) = (0usize, 0usize, 0usize);
+    let (mut entries, mut bytes) = (0u64, 0u64);
+    for (path, mark) in found {
+        let (n, b) = (mark.entries, mark.bytes);
+        match m.marks.mark(path, mark) {
+            Ok(()) => {
+                marked += 1;
+                entries += n;
+                bytes += b;
+            }
+            Err(Refusal::UnderMarked(_)) => covered += 1,
+            Err(Refusal::OverMarked(..)) => refused += 1,
+        }
+    }
+    let mut status = if marked + covered + refused == 0 {
+        format!("nothing shown in {under} is advised persist")
+    } else {
+        format!(
+            "marked {marked} path(s) advised persist in {under} ({entries} entries, {}); w writes",
+            crate::text::human_bytes(bytes)
+        )
+    };
+    if covered > 0 {
+        status.push_str(&format!("; {covered} already under a mark"));
+    }
+    if refused > 0 {
+        status.push_str(&format!(
+            "; {refused} not marked: each would cover marked paths below it"
+        ));
+    }
+    m.status = status;
 }
 
 /// The gitignore rule that matches exactly `path` (absolute in-root).

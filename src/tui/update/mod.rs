@@ -19,7 +19,7 @@ use super::msg::{Cmd, Msg};
 use super::preview::PreviewJob;
 
 pub use marking::ignore_rule;
-use marking::{dismiss, toggle_mark, undo};
+use marking::{dismiss, mark_advised, toggle_mark, undo};
 use navigate::{collapse, expand, jump_to_match, movement, search};
 
 /// Applies one message to the model.
@@ -197,6 +197,7 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
             }
         }
         Action::ToggleMark => toggle_mark(m),
+        Action::MarkAdvised => mark_advised(m),
         Action::Dismiss => return dismiss(m),
         Action::Undo => return undo(m),
         Action::CycleFilter => {
