@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use darlings::scan::Progress;
 use darlings::tui::keys::Mode;
 use darlings::tui::model::{Model, Settings};
@@ -67,6 +67,23 @@ fn key(c: char) -> Input {
 
 fn code(c: KeyCode) -> Input {
     Input::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Input {
+    Input::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+/// The screen line (y) holding `text`.
+fn line_of(screen: &str, text: &str) -> u16 {
+    screen
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} on screen:\n{screen}")) as u16
 }
 
 fn typed(s: &str) -> Vec<Input> {
@@ -287,6 +304,50 @@ fn one_key_marks_every_path_advised_persist_below_the_selection() {
         "{}",
         s.model.status
     );
+}
+
+#[test]
+fn the_mouse_selects_scrolls_and_focuses_panes() {
+    use darlings::tui::model::Focus;
+    let selected = |s: &Session| {
+        let d = s.model.data.as_ref().expect("loaded");
+        String::from_utf8_lossy(&d.audit.path(s.model.selected_pair().expect("row"))).into_owned()
+    };
+    let mut s = Session::new(100, 30);
+    s.run(vec![]);
+    let log = line_of(&s.screen(), "log/");
+    let click = |y| mouse(MouseEventKind::Down(MouseButton::Left), 12, y);
+    s.run(vec![click(log)]);
+    assert_eq!(selected(&s), "/var/log", "a click selects the row");
+    // The wheel moves by three rows: log → home/alice → etc (the last).
+    s.run(vec![click(log), mouse(MouseEventKind::ScrollDown, 12, log)]);
+    assert_eq!(selected(&s), "/etc");
+    s.run(vec![mouse(MouseEventKind::ScrollUp, 12, log)]);
+    assert_eq!(
+        selected(&s),
+        "/var",
+        "each run starts on docker (row 2); three rows up stops at the top"
+    );
+    // A click on a pane focuses it; the wheel scrolls the detail pane.
+    let detail = line_of(&s.screen(), "┌ detail") + 2;
+    s.run(vec![
+        click(detail),
+        mouse(MouseEventKind::ScrollDown, 12, detail),
+    ]);
+    assert_eq!(s.model.focus, Focus::Detail);
+    assert_eq!(s.model.detail_scroll, 3);
+    // The marked pane: a click on a mark focuses and selects it.
+    // (Space marks the tree's selection, docker, and moves on to nixos.)
+    s.run(vec![key(' '), key(' ')]);
+    assert_eq!(s.model.marks.len(), 2, "docker and nixos");
+    let screen = s.screen();
+    let second = line_of(&screen, "● /var/lib/nixos");
+    s.run(vec![click(second)]);
+    assert_eq!(s.model.focus, Focus::Marked);
+    assert_eq!(s.model.marked_sel, 1);
+    // Clicks outside any pane do nothing.
+    s.run(vec![click(0)]);
+    assert_eq!(s.model.focus, Focus::Marked);
 }
 
 /// The journey of the issue: find the largest stray directory (selected

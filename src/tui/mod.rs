@@ -31,6 +31,7 @@ pub mod model;
 pub mod msg;
 pub mod preview;
 pub mod search;
+pub mod term;
 pub mod tree;
 pub mod update;
 pub mod view;
@@ -40,7 +41,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
@@ -49,7 +50,7 @@ use crate::scan::Progress;
 use crate::{Error, Result};
 
 use model::{Model, Settings, WritePlan};
-use msg::{Cmd, Msg};
+use msg::{Cmd, Msg, Pointer};
 use preview::{Preview, PreviewJob};
 
 /// What the event loop reacts to.
@@ -57,6 +58,8 @@ use preview::{Preview, PreviewJob};
 pub enum Input {
     /// A key press.
     Key(KeyEvent),
+    /// A click or a turn of the wheel.
+    Mouse(MouseEvent),
     /// The terminal was resized.
     Resize,
     /// Time passed (redraws the progress while scanning).
@@ -102,6 +105,7 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
             loop {
                 let input = match crossterm::event::read() {
                     Ok(Event::Key(k)) => Input::Key(k),
+                    Ok(Event::Mouse(m)) => Input::Mouse(m),
                     Ok(Event::Resize(..)) => Input::Resize,
                     Ok(_) => continue,
                     Err(_) => break,
@@ -113,12 +117,21 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
         });
     }
     let mut model = Model::new(settings);
-    let mut terminal = ratatui::try_init().map_err(|e| {
-        ratatui::restore();
-        Error::Terminal(format!("cannot set up the terminal: {e}"))
-    })?;
-    let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
-    ratatui::restore();
+    let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
+    let mut tty = term::Tty::open().map_err(fail)?;
+    if let Err(e) = term::enter(&mut tty) {
+        let _ = term::leave(&mut tty);
+        return Err(fail(e));
+    }
+    let r = Terminal::new(ratatui::backend::CrosstermBackend::new(tty))
+        .map_err(fail)
+        .and_then(|mut terminal| {
+            let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
+            if let Ok(mut out) = term::Tty::open() {
+                let _ = term::leave(&mut out);
+            }
+            r
+        });
     progress.cancel.store(true, Ordering::Relaxed);
     r.map(|()| model)
 }
@@ -243,6 +256,15 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 Some(a) => Msg::Action(a),
                 None => return Ok(Flow::Draw),
             },
+            Input::Mouse(ev) => {
+                let spot = self.vs.spot(ev.column, ev.row);
+                Msg::Pointer(match ev.kind {
+                    MouseEventKind::Down(MouseButton::Left) => Pointer::Click(spot),
+                    MouseEventKind::ScrollUp => Pointer::Wheel(spot, -1),
+                    MouseEventKind::ScrollDown => Pointer::Wheel(spot, 1),
+                    _ => return Ok(Flow::Same),
+                })
+            }
             Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
                 if self.model.data.is_some() {
@@ -340,7 +362,7 @@ impl<'a, B: Backend> Runtime<'a, B> {
         self.terminal
             .draw(|f| view::view(m, vs, f))
             .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-        let rows = self.vs.tree_height.max(1);
+        let rows = self.vs.tree_height().max(1);
         if rows != self.model.page {
             update::update(self.model, Msg::Page(rows));
         }

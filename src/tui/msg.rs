@@ -17,6 +17,8 @@ use super::preview::{Preview, PreviewJob};
 pub enum Msg {
     /// What a key asks for.
     Action(Action),
+    /// A click or a turn of the wheel, placed on the last frame.
+    Pointer(Pointer),
     /// The audit arrived, with the accounts of its root.
     Loaded(Box<(Audit, Users)>),
     /// The scan's counters, while it runs.
@@ -35,6 +37,32 @@ pub enum Msg {
     IgnoreSaved(Result<Option<Vec<u8>>>),
     /// The ignore file was put back as it was before an undone dismissal.
     IgnoreRestored(Result<()>),
+}
+
+/// What is under the mouse, as the last frame drew it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spot {
+    /// Row `.0` of the tree.
+    TreeRow(usize),
+    /// The tree pane, not on a row.
+    Tree,
+    /// The detail pane.
+    Detail,
+    /// Row `.0` of the marked pane.
+    MarkedRow(usize),
+    /// The marked pane, not on a row.
+    Marked,
+    /// Anything else (the header, the footer).
+    Elsewhere,
+}
+
+/// What the mouse did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pointer {
+    /// A left click.
+    Click(Spot),
+    /// The wheel turned: lines up (negative) or down.
+    Wheel(Spot, i8),
 }
 
 impl From<Action> for Msg {

@@ -20,12 +20,16 @@ use super::preview::PreviewJob;
 
 pub use marking::ignore_rule;
 use marking::{dismiss, mark_advised, toggle_mark, undo};
-use navigate::{collapse, expand, jump_to_match, movement, search};
+use navigate::{collapse, expand, jump_to_match, movement, pointer, search};
 
 /// Applies one message to the model.
 pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
     match msg {
         Msg::Action(a) => act(m, a),
+        Msg::Pointer(p) => {
+            pointer(m, p);
+            None
+        }
         Msg::Loaded(b) => {
             let (audit, users) = *b;
             m.load(audit, users);

@@ -7,7 +7,7 @@ use super::super::keys::{Action, Mode};
 use super::super::model::{Focus, Model};
 use super::super::tree::{Expanded, Move};
 use super::quit;
-use crate::tui::msg::Cmd;
+use crate::tui::msg::{Cmd, Pointer, Spot};
 
 pub(super) fn search(m: &mut Model, msg: Action) -> Option<Cmd> {
     match msg {
@@ -113,6 +113,66 @@ pub(super) fn collapse(m: &mut Model) {
     }
     if let Some(d) = m.data.as_ref() {
         m.tree.collapse(d);
+    }
+}
+
+/// Lines the wheel moves at a time.
+const WHEEL: usize = 3;
+
+/// A click selects and focuses what is under it; the wheel scrolls it
+/// (the tree and the marked pane move their selection, the detail pane and
+/// the popups scroll).
+pub(in crate::tui::update) fn pointer(m: &mut Model, p: Pointer) {
+    let step = |s: u16, d: i8| {
+        if d < 0 {
+            s.saturating_sub(WHEEL as u16)
+        } else {
+            s.saturating_add(WHEEL as u16)
+        }
+    };
+    match m.mode {
+        Mode::Help | Mode::ConfirmWrite => {
+            if let Pointer::Wheel(_, d) = p {
+                m.popup_scroll = step(m.popup_scroll, d);
+            }
+            return;
+        }
+        Mode::Browse => {}
+        _ => return,
+    }
+    let mv = |d: i8| if d < 0 { Move::Up } else { Move::Down };
+    match p {
+        Pointer::Click(Spot::TreeRow(r)) => {
+            m.focus = Focus::Tree;
+            let before = m.tree.selected();
+            m.tree.select_row(r);
+            if m.tree.selected() != before {
+                m.detail_scroll = 0;
+            }
+        }
+        Pointer::Click(Spot::Tree) => m.focus = Focus::Tree,
+        Pointer::Click(Spot::Detail) => m.focus = Focus::Detail,
+        Pointer::Click(Spot::MarkedRow(r)) => {
+            m.focus = Focus::Marked;
+            m.marked_sel = r.min(m.marks.len().saturating_sub(1));
+        }
+        Pointer::Click(Spot::Marked) if !m.marks.is_empty() => m.focus = Focus::Marked,
+        Pointer::Wheel(Spot::Tree | Spot::TreeRow(_), d) => {
+            let mut moved = false;
+            for _ in 0..WHEEL {
+                moved |= m.tree.move_cursor(mv(d), 1);
+            }
+            if moved {
+                m.detail_scroll = 0;
+            }
+        }
+        Pointer::Wheel(Spot::Detail, d) => m.detail_scroll = step(m.detail_scroll, d),
+        Pointer::Wheel(Spot::Marked | Spot::MarkedRow(_), d) => {
+            for _ in 0..WHEEL {
+                m.marked_sel = mv(d).apply(m.marked_sel, 1, m.marks.len());
+            }
+        }
+        _ => {}
     }
 }
 

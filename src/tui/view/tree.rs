@@ -37,13 +37,18 @@ pub struct TreeProps<'a> {
     pub focused: bool,
 }
 
-/// The window over the rows, kept between frames.
+/// The window over the rows, kept between frames, and where the last
+/// draw put the pane.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TreeScroll {
     /// First row on screen.
     pub offset: usize,
-    /// Rows that fit (set by the draw, for PgUp/PgDn).
-    pub height: usize,
+    /// The pane, borders included.
+    pub area: Option<Rect>,
+    /// Where the rows are drawn (one per line).
+    pub rows: Option<Rect>,
+    /// How many rows there are.
+    pub len: usize,
 }
 
 impl StatefulWidget for TreeProps<'_> {
@@ -65,6 +70,8 @@ impl StatefulWidget for TreeProps<'_> {
         );
         let inner = block.inner(area);
         block.render(area, buf);
+        vs.area = Some(area);
+        vs.len = rows.len();
         // A dim column header, when there is room for it.
         let by_mtime = tree.sort() == SortKey::Mtime;
         let inner = if inner.height >= 4 {
@@ -95,7 +102,7 @@ impl StatefulWidget for TreeProps<'_> {
             inner
         };
         let h = inner.height as usize;
-        vs.height = h;
+        vs.rows = Some(inner);
         if rows.is_empty() {
             let msg = match self.filter {
                 ClassFilter::Stray => {
