@@ -833,6 +833,137 @@ fn promote_writes_the_paths_with_owner_and_mode_and_says_what_changed() {
     assert_eq!(missing.status.code(), Some(2));
 }
 
+/// `darlings tui ROOT --keys KEYS` without a terminal: headless, on a
+/// 100×30 screen.
+fn headless(f: &Fixture, out: &Path, keys: &str) -> assert_cmd::Command {
+    let mut cmd = common::darlings();
+    cmd.arg("tui")
+        .arg(f.root())
+        .args(["--threads", "1", "--whitelist"])
+        .arg(out.join("persist.nix"))
+        .args(["--keys", keys])
+        .env("COLUMNS", "100")
+        .env("LINES", "30")
+        .env("OUT", out)
+        .env_remove("VISUAL")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+#[test]
+fn keys_replay_headless_and_print_the_last_screen() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let r = headless(&f, out.path(), "f s").output().expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let screen = String::from_utf8_lossy(&r.stdout);
+    assert!(screen.contains("┌ all · by name ·"), "{screen}");
+    assert_eq!(screen.lines().count(), 30, "{screen}");
+    let bad = headless(&f, out.path(), "j Ctrl-Space")
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Ctrl-Space"));
+}
+
+#[test]
+fn print_marked_prints_the_marks_left_at_exit_and_quits_without_asking() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    // Space marks docker (selected first), p the rest of var; q quits at once.
+    let r = headless(&f, out.path(), "Space g p q")
+        .arg("--print-marked")
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout),
+        "/var/lib/docker\n/var/lib/nixos\n/var/log\n"
+    );
+    // Written marks are no longer marked.
+    let r = headless(&f, out.path(), "Space w y q")
+        .arg("--print-marked")
+        .output()
+        .expect("run");
+    assert!(r.status.success());
+    assert_eq!(String::from_utf8_lossy(&r.stdout), "");
+    assert!(out.path().join("persist.nix").exists());
+}
+
+#[test]
+fn v_hands_the_selected_file_to_the_pager_as_its_input_and_nothing_else() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let messages = f.path("var/log/messages");
+    filetime::set_file_atime(
+        &messages,
+        filetime::FileTime::from_unix_time(1_000_000_000, 0),
+    )
+    .expect("atime");
+    let r = headless(&f, out.path(), "/messages Enter v")
+        .env(
+            "PAGER",
+            r#"printf '%s|' "$0" "$@" > "$OUT/args"; cat > "$OUT/paged""#,
+        )
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(out.path().join("paged")).expect("the pager ran"),
+        b"boot ok\nkernel: \x1b[31mred\x1b[0m\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("args")).expect("args"),
+        "/bin/sh|",
+        "the pager gets no path"
+    );
+    assert_eq!(
+        std::fs::metadata(&messages).expect("stat").atime(),
+        1_000_000_000,
+        "reading for the pager left the atime alone"
+    );
+    // A directory is not handed over.
+    std::fs::remove_file(out.path().join("paged")).expect("rm");
+    let r = headless(&f, out.path(), "g v")
+        .env("PAGER", r#"cat > "$OUT/paged""#)
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&r.stdout).contains("/var is a dir: v shows regular files"));
+    assert!(!out.path().join("paged").exists());
+}
+
+#[test]
+fn e_opens_the_whitelist_in_the_editor() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let wl = out.path().join("persist.nix");
+    std::fs::write(&wl, "{ }\n").expect("write");
+    let r = headless(&f, out.path(), "e")
+        .env("EDITOR", "printf '# edited\\n' >>")
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&wl).expect("read"),
+        "{ }\n# edited\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("edited "),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let r = headless(&f, out.path(), "e")
+        .env("EDITOR", "false")
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("the editor (false) ended with exit status: 1"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+}
+
 #[test]
 fn the_tui_without_a_terminal_is_a_clear_error_not_a_panic() {
     let f = fixture();

@@ -74,6 +74,10 @@ pub enum Action {
     FocusNext,
     /// Preview what will be written to the whitelist.
     WritePreview,
+    /// Show the selected file in `$PAGER`.
+    ViewFile,
+    /// Open the whitelist in `$EDITOR`.
+    EditWhitelist,
     /// Answer yes to the question on screen.
     Yes,
     /// Answer no / go back.
@@ -199,6 +203,22 @@ pub const KEYS: &[Binding] = &[
         action: Action::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
+    },
+    Binding {
+        keys: &[ch('v')],
+        label: "v",
+        modes: B,
+        action: Action::ViewFile,
+        help: "show the selected file in $PAGER (less)",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('e')],
+        label: "e",
+        modes: B,
+        action: Action::EditWhitelist,
+        help: "open the whitelist file in $VISUAL or $EDITOR (vi)",
+        footer: "",
     },
     Binding {
         keys: &[ch('d')],

@@ -30,12 +30,15 @@ pub mod marks;
 pub mod model;
 pub mod msg;
 pub mod preview;
+pub mod script;
 pub mod search;
 pub mod term;
 pub mod tree;
 pub mod update;
 pub mod view;
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -71,13 +74,25 @@ pub enum Input {
     Msg(Msg),
 }
 
+/// How a session runs besides its settings.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Keys pressed first (`--keys`), once the audit is loaded.
+    pub keys: Vec<KeyEvent>,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
+}
+
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
-/// from crossterm. Restores the terminal on return and on panic.
-pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
+/// from crossterm (after the scripted ones). Draws on stdout, or on
+/// `/dev/tty` when stdout is a pipe. Restores the terminal on return and on
+/// panic.
+pub fn run(opts: AuditOptions, settings: Settings, options: RunOptions) -> Result<Model> {
     use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+    if !std::io::stdin().is_terminal() {
         return Err(Error::Terminal(
-            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report` or `darlings promote`"
+            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report`, `darlings promote`, or `--keys` to run it headless"
                 .into(),
         ));
     }
@@ -98,25 +113,22 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
             let _ = tx.send(input);
         });
     }
+    let gate = Arc::new(term::Gate::default());
     {
         let tx = tx.clone();
-        std::thread::spawn(move || {
+        term::spawn_reader(Arc::clone(&gate), move |ev| {
             use crossterm::event::Event;
-            loop {
-                let input = match crossterm::event::read() {
-                    Ok(Event::Key(k)) => Input::Key(k),
-                    Ok(Event::Mouse(m)) => Input::Mouse(m),
-                    Ok(Event::Resize(..)) => Input::Resize,
-                    Ok(_) => continue,
-                    Err(_) => break,
-                };
-                if tx.send(input).is_err() {
-                    break;
-                }
-            }
+            let input = match ev {
+                Event::Key(k) => Input::Key(k),
+                Event::Mouse(m) => Input::Mouse(m),
+                Event::Resize(..) => Input::Resize,
+                _ => return true,
+            };
+            tx.send(input).is_ok()
         });
     }
     let mut model = Model::new(settings);
+    model.print_marked = options.print_marked;
     let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
     let mut tty = term::Tty::open().map_err(fail)?;
     if let Err(e) = term::enter(&mut tty) {
@@ -126,7 +138,15 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
     let r = Terminal::new(ratatui::backend::CrosstermBackend::new(tty))
         .map_err(fail)
         .and_then(|mut terminal| {
-            let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
+            let r = interactive(
+                &mut terminal,
+                &mut model,
+                &rx,
+                tx,
+                &progress,
+                options.keys,
+                gate,
+            );
             if let Ok(mut out) = term::Tty::open() {
                 let _ = term::leave(&mut out);
             }
@@ -138,20 +158,40 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
 
 /// The loop on a real terminal: every input, every result of a worker and
 /// every tick arrives on `rx`; nothing waits for I/O. Inputs that queued up
-/// while one was handled are all handled before the next draw.
+/// while one was handled are all handled before the next draw. Scripted
+/// keys are pressed once the audit is in, one every [`SCRIPT_PACE`], so
+/// a demo can be followed.
 fn interactive<B: Backend>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     rx: &Receiver<Input>,
     tx: Sender<Input>,
     progress: &Progress,
+    script: Vec<KeyEvent>,
+    gate: Arc<term::Gate>,
 ) -> Result<()> {
-    let mut rt = Runtime::new(terminal, model, progress, tx);
+    let mut script = std::collections::VecDeque::from(script);
+    let mut rt = Runtime::new(terminal, model, progress, tx, Some(gate));
     rt.draw()?;
+    let mut last_scripted = Instant::now();
     loop {
-        let mut flow = match rx.recv_timeout(Duration::from_millis(100)) {
+        let wait = if script.is_empty() || rt.model.data.is_none() {
+            Duration::from_millis(100)
+        } else {
+            SCRIPT_PACE.saturating_sub(last_scripted.elapsed())
+        };
+        let mut flow = match rx.recv_timeout(wait) {
             Ok(input) => rt.handle(input)?,
-            Err(RecvTimeoutError::Timeout) => rt.handle(Input::Tick)?,
+            Err(RecvTimeoutError::Timeout) => match script.pop_front() {
+                Some(key) if rt.model.data.is_some() => {
+                    last_scripted = Instant::now();
+                    rt.handle(Input::Key(key))?
+                }
+                held => {
+                    script.extend(held);
+                    rt.handle(Input::Tick)?
+                }
+            },
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         let busy = Instant::now();
@@ -169,6 +209,52 @@ fn interactive<B: Backend>(
     }
 }
 
+/// The time between two scripted keys on a real terminal.
+const SCRIPT_PACE: Duration = Duration::from_millis(120);
+
+/// Runs the TUI headless (`--keys` without a terminal): the audit, then the
+/// keys, on an in-memory screen of `size` (columns, lines); returns the
+/// model and the last screen as text.
+pub fn replay(
+    opts: AuditOptions,
+    settings: Settings,
+    options: RunOptions,
+    size: (u16, u16),
+) -> Result<(Model, String)> {
+    let progress = Progress::default();
+    let audit = crate::audit::run(&opts, &progress)?;
+    let users = crate::users::Users::read(&audit.cur().root);
+    let mut model = Model::new(settings);
+    model.print_marked = options.print_marked;
+    let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))
+        .map_err(|e| Error::Terminal(format!("cannot set up the screen: {e}")))?;
+    let mut inputs = vec![Input::Msg(Msg::Loaded(Box::new((audit, users))))];
+    inputs.extend(options.keys.into_iter().map(Input::Key));
+    run_loop(&mut terminal, &mut model, inputs, &progress)?;
+    Ok((model, screen_text(terminal.backend().buffer())))
+}
+
+/// A buffer as lines of text, trailing blanks cut.
+fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            if skip == 0 {
+                line.push_str(sym);
+            }
+            // The cells a wide character covers hold nothing of their own.
+            skip = skip.max(sym.width()).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// The event loop fed from a script of inputs (tests, `--keys`): draws,
 /// handles an input, waits for the work it started (so what the script
 /// sees does not depend on timing), draws, until the model asks to quit
@@ -180,7 +266,7 @@ pub fn run_loop<B: Backend>(
     progress: &Progress,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel();
-    let mut rt = Runtime::new(terminal, model, progress, tx);
+    let mut rt = Runtime::new(terminal, model, progress, tx, None);
     rt.draw()?;
     for input in inputs {
         let mut flow = rt.handle(input)?;
@@ -227,6 +313,9 @@ struct Runtime<'a, B: Backend> {
     previews: Sender<PreviewJob>,
     /// The pair whose preview is being read.
     in_flight: Option<u32>,
+    /// On a real terminal, the key reader's gate (closed while the pager
+    /// or the editor has the terminal); `None` on an in-memory screen.
+    real: Option<Arc<term::Gate>>,
 }
 
 impl<'a, B: Backend> Runtime<'a, B> {
@@ -236,6 +325,7 @@ impl<'a, B: Backend> Runtime<'a, B> {
         model: &'a mut Model,
         progress: &'a Progress,
         results: Sender<Input>,
+        real: Option<Arc<term::Gate>>,
     ) -> Self {
         Runtime {
             terminal,
@@ -246,6 +336,7 @@ impl<'a, B: Backend> Runtime<'a, B> {
             last_move: 0.0,
             previews: preview_reader(results),
             in_flight: None,
+            real,
         }
     }
 
@@ -352,6 +443,60 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
             }
             Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
+            Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
+            Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
+        }
+    }
+
+    /// Shows a file of the root in `$PAGER`. The file is opened here as the
+    /// scan saw it and given to the pager as its standard input: the pager
+    /// reads it and learns no path, so nothing else on the root is opened,
+    /// followed or run, and the atime stays.
+    fn pager(&mut self, path: &Path, id: (u64, u64)) -> std::result::Result<(), String> {
+        let shown = crate::text::quote_path(path);
+        let file = crate::safe_open::open_regular(path, false, Some(id))
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let pager = program(&["PAGER"], "less");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(&pager).stdin(file);
+        self.hand_over(&mut cmd, "the pager", &pager)
+    }
+
+    /// Opens the whitelist in `$VISUAL` or `$EDITOR`.
+    fn editor(&mut self, path: &Path) -> std::result::Result<(), String> {
+        let editor = program(&["VISUAL", "EDITOR"], "vi");
+        let mut cmd = Command::new("/bin/sh");
+        // The path goes in as an argument, never into the command line.
+        cmd.arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("darlings-editor")
+            .arg(path);
+        self.hand_over(&mut cmd, "the editor", &editor)
+    }
+
+    /// Runs a program on the terminal, the TUI's screen put away meanwhile
+    /// and redrawn after; on an in-memory screen its output goes to stderr.
+    fn hand_over(
+        &mut self,
+        cmd: &mut Command,
+        what: &str,
+        program: &str,
+    ) -> std::result::Result<(), String> {
+        let status = if let Some(gate) = &self.real {
+            let status = term::hand_over(cmd, gate);
+            // Everything on the screen is gone: draw it all again.
+            let _ = self.terminal.clear();
+            status
+        } else {
+            cmd.stdout(std::io::stderr())
+                .stderr(std::io::stderr())
+                .status()
+        };
+        let program = crate::text::escape_str(program);
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("{what} ({program}) ended with {s}")),
+            Err(e) => Err(format!("cannot run {what} ({program}): {e}")),
         }
     }
 
@@ -368,6 +513,15 @@ impl<'a, B: Backend> Runtime<'a, B> {
         }
         Ok(())
     }
+}
+
+/// The command in the first of `vars` that is set and not blank, else
+/// `default`.
+fn program(vars: &[&str], default: &str) -> String {
+    vars.iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// Starts the thread that reads previews, so a slow disk, a large file or
@@ -477,7 +631,7 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let progress = Progress::default();
         let (tx, rx) = mpsc::channel();
-        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx);
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx, None);
         // /etc is the second row; its only child is the file machine-id.
         rt.dispatch(Action::Down.into()).unwrap();
         rt.dispatch(Action::Expand.into()).unwrap();

@@ -172,6 +172,9 @@ pub struct Model {
     pub status: String,
     /// Rows per screen of the tree (set by the runtime after drawing).
     pub page: usize,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
 }
 
 impl Model {
@@ -200,6 +203,7 @@ impl Model {
             dismissals: Vec::new(),
             status: String::new(),
             page: 20,
+            print_marked: false,
         }
     }
 

@@ -7,6 +7,9 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::{Command, ExitStatus};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{
@@ -84,13 +87,74 @@ pub fn leave(out: &mut Tty) -> io::Result<()> {
     raw
 }
 
-/// Runs `cmd` on the terminal: the TUI's screen is left while it runs and
-/// taken back after (the caller redraws everything).
-pub fn hand_over(cmd: &mut Command) -> io::Result<ExitStatus> {
+/// Stops the key reader while another program has the terminal, so the
+/// keys typed into the pager or the editor go to it, not to the TUI.
+#[derive(Debug, Default)]
+pub struct Gate {
+    paused: AtomicBool,
+    parked: AtomicBool,
+}
+
+impl Gate {
+    /// Asks the reader to stop and waits until it has (it checks every
+    /// few milliseconds; a key it already took is the TUI's).
+    fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+        let start = Instant::now();
+        while !self.parked.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Reads the terminal's events on a thread of its own and hands each to
+/// `send` until it returns false; stays off the terminal while `gate` is
+/// paused.
+pub fn spawn_reader(
+    gate: Arc<Gate>,
+    mut send: impl FnMut(crossterm::event::Event) -> bool + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        loop {
+            if gate.paused.load(Ordering::SeqCst) {
+                gate.parked.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            gate.parked.store(false, Ordering::SeqCst);
+            // Polling, not a blocking read: the pause is seen within 50 ms.
+            match crossterm::event::poll(Duration::from_millis(50)) {
+                Ok(true) => match crossterm::event::read() {
+                    Ok(ev) => {
+                        if !send(ev) {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                },
+                Ok(false) => {}
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+/// Runs `cmd` on the terminal: the key reader is paused and the TUI's
+/// screen left while it runs, both taken back after (the caller redraws
+/// everything).
+pub fn hand_over(cmd: &mut Command, gate: &Gate) -> io::Result<ExitStatus> {
     let mut out = Tty::open()?;
-    leave(&mut out)?;
-    cmd.stdout(out.for_child()?).stderr(out.for_child()?);
-    let status = cmd.status();
-    enter(&mut out)?;
-    status
+    gate.pause();
+    let status = leave(&mut out).and_then(|()| {
+        cmd.stdout(out.for_child()?).stderr(out.for_child()?);
+        cmd.status()
+    });
+    let back = enter(&mut out);
+    gate.resume();
+    let status = status?;
+    back.map(|()| status)
 }

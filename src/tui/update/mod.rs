@@ -59,6 +59,22 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             ignore_saved(m, r);
             None
         }
+        Msg::PagerDone(r) => {
+            if let Err(e) = r {
+                m.status = e;
+            }
+            None
+        }
+        Msg::EditorDone(r) => {
+            m.status = match r {
+                Ok(()) => format!(
+                    "edited {}: w merges the marks into it; the classes follow it at the next scan",
+                    crate::text::quote_path(&m.settings.whitelist)
+                ),
+                Err(e) => e,
+            };
+            None
+        }
         Msg::IgnoreRestored(r) => {
             if let Err(e) = r {
                 m.status = format!("undone in memory, but the ignore file was not restored: {e}");
@@ -150,7 +166,7 @@ fn scroll_popup(m: &mut Model, msg: Action) {
 }
 
 pub(super) fn quit(m: &mut Model) -> Option<Cmd> {
-    if m.marks.is_empty() || m.mode == Mode::ConfirmQuit {
+    if m.marks.is_empty() || m.print_marked || m.mode == Mode::ConfirmQuit {
         return Some(Cmd::Quit);
     }
     m.mode = Mode::ConfirmQuit;
@@ -235,6 +251,8 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
             };
         }
         Action::WritePreview => return write_preview(m),
+        Action::ViewFile => return view_file(m),
+        Action::EditWhitelist => return Some(Cmd::Editor(m.settings.whitelist.clone())),
         Action::Help => {
             m.popup_scroll = 0;
             m.prev_mode = Mode::Browse;
@@ -249,6 +267,29 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
         | Action::SearchCancel => {}
     }
     None
+}
+
+/// The selected file for the pager: a regular file on the root, opened by
+/// the runtime as the scan saw it (never a path the pager opens itself).
+fn view_file(m: &mut Model) -> Option<Cmd> {
+    let i = m.selected_pair()?;
+    let d = m.data.as_ref()?;
+    let a = &d.audit;
+    let shown = crate::text::escape_bytes(&a.path(i));
+    let (t, k) = a.entry(i);
+    let e = &t.entries[k];
+    if !a.on_root(i) {
+        m.status = format!("{shown} was removed: it is not on the root");
+        return None;
+    }
+    if e.kind != crate::scan::Kind::File {
+        m.status = format!("{shown} is a {}: v shows regular files", e.kind.as_str());
+        return None;
+    }
+    Some(Cmd::Pager {
+        path: t.host_path(k),
+        id: (e.dev, e.ino),
+    })
 }
 
 fn write_preview(m: &mut Model) -> Option<Cmd> {

@@ -34,6 +34,10 @@ impl Widget for HelpProps {
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled(
+            "mouse: a click selects a row and focuses its pane; the wheel scrolls",
+            DIM,
+        ));
+        lines.push(Line::styled(
             "● marked  ◦ under a marked directory  ✓ written  dim: shown for what it holds",
             DIM,
         ));
