@@ -891,6 +891,41 @@ fn print_marked_prints_the_marks_left_at_exit_and_quits_without_asking() {
 }
 
 #[test]
+fn on_a_terminal_scripted_keys_run_after_the_scan_and_the_terminal_is_given_back() {
+    // util-linux `script` gives the TUI a pseudo-terminal of its own.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: script (util-linux) not installed");
+        return;
+    }
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let bin = assert_cmd::cargo::cargo_bin("darlings");
+    let line = format!(
+        "stty cols 100 rows 30; '{}' tui '{}' --threads 1 --whitelist '{}' --keys 'Space q' --print-marked",
+        bin.display(),
+        f.root().display(),
+        out.path().join("persist.nix").display()
+    );
+    let r = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let tty = String::from_utf8_lossy(&r.stdout);
+    assert!(tty.contains("unreviewed stray"), "the TUI drew: {tty}");
+    // Leaving: mouse off, alternate screen left, cursor shown; then the mark.
+    let left = tty
+        .rfind("\x1b[?1049l")
+        .expect("the alternate screen is left");
+    assert!(tty[..left].contains("\x1b[?1000l"), "mouse capture is off");
+    assert!(tty[left..].contains("/var/lib/docker"), "{tty}");
+}
+
+#[test]
 fn v_hands_the_selected_file_to_the_pager_as_its_input_and_nothing_else() {
     use std::os::unix::fs::MetadataExt;
     let f = fixture();
