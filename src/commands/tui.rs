@@ -25,7 +25,7 @@ fn review(opts: AuditOptions, settings: Settings, ui: &UiArgs) -> Result<Model> 
                 .filter(|&n: &u16| (10..=1000).contains(&n))
                 .unwrap_or(default)
         };
-        let (model, screen) = tui::replay(
+        let (model, screen) = tui::script::replay(
             opts,
             settings,
             options,

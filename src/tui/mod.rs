@@ -1,28 +1,49 @@
 //! The interactive review, in the Elm architecture:
 //!
 //! ```text
-//! key ──► keys::map_key ──► Action ─┐
-//!                                   ├─► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
-//! I/O results (previews, writes) ───┘                │                                    │
-//!        ▲                                           ▼                                    │
-//!        └──────────────────────────────  view::view(&Model) ──► Frame                    │
-//!        └────────────────────────────────────────────────────────────────────────────────┘
+//!  keys, mouse ──► Action / Pointer ─┐
+//!                                    ├─► Msg ──► update (the only code that changes the Model) ──► Cmd
+//!  results of I/O (audit, previews, ─┘                  │                                          │
+//!  plan, writes, pager, editor) ◄────── runtime ◄───────┼──────────────────────────────────────────┘
+//!                                                       ▼
+//!                                      view(&Model) ──► Frame (one file per pane)
 //! ```
 //!
 //! - [`keys`]: the one key table (help, footer and README read it).
 //! - [`msg`]: [`msg::Msg`] (everything that changes the model) and
 //!   [`msg::Cmd`] (the I/O update asks for).
-//! - [`update`]: every state change; the only code that changes the model.
-//! - [`model`]: the state: audit, aggregates, filters, search, marks.
+//! - [`update`]: every state change.
+//! - [`model`]: the state: mode, focus, filters, search, marks, status.
+//! - [`data`]: the audit and what is derived from it at load (facts, totals,
+//!   the search index).
 //! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
+//! - [`search`]: search as you type over a million names.
 //! - [`marks`]: the marked paths; overlap rules.
-//! - [`view`]: drawing, one file per pane; only the visible window.
-//! - [`preview`]: file previews and line diffs (the only reads of the root).
+//! - [`view`]: drawing, one file and props struct per pane.
+//! - [`preview`]: file previews and line diffs (read off the UI thread).
+//! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
 //! background scan, and the commands, whose results go back to `update`
-//! as messages.
+//! as messages. Nothing here waits for a disk: the scan and the previews
+//! run on threads of their own and report through the loop's channel.
+//!
+//! # Adding a view (the findings of `check`, a migration plan)
+//!
+//! A view is a mode with its own keys, some state, and a widget:
+//!
+//! 1. A [`keys::Mode`] variant, and its rows in [`keys::KEYS`] (the help,
+//!    the footer and the README follow); `Esc`/`q` should lead back.
+//! 2. Its state in [`model::Model`] (an `Option<…>` field), filled by a
+//!    [`msg::Msg`] variant carrying the result of the [`msg::Cmd`] that
+//!    computes or reads it; the runtime's `execute` performs the command
+//!    (on a thread of its own when it may be slow, as the previews are).
+//! 3. Its arm in `update::act` (and a file under `update/` when it grows).
+//! 4. A props struct in `view/NAME.rs` and one line in `view::view`: over
+//!    everything like `help.rs` and `confirm.rs`, or in place of the body
+//!    like `plan.rs` (the write preview).
+//! 5. A snapshot and a journey in `tests/tui.rs`.
 
 pub mod data;
 pub mod keys;
@@ -212,49 +233,6 @@ fn interactive<B: Backend>(
 /// The time between two scripted keys on a real terminal.
 const SCRIPT_PACE: Duration = Duration::from_millis(120);
 
-/// Runs the TUI headless (`--keys` without a terminal): the audit, then the
-/// keys, on an in-memory screen of `size` (columns, lines); returns the
-/// model and the last screen as text.
-pub fn replay(
-    opts: AuditOptions,
-    settings: Settings,
-    options: RunOptions,
-    size: (u16, u16),
-) -> Result<(Model, String)> {
-    let progress = Progress::default();
-    let audit = crate::audit::run(&opts, &progress)?;
-    let users = crate::users::Users::read(&audit.cur().root);
-    let mut model = Model::new(settings);
-    model.print_marked = options.print_marked;
-    let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))
-        .map_err(|e| Error::Terminal(format!("cannot set up the screen: {e}")))?;
-    let mut inputs = vec![Input::Msg(Msg::Loaded(Box::new((audit, users))))];
-    inputs.extend(options.keys.into_iter().map(Input::Key));
-    run_loop(&mut terminal, &mut model, inputs, &progress)?;
-    Ok((model, screen_text(terminal.backend().buffer())))
-}
-
-/// A buffer as lines of text, trailing blanks cut.
-fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
-    use unicode_width::UnicodeWidthStr;
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            let sym = buf[(x, y)].symbol();
-            if skip == 0 {
-                line.push_str(sym);
-            }
-            // The cells a wide character covers hold nothing of their own.
-            skip = skip.max(sym.width()).saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The event loop fed from a script of inputs (tests, `--keys`): draws,
 /// handles an input, waits for the work it started (so what the script
 /// sees does not depend on timing), draws, until the model asks to quit
@@ -334,7 +312,11 @@ impl<'a, B: Backend> Runtime<'a, B> {
             vs: view::ViewState::default(),
             started: Instant::now(),
             last_move: 0.0,
-            previews: preview_reader(results),
+            previews: preview::reader(move |pair, p| {
+                results
+                    .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
+                    .is_ok()
+            }),
             in_flight: None,
             real,
         }
@@ -522,33 +504,6 @@ fn program(vars: &[&str], default: &str) -> String {
         .filter_map(|v| std::env::var(v).ok())
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| default.to_string())
-}
-
-/// Starts the thread that reads previews, so a slow disk, a large file or
-/// a hung network mount never holds up a key: it reads the latest job
-/// (older ones queued behind it are dropped) and sends the preview to
-/// `results`. It ends when the runtime drops its end of the job channel.
-fn preview_reader(results: Sender<Input>) -> Sender<PreviewJob> {
-    let (tx, rx) = mpsc::channel::<PreviewJob>();
-    // Without a thread (spawning failed) the job receiver is dropped, sends
-    // fail, and the runtime reads the preview itself.
-    let _ = std::thread::Builder::new()
-        .name("darlings-preview".into())
-        .spawn(move || {
-            while let Ok(mut job) = rx.recv() {
-                while let Ok(newer) = rx.try_recv() {
-                    job = newer;
-                }
-                let p = job.run();
-                if results
-                    .send(Input::Msg(Msg::PreviewLoaded(job.pair, p)))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-    tx
 }
 
 /// Puts the ignore file back as it was (`None`: there was none).

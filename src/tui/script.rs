@@ -1,12 +1,18 @@
 //! Scripted key replay (`--keys 'jj l Space w y q'`): the keys a user would
-//! press, for headless tests, scripts and demos. Words are separated by
+//! press, for headless tests, scripts and demos, and the headless run. Words are separated by
 //! spaces; a word that names a key (`Space`, `Enter`, `Esc`, `Tab`,
 //! `Backspace`, `Up`, `Down`, `Left`, `Right`, `PgUp`, `PgDn`, `Home`,
 //! `End`, `F1`, `Ctrl-C`) is that key, any other word is typed one
 //! character at a time (`/docker` is a search).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
 
+use super::model::{Model, Settings};
+use super::msg::Msg;
+use super::{Input, RunOptions, run_loop};
+use crate::audit::AuditOptions;
+use crate::scan::Progress;
 use crate::{Error, Result};
 
 /// The named keys, as a script writes them.
@@ -59,6 +65,49 @@ pub fn parse(script: &str) -> Result<Vec<KeyEvent>> {
         }
     }
     Ok(keys)
+}
+
+/// Runs the TUI headless (`--keys` without a terminal): the audit, then the
+/// keys, on an in-memory screen of `size` (columns, lines); returns the
+/// model and the last screen as text.
+pub fn replay(
+    opts: AuditOptions,
+    settings: Settings,
+    options: RunOptions,
+    size: (u16, u16),
+) -> Result<(Model, String)> {
+    let progress = Progress::default();
+    let audit = crate::audit::run(&opts, &progress)?;
+    let users = crate::users::Users::read(&audit.cur().root);
+    let mut model = Model::new(settings);
+    model.print_marked = options.print_marked;
+    let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))
+        .map_err(|e| Error::Terminal(format!("cannot set up the screen: {e}")))?;
+    let mut inputs = vec![Input::Msg(Msg::Loaded(Box::new((audit, users))))];
+    inputs.extend(options.keys.into_iter().map(Input::Key));
+    run_loop(&mut terminal, &mut model, inputs, &progress)?;
+    Ok((model, screen_text(terminal.backend().buffer())))
+}
+
+/// A buffer as lines of text, trailing blanks cut.
+fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            if skip == 0 {
+                line.push_str(sym);
+            }
+            // The cells a wide character covers hold nothing of their own.
+            skip = skip.max(sym.width()).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
