@@ -923,6 +923,32 @@ fn on_a_terminal_scripted_keys_run_after_the_scan_and_the_terminal_is_given_back
         .expect("the alternate screen is left");
     assert!(tty[..left].contains("\x1b[?1000l"), "mouse capture is off");
     assert!(tty[left..].contains("/var/lib/docker"), "{tty}");
+    // The pager gets the terminal: the TUI's screen is left before the
+    // file shows and taken back after.
+    let line = format!(
+        "stty cols 100 rows 30; PAGER=cat '{}' tui '{}' --threads 1 --keys '/messages Enter v q'",
+        bin.display(),
+        f.root().display(),
+    );
+    let r = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script");
+    let tty = String::from_utf8_lossy(&r.stdout);
+    let shown = tty.find("boot ok").expect("the pager showed the file");
+    let before = &tty[..shown];
+    assert!(
+        before.rfind("\x1b[?1049l") > before.rfind("\x1b[?1049h"),
+        "the alternate screen is left for the pager"
+    );
+    assert!(
+        before.rfind("\x1b[?1000l") > before.rfind("\x1b[?1000h"),
+        "and the mouse is let go"
+    );
+    assert!(
+        tty[shown..].contains("\x1b[?1049h"),
+        "the TUI takes the terminal back after the pager"
+    );
 }
 
 #[test]
