@@ -23,6 +23,9 @@ pub struct Cli {
     /// Whitelist options for the default TUI.
     #[command(flatten)]
     pub write: WriteArgs,
+    /// Options of the default TUI.
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths; \
@@ -41,6 +44,9 @@ pub enum Command {
         /// Whitelist options.
         #[command(flatten)]
         write: WriteArgs,
+        /// Options of the TUI.
+        #[command(flatten)]
+        ui: UiArgs,
     },
     /// Print a one-screen summary of what the next wipe would lose.
     Summary {
@@ -103,7 +109,11 @@ pub enum Command {
         storage: Option<PathBuf>,
     },
     /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
-    Demo,
+    Demo {
+        /// Options of the TUI.
+        #[command(flatten)]
+        ui: UiArgs,
+    },
     /// Print shell completions for SHELL on stdout.
     ///
     /// bash: `darlings completions bash > ~/.local/share/bash-completion/completions/darlings`;
@@ -155,6 +165,21 @@ pub struct WriteArgs {
     /// The module to write for (default: the one the file uses, else impermanence).
     #[arg(long, value_enum)]
     pub flavor: Option<FlavorArg>,
+}
+
+/// Options of the interactive review.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UiArgs {
+    /// Press these keys first, as in 'jj l Space w y q': a word is a key
+    /// (Space Enter Esc Tab Backspace Up Down Left Right PgUp PgDn Home End
+    /// F1 Ctrl-C) or types its characters. Without a terminal the TUI runs
+    /// headless and prints its last screen (size from COLUMNS and LINES).
+    #[arg(long, value_name = "KEYS")]
+    pub keys: Option<String>,
+    /// On exit, print the paths still marked, one per line (names escaped
+    /// as everywhere), for scripts; quitting does not ask about them.
+    #[arg(long)]
+    pub print_marked: bool,
 }
 
 /// `--hash` values.

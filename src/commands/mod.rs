@@ -28,9 +28,14 @@ pub enum Outcome {
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        None => tui::run(cli.root.as_deref(), &cli.scan, &cli.write),
-        Some(Command::Tui { root, scan, write }) => tui::run(root.as_deref(), &scan, &write),
-        Some(Command::Demo) => tui::demo(),
+        None => tui::run(cli.root.as_deref(), &cli.scan, &cli.write, &cli.ui),
+        Some(Command::Tui {
+            root,
+            scan,
+            write,
+            ui,
+        }) => tui::run(root.as_deref(), &scan, &write, &ui),
+        Some(Command::Demo { ui }) => tui::demo(&ui),
         Some(Command::Promote {
             paths,
             root,

@@ -58,6 +58,8 @@ pub enum Action {
     PrevMatch,
     /// Mark or unmark the selected path for promotion.
     ToggleMark,
+    /// Mark every path below the selection that is advised `persist`.
+    MarkAdvised,
     /// Dismiss the selected path (an ignore rule).
     Dismiss,
     /// Undo the last dismissal.
@@ -72,6 +74,10 @@ pub enum Action {
     FocusNext,
     /// Preview what will be written to the whitelist.
     WritePreview,
+    /// Show the selected file in `$PAGER`.
+    ViewFile,
+    /// Open the whitelist in `$EDITOR`.
+    EditWhitelist,
     /// Answer yes to the question on screen.
     Yes,
     /// Answer no / go back.
@@ -183,12 +189,36 @@ pub const KEYS: &[Binding] = &[
         footer: "mark",
     },
     Binding {
+        keys: &[ch('p')],
+        label: "p",
+        modes: B,
+        action: Action::MarkAdvised,
+        help: "mark every path in the selected directory that is advised persist (persist!)",
+        footer: "",
+    },
+    Binding {
         keys: &[ch('w')],
         label: "w",
         modes: B,
         action: Action::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
+    },
+    Binding {
+        keys: &[ch('v')],
+        label: "v",
+        modes: B,
+        action: Action::ViewFile,
+        help: "show the selected file in $PAGER (less)",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('e')],
+        label: "e",
+        modes: B,
+        action: Action::EditWhitelist,
+        help: "open the whitelist file in $VISUAL or $EDITOR (vi)",
+        footer: "",
     },
     Binding {
         keys: &[ch('d')],
@@ -251,7 +281,7 @@ pub const KEYS: &[Binding] = &[
         label: "s",
         modes: B,
         action: Action::CycleSort,
-        help: "cycle the sort: size → name → mtime → entries",
+        help: "cycle the sort: size → name → mtime (newest inside first, dated) → entries",
         footer: "sort",
     },
     Binding {

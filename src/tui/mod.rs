@@ -1,44 +1,71 @@
 //! The interactive review, in the Elm architecture:
 //!
 //! ```text
-//! key ──► keys::map_key ──► Action ─┐
-//!                                   ├─► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
-//! I/O results (previews, writes) ───┘                │                                    │
-//!        ▲                                           ▼                                    │
-//!        └──────────────────────────────  view::view(&Model) ──► Frame                    │
-//!        └────────────────────────────────────────────────────────────────────────────────┘
+//!  keys, mouse ──► Action / Pointer ─┐
+//!                                    ├─► Msg ──► update (the only code that changes the Model) ──► Cmd
+//!  results of I/O (audit, previews, ─┘                  │                                          │
+//!  plan, writes, pager, editor) ◄────── runtime ◄───────┼──────────────────────────────────────────┘
+//!                                                       ▼
+//!                                      view(&Model) ──► Frame (one file per pane)
 //! ```
 //!
 //! - [`keys`]: the one key table (help, footer and README read it).
 //! - [`msg`]: [`msg::Msg`] (everything that changes the model) and
 //!   [`msg::Cmd`] (the I/O update asks for).
-//! - [`update`]: every state change; the only code that changes the model.
-//! - [`model`]: the state: audit, aggregates, filters, search, marks.
+//! - [`update`]: every state change.
+//! - [`model`]: the state: mode, focus, filters, search, marks, status.
+//! - [`data`]: the audit and what is derived from it at load (facts, totals,
+//!   the search index).
 //! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
+//! - [`search`]: search as you type over a million names.
 //! - [`marks`]: the marked paths; overlap rules.
-//! - [`view`]: drawing, one file per pane; only the visible window.
-//! - [`preview`]: file previews and line diffs (the only reads of the root).
+//! - [`view`]: drawing, one file and props struct per pane.
+//! - [`preview`]: file previews and line diffs (read off the UI thread).
+//! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
 //! background scan, and the commands, whose results go back to `update`
-//! as messages.
+//! as messages. Nothing here waits for a disk: the scan and the previews
+//! run on threads of their own and report through the loop's channel.
+//!
+//! # Adding a view (the findings of `check`, a migration plan)
+//!
+//! A view is a mode with its own keys, some state, and a widget:
+//!
+//! 1. A [`keys::Mode`] variant, and its rows in [`keys::KEYS`] (the help,
+//!    the footer and the README follow); `Esc`/`q` should lead back.
+//! 2. Its state in [`model::Model`] (an `Option<…>` field), filled by a
+//!    [`msg::Msg`] variant carrying the result of the [`msg::Cmd`] that
+//!    computes or reads it; the runtime's `execute` performs the command
+//!    (on a thread of its own when it may be slow, as the previews are).
+//! 3. Its arm in `update::act` (and a file under `update/` when it grows).
+//! 4. A props struct in `view/NAME.rs` and one line in `view::view`: over
+//!    everything like `help.rs` and `confirm.rs`, or in place of the body
+//!    like `plan.rs` (the write preview).
+//! 5. A snapshot and a journey in `tests/tui.rs`.
 
+pub mod data;
 pub mod keys;
 pub mod marks;
 pub mod model;
 pub mod msg;
 pub mod preview;
+pub mod script;
+pub mod search;
+pub mod term;
 pub mod tree;
 pub mod update;
 pub mod view;
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
@@ -47,7 +74,7 @@ use crate::scan::Progress;
 use crate::{Error, Result};
 
 use model::{Model, Settings, WritePlan};
-use msg::{Cmd, Msg};
+use msg::{Cmd, Msg, Pointer};
 use preview::{Preview, PreviewJob};
 
 /// What the event loop reacts to.
@@ -55,6 +82,8 @@ use preview::{Preview, PreviewJob};
 pub enum Input {
     /// A key press.
     Key(KeyEvent),
+    /// A click or a turn of the wheel.
+    Mouse(MouseEvent),
     /// The terminal was resized.
     Resize,
     /// Time passed (redraws the progress while scanning).
@@ -66,13 +95,25 @@ pub enum Input {
     Msg(Msg),
 }
 
+/// How a session runs besides its settings.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Keys pressed first (`--keys`), once the audit is loaded.
+    pub keys: Vec<KeyEvent>,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
+}
+
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
-/// from crossterm. Restores the terminal on return and on panic.
-pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
+/// from crossterm (after the scripted ones). Draws on stdout, or on
+/// `/dev/tty` when stdout is a pipe. Restores the terminal on return and on
+/// panic.
+pub fn run(opts: AuditOptions, settings: Settings, options: RunOptions) -> Result<Model> {
     use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+    if !std::io::stdin().is_terminal() {
         return Err(Error::Terminal(
-            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report` or `darlings promote`"
+            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report`, `darlings promote`, or `--keys` to run it headless"
                 .into(),
         ));
     }
@@ -93,50 +134,85 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
             let _ = tx.send(input);
         });
     }
+    let gate = Arc::new(term::Gate::default());
     {
         let tx = tx.clone();
-        std::thread::spawn(move || {
+        term::spawn_reader(Arc::clone(&gate), move |ev| {
             use crossterm::event::Event;
-            loop {
-                let input = match crossterm::event::read() {
-                    Ok(Event::Key(k)) => Input::Key(k),
-                    Ok(Event::Resize(..)) => Input::Resize,
-                    Ok(_) => continue,
-                    Err(_) => break,
-                };
-                if tx.send(input).is_err() {
-                    break;
-                }
-            }
+            let input = match ev {
+                Event::Key(k) => Input::Key(k),
+                Event::Mouse(m) => Input::Mouse(m),
+                Event::Resize(..) => Input::Resize,
+                _ => return true,
+            };
+            tx.send(input).is_ok()
         });
     }
     let mut model = Model::new(settings);
-    let mut terminal = ratatui::try_init().map_err(|e| {
-        ratatui::restore();
-        Error::Terminal(format!("cannot set up the terminal: {e}"))
-    })?;
-    let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
-    ratatui::restore();
+    model.print_marked = options.print_marked;
+    let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
+    let mut tty = term::Tty::open().map_err(fail)?;
+    if let Err(e) = term::enter(&mut tty) {
+        let _ = term::leave(&mut tty);
+        return Err(fail(e));
+    }
+    let r = Terminal::new(ratatui::backend::CrosstermBackend::new(tty))
+        .map_err(fail)
+        .and_then(|mut terminal| {
+            let r = interactive(
+                &mut terminal,
+                &mut model,
+                &rx,
+                tx,
+                &progress,
+                options.keys,
+                gate,
+            );
+            if let Ok(mut out) = term::Tty::open() {
+                let _ = term::leave(&mut out);
+            }
+            r
+        });
     progress.cancel.store(true, Ordering::Relaxed);
     r.map(|()| model)
 }
 
 /// The loop on a real terminal: every input, every result of a worker and
 /// every tick arrives on `rx`; nothing waits for I/O. Inputs that queued up
-/// while one was handled are all handled before the next draw.
+/// while one was handled are all handled before the next draw. Scripted
+/// keys are pressed once the audit is in, one every [`SCRIPT_PACE`], so
+/// a demo can be followed.
 fn interactive<B: Backend>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     rx: &Receiver<Input>,
     tx: Sender<Input>,
     progress: &Progress,
+    script: Vec<KeyEvent>,
+    gate: Arc<term::Gate>,
 ) -> Result<()> {
-    let mut rt = Runtime::new(terminal, model, progress, tx);
+    let mut script = std::collections::VecDeque::from(script);
+    let mut rt = Runtime::new(terminal, model, progress, tx, Some(gate));
     rt.draw()?;
+    let mut last_scripted = Instant::now();
     loop {
-        let mut flow = match rx.recv_timeout(Duration::from_millis(100)) {
+        let wait = if script.is_empty() || rt.model.data.is_none() {
+            Duration::from_millis(100)
+        } else {
+            SCRIPT_PACE.saturating_sub(last_scripted.elapsed())
+        };
+        let mut flow = match rx.recv_timeout(wait) {
             Ok(input) => rt.handle(input)?,
-            Err(RecvTimeoutError::Timeout) => rt.handle(Input::Tick)?,
+            Err(RecvTimeoutError::Timeout) => match script.pop_front() {
+                Some(key) if rt.model.data.is_some() => {
+                    last_scripted = Instant::now();
+                    rt.handle(Input::Key(key))?
+                }
+                held => {
+                    script.extend(held);
+                    rt.handle(Input::Tick)?
+                }
+            },
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         let busy = Instant::now();
@@ -154,6 +230,9 @@ fn interactive<B: Backend>(
     }
 }
 
+/// The time between two scripted keys on a real terminal.
+const SCRIPT_PACE: Duration = Duration::from_millis(120);
+
 /// The event loop fed from a script of inputs (tests, `--keys`): draws,
 /// handles an input, waits for the work it started (so what the script
 /// sees does not depend on timing), draws, until the model asks to quit
@@ -165,7 +244,7 @@ pub fn run_loop<B: Backend>(
     progress: &Progress,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel();
-    let mut rt = Runtime::new(terminal, model, progress, tx);
+    let mut rt = Runtime::new(terminal, model, progress, tx, None);
     rt.draw()?;
     for input in inputs {
         let mut flow = rt.handle(input)?;
@@ -212,6 +291,9 @@ struct Runtime<'a, B: Backend> {
     previews: Sender<PreviewJob>,
     /// The pair whose preview is being read.
     in_flight: Option<u32>,
+    /// On a real terminal, the key reader's gate (closed while the pager
+    /// or the editor has the terminal); `None` on an in-memory screen.
+    real: Option<Arc<term::Gate>>,
 }
 
 impl<'a, B: Backend> Runtime<'a, B> {
@@ -221,6 +303,7 @@ impl<'a, B: Backend> Runtime<'a, B> {
         model: &'a mut Model,
         progress: &'a Progress,
         results: Sender<Input>,
+        real: Option<Arc<term::Gate>>,
     ) -> Self {
         Runtime {
             terminal,
@@ -229,8 +312,13 @@ impl<'a, B: Backend> Runtime<'a, B> {
             vs: view::ViewState::default(),
             started: Instant::now(),
             last_move: 0.0,
-            previews: preview_reader(results),
+            previews: preview::reader(move |pair, p| {
+                results
+                    .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
+                    .is_ok()
+            }),
             in_flight: None,
+            real,
         }
     }
 
@@ -241,6 +329,15 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 Some(a) => Msg::Action(a),
                 None => return Ok(Flow::Draw),
             },
+            Input::Mouse(ev) => {
+                let spot = self.vs.spot(ev.column, ev.row);
+                Msg::Pointer(match ev.kind {
+                    MouseEventKind::Down(MouseButton::Left) => Pointer::Click(spot),
+                    MouseEventKind::ScrollUp => Pointer::Wheel(spot, -1),
+                    MouseEventKind::ScrollDown => Pointer::Wheel(spot, 1),
+                    _ => return Ok(Flow::Same),
+                })
+            }
             Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
                 if self.model.data.is_some() {
@@ -328,6 +425,60 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
             }
             Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
+            Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
+            Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
+        }
+    }
+
+    /// Shows a file of the root in `$PAGER`. The file is opened here as the
+    /// scan saw it and given to the pager as its standard input: the pager
+    /// reads it and learns no path, so nothing else on the root is opened,
+    /// followed or run, and the atime stays.
+    fn pager(&mut self, path: &Path, id: (u64, u64)) -> std::result::Result<(), String> {
+        let shown = crate::text::quote_path(path);
+        let file = crate::safe_open::open_regular(path, false, Some(id))
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let pager = program(&["PAGER"], "less");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(&pager).stdin(file);
+        self.hand_over(&mut cmd, "the pager", &pager)
+    }
+
+    /// Opens the whitelist in `$VISUAL` or `$EDITOR`.
+    fn editor(&mut self, path: &Path) -> std::result::Result<(), String> {
+        let editor = program(&["VISUAL", "EDITOR"], "vi");
+        let mut cmd = Command::new("/bin/sh");
+        // The path goes in as an argument, never into the command line.
+        cmd.arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("darlings-editor")
+            .arg(path);
+        self.hand_over(&mut cmd, "the editor", &editor)
+    }
+
+    /// Runs a program on the terminal, the TUI's screen put away meanwhile
+    /// and redrawn after; on an in-memory screen its output goes to stderr.
+    fn hand_over(
+        &mut self,
+        cmd: &mut Command,
+        what: &str,
+        program: &str,
+    ) -> std::result::Result<(), String> {
+        let status = if let Some(gate) = &self.real {
+            let status = term::hand_over(cmd, gate);
+            // Everything on the screen is gone: draw it all again.
+            let _ = self.terminal.clear();
+            status
+        } else {
+            cmd.stdout(std::io::stderr())
+                .stderr(std::io::stderr())
+                .status()
+        };
+        let program = crate::text::escape_str(program);
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("{what} ({program}) ended with {s}")),
+            Err(e) => Err(format!("cannot run {what} ({program}): {e}")),
         }
     }
 
@@ -338,7 +489,7 @@ impl<'a, B: Backend> Runtime<'a, B> {
         self.terminal
             .draw(|f| view::view(m, vs, f))
             .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-        let rows = self.vs.tree_height.max(1);
+        let rows = self.vs.tree_height().max(1);
         if rows != self.model.page {
             update::update(self.model, Msg::Page(rows));
         }
@@ -346,31 +497,13 @@ impl<'a, B: Backend> Runtime<'a, B> {
     }
 }
 
-/// Starts the thread that reads previews, so a slow disk, a large file or
-/// a hung network mount never holds up a key: it reads the latest job
-/// (older ones queued behind it are dropped) and sends the preview to
-/// `results`. It ends when the runtime drops its end of the job channel.
-fn preview_reader(results: Sender<Input>) -> Sender<PreviewJob> {
-    let (tx, rx) = mpsc::channel::<PreviewJob>();
-    // Without a thread (spawning failed) the job receiver is dropped, sends
-    // fail, and the runtime reads the preview itself.
-    let _ = std::thread::Builder::new()
-        .name("darlings-preview".into())
-        .spawn(move || {
-            while let Ok(mut job) = rx.recv() {
-                while let Ok(newer) = rx.try_recv() {
-                    job = newer;
-                }
-                let p = job.run();
-                if results
-                    .send(Input::Msg(Msg::PreviewLoaded(job.pair, p)))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-    tx
+/// The command in the first of `vars` that is set and not blank, else
+/// `default`.
+fn program(vars: &[&str], default: &str) -> String {
+    vars.iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// Puts the ignore file back as it was (`None`: there was none).
@@ -470,7 +603,7 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let progress = Progress::default();
         let (tx, rx) = mpsc::channel();
-        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx);
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx, None);
         // /etc is the second row; its only child is the file machine-id.
         rt.dispatch(Action::Down.into()).unwrap();
         rt.dispatch(Action::Expand.into()).unwrap();

@@ -8,15 +8,16 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::audit::Audit;
-use crate::classify::Class;
 use crate::diff::Change;
-use crate::scan::{Kind, NONE, PathCursor, Tree};
+use crate::scan::NONE;
 use crate::users::Users;
 
 use super::keys::Mode;
 use super::marks::Marks;
 use super::preview::Preview;
-use super::tree::{Nodes, TreeView};
+use super::tree::TreeView;
+
+pub use super::data::Data;
 use crate::whitelist::{Flavor, Promotion};
 
 pub use super::tree::SortKey;
@@ -84,53 +85,6 @@ pub struct Settings {
     pub ignore: Option<PathBuf>,
     /// The scanned root, as given.
     pub root: PathBuf,
-}
-
-/// Per-pair totals over each subtree, computed once.
-#[derive(Debug, Default)]
-pub struct Aggregates {
-    /// Entries on the root in the subtree, itself included.
-    pub entries: Vec<u32>,
-    /// Bytes of regular files on the root in the subtree.
-    pub bytes: Vec<u64>,
-    /// Entries of each class (`Class as usize`) on the root in the subtree.
-    pub classes: Vec<[u32; 3]>,
-    /// Latest mtime in the subtree.
-    pub mtime: Vec<i64>,
-}
-
-/// The loaded audit and everything derived from it.
-#[derive(Debug)]
-pub struct Data {
-    /// The pipeline's result.
-    pub audit: Audit,
-    /// Subtree totals.
-    pub agg: Aggregates,
-    /// Accounts of the scanned root (owner names, homes).
-    pub users: Users,
-}
-
-impl Nodes for Data {
-    fn len(&self) -> usize {
-        self.audit.len()
-    }
-    fn end(&self, i: usize) -> usize {
-        self.audit.merge().end(i)
-    }
-    fn parent(&self, i: usize) -> Option<usize> {
-        self.audit.merge().parent(i)
-    }
-    fn name(&self, i: usize) -> &[u8] {
-        let (t, k) = self.audit.entry(i);
-        t.name(k)
-    }
-    fn own_bytes(&self, i: usize) -> u64 {
-        let (t, k) = self.audit.entry(i);
-        own_bytes(t, k)
-    }
-    fn newest(&self, i: usize) -> i64 {
-        self.agg.mtime[i]
-    }
 }
 
 /// A dismissal that `u` can undo.
@@ -226,6 +180,9 @@ pub struct Model {
     pub status: String,
     /// Rows per screen of the tree (set by the runtime after drawing).
     pub page: usize,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
 }
 
 impl Model {
@@ -254,17 +211,22 @@ impl Model {
             dismissals: Vec::new(),
             status: String::new(),
             page: 20,
+            print_marked: false,
         }
     }
 
     /// Takes the audit: computes aggregates and the first rows.
     pub fn load(&mut self, audit: Audit, users: Users) {
-        let agg = aggregates(&audit);
-        self.data = Some(Data { audit, agg, users });
+        let t = crate::timing::phase("tui data");
+        self.data = Some(Data::new(audit, users));
+        drop(t);
         if self.mode == Mode::Loading {
             self.mode = Mode::Browse;
         }
+        let t = crate::timing::phase("tui filter");
         self.refilter();
+        drop(t);
+        let _t = crate::timing::phase("tui rows");
         let Some(d) = self.data.as_ref() else { return };
         let n_open: u64 = (0..d.audit.len())
             .filter(|&i| d.audit.merge().parent(i).is_none())
@@ -295,7 +257,7 @@ impl Model {
         if let Some(d) = self.data.as_ref() {
             let (filter, change) = (self.filter, self.change);
             self.tree
-                .refilter(d, |i| matches(&d.audit, i, filter, change));
+                .refilter(d, |i| d.facts.matches(i, filter, change));
         }
     }
 
@@ -318,49 +280,7 @@ impl Model {
     /// wraps around. Smart case: lower-case text matches any case.
     pub fn find(&self, from: usize, forward: bool) -> Option<usize> {
         let d = self.data.as_ref()?;
-        let a = &d.audit;
-        let n = a.len();
-        if n == 0 || self.search.is_empty() {
-            return None;
-        }
-        let fold = !self.search.chars().any(char::is_uppercase);
-        let needle: Vec<u8> = if fold {
-            self.search.to_lowercase().into_bytes()
-        } else {
-            self.search.clone().into_bytes()
-        };
-        let mut cur_cursor = PathCursor::default();
-        let mut base_cursor = PathCursor::default();
-        let mut hay = Vec::new();
-        for step in 0..n {
-            let i = if forward {
-                (from + step) % n
-            } else {
-                (from + n - step % n) % n
-            };
-            if !self.tree.holds_hits(i) {
-                continue;
-            }
-            let p = a.merge().pairs()[i];
-            let path: &[u8] = if p.cur != NONE {
-                cur_cursor.path(a.cur(), p.cur as usize)
-            } else if let Some(b) = a.base().as_ref() {
-                base_cursor.path(b, p.base as usize)
-            } else {
-                continue;
-            };
-            let found = if fold {
-                hay.clear();
-                hay.extend(path.iter().map(u8::to_ascii_lowercase));
-                contains(&hay, &needle)
-            } else {
-                contains(path, &needle)
-            };
-            if found {
-                return Some(i);
-            }
-        }
-        None
+        d.index.find(d, &self.tree, &self.search, from, forward)
     }
 
     /// Promotions for the marked paths, with owner and mode from the root.
@@ -390,76 +310,6 @@ impl Model {
             .as_ref()
             .is_some_and(|d| d.audit.merge().pairs()[i].cur != NONE)
     }
-}
-
-/// Naive substring search (needles are short; paths are short).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let first = needle[0];
-    hay.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == first)
-        .any(|(k, _)| hay[k..].starts_with(needle))
-}
-
-/// Returns true if and only if pair `i` is shown by `filter` and `change`.
-pub fn matches(a: &Audit, i: usize, filter: ClassFilter, change: Option<Change>) -> bool {
-    if let Some(c) = change
-        && a.change(i).0 != c
-    {
-        return false;
-    }
-    let v = &a.verdict(i);
-    match filter {
-        ClassFilter::Stray => a.is_open_stray(i),
-        ClassFilter::All => true,
-        ClassFilter::Persisted => v.class == Class::Persisted,
-        ClassFilter::NixManaged => v.class == Class::NixManaged,
-        ClassFilter::Dismissed => v.class == Class::Stray && v.dismissed,
-    }
-}
-
-/// Own size of an entry: bytes of a regular file, else 0.
-pub fn own_bytes(t: &Tree, k: usize) -> u64 {
-    let e = &t.entries[k];
-    if e.kind == Kind::File { e.size } else { 0 }
-}
-
-/// Subtree totals of every pair in one reverse pass (children come after
-/// their parent in tree order, so each is complete before it is added up).
-pub fn aggregates(a: &Audit) -> Aggregates {
-    let n = a.len();
-    let mut g = Aggregates {
-        entries: vec![0; n],
-        bytes: vec![0; n],
-        classes: vec![[0; 3]; n],
-        mtime: vec![i64::MIN; n],
-    };
-    for i in 0..n {
-        let (t, k) = a.entry(i);
-        g.mtime[i] = t.entries[k].mtime_ns;
-        if a.merge().pairs()[i].cur != NONE {
-            g.entries[i] = 1;
-            g.bytes[i] = own_bytes(t, k);
-            g.classes[i][a.class(i) as usize] = 1;
-        }
-    }
-    for i in (0..n).rev() {
-        let p = a.merge().parents()[i];
-        if p == NONE {
-            continue;
-        }
-        let p = p as usize;
-        g.entries[p] += g.entries[i];
-        g.bytes[p] += g.bytes[i];
-        for c in 0..3 {
-            g.classes[p][c] += g.classes[i][c];
-        }
-        g.mtime[p] = g.mtime[p].max(g.mtime[i]);
-    }
-    g
 }
 
 #[cfg(test)]
@@ -545,39 +395,20 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn aggregates_add_up_every_subtree() {
-        let (_d, m) = model();
-        let d = m.data.as_ref().unwrap();
-        let var = d.audit.cur().lookup(b"/var").unwrap();
-        // Against `empty`, pairs and root entries coincide.
-        assert_eq!(
-            d.agg.entries[var], 7,
-            "var, lib, docker, big, small, log, messages"
-        );
-        assert_eq!(d.agg.bytes[var], 5000 + 1 + 5);
-        assert_eq!(
-            d.agg.classes[var].iter().sum::<u32>(),
-            7,
-            "every entry has one class"
-        );
-        assert!(
-            m.tree.hits().bytes[var] >= 5000,
-            "the docker data is open stray"
-        );
-    }
-
-    #[test]
     fn top_rows_are_sorted_by_size_and_expand_on_demand() {
         let (_d, mut m) = model();
         let top: Vec<String> = (0..m.tree.rows().len()).map(|r| path_of(&m, r)).collect();
-        assert_eq!(top, ["/var", "/etc", "/home"]);
+        assert_eq!(
+            top,
+            ["/var", "/etc", "/home/alice"],
+            "home holds only alice"
+        );
         let var = m.tree.rows()[0].item;
         m.tree.expanded.insert(var);
         m.rebuild_rows();
-        assert_eq!(path_of(&m, 1), "/var/lib");
+        assert_eq!(path_of(&m, 1), "/var/lib/docker", "lib holds only docker");
         assert_eq!(m.tree.rows()[1].depth, 1);
-        m.tree.sort = SortKey::Name;
-        m.rebuild_rows();
+        m.tree.set_sort(m.data.as_ref().unwrap(), SortKey::Name);
         assert_eq!(path_of(&m, 0), "/etc");
         assert_eq!(
             m.selected_pair(),

@@ -4,6 +4,8 @@
 //! function that changes the model; the runtime performs commands and feeds
 //! their results back as messages.
 
+use std::path::PathBuf;
+
 use crate::Result;
 use crate::audit::Audit;
 use crate::users::Users;
@@ -17,6 +19,8 @@ use super::preview::{Preview, PreviewJob};
 pub enum Msg {
     /// What a key asks for.
     Action(Action),
+    /// A click or a turn of the wheel, placed on the last frame.
+    Pointer(Pointer),
     /// The audit arrived, with the accounts of its root.
     Loaded(Box<(Audit, Users)>),
     /// The scan's counters, while it runs.
@@ -35,6 +39,36 @@ pub enum Msg {
     IgnoreSaved(Result<Option<Vec<u8>>>),
     /// The ignore file was put back as it was before an undone dismissal.
     IgnoreRestored(Result<()>),
+    /// The pager ended (`Err`: why it could not show the file).
+    PagerDone(std::result::Result<(), String>),
+    /// The editor ended (`Err`: why it could not run).
+    EditorDone(std::result::Result<(), String>),
+}
+
+/// What is under the mouse, as the last frame drew it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spot {
+    /// Row `.0` of the tree.
+    TreeRow(usize),
+    /// The tree pane, not on a row.
+    Tree,
+    /// The detail pane.
+    Detail,
+    /// Row `.0` of the marked pane.
+    MarkedRow(usize),
+    /// The marked pane, not on a row.
+    Marked,
+    /// Anything else (the header, the footer).
+    Elsewhere,
+}
+
+/// What the mouse did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pointer {
+    /// A left click.
+    Click(Spot),
+    /// The wheel turned: lines up (negative) or down.
+    Wheel(Spot, i8),
 }
 
 impl From<Action> for Msg {
@@ -59,4 +93,15 @@ pub enum Cmd {
     RestoreIgnore(Option<Vec<u8>>),
     /// Read a preview ([`Msg::PreviewLoaded`]).
     Preview(PreviewJob),
+    /// Show a file of the root in `$PAGER` ([`Msg::PagerDone`]): the
+    /// runtime opens it (regular, not followed, the (device, inode) the scan
+    /// saw, no atime) and hands it to the pager as its input.
+    Pager {
+        /// The file on the host.
+        path: PathBuf,
+        /// The (device, inode) it must be.
+        id: (u64, u64),
+    },
+    /// Open the whitelist in `$VISUAL` / `$EDITOR` ([`Msg::EditorDone`]).
+    Editor(PathBuf),
 }

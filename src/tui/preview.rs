@@ -5,6 +5,7 @@
 //! line has its control characters made visible.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
 
 use crate::audit::{Audit, Baseline};
 use crate::diff::Change;
@@ -171,6 +172,32 @@ impl PreviewJob {
             Some((path, id)) => load(path, Some(*id), self.baseline.as_deref()),
         }
     }
+}
+
+/// Starts the thread that reads previews, so a slow disk, a large file or
+/// a hung network mount never holds up a key: it reads the latest job
+/// (older ones queued behind it are dropped) and hands the preview to
+/// `results`. It ends when the runtime drops its end of the job channel, or
+/// when `results` returns false.
+pub fn reader(
+    mut results: impl FnMut(u32, Preview) -> bool + Send + 'static,
+) -> Sender<PreviewJob> {
+    let (tx, rx) = mpsc::channel::<PreviewJob>();
+    // Without a thread (spawning failed) the job receiver is dropped, sends
+    // fail, and the runtime reads the preview itself.
+    let _ = std::thread::Builder::new()
+        .name("darlings-preview".into())
+        .spawn(move || {
+            while let Ok(mut job) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    job = newer;
+                }
+                if !results(job.pair, job.run()) {
+                    break;
+                }
+            }
+        });
+    tx
 }
 
 #[cfg(test)]

@@ -76,8 +76,8 @@ impl DetailProps<'_> {
         let size = if e.kind == Kind::Dir {
             format!(
                 "{} in {} entries",
-                human_bytes(d.agg.bytes[i]),
-                count(u64::from(d.agg.entries[i]))
+                human_bytes(d.totals(i).bytes),
+                count(d.totals(i).entries)
             )
         } else {
             format!("{} ({} bytes)", human_bytes(e.size), e.size)
@@ -124,14 +124,14 @@ impl DetailProps<'_> {
             ]));
         }
         if e.kind == Kind::Dir {
-            let c = d.agg.classes[i];
+            let c = d.totals(i).classes;
             lines.push(kv(
                 "below",
                 format!(
                     "stray {}  persisted {}  nix {}",
-                    count(u64::from(c[Class::Stray as usize])),
-                    count(u64::from(c[Class::Persisted as usize])),
-                    count(u64::from(c[Class::NixManaged as usize]))
+                    count(c[Class::Stray as usize]),
+                    count(c[Class::Persisted as usize]),
+                    count(c[Class::NixManaged as usize])
                 ),
             ));
         }

@@ -76,16 +76,8 @@ impl Widget for HeaderProps<'_> {
             l1.push(Span::raw(format!("{base}  ")));
             l1.push(Span::styled("storage ", DIM));
             l1.push(Span::raw(storage));
-            let (mut entries, mut bytes, mut cls) = (0u64, 0u64, [0u64; 3]);
-            let mut c = 0;
-            while c < a.len() {
-                entries += u64::from(d.agg.entries[c]);
-                bytes += d.agg.bytes[c];
-                for (k, n) in cls.iter_mut().enumerate() {
-                    *n += u64::from(d.agg.classes[c][k]);
-                }
-                c = a.merge().end(c);
-            }
+            let all = d.all();
+            let (entries, bytes, cls) = (all.entries, all.bytes, all.classes);
             l2.push(Span::raw(format!(
                 "{} entries, {}  ",
                 count(entries),

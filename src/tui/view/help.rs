@@ -34,7 +34,15 @@ impl Widget for HelpProps {
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled(
+            "mouse: a click selects a row and focuses its pane; the wheel scrolls",
+            DIM,
+        ));
+        lines.push(Line::styled(
             "● marked  ◦ under a marked directory  ✓ written  dim: shown for what it holds",
+            DIM,
+        ));
+        lines.push(Line::styled(
+            "lib/docker/: one row for a directory that holds only another one",
             DIM,
         ));
         let h = (lines.len() as u16 + 2).min(area.height);

@@ -20,11 +20,24 @@ pub struct MarkedProps<'a> {
     pub focused: bool,
 }
 
-impl StatefulWidget for MarkedProps<'_> {
-    /// The first row on screen, kept between frames.
-    type State = usize;
+/// The window over the marks, kept between frames, and where the last
+/// draw put the pane.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MarkedScroll {
+    /// First row on screen.
+    pub offset: usize,
+    /// The pane, borders included.
+    pub area: Option<Rect>,
+    /// Where the rows are drawn.
+    pub rows: Option<Rect>,
+    /// How many rows there are.
+    pub len: usize,
+}
 
-    fn render(self, area: Rect, buf: &mut Buffer, offset: &mut usize) {
+impl StatefulWidget for MarkedProps<'_> {
+    type State = MarkedScroll;
+
+    fn render(self, area: Rect, buf: &mut Buffer, vs: &mut MarkedScroll) {
         let (n, b) = self.marks.totals();
         let block = pane(
             format!(
@@ -37,6 +50,10 @@ impl StatefulWidget for MarkedProps<'_> {
         );
         let inner = block.inner(area);
         block.render(area, buf);
+        vs.area = Some(area);
+        vs.rows = Some(inner);
+        vs.len = self.marks.len();
+        let offset = &mut vs.offset;
         let h = inner.height as usize;
         if self.selected < *offset {
             *offset = self.selected;

@@ -37,17 +37,53 @@ use unicode_width::UnicodeWidthChar;
 
 use super::keys::Mode;
 use super::model::{ClassFilter, Focus, Model};
+use super::msg::Spot;
 use crate::linediff::DiffLine;
 
-/// Scroll state kept between frames.
+/// What the view keeps between frames: the scroll offsets, and where the
+/// last frame put each pane (mouse clicks are read against it).
 #[derive(Clone, Debug, Default)]
 pub struct ViewState {
-    /// First tree row on screen.
-    pub tree_offset: usize,
-    /// First row of the marked pane on screen.
-    pub marked_offset: usize,
-    /// Height of the tree window at the last draw (for PgUp/PgDn).
-    pub tree_height: usize,
+    /// The tree's window over its rows.
+    pub tree: tree::TreeScroll,
+    /// The marked pane's window over the marks.
+    pub marked: marked::MarkedScroll,
+    /// The detail pane, when drawn.
+    pub detail: Option<Rect>,
+}
+
+impl ViewState {
+    /// Rows the tree window held at the last draw (PgUp/PgDn move by it).
+    pub fn tree_height(&self) -> usize {
+        self.tree.rows.map_or(0, |r| r.height as usize)
+    }
+
+    /// What is at column `x`, row `y` of the last frame.
+    pub fn spot(&self, x: u16, y: u16) -> Spot {
+        let inside = |r: &Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+        if let Some(rows) = self.tree.rows.filter(inside) {
+            let r = self.tree.offset + usize::from(y - rows.y);
+            if r < self.tree.len {
+                return Spot::TreeRow(r);
+            }
+        }
+        if self.tree.area.as_ref().is_some_and(inside) {
+            return Spot::Tree;
+        }
+        if let Some(rows) = self.marked.rows.filter(inside) {
+            let r = self.marked.offset + usize::from(y - rows.y);
+            if r < self.marked.len {
+                return Spot::MarkedRow(r);
+            }
+        }
+        if self.marked.area.as_ref().is_some_and(inside) {
+            return Spot::Marked;
+        }
+        if self.detail.as_ref().is_some_and(inside) {
+            return Spot::Detail;
+        }
+        Spot::Elsewhere
+    }
 }
 
 /// Secondary text.
@@ -65,6 +101,12 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
+    // Panes not drawn this frame cannot be clicked.
+    vs.tree.area = None;
+    vs.tree.rows = None;
+    vs.marked.area = None;
+    vs.marked.rows = None;
+    vs.detail = None;
     f.render_widget(header::props(m), header);
     if m.data.is_none() {
         f.render_widget(
@@ -141,13 +183,7 @@ fn draw_body(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
         change: m.change,
         focused: m.focus == Focus::Tree,
     };
-    let mut scroll = tree::TreeScroll {
-        offset: vs.tree_offset,
-        height: 0,
-    };
-    f.render_stateful_widget(props, tree_area, &mut scroll);
-    vs.tree_offset = scroll.offset;
-    vs.tree_height = scroll.height;
+    f.render_stateful_widget(props, tree_area, &mut vs.tree);
     let pair = m.selected_pair();
     f.render_widget(
         detail::DetailProps {
@@ -165,6 +201,7 @@ fn draw_body(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
         },
         detail_area,
     );
+    vs.detail = Some(detail_area);
     if let Some(k) = marked_area {
         f.render_stateful_widget(
             marked::MarkedProps {
@@ -173,7 +210,7 @@ fn draw_body(m: &Model, vs: &mut ViewState, f: &mut Frame, area: Rect) {
                 focused: m.focus == Focus::Marked,
             },
             k,
-            &mut vs.marked_offset,
+            &mut vs.marked,
         );
     }
 }

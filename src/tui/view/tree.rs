@@ -17,7 +17,7 @@ use crate::scan::Kind;
 use crate::text::{escape_bytes, human_bytes};
 use crate::tui::marks::Marks;
 use crate::tui::model::{ClassFilter, Data};
-use crate::tui::tree::TreeView;
+use crate::tui::tree::{Row, SortKey, TreeView};
 
 /// What the tree pane shows.
 pub struct TreeProps<'a> {
@@ -37,13 +37,18 @@ pub struct TreeProps<'a> {
     pub focused: bool,
 }
 
-/// The window over the rows, kept between frames.
+/// The window over the rows, kept between frames, and where the last
+/// draw put the pane.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TreeScroll {
     /// First row on screen.
     pub offset: usize,
-    /// Rows that fit (set by the draw, for PgUp/PgDn).
-    pub height: usize,
+    /// The pane, borders included.
+    pub area: Option<Rect>,
+    /// Where the rows are drawn (one per line).
+    pub rows: Option<Rect>,
+    /// How many rows there are.
+    pub len: usize,
 }
 
 impl StatefulWidget for TreeProps<'_> {
@@ -58,21 +63,31 @@ impl StatefulWidget for TreeProps<'_> {
                 self.filter.label(),
                 self.change
                     .map_or(String::new(), |c| format!(", {}", c.as_str())),
-                tree.sort.label(),
+                tree.sort().label(),
                 rows.len()
             ),
             self.focused,
         );
         let inner = block.inner(area);
         block.render(area, buf);
+        vs.area = Some(area);
+        vs.len = rows.len();
         // A dim column header, when there is room for it.
+        let by_mtime = tree.sort() == SortKey::Mtime;
         let inner = if inner.height >= 4 {
             let w = inner.width as usize;
-            let left_w = w.saturating_sub(30);
-            let head = format!(
-                "  {:<left_w$}{:>10} {:>6} {:<10}",
-                "name", "size", "items", "verdict"
-            );
+            let left_w = w.saturating_sub(if by_mtime { 34 } else { 30 });
+            let head = if by_mtime {
+                format!(
+                    "  {:<left_w$}{:>10} {:>10} {:<10}",
+                    "name", "size", "newest", "verdict"
+                )
+            } else {
+                format!(
+                    "  {:<left_w$}{:>10} {:>6} {:<10}",
+                    "name", "size", "items", "verdict"
+                )
+            };
             Paragraph::new(Line::styled(
                 fit(&head, w),
                 DIM.add_modifier(Modifier::UNDERLINED),
@@ -87,7 +102,7 @@ impl StatefulWidget for TreeProps<'_> {
             inner
         };
         let h = inner.height as usize;
-        vs.height = h;
+        vs.rows = Some(inner);
         if rows.is_empty() {
             let msg = match self.filter {
                 ClassFilter::Stray => {
@@ -114,14 +129,15 @@ impl StatefulWidget for TreeProps<'_> {
             .enumerate()
             .skip(vs.offset)
             .take(h)
-            .map(|(r, row)| self.row(row.item as usize, row.depth, r == selected, inner.width))
+            .map(|(r, row)| self.row(row, r == selected, inner.width))
             .collect();
         Paragraph::new(lines).render(inner, buf);
     }
 }
 
 impl TreeProps<'_> {
-    fn row(&self, i: usize, depth: u16, selected: bool, width: u16) -> Line<'static> {
+    fn row(&self, row: &Row, selected: bool, width: u16) -> Line<'static> {
+        let (i, depth) = (row.item as usize, row.depth);
         let (d, tree) = (self.data, self.tree);
         let a = &d.audit;
         let (t, k) = a.entry(i);
@@ -165,21 +181,60 @@ impl TreeProps<'_> {
             Style::new()
         };
         let w = width as usize;
-        let right_w = 28usize;
+        let by_mtime = tree.sort() == SortKey::Mtime;
+        let right_w = if by_mtime { 32 } else { 28 };
         let indent = "  ".repeat(depth as usize);
         let left_w = w.saturating_sub(right_w + 2);
-        let left = fit(&format!("{indent}{glyph}{name}"), left_w);
+        // A folded chain shows the names above its item, dim: `lib/docker/`.
+        let mut chain = String::new();
+        let mut k = i;
+        while k != row.head as usize {
+            let Some(p) = a.merge().parent(k) else { break };
+            let (pt, pk) = a.entry(p);
+            chain.insert(0, '/');
+            chain.insert_str(0, &escape_bytes(pt.name(pk)));
+            k = p;
+        }
+        let left = fit(&format!("{indent}{glyph}{chain}{name}"), left_w);
         let pad = left_w.saturating_sub(str_width(&left));
+        // The chain's part of `left` is dim, unless the cut falls inside it.
+        let (from, to) = (
+            indent.len() + glyph.len(),
+            indent.len() + glyph.len() + chain.len(),
+        );
+        let dim_chain = !chain.is_empty() && left.len() > to && left.is_char_boundary(to);
+        let (left, left_chain, left_name) = if dim_chain {
+            (
+                left[..from].to_string(),
+                left[from..to].to_string(),
+                left[to..].to_string(),
+            )
+        } else {
+            (left, String::new(), String::new())
+        };
         let size = human_bytes(tree.hits().bytes[i]);
         let cnt = if e.kind == Kind::Dir {
             count(u64::from(tree.hits().entries[i]))
         } else {
             String::new()
         };
-        let right = format!("{size:>10} {cnt:>6} ");
+        let right = if by_mtime {
+            // The date of the newest shown item below (or of the item).
+            let newest = tree.hits().newest.get(i).copied().unwrap_or(i64::MIN);
+            let date = if newest == i64::MIN {
+                String::new()
+            } else {
+                crate::text::rfc3339(newest).chars().take(10).collect()
+            };
+            format!("{size:>10} {date:>10} ")
+        } else {
+            format!("{size:>10} {cnt:>6} ")
+        };
         let spans = vec![
             mark,
             Span::styled(left, name_style),
+            Span::styled(left_chain, DIM),
+            Span::styled(left_name, name_style),
             Span::raw(" ".repeat(pad)),
             Span::styled(right, if own { Style::new() } else { DIM }),
             Span::styled(format!("{tag:<10}"), tag_style),

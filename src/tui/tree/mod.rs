@@ -6,6 +6,12 @@
 //! preorder, each subtree a contiguous range), so it is unit-tested on a
 //! handful of paths.
 //!
+//! A chain of directories that the filter shows only for what they hold,
+//! each with one shown child directory, folds into one row (`lib/docker/`,
+//! as VS Code and GitHub fold them): the row stands for the last of the
+//! chain. A directory the filter shows itself always has its own row, so
+//! folding never hides something to decide on.
+//!
 //! Built for a million items: totals are one O(n) pass per filter change,
 //! and only the expanded part of the tree becomes rows.
 
@@ -27,8 +33,8 @@ pub trait Nodes {
     fn name(&self, i: usize) -> &[u8];
     /// Bytes `i` counts for itself (a regular file's size, else 0).
     fn own_bytes(&self, i: usize) -> u64;
-    /// The newest modification time in `i`'s subtree (the sort by mtime).
-    fn newest(&self, i: usize) -> i64;
+    /// The modification time of `i` itself (nanoseconds).
+    fn mtime(&self, i: usize) -> i64;
 }
 
 /// The sort of sibling rows (`s`).
@@ -38,7 +44,8 @@ pub enum SortKey {
     Size,
     /// By name bytes.
     Name,
-    /// Most recently modified (anywhere below) first.
+    /// Newest first: the latest mtime of what the filter shows in the
+    /// subtree (a directory where something was just written comes first).
     Mtime,
     /// Most entries shown by the filter first.
     Entries,
@@ -74,13 +81,18 @@ pub struct Hits {
     pub entries: Vec<u32>,
     /// Bytes of those items.
     pub bytes: Vec<u64>,
+    /// The newest mtime among those items (`i64::MIN`: none); computed
+    /// only while the tree is sorted by mtime.
+    pub newest: Vec<i64>,
 }
 
 /// One visible row of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
-    /// The item shown.
+    /// The item shown (the last of a folded chain).
     pub item: u32,
+    /// The first item of a folded chain (`item` when nothing is folded).
+    pub head: u32,
     /// Nesting depth (0 for children of the root).
     pub depth: u16,
 }
@@ -131,8 +143,7 @@ pub enum Expanded {
 /// The tree pane's state.
 #[derive(Debug)]
 pub struct TreeView {
-    /// The sort of siblings.
-    pub sort: SortKey,
+    sort: SortKey,
     /// Expanded items.
     pub expanded: HashSet<u32>,
     rows: Vec<Row>,
@@ -153,6 +164,11 @@ impl Default for TreeView {
 }
 
 impl TreeView {
+    /// The sort of siblings.
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
     /// The visible rows.
     pub fn rows(&self) -> &[Row] {
         &self.rows
@@ -207,6 +223,7 @@ impl TreeView {
             own: vec![false; n],
             entries: vec![0; n],
             bytes: vec![0; n],
+            newest: Vec::new(),
         };
         for i in 0..n {
             if shown(i) {
@@ -224,7 +241,24 @@ impl TreeView {
             }
         }
         self.hits = h;
+        if self.sort == SortKey::Mtime {
+            self.newest(nodes);
+        }
         self.rebuild(nodes);
+    }
+
+    /// The newest mtime of what is shown in every subtree, in one reverse
+    /// pass (children come after their parent in preorder).
+    fn newest(&mut self, nodes: &impl Nodes) {
+        let h = &mut self.hits;
+        h.newest = (0..h.own.len())
+            .map(|i| if h.own[i] { nodes.mtime(i) } else { i64::MIN })
+            .collect();
+        for i in (0..h.newest.len()).rev() {
+            if let Some(p) = nodes.parent(i) {
+                h.newest[p] = h.newest[p].max(h.newest[i]);
+            }
+        }
     }
 
     /// The shown children of `parent` (`None`: the root), sorted.
@@ -250,10 +284,8 @@ impl TreeView {
             }),
             SortKey::Name => out.sort_by(|&x, &y| name(x).cmp(name(y))),
             SortKey::Mtime => out.sort_by(|&x, &y| {
-                nodes
-                    .newest(y as usize)
-                    .cmp(&nodes.newest(x as usize))
-                    .then_with(|| name(x).cmp(name(y)))
+                let newest = |i: u32| h.newest.get(i as usize).copied().unwrap_or(i64::MIN);
+                newest(y).cmp(&newest(x)).then_with(|| name(x).cmp(name(y)))
             }),
             SortKey::Entries => out.sort_by(|&x, &y| {
                 h.entries[y as usize]
@@ -267,6 +299,9 @@ impl TreeView {
     /// Changes the sort and rebuilds the rows, keeping the selection.
     pub fn set_sort(&mut self, nodes: &impl Nodes, sort: SortKey) {
         self.sort = sort;
+        if sort == SortKey::Mtime && self.hits.newest.len() != self.hits.own.len() {
+            self.newest(nodes);
+        }
         self.rebuild(nodes);
     }
 
@@ -281,10 +316,24 @@ impl TreeView {
             .rev()
             .map(|c| (c, 0))
             .collect();
-        while let Some((c, depth)) = stack.pop() {
-            rows.push(Row { item: c, depth });
-            if self.expanded.contains(&c) {
-                for k in self.children(nodes, Some(c as usize)).into_iter().rev() {
+        while let Some((head, depth)) = stack.pop() {
+            let mut item = head;
+            let mut kids = None;
+            // Fold directories shown only for their one shown child directory.
+            while !self.shows(item as usize) {
+                let k = self.children(nodes, Some(item as usize));
+                match k[..] {
+                    [only] if self.has_children(only as usize) => item = only,
+                    _ => {
+                        kids = Some(k);
+                        break;
+                    }
+                }
+            }
+            rows.push(Row { item, head, depth });
+            if self.expanded.contains(&item) {
+                let kids = kids.unwrap_or_else(|| self.children(nodes, Some(item as usize)));
+                for k in kids.into_iter().rev() {
                     stack.push((k, depth + 1));
                 }
             }
@@ -296,16 +345,21 @@ impl TreeView {
         }
     }
 
-    /// The row of item `i`, if it is visible.
-    pub fn row_of(&self, i: usize) -> Option<usize> {
-        self.rows.iter().position(|r| r.item as usize == i)
+    /// The row of item `i` (or of the folded chain it is part of), if it
+    /// is visible.
+    pub fn row_of(&self, nodes: &impl Nodes, i: usize) -> Option<usize> {
+        self.rows.iter().position(|r| {
+            let item = r.item as usize;
+            // In the chain: between its head and its item, and above the item.
+            item == i || (r.head as usize <= i && i < item && item < nodes.end(i))
+        })
     }
 
     /// Selects the row of item `i`, or of its nearest shown ancestor.
     pub fn select_item_or_ancestor(&mut self, nodes: &impl Nodes, i: usize) {
         let mut p = Some(i);
         while let Some(k) = p {
-            if let Some(r) = self.row_of(k) {
+            if let Some(r) = self.row_of(nodes, k) {
                 self.selected = r;
                 return;
             }
@@ -324,7 +378,7 @@ impl TreeView {
         }
         let old = self.selected_item();
         self.rebuild(nodes);
-        if let Some(r) = self.row_of(i) {
+        if let Some(r) = self.row_of(nodes, i) {
             self.selected = r;
         } else if let Some(o) = old {
             self.select_item_or_ancestor(nodes, o);
@@ -367,16 +421,19 @@ impl TreeView {
     }
 
     /// Collapses the selected directory, or, when it is not expanded,
-    /// selects its parent.
+    /// selects the row above it in the tree (above its folded chain).
     pub fn collapse(&mut self, nodes: &impl Nodes) {
-        let Some(i) = self.selected_item() else {
+        let Some(row) = self.rows.get(self.selected).copied() else {
             return;
         };
-        if self.expanded.remove(&(i as u32)) {
+        if self.expanded.remove(&row.item) {
             self.rebuild(nodes);
             return;
         }
-        if let Some(r) = nodes.parent(i).and_then(|p| self.row_of(p)) {
+        if let Some(r) = nodes
+            .parent(row.head as usize)
+            .and_then(|p| self.row_of(nodes, p))
+        {
             self.selected = r;
         }
     }
@@ -413,214 +470,4 @@ impl TreeView {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A tree of paths given in preorder (`"a/"` is a directory).
-    pub(crate) struct Paths {
-        names: Vec<String>,
-        parents: Vec<Option<usize>>,
-        ends: Vec<usize>,
-        bytes: Vec<u64>,
-        mtimes: Vec<i64>,
-    }
-
-    impl Paths {
-        /// `(path, bytes, mtime)` in preorder.
-        pub(crate) fn new(items: &[(&str, u64, i64)]) -> Paths {
-            let mut t = Paths {
-                names: Vec::new(),
-                parents: Vec::new(),
-                ends: Vec::new(),
-                bytes: Vec::new(),
-                mtimes: Vec::new(),
-            };
-            let paths: Vec<&str> = items.iter().map(|i| i.0.trim_end_matches('/')).collect();
-            for (k, &(_, b, m)) in items.iter().enumerate() {
-                let p = paths[k];
-                let (parent, name) = match p.rfind('/') {
-                    Some(s) => (paths[..k].iter().rposition(|q| *q == &p[..s]), &p[s + 1..]),
-                    None => (None, p),
-                };
-                t.names.push(name.to_string());
-                t.parents.push(parent);
-                t.bytes.push(b);
-                t.mtimes.push(m);
-                let prefix = format!("{p}/");
-                let end = (k + 1..items.len())
-                    .find(|&j| !paths[j].starts_with(&prefix))
-                    .unwrap_or(items.len());
-                t.ends.push(end);
-            }
-            // Newest below, as the audit's aggregates give it.
-            for i in (0..t.names.len()).rev() {
-                if let Some(p) = t.parents[i] {
-                    t.mtimes[p] = t.mtimes[p].max(t.mtimes[i]);
-                }
-            }
-            t
-        }
-
-        pub(crate) fn find(&self, path: &str) -> usize {
-            (0..self.names.len())
-                .find(|&i| self.path(i) == path)
-                .unwrap()
-        }
-
-        pub(crate) fn path(&self, i: usize) -> String {
-            match self.parents[i] {
-                Some(p) => format!("{}/{}", self.path(p), self.names[i]),
-                None => self.names[i].clone(),
-            }
-        }
-    }
-
-    impl Nodes for Paths {
-        fn len(&self) -> usize {
-            self.names.len()
-        }
-        fn end(&self, i: usize) -> usize {
-            self.ends[i]
-        }
-        fn parent(&self, i: usize) -> Option<usize> {
-            self.parents[i]
-        }
-        fn name(&self, i: usize) -> &[u8] {
-            self.names[i].as_bytes()
-        }
-        fn own_bytes(&self, i: usize) -> u64 {
-            self.bytes[i]
-        }
-        fn newest(&self, i: usize) -> i64 {
-            self.mtimes[i]
-        }
-    }
-
-    fn sample() -> Paths {
-        Paths::new(&[
-            ("etc/", 0, 1),
-            ("etc/machine-id", 5, 9),
-            ("home/", 0, 1),
-            ("home/alice/", 0, 1),
-            ("home/alice/.bash_history", 3, 5),
-            ("var/", 0, 1),
-            ("var/lib/", 0, 1),
-            ("var/lib/docker/", 0, 1),
-            ("var/lib/docker/big", 5000, 2),
-            ("var/lib/docker/small", 1, 3),
-            ("var/log/", 0, 1),
-            ("var/log/messages", 5, 4),
-        ])
-    }
-
-    fn shown(t: &TreeView, p: &Paths) -> Vec<String> {
-        t.rows()
-            .iter()
-            .map(|r| {
-                format!(
-                    "{}{}",
-                    "  ".repeat(r.depth as usize),
-                    p.path(r.item as usize)
-                )
-            })
-            .collect()
-    }
-
-    fn everything(p: &Paths) -> TreeView {
-        let mut t = TreeView::default();
-        t.refilter(p, |_| true);
-        t
-    }
-
-    #[test]
-    fn hits_add_up_every_subtree() {
-        let p = sample();
-        let mut t = TreeView::default();
-        let var = p.find("var");
-        t.refilter(&p, |_| true);
-        assert_eq!(
-            t.hits().entries[var],
-            7,
-            "var, lib, docker, big, small, log, messages"
-        );
-        assert_eq!(t.hits().bytes[var], 5000 + 1 + 5);
-        // Only the docker files: var holds two hits but shows nothing itself.
-        t.refilter(&p, |i| p.path(i).starts_with("var/lib/docker/"));
-        assert_eq!(t.hits().entries[var], 2);
-        assert!(!t.shows(var) && t.has_children(var) && t.holds_hits(var));
-        assert!(!t.holds_hits(p.find("etc")));
-        assert_eq!(shown(&t, &p), ["var"], "only what holds hits is a row");
-    }
-
-    #[test]
-    fn rows_sort_by_size_name_mtime_and_entries() {
-        let p = sample();
-        let mut t = everything(&p);
-        assert_eq!(shown(&t, &p), ["var", "etc", "home"], "largest first");
-        t.set_sort(&p, SortKey::Name);
-        assert_eq!(shown(&t, &p), ["etc", "home", "var"]);
-        t.set_sort(&p, SortKey::Mtime);
-        assert_eq!(
-            shown(&t, &p),
-            ["etc", "home", "var"],
-            "etc holds the newest (9)"
-        );
-        t.set_sort(&p, SortKey::Entries);
-        assert_eq!(shown(&t, &p), ["var", "home", "etc"], "7, 3, 2 entries");
-    }
-
-    #[test]
-    fn expanding_opens_single_directory_chains_and_keeps_the_selection() {
-        let p = sample();
-        let mut t = everything(&p);
-        assert_eq!(t.selected_item(), Some(p.find("var")));
-        assert_eq!(t.expand(&p), Expanded::Opened);
-        assert_eq!(
-            shown(&t, &p),
-            ["var", "  var/lib", "  var/log", "etc", "home"],
-            "var has two children: the chain stops there"
-        );
-        assert_eq!(t.expand(&p), Expanded::SteppedIn);
-        assert_eq!(t.selected_item(), Some(p.find("var/lib")));
-        // lib → docker is a chain of one directory: both open at once.
-        assert_eq!(t.expand(&p), Expanded::Opened);
-        assert!(t.is_expanded(p.find("var/lib/docker")));
-        t.set_sort(&p, SortKey::Name);
-        assert_eq!(
-            t.selected_item(),
-            Some(p.find("var/lib")),
-            "a sort keeps the selection"
-        );
-        t.collapse(&p);
-        assert!(!t.is_expanded(p.find("var/lib")));
-        t.collapse(&p);
-        assert_eq!(
-            t.selected_item(),
-            Some(p.find("var")),
-            "← on a closed row goes to the parent"
-        );
-        assert!(t.move_cursor(Move::Bottom, 10));
-        assert!(!t.move_cursor(Move::PageDown, 10), "the last row stays");
-        assert_eq!(t.selected_item(), Some(p.find("var/log")));
-        let small = p.find("var/lib/docker/small");
-        t.reveal(&p, small);
-        assert_eq!(t.selected_item(), Some(small));
-        assert!(t.is_expanded(p.find("var/lib")));
-        assert_eq!(t.expand(&p), Expanded::Leaf, "a file has nothing to open");
-    }
-
-    #[test]
-    fn the_first_screen_opens_the_way_to_the_first_shown_item() {
-        let p = sample();
-        let mut t = TreeView::default();
-        t.refilter(&p, |i| p.path(i).starts_with("var/lib/docker"));
-        t.open_first(&p);
-        assert_eq!(t.selected_item(), Some(p.find("var/lib/docker")));
-        assert_eq!(shown(&t, &p), ["var", "  var/lib", "    var/lib/docker"]);
-        // The filter drops the selected item: the selection falls back on
-        // its nearest shown ancestor.
-        t.reveal(&p, p.find("var/lib/docker/big"));
-        t.refilter(&p, |i| p.path(i) == "var/log/messages");
-        assert_eq!(t.selected_item(), Some(p.find("var")));
-    }
-}
+pub(crate) mod tests;
