@@ -22,7 +22,8 @@
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
 //! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
-//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
+//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, units, tmpfiles links, userborn, ignore rules.
+//! - [`owners`]: who keeps state in a service directory (the unit naming it, or its user and that user's units).
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
@@ -61,6 +62,7 @@ pub mod persistence;
 
 pub mod classify;
 pub mod evidence;
+pub mod owners;
 
 pub mod audit;
 pub mod suggest;

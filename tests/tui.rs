@@ -442,17 +442,7 @@ fn a_million_entries_stay_smooth() {
     // Every path stray, as on a root with no whitelist and no Nix in it.
     let mut verdicts = darlings::classify::Verdicts::default();
     let reason = verdicts.intern("no rule matched");
-    verdicts.verdicts = vec![
-        darlings::classify::Verdict {
-            class: darlings::classify::Class::Stray,
-            reason,
-            advice: None,
-            advice_reason: NONE,
-            dismissed: false,
-            warning: NONE,
-        };
-        n
-    ];
+    verdicts.verdicts = vec![darlings::classify::Verdict::stray(reason); n];
     let audit = darlings::audit::Audit::from_verdicts(
         tree,
         None,
