@@ -487,6 +487,17 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
         };
         lines.push(kv("advice", adv));
     }
+    if let Some(o) = a.owner(i) {
+        // The unit (or user) keeping its state there, and how darlings knows.
+        let who = match (&o.unit, &o.user) {
+            (Some(u), Some(user)) => format!("{u} (user {user})"),
+            (Some(u), None) => u.clone(),
+            (None, Some(user)) => format!("user {user}"),
+            (None, None) => "unknown".into(),
+        };
+        let text = format!("{who}: {}", o.evidence);
+        lines.push(kv("service", crate::text::escape_str(&text)));
+    }
     if let Some(w) = a.text(v.warning) {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<8} ", "warning"), DIM),
