@@ -561,6 +561,14 @@ fn link_rule(
         };
         return Found::new(Class::NixManaged, v.intern(&reason));
     }
+    if into_store && input.evidence.in_home(path) && is_home_manager_root(path, &r.path) {
+        return Found::new(
+            Class::NixManaged,
+            v.intern(
+                "home-manager's link to its current generation, recreated at every activation",
+            ),
+        );
+    }
     if !through_store {
         return None;
     }
@@ -639,6 +647,20 @@ fn is_loader(path: &[u8]) -> bool {
     let dir = crate::paths::parent(path);
     let name = &path[dir.len().min(path.len())..];
     (dir == b"/lib64" || dir == b"/lib") && name.starts_with(b"/ld-")
+}
+
+/// home-manager's own links to the generation it activates: the GC root
+/// `~/.local/state/home-manager/gcroots/current-home` and the profile link
+/// `~/.local/state/nix/profiles/home-manager` (older `home-manager-N-link`s
+/// are rollback history, not recreated). A `result` link of `home-manager
+/// build` leads to a generation too, but lives elsewhere.
+fn is_home_manager_root(path: &[u8], target: &[u8]) -> bool {
+    let generation = crate::paths::components(target)
+        .nth(2)
+        .is_some_and(|name| name.ends_with(b"-home-manager-generation"));
+    generation
+        && (path.ends_with(b"/.local/state/home-manager/gcroots/current-home")
+            || path.ends_with(b"/.local/state/nix/profiles/home-manager"))
 }
 
 /// A path inside one of home-manager's generations of home files

@@ -198,8 +198,44 @@ fn home_manager_and_systemd_tmpfiles_links_are_recreated() {
             "/nix/store/hhh-home-manager-files/.config/nvim",
             "home/alice/.config/nvim",
         )
-        .file("home/alice/dotfiles/nvim/init.lua", "-- mine\n");
+        .file("home/alice/dotfiles/nvim/init.lua", "-- mine\n")
+        // Its generation: the GC root and the profile are recreated at
+        // activation, an older generation and a `home-manager build` result are not.
+        .dir("nix/store/ggg-home-manager-generation")
+        .dir("nix/store/fff-home-manager-generation")
+        .symlink(
+            "/nix/store/ggg-home-manager-generation",
+            "home/alice/.local/state/home-manager/gcroots/current-home",
+        )
+        .symlink(
+            "home-manager-2-link",
+            "home/alice/.local/state/nix/profiles/home-manager",
+        )
+        .symlink(
+            "/nix/store/ggg-home-manager-generation",
+            "home/alice/.local/state/nix/profiles/home-manager-2-link",
+        )
+        .symlink(
+            "/nix/store/fff-home-manager-generation",
+            "home/alice/.local/state/nix/profiles/home-manager-1-link",
+        )
+        .symlink(
+            "/nix/store/ggg-home-manager-generation",
+            "home/alice/hm/result",
+        );
     let r = report(&f);
+    for recreated in [
+        "/home/alice/.local/state/home-manager/gcroots/current-home",
+        "/home/alice/.local/state/nix/profiles/home-manager",
+    ] {
+        assert_eq!(get(&r, recreated)["class"], "nix-managed", "{recreated}");
+    }
+    for lost in [
+        "/home/alice/.local/state/nix/profiles/home-manager-1-link",
+        "/home/alice/hm/result",
+    ] {
+        assert_eq!(get(&r, lost)["class"], "stray", "{lost}");
+    }
     let ld = get(&r, "/lib64/ld-linux-x86-64.so.2");
     assert_eq!(ld["class"], "nix-managed", "{ld}");
     let thing = get(&r, "/var/lib/thing");
