@@ -155,6 +155,7 @@ struct ErrorJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     path_b64: Option<String>,
     error: String,
+    kind: &'static str,
 }
 
 /// A path as JSON text plus, when it is not UTF-8, its exact bytes in base64.
@@ -313,6 +314,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             path,
             path_b64,
             error: e.error.clone(),
+            kind: e.kind.as_str(),
         };
         to_json(&mut *w, &j)?;
     }

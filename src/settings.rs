@@ -87,7 +87,9 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
-    let listed = load_persistence(&root, &args.persistence)?;
+    let (listed, config_roots) = load_persistence(&root, &args.persistence)?;
+    let mut storage = args.storage.clone();
+    storage.extend(config_roots);
     Ok(AuditOptions {
         scan: ScanOptions {
             root,
@@ -97,7 +99,7 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         },
         baseline,
         hash: args.hash.into(),
-        storage: args.storage.clone(),
+        storage,
         listed,
         ignore: args.ignore.clone(),
     })
@@ -110,6 +112,27 @@ pub fn threads(n: Option<usize>) -> Result<usize> {
         Some(n) if n > 1024 => Err(Error::Usage(format!("--threads {n} is more than 1024"))),
         Some(n) => Ok(n),
         None => Ok(default_threads()),
+    }
+}
+
+/// Splits `--persistence USER=FILE` (the user a Home Manager export belongs
+/// to) into its parts; a file that exists under the whole name, or a name
+/// that is not a user name, is just a file.
+fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
+    let split = arg
+        .to_str()
+        .and_then(|s| s.split_once('='))
+        .filter(|(user, file)| {
+            let mut chars = user.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
+                && !file.is_empty()
+        });
+    match split {
+        Some((user, file)) if !arg.exists() => (Some(user), Path::new(file)),
+        _ => (None, arg),
     }
 }
 
@@ -137,14 +160,20 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep; the homes of
-/// `users.NAME` entries come from ROOT's `/etc/passwd`. A broken file stops
-/// the command (exit 2) with the file and the entry named.
-pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
+/// Reads every `--persistence` file into the paths they keep and their
+/// storage roots (a location that lists nothing is a storage root too: its
+/// contents are persisted); the homes of `users.NAME` entries come from
+/// ROOT's `/etc/passwd`. A broken file stops the command (exit 2) with the
+/// file and the entry named.
+pub fn load_persistence(
+    root: &Path,
+    files: &[PathBuf],
+) -> Result<(Vec<crate::evidence::Listed>, Vec<PathBuf>)> {
     use std::os::unix::ffi::OsStrExt;
     let mut listed = Vec::new();
+    let mut roots = Vec::new();
     if files.is_empty() {
-        return Ok(listed);
+        return Ok((listed, roots));
     }
     let users = crate::users::Users::read(root);
     let opts = crate::persistence::LoadOptions {
@@ -159,8 +188,20 @@ pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evi
             .collect(),
         home_manager_user: None,
     };
-    for f in files {
+    for arg in files {
+        let (owner, f) = owner_and_file(arg);
+        let mut opts = opts.clone();
+        if let Some(name) = owner {
+            let dir = users
+                .home_of(name)
+                .map_or_else(|| crate::persistence::default_home(name), Path::to_path_buf);
+            opts.home_manager_user = Some(crate::persistence::UserHome {
+                name: name.to_string(),
+                dir,
+            });
+        }
         let wl = crate::persistence::load_with(f, &opts)?;
+        roots.extend(wl.storage_roots);
         for e in wl.entries {
             listed.push(crate::evidence::Listed {
                 path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
@@ -171,5 +212,5 @@ pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evi
             });
         }
     }
-    Ok(listed)
+    Ok((listed, roots))
 }

@@ -3,6 +3,7 @@
 //! and hands the result to a printer, the TUI or the whitelist writer. The
 //! only module that knows both the command line and the stages.
 
+mod docs;
 mod promote;
 mod report;
 mod scan;
@@ -55,6 +56,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             exclude,
             threads,
         }) => scan::run(root.as_deref(), &output, hash, exclude, threads),
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Man) => docs::man(),
     }
 }
 

@@ -98,7 +98,9 @@ impl Evidence {
 pub struct GatherInput<'a> {
     /// The root's tree, with its links resolved inside ROOT.
     pub resolver: &'a Resolver<'a>,
-    /// `--storage` values (in-root paths); empty for the default.
+    /// Storage roots (in-root paths): `--storage` and the storage roots of
+    /// the `--persistence` configs, those with no entries included; empty
+    /// for the default.
     pub storage: &'a [PathBuf],
     /// Paths listed by the `--persistence` configs.
     pub listed: Vec<Listed>,
@@ -120,13 +122,12 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     let tree = res.tree();
     let configs_given = !listed.is_empty();
     let mut ev = Evidence::default();
+    // `--storage` adds to the configs' storage roots, never hides them.
     let mut roots: Vec<Vec<u8>> = storage
         .iter()
         .map(|p| normalize(p.as_os_str().as_bytes()))
         .collect();
-    if roots.is_empty() {
-        roots = listed.iter().map(|l| l.storage.clone()).collect();
-    }
+    roots.extend(listed.iter().map(|l| l.storage.clone()));
     if roots.is_empty() {
         roots.push(b"/persist".to_vec());
     }

@@ -489,3 +489,5 @@ fn home_manager_v1_locations_split_into_storage_and_home() {
         Some(("/p".into(), "/root".into()))
     );
 }
+
+mod exports;
