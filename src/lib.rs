@@ -19,7 +19,7 @@
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
 //! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
-//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`knowledge`]: the catalogue of well-known paths, their advice and sources (`docs/knowledge-base.md`).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
 //! - [`persistence`]: reads the whitelist in effect (the modules' JSON exports, `.nix` whitelists).
 //! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, units, tmpfiles links, userborn, ignore rules.
