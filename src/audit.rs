@@ -432,6 +432,32 @@ impl Audit {
         t.path(k)
     }
 
+    /// Who keeps state in pair `i`'s directory (or the service directory
+    /// above it): the unit whose `StateDirectory=` (or `CacheDirectory=`, ...)
+    /// names it, else its owning user and the units running as that user.
+    pub fn owner(&self, i: usize) -> Option<&crate::owners::Owner> {
+        self.verdicts.owner(self.verdicts.verdicts[i].owner)
+    }
+
+    /// [`Audit::owner`] of the path `path` (absolute, as seen inside ROOT),
+    /// or of its nearest ancestor present in the audit: which unit keeps its
+    /// state there (stop it before moving the data).
+    pub fn owner_of(&self, path: &[u8]) -> Option<&crate::owners::Owner> {
+        let mut found = None;
+        let mut parent = None;
+        for name in crate::paths::components(path) {
+            let Some(i) = self.merge.children(parent).find(|&c| {
+                let (t, k) = self.entry(c);
+                t.name(k) == name
+            }) else {
+                break;
+            };
+            found = Some(i);
+            parent = Some(i);
+        }
+        found.and_then(|i| self.owner(i))
+    }
+
     /// The class of pair `i`.
     pub fn class(&self, i: usize) -> Class {
         self.verdicts.verdicts[i].class

@@ -19,10 +19,11 @@
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
 //! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
-//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`knowledge`]: the catalogue of well-known paths, their advice and sources (`docs/knowledge-base.md`).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
 //! - [`persistence`]: reads the whitelist in effect (the modules' JSON exports, `.nix` whitelists).
-//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
+//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, units, tmpfiles links, userborn, ignore rules.
+//! - [`owners`]: who keeps state in a service directory (the unit naming it, or its user and that user's units).
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
@@ -62,6 +63,7 @@ pub mod persistence;
 
 pub mod classify;
 pub mod evidence;
+pub mod owners;
 
 pub mod audit;
 pub mod suggest;

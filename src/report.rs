@@ -108,6 +108,25 @@ struct EntryJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     target_b64: Option<String>,
     blake3: Option<String>,
+    owner: Option<OwnerJson<'a>>,
+}
+
+/// Who keeps state in a service directory (`docs/report-schema.md`).
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    unit: Option<&'a str>,
+    user: Option<&'a str>,
+    evidence: &'a str,
+}
+
+impl<'a> OwnerJson<'a> {
+    fn of(audit: &'a Audit, i: usize) -> Option<OwnerJson<'a>> {
+        audit.owner(i).map(|o| OwnerJson {
+            unit: o.unit.as_deref(),
+            user: o.user.as_deref(),
+            evidence: &o.evidence,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -126,6 +145,8 @@ struct SuggestionJson<'a> {
     bytes: u64,
     advice: Option<&'static str>,
     reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<OwnerJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -279,6 +300,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
                 .text(v.advice_reason)
                 .or(audit.text(v.reason))
                 .unwrap_or(""),
+            owner: OwnerJson::of(audit, i),
         };
         to_json(&mut *w, &s)?;
     }
@@ -336,6 +358,7 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         target,
         target_b64,
         blake3: t.hash(k).map(to_hex),
+        owner: OwnerJson::of(audit, i),
     };
     to_json(&mut *w, &j)
 }

@@ -144,6 +144,20 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             {
                 writeln!(w, "  {:>27}  {}", "", crate::text::escape_str(r))?;
             }
+            if let Some(o) = audit.owner(i) {
+                let who = match (&o.unit, &o.user) {
+                    (Some(u), _) => u.clone(),
+                    (None, Some(user)) => format!("user {user}"),
+                    (None, None) => "a service".into(),
+                };
+                writeln!(
+                    w,
+                    "  {:>27}  kept by {} ({})",
+                    "",
+                    crate::text::escape_str(&who),
+                    crate::text::escape_str(&o.evidence)
+                )?;
+            }
         }
         if group.len() > shown {
             writeln!(

@@ -26,7 +26,9 @@ fn nixos_root() -> Fixture {
         )
         .file("nix/store/bbb-bash/bin/sh", "#!")
         .file("nix/store/ccc-home-manager-files/.config/git/config", "[user]\n")
+        // mkOutOfStoreSymlink: a store path that is a link back out of the store.
         .symlink("/home/alice/dotfiles/vimrc", "nix/store/ddd-hm_vimrc")
+        .symlink("/nix/store/ddd-hm_vimrc", "nix/store/ccc-home-manager-files/.vimrc")
         .symlink("/nix/store/aaa-etc/etc", "etc/static")
         .symlink("/etc/static/hosts", "etc/hosts")
         .symlink("/etc/static/ssh/sshd_config", "etc/ssh/sshd_config")
@@ -51,7 +53,8 @@ fn nixos_root() -> Fixture {
             "/nix/store/ccc-home-manager-files/.config/git/config",
             "home/alice/.config/git/config",
         )
-        .symlink("/nix/store/ddd-hm_vimrc", "home/alice/.vimrc")
+        .symlink("/nix/store/ccc-home-manager-files/.vimrc", "home/alice/.vimrc")
+        .symlink("/nix/store/ddd-hm_vimrc", "home/alice/.exrc")
         .file("home/alice/dotfiles/vimrc", "set nocompatible\n")
         .file("home/alice/.ssh/id_ed25519", "KEY")
         .file("home/alice/.cache/thumbnails/x.png", "png")
@@ -125,14 +128,32 @@ fn nix_store_and_links_into_it_are_nix_managed() {
 }
 
 #[test]
-fn an_out_of_store_link_is_not_nix_managed() {
+fn home_manager_links_are_recreated_even_out_of_the_store() {
     let f = nixos_root();
     let r = report(&f, &[]);
+    // ~/.vimrc → …-home-manager-files/.vimrc → …-hm_vimrc → ~/dotfiles/vimrc:
+    // home-manager recreates the link at every activation; only the target
+    // (the user's own file) is at stake.
     check(
         &r,
         "/home/alice/.vimrc",
+        "nix-managed",
+        "home-manager link, recreated at every activation; it leads out of the store to /home/alice/dotfiles/vimrc",
+        None,
+    );
+    check(
+        &r,
+        "/home/alice/dotfiles/vimrc",
         "stray",
-        "outside the store",
+        "no rule matched",
+        Some("review"),
+    );
+    // The same store path linked by hand: nothing recreates that link.
+    check(
+        &r,
+        "/home/alice/.exrc",
+        "stray",
+        "symlink through /nix/store to /home/alice/dotfiles/vimrc, which nothing recreates",
         Some("review"),
     );
 }

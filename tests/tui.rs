@@ -596,7 +596,7 @@ fn synthetic_audit(dirs: u32, files: u64) -> darlings::audit::Audit {
                     NONE
                 },
                 dismissed: class == Class::Stray && k % 13 == 5,
-                warning: NONE,
+                ..Verdict::stray(reason)
             }
         })
         .collect();

@@ -1,11 +1,13 @@
 //! The facts classification needs beyond the trees themselves, gathered once:
 //! the storage roots, what the whitelist keeps (from the given configs and
-//! from the live system: storage bind mounts, mount units, preservation's
-//! tmpfiles links), `/etc/.clean`, and the user's ignore rules. This is the
-//! only classification stage that reads files, and it reads only small
+//! from the live system: storage bind mounts, mount units, tmpfiles links
+//! into storage), `/etc/.clean`, the links systemd-tmpfiles makes at boot,
+//! the units' state directories and the owners they give, userborn, the
+//! homes of the root's users, and the user's ignore rules. This is the only
+//! classification stage that reads files, and it reads only small
 //! configuration files inside ROOT, without touching their atime.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -17,9 +19,11 @@ use crate::scan::Kind;
 mod ignore_rules;
 mod mounts;
 mod tmpfiles;
-mod units;
+pub mod units;
+mod userborn;
 
 pub use ignore_rules::{load_ignore, parse_ignore};
+pub use userborn::Userborn;
 
 /// A path the configuration says to keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +62,36 @@ pub struct Evidence {
     pub ignore: Option<ignore::gitignore::Gitignore>,
     /// Disagreements between configuration and the live system.
     pub warnings: Vec<String>,
+    /// Symlinks systemd-tmpfiles makes at every boot (other than into
+    /// storage), with the file of the rule.
+    pub tmpfiles_links: HashMap<Vec<u8>, String>,
+    /// The service units of the root.
+    pub services: Vec<units::Service>,
+    /// The links systemd makes to a `DynamicUser=` service's directories
+    /// (`/var/lib/foo` → `private/foo`) when it starts, with the unit.
+    pub dynamic_links: HashMap<Vec<u8>, String>,
+    /// Who keeps state in each service directory.
+    pub owners: crate::owners::Owners,
+    /// userborn, when the root uses it.
+    pub userborn: Option<Userborn>,
+    /// The homes of the root's people (`/etc/passwd`), `/root` included.
+    pub homes: Vec<Vec<u8>>,
+}
+
+impl Evidence {
+    /// Returns true if and only if `path` lies in a home: one `/etc/passwd`
+    /// gives a person, `/root`, or a directory right below `/home`.
+    pub fn in_home(&self, path: &[u8]) -> bool {
+        let under_home = path
+            .strip_prefix(b"/home/")
+            .is_some_and(|rest| rest.contains(&b'/'));
+        under_home
+            || is_under(path, b"/root")
+            || self
+                .homes
+                .iter()
+                .any(|h| is_under(path, h) && path != h.as_slice())
+    }
 }
 
 /// Inputs of [`gather`].
@@ -101,9 +135,28 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     roots.dedup();
     ev.storage = roots;
 
+    let units = units::read(res, &ev.storage);
+    let tmpfiles = tmpfiles::read(res, &ev.storage);
     let mut all_listed = listed;
-    all_listed.extend(units::mount_units(res, &ev.storage));
-    all_listed.extend(tmpfiles::tmpfiles_links(res, &ev.storage));
+    all_listed.extend(units.mounts);
+    all_listed.extend(tmpfiles.kept);
+    ev.tmpfiles_links = tmpfiles.links;
+    let users = crate::users::Users::read(&tree.root);
+    ev.homes = users
+        .people()
+        .into_iter()
+        .map(|(_, home)| normalize(home.as_os_str().as_bytes()))
+        .collect();
+    ev.userborn = userborn::detect(res, &units.services);
+    ev.owners = crate::owners::Owners::new(&units.services, users);
+    for s in units.services.iter().filter(|s| s.dynamic_user) {
+        for d in &s.dirs {
+            if let Some(link) = crate::owners::unprivate(&d.path) {
+                ev.dynamic_links.insert(link, s.name.clone());
+            }
+        }
+    }
+    ev.services = units.services;
     for l in &all_listed {
         let k = ev.kept.entry(l.path.clone()).or_default();
         if k.listed.is_none() {

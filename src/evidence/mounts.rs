@@ -6,7 +6,7 @@ use crate::paths::{is_under, normalize};
 
 /// The storage path a mount shows, when it is a bind mount from storage:
 /// same device as the storage's file system, and a file system path below
-/// the storage's (DOMAIN §1.6).
+/// the storage's.
 pub(super) fn storage_source(
     storage: &[Vec<u8>],
     root_host: &[u8],

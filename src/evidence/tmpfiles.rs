@@ -1,33 +1,60 @@
-//! preservation's tmpfiles rules (`/etc/tmpfiles.d/preservation.conf`): its
-//! `L` lines link kept files into storage.
+//! The root's systemd-tmpfiles rules (`/etc/tmpfiles.d/*.conf`, on NixOS a
+//! link through `/etc/static` into the store): an `L` line makes a symlink at
+//! every boot. One into storage keeps a path (preservation writes such rules
+//! in `preservation.conf`, and many configurations add their own); any other
+//! is a link something recreates (nix-ld's loader, a configuration's links),
+//! so the link itself is not at stake. `d`/`f` rules only create empty
+//! parents and files, so they are evidence of neither.
 
-use super::{Listed, read_in_root};
+use std::collections::HashMap;
+
+use super::{Listed, list_in_root, read_in_root};
 use crate::paths::{is_under, normalize};
 use crate::resolve::Resolver;
 
-/// preservation's symlink rules (`L /path - - - - /persist/path`) in
-/// `/etc/tmpfiles.d/preservation.conf`. Its `d`/`f` rules also create
-/// intermediate parents, so they are not evidence of a kept path.
-pub(super) fn tmpfiles_links(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Vec<Listed> {
-    let Some(text) = read_in_root(res, b"/etc/tmpfiles.d/preservation.conf") else {
-        return Vec::new();
-    };
-    let text = String::from_utf8_lossy(&text);
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let fields = tmpfiles_fields(line);
-        if fields.len() < 7 || !fields[0].starts_with('L') {
+/// What the tmpfiles rules say.
+#[derive(Debug, Default)]
+pub(super) struct Rules {
+    /// Paths linked into storage at boot.
+    pub kept: Vec<Listed>,
+    /// Other paths linked at boot, with the file of the rule.
+    pub links: HashMap<Vec<u8>, String>,
+}
+
+/// The most rule files read.
+const MAX_FILES: usize = 2_000;
+
+/// Reads every `*.conf` of `/etc/tmpfiles.d`.
+pub(super) fn read(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Rules {
+    let mut out = Rules::default();
+    let mut files = list_in_root(res, b"/etc/tmpfiles.d");
+    files.sort();
+    files.truncate(MAX_FILES);
+    for file in files.iter().filter(|f| f.ends_with(b".conf")) {
+        let Some(text) = read_in_root(res, file) else {
             continue;
-        }
-        let target = normalize(fields[6].as_bytes());
-        if let Some(s) = storage.iter().find(|s| is_under(&target, s)) {
-            out.push(Listed {
-                path: normalize(fields[1].as_bytes()),
-                storage: s.clone(),
-                is_file: true,
-                by_symlink: true,
-                origin: "/etc/tmpfiles.d/preservation.conf".to_string(),
-            });
+        };
+        // Named as the system sees it, not as the store path it resolved to.
+        let name = file.rsplit(|&b| b == b'/').next().unwrap_or(file);
+        let origin = format!("/etc/tmpfiles.d/{}", String::from_utf8_lossy(name));
+        for line in String::from_utf8_lossy(&text).lines() {
+            let fields = tmpfiles_fields(line);
+            if fields.len() < 7 || !fields[0].starts_with('L') {
+                continue;
+            }
+            let path = normalize(fields[1].as_bytes());
+            let target = normalize(fields[6].as_bytes());
+            if let Some(s) = storage.iter().find(|s| is_under(&target, s)) {
+                out.kept.push(Listed {
+                    path,
+                    storage: s.clone(),
+                    is_file: true,
+                    by_symlink: true,
+                    origin: origin.clone(),
+                });
+            } else {
+                out.links.entry(path).or_insert_with(|| origin.clone());
+            }
         }
     }
     out

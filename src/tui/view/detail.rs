@@ -1,5 +1,5 @@
 //! The detail pane: everything behind the selected path's verdict (kind,
-//! change, size, owner, mode, mtime, class and reason, advice, warning,
+//! change, size, owner, mode, mtime, class and reason, advice, service owner, warning,
 //! mount, symlink chain, mark) and the preview the runtime loaded.
 
 use std::collections::HashSet;
@@ -116,6 +116,17 @@ impl DetailProps<'_> {
                 None => "none known: decide from what it holds".into(),
             };
             lines.push(kv("advice", adv));
+        }
+        if let Some(o) = a.owner(i) {
+            // The unit (or user) keeping its state there, and how darlings knows.
+            let who = match (&o.unit, &o.user) {
+                (Some(u), Some(user)) => format!("{u} (user {user})"),
+                (Some(u), None) => u.clone(),
+                (None, Some(user)) => format!("user {user}"),
+                (None, None) => "unknown".into(),
+            };
+            let text = format!("{who}: {}", o.evidence);
+            lines.push(kv("service", crate::text::escape_str(&text)));
         }
         if let Some(w) = a.text(v.warning) {
             lines.push(Line::from(vec![

@@ -1,7 +1,14 @@
-//! Classification: the verdict for every path (SPEC §1): persisted,
-//! Nix-managed or stray, with a reason naming the rule and its evidence, and
-//! for stray paths the knowledge base's advice. Pure: it reads the trees and
-//! the evidence gathered before it, and touches no file.
+//! Classification: the verdict for every path: persisted, Nix-managed or
+//! stray, with a reason naming the rule and its evidence, for stray paths
+//! the knowledge base's advice, and for service directories their owner.
+//! Pure: it reads the trees and the evidence gathered before it, and touches
+//! no file.
+//!
+//! A store link is Nix-managed only where something recreates it at boot or
+//! activation (`/etc` through `/etc/static`, `/bin/sh`, `/usr/bin/env`, the
+//! ELF loader, systemd-tmpfiles' `L` rules, home-manager's links in a home);
+//! anywhere else (a `result` link, a copied tree) nothing brings it back, so
+//! it is stray, and it never makes its parents Nix-managed.
 
 use std::os::unix::ffi::OsStrExt;
 
@@ -24,7 +31,7 @@ pub enum Class {
 }
 
 impl Class {
-    /// The SPEC §1 spelling.
+    /// The report's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Persisted => "persisted",
@@ -54,6 +61,14 @@ pub struct Verdict {
     pub dismissed: bool,
     /// Index of a warning in [`Verdicts::texts`], or `NONE`.
     pub warning: u32,
+    /// The knowledge-base rule the path falls under (the index of its text
+    /// in [`Verdicts::texts`], or `NONE`): suggestions split where it
+    /// changes. Usually the text of `advice_reason`; a path with advice of
+    /// its own (a `result` link) keeps its place's rule, so it never splits
+    /// a suggestion.
+    pub rule: u32,
+    /// Index of the owner in [`Verdicts::owners`], or `NONE`.
+    pub owner: u32,
 }
 
 /// Verdicts for every pair of the merged trees, in the same order.
@@ -63,6 +78,8 @@ pub struct Verdicts {
     pub verdicts: Vec<Verdict>,
     /// Interned reason, advice and warning texts.
     pub texts: Vec<String>,
+    /// Owners of service directories (the unit or user keeping state there).
+    pub owners: Vec<crate::owners::Owner>,
     index: std::collections::HashMap<String, u32>,
 }
 
@@ -81,6 +98,27 @@ impl Verdicts {
     /// The text at `i`, or `None` for `NONE`.
     pub fn text(&self, i: u32) -> Option<&str> {
         self.texts.get(i as usize).map(String::as_str)
+    }
+
+    /// The owner at `i`, or `None` for `NONE`.
+    pub fn owner(&self, i: u32) -> Option<&crate::owners::Owner> {
+        self.owners.get(i as usize)
+    }
+}
+
+impl Verdict {
+    /// A stray verdict with `reason` and nothing else known.
+    pub fn stray(reason: u32) -> Verdict {
+        Verdict {
+            class: Class::Stray,
+            reason,
+            advice: None,
+            advice_reason: NONE,
+            dismissed: false,
+            warning: NONE,
+            rule: NONE,
+            owner: NONE,
+        }
     }
 }
 
@@ -104,7 +142,7 @@ pub struct ClassifyInput<'a> {
     pub knowledge: &'a Knowledge,
 }
 
-/// Paths activation and stage 2 regenerate at every boot (SPEC §1, DOMAIN §3.2-3.5).
+/// Paths activation and stage 2 regenerate at every boot.
 const REGENERATED: &[(&str, &str)] = &[
     (
         "/etc/passwd",
@@ -158,7 +196,7 @@ const REGENERATED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Directories stage 2 and activation create at every boot (DOMAIN §3.4):
+/// Directories stage 2 and activation create at every boot:
 /// the directory itself is recreated; what is inside is classified on its own.
 const BOOT_DIRS: &[&str] = &[
     "/bin", "/etc", "/home", "/root", "/tmp", "/usr", "/usr/bin", "/var", "/var/db", "/var/lib",
@@ -179,19 +217,23 @@ struct Region {
     warning: u32,
 }
 
-/// Classifies every pair (SPEC §1). Rules, in order: regions (persistent
-/// storage, whitelisted paths, `/nix`), mount points, symlinks resolved
-/// inside ROOT, `/etc` declared by NixOS, regenerated artefacts, else stray
-/// with the knowledge base's advice; then directories holding persisted or
-/// Nix-managed paths become Nix-managed (they are recreated to hold them).
+/// Classifies every pair. Rules, in order: regions (persistent storage,
+/// whitelisted paths, `/nix`), mount points, symlinks resolved inside ROOT
+/// (recreated, into storage, or a store link nothing recreates), userborn's
+/// password files, `/etc` declared by NixOS, regenerated artefacts, else
+/// stray with the knowledge base's advice; then directories holding
+/// persisted or Nix-managed paths become Nix-managed (they are recreated to
+/// hold them). Service directories get their owner on the way.
 pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
     let n = input.pairs.len();
     let mut v = Verdicts::default();
     let no_rule = v.intern("no rule matched");
     let mut regions: Vec<Option<Region>> = vec![None; n];
-    // Knowledge-base rule of each pair, computed from the parent's (tree order).
+    // Knowledge-base rule and owner of each pair, inherited in tree order.
     let mut kb_rule: Vec<Option<RuleId>> = vec![None; n];
     let mut kb_reason: std::collections::HashMap<RuleId, u32> = std::collections::HashMap::new();
+    let mut owners = input.evidence.owners.clone();
+    let owner_depth = owners.max_depth();
     let mut cur_paths = PathCursor::default();
     let mut base_paths = PathCursor::default();
     let t = crate::timing::phase("index");
@@ -212,20 +254,16 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
             }
         };
         let tree = res.tree();
-        let parent_region = match input.parent[i] {
+        let e = &tree.entries[k];
+        let parent = match input.parent[i] {
             NONE => None,
-            q => regions[q as usize],
+            q => Some(q as usize),
         };
+        let parent_region = parent.and_then(|q| regions[q]);
         let own = region_of(&mut v, input, path);
         regions[i] = own.or(parent_region);
-        let mut verdict = Verdict {
-            class: Class::Stray,
-            reason: no_rule,
-            advice: None,
-            advice_reason: NONE,
-            dismissed: false,
-            warning: NONE,
-        };
+        let mut verdict = Verdict::stray(no_rule);
+        let mut own_advice = None;
         if let Some(r) = own {
             verdict.class = r.class;
             verdict.reason = r.top;
@@ -233,40 +271,66 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
         } else if let Some(r) = parent_region {
             verdict.class = r.class;
             verdict.reason = r.below;
-        } else if let Some((class, reason)) = entry_rule(&mut v, input, res, k, path) {
-            verdict.class = class;
-            verdict.reason = reason;
+        } else if let Some(found) = entry_rule(&mut v, input, res, k, path) {
+            verdict.class = found.class;
+            verdict.reason = found.reason;
+            own_advice = found.advice;
         }
-        let parent_rule = match input.parent[i] {
-            NONE => None,
-            q => kb_rule[q as usize],
-        };
-        kb_rule[i] = input.knowledge.lookup_child(parent_rule, path);
+        // The owner: a unit naming this directory, else (for a service
+        // directory) its owning user; below it, the parent's. Only shallow
+        // paths are looked up: a unit's directories are a few levels deep.
+        let parent_owner = parent.map_or(NONE, |q| v.verdicts[q].owner);
+        let mut owner_here = None;
+        if (e.depth as usize) <= owner_depth && matches!(e.kind, Kind::Dir | Kind::Symlink) {
+            owner_here = owners.of_dir(path);
+            if owner_here.is_none() && parent_owner == NONE {
+                owner_here = owners.of_uid(path, e.uid);
+            }
+        }
+        verdict.owner = owner_here.unwrap_or(parent_owner);
+        let parent_rule = parent.and_then(|q| kb_rule[q]);
+        let mut rule = input.knowledge.lookup_child(parent_rule, path);
+        // A unit's state gets the rule keyed on that unit wherever its
+        // StateDirectory= points, unless a pattern names this very path.
+        if let Some(o) = owner_here.map(|id| owners.get(id))
+            && o.state
+            && let Some(unit_rule) = o.unit.as_deref().and_then(|u| input.knowledge.unit_rule(u))
+            && rule.is_none_or(|r| input.knowledge.depth(r) != e.depth as usize)
+        {
+            rule = Some(unit_rule);
+        }
+        kb_rule[i] = rule;
         if verdict.class == Class::Stray {
-            if let Some(id) = kb_rule[i] {
-                let rule = input.knowledge.rule(id);
-                verdict.advice = Some(rule.advice);
+            if let Some(id) = rule {
+                let r = input.knowledge.rule(id);
+                verdict.advice = Some(r.advice);
                 verdict.advice_reason = match kb_reason.get(&id) {
-                    Some(&r) => r,
+                    Some(&t) => t,
                     None => {
-                        let text = match &rule.note {
-                            Some(note) => format!("{} ({note})", rule.reason),
-                            None => rule.reason.clone(),
+                        let text = match &r.note {
+                            Some(note) => format!("{} ({note})", r.reason),
+                            None => r.reason.clone(),
                         };
-                        let r = v.intern(&text);
-                        kb_reason.insert(id, r);
-                        r
+                        let t = v.intern(&text);
+                        kb_reason.insert(id, t);
+                        t
                     }
                 };
+                verdict.rule = verdict.advice_reason;
+            }
+            if let Some((advice, text)) = own_advice {
+                verdict.advice = Some(advice);
+                verdict.advice_reason = text;
             }
             if let Some(ig) = &input.evidence.ignore {
-                let is_dir = tree.entries[k].kind == Kind::Dir;
+                let is_dir = e.kind == Kind::Dir;
                 let as_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
                 verdict.dismissed = ig.matched_path_or_any_parents(as_path, is_dir).is_ignore();
             }
         }
         v.verdicts.push(verdict);
     }
+    v.owners = owners.into_table();
     let _t = crate::timing::phase("hold rule");
     hold_rule(&mut v, input);
     v
@@ -320,6 +384,26 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
     None
 }
 
+mod links;
+
+/// What the rules about one entry found: its class and reason, and advice
+/// of its own (a `result` link, userborn's files) beside the knowledge base's.
+struct Found {
+    class: Class,
+    reason: u32,
+    advice: Option<(Advice, u32)>,
+}
+
+impl Found {
+    fn new(class: Class, reason: u32) -> Option<Found> {
+        Some(Found {
+            class,
+            reason,
+            advice: None,
+        })
+    }
+}
+
 /// The rules that look at one entry (not a whole subtree).
 fn entry_rule(
     v: &mut Verdicts,
@@ -327,105 +411,94 @@ fn entry_rule(
     res: &Resolver<'_>,
     k: usize,
     path: &[u8],
-) -> Option<(Class, u32)> {
+) -> Option<Found> {
     let tree = res.tree();
     let e = &tree.entries[k];
     if e.is_mount {
         let m = tree.mount(k);
         let fstype = m.map_or("unknown", |m| m.fstype.as_str());
         let source = m.map_or("", |m| m.source.as_str());
-        return Some(
-            if crate::mountinfo::PSEUDO_FS.contains(&fstype) || VOLATILE_FS.contains(&fstype) {
-                (
-                    Class::NixManaged,
-                    v.intern(&format!("{fstype} mount, recreated at boot")),
-                )
-            } else {
-                (
-                    Class::Persisted,
-                    v.intern(&format!(
-                        "separate file system ({fstype} {source}), not wiped with the root"
-                    )),
-                )
-            },
-        );
-    }
-    if e.kind == Kind::Symlink {
-        let r = res.resolve(path);
-        if r.ending == Ending::Loop {
-            return Some((Class::Stray, v.intern("symlink loop (not followed)")));
-        }
-        if is_under(&r.path, b"/nix/store") {
-            let via = r
-                .via
-                .get(1)
-                .map(|p| format!(" via {}", String::from_utf8_lossy(p)))
-                .unwrap_or_default();
-            let what = if r.path.windows(20).any(|w| w == b"-home-manager-files/") {
-                "home-manager link"
-            } else {
-                "symlink"
-            };
-            let missing = if r.ending == Ending::Missing {
-                " (target missing)"
-            } else {
-                ""
-            };
-            return Some((
+        return if crate::mountinfo::PSEUDO_FS.contains(&fstype) || VOLATILE_FS.contains(&fstype) {
+            Found::new(
                 Class::NixManaged,
-                v.intern(&format!("{what} into /nix/store{via}{missing}")),
-            ));
-        }
-        if let Some(s) = input.evidence.storage.iter().find(|s| is_under(&r.path, s)) {
-            return Some((
+                v.intern(&format!("{fstype} mount, recreated at boot")),
+            )
+        } else {
+            Found::new(
                 Class::Persisted,
                 v.intern(&format!(
-                    "symlink into persistent storage {}",
-                    String::from_utf8_lossy(s)
+                    "separate file system ({fstype} {source}), not wiped with the root"
                 )),
-            ));
-        }
-        if !r.via.is_empty() && r.via.iter().skip(1).any(|p| is_under(p, b"/nix/store")) {
-            // mkOutOfStoreSymlink: a store link that leads back out of the store.
-            return Some((
-                Class::Stray,
-                v.intern(&format!(
-                    "symlink through /nix/store to {} (outside the store: not recreated)",
-                    String::from_utf8_lossy(&r.path)
-                )),
-            ));
-        }
+            )
+        };
     }
-    if let Some(rel) = path.strip_prefix(b"/etc/")
-        && rel != b"static"
+    if e.kind == Kind::Symlink {
+        if let Some(found) = links::link_rule(v, input, res, path) {
+            return Some(found);
+        }
+    } else if let Some(ub) = &input.evidence.userborn
+        && ub.keeps(path)
     {
-        if input.evidence.etc_clean.contains(path) {
-            return Some((
-                Class::NixManaged,
-                v.intern("copied into /etc by activation, listed in /etc/.clean"),
-            ));
-        }
-        let mut stat = b"/etc/static/".to_vec();
-        stat.extend_from_slice(rel);
-        if res.resolve(&stat).ending == Ending::Exists {
-            return Some((
-                Class::NixManaged,
-                v.intern("declared in environment.etc (/etc/static has it)"),
-            ));
-        }
+        // userborn's password files are its only record of the ids it gave.
+        let reason = v.intern(&format!(
+            "userborn keeps the uids and gids it allocated in this file ({})",
+            ub.evidence
+        ));
+        let advice = v.intern(
+            "userborn's record of allocated uids and gids: without it users and groups get new \
+             ids and lose their files; set services.userborn.passwordFilesLocation to a directory \
+             in persistent storage (or persist the file)",
+        );
+        return Some(Found {
+            class: Class::Stray,
+            reason,
+            advice: Some((Advice::Persist, advice)),
+        });
+    }
+    if let Some(found) = etc_rule(v, input, res, path) {
+        return Some(found);
     }
     // The fixed lists name paths at most two levels deep.
     if e.depth > 2 {
         return None;
     }
     if let Some((_, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
-        return Some((Class::NixManaged, v.intern(why)));
+        return Found::new(Class::NixManaged, v.intern(why));
     }
     if e.kind == Kind::Dir && BOOT_DIRS.iter().any(|d| d.as_bytes() == path) {
-        return Some((
+        return Found::new(
             Class::NixManaged,
             v.intern("directory created at every boot; what is inside is classified on its own"),
-        ));
+        );
+    }
+    None
+}
+
+/// `/etc/REL` declared by NixOS: copied by activation (`/etc/.clean`), or
+/// present in this generation's `/etc/static`.
+fn etc_rule(
+    v: &mut Verdicts,
+    input: &ClassifyInput<'_>,
+    res: &Resolver<'_>,
+    path: &[u8],
+) -> Option<Found> {
+    let rel = path.strip_prefix(b"/etc/")?;
+    if rel == b"static" {
+        return None;
+    }
+    if input.evidence.etc_clean.contains(path) {
+        return Found::new(
+            Class::NixManaged,
+            v.intern("copied into /etc by activation, listed in /etc/.clean"),
+        );
+    }
+    let mut stat = b"/etc/static/".to_vec();
+    stat.extend_from_slice(rel);
+    if res.resolve(&stat).ending == Ending::Exists {
+        return Found::new(
+            Class::NixManaged,
+            v.intern("declared in environment.etc (/etc/static has it)"),
+        );
     }
     None
 }
