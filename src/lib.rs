@@ -13,6 +13,7 @@
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`users`]: the scanned root's accounts (`/etc/passwd`, `/etc/group`): owner names and homes.
+//! - [`json`]: JSON text/bytes pairs and terminal-safe escaping (report, check).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
@@ -44,6 +45,7 @@ pub mod timing;
 pub mod safe_open;
 pub mod users;
 
+pub mod json;
 pub mod output;
 
 pub mod mountinfo;
