@@ -26,6 +26,7 @@
 //! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
+//! - [`check`]: what is wrong with the whitelist in effect (`darlings check`, docs/check.md).
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
@@ -65,6 +66,7 @@ pub mod classify;
 pub mod evidence;
 
 pub mod audit;
+pub mod check;
 pub mod suggest;
 
 pub mod progress;

@@ -76,6 +76,15 @@ pub fn parse_baseline(value: &str) -> Result<Baseline> {
 
 /// Builds the audit options of a scanning command.
 pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOptions> {
+    Ok(audit_and_config(root, args)?.0)
+}
+
+/// Builds the audit options of a scanning command, and returns the
+/// `--persistence` files as read, for the check.
+pub fn audit_and_config(
+    root: Option<&Path>,
+    args: &ScanArgs,
+) -> Result<(AuditOptions, Vec<crate::check::ConfigFile>)> {
     let root = resolve_root(root)?;
     let threads = threads(args.threads)?;
     let baseline = parse_baseline(&args.against)?;
@@ -87,8 +96,9 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
-    let listed = load_persistence(&root, &args.persistence)?;
-    Ok(AuditOptions {
+    let config = load_config(&root, &args.persistence)?;
+    let listed = crate::check::listed(&config);
+    let opts = AuditOptions {
         scan: ScanOptions {
             root,
             threads,
@@ -100,7 +110,8 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         storage: args.storage.clone(),
         listed,
         ignore: args.ignore.clone(),
-    })
+    };
+    Ok((opts, config))
 }
 
 /// Validates `--threads`.
@@ -137,14 +148,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep; the homes of
-/// `users.NAME` entries come from ROOT's `/etc/passwd`. A broken file stops
-/// the command (exit 2) with the file and the entry named.
-pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut listed = Vec::new();
+/// Reads every `--persistence` file, each entry with its file and location;
+/// the homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A
+/// broken file stops the command (exit 2) with the file and the entry named.
+pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::ConfigFile>> {
     if files.is_empty() {
-        return Ok(listed);
+        return Ok(Vec::new());
     }
     let users = crate::users::Users::read(root);
     let opts = crate::persistence::LoadOptions {
@@ -159,17 +168,13 @@ pub fn load_persistence(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::evi
             .collect(),
         home_manager_user: None,
     };
-    for f in files {
-        let wl = crate::persistence::load_with(f, &opts)?;
-        for e in wl.entries {
-            listed.push(crate::evidence::Listed {
-                path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
-                storage: crate::evidence::normalize(e.storage.as_os_str().as_bytes()),
-                is_file: e.is_file,
-                by_symlink: e.how == crate::persistence::How::Symlink,
-                origin: e.origin,
-            });
-        }
-    }
-    Ok(listed)
+    files
+        .iter()
+        .map(|f| {
+            Ok(crate::check::ConfigFile {
+                file: f.clone(),
+                whitelist: crate::persistence::load_with(f, &opts)?,
+            })
+        })
+        .collect()
 }
