@@ -661,3 +661,67 @@ fn unprivileged_the_hidden_data_check_is_skipped_with_a_note() {
         [("hidden-data".to_string(), "/var/log".to_string())]
     );
 }
+
+/// Without --persistence, the whitelist is what the live system shows:
+/// bind mounts from storage (from a storage root nested in another one
+/// too) and links into storage cover their data, so they are not stale.
+#[test]
+fn without_a_config_the_live_system_is_the_whitelist() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = Fixture::new();
+    f.file("var/log/old.log", "hidden")
+        .file("persist/var/log/new.log", "persisted")
+        .dir("var/cache/fwupd")
+        .file("persist/cache/var/cache/fwupd/meta", "m")
+        .symlink("/persist/etc/adjtime", "etc/adjtime")
+        .file("persist/etc/adjtime", "0.0 0 0\n")
+        // impermanence took the link branch for the machine id.
+        .symlink("/persist/etc/machine-id", "etc/machine-id")
+        .file("persist/etc/machine-id", "id\n")
+        .file("persist/var/lib/old/db", "rows");
+    let m = vec![
+        bind(&f.path("persist/var/log"), &f.path("var/log")),
+        bind(
+            &f.path("persist/cache/var/cache/fwupd"),
+            &f.path("var/cache/fwupd"),
+        ),
+    ];
+    let run = || {
+        let out = darlings_in_mount_ns(
+            &m,
+            false,
+            &[
+                OsStr::new("check"),
+                f.root().as_os_str(),
+                OsStr::new("--json"),
+            ],
+        );
+        (out.status.code(), common::json(&out.stdout))
+    };
+    let (code, r) = run();
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        pairs(&r),
+        [
+            ("hidden-data".to_string(), "/var/log".to_string()),
+            ("needed-at-boot".to_string(), "/etc/machine-id".to_string()),
+            (
+                "stale-storage".to_string(),
+                "/persist/var/lib/old".to_string()
+            ),
+        ]
+    );
+    assert!(finding(&r, "hidden-data", "/var/log")["entry"].is_null());
+    // On a preservation system the link may come from the initrd's own
+    // tmpfiles rules, which the root does not show: no warning then.
+    f.file("etc/tmpfiles.d/preservation.conf", "# no links\n");
+    let (_, r) = run();
+    assert!(
+        !pairs(&r).iter().any(|(k, _)| k == "needed-at-boot"),
+        "{:#?}",
+        pairs(&r)
+    );
+}

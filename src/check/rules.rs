@@ -55,12 +55,12 @@ pub fn nested(ctx: &Ctx<'_>) -> Vec<Finding> {
         let Some(a) = outer else {
             continue;
         };
-        let (sa, sb) = (a.storage.as_ref(), b.storage.as_ref());
         let shown_b = escape_bytes(&b.path);
         let shown_a = escape_bytes(&a.path);
-        let (message, fix, bytes) = match (sa, sb) {
-            (Some(sa), Some(sb)) if sa != sb => {
-                let hidden = join(sa, &b.path);
+        // Where A keeps B's path, and where B keeps it: two copies when
+        // they differ (another storage root, or a source elsewhere).
+        let (message, fix, bytes) = match (a.copy_of(&b.path), b.source.clone()) {
+            (Some(hidden), Some(own)) if hidden != own => {
                 let held = meta_in_root(ctx, &hidden).map(|m| {
                     if m.kind == Some(FileKind::Dir) {
                         count_in_root(ctx, &hidden).unwrap_or_default()
@@ -82,16 +82,14 @@ pub fn nested(ctx: &Ctx<'_>) -> Vec<Finding> {
                 };
                 (
                     format!(
-                        "{shown_b} lies inside {shown_a}, which {} persists from {}, but it is persisted from {}: its mount covers {} inside that storage ({what}), and which copy {shown_b} shows depends on the order of the mounts",
+                        "{shown_b} lies inside {shown_a}, which {} persists, but it is persisted from {}: its mount covers {shown_a}'s copy ({what}), and which copy {shown_b} shows depends on the order of the mounts",
                         origin(a),
-                        escape_bytes(sa),
-                        escape_bytes(sb),
-                        escape_bytes(&hidden),
+                        escape_bytes(&own),
                     ),
                     format!(
-                        "keep it in one storage root: merge {} into {} and remove this entry, or take {shown_b} out of {shown_a}'s storage",
+                        "keep one copy: merge {} into {} and remove one of the two entries",
                         ctx.host(&hidden),
-                        ctx.host(&join(sb, &b.path)),
+                        ctx.host(&own),
                     ),
                     held.map_or(0, |c| c.bytes),
                 )
@@ -191,7 +189,7 @@ pub fn home_owner(ctx: &Ctx<'_>) -> Vec<Finding> {
         let rel = item.path[home.len()..]
             .strip_prefix(b"/")
             .unwrap_or_default();
-        let dest = item.storage.as_ref().map(|s| join(s, &item.path));
+        let dest = item.source.clone();
         let seen = dest.as_ref().and_then(|d| {
             let m = meta_in_root(ctx, d)?;
             (m.uid != acct.uid).then(|| {
@@ -343,11 +341,22 @@ const NEEDED_FOR_BOOT: &[&[u8]] = &[b"/var", b"/var/lib", b"/var/lib/nixos", b"/
 pub fn needed_at_boot(ctx: &Ctx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let secrets = std::cell::OnceCell::new();
+    // preservation makes its inInitrd links with the initrd's own tmpfiles
+    // rules, which the root does not show: on such a system a link nothing
+    // lists may well be one of them.
+    let preservation = ctx
+        .res
+        .resolve(super::items::PRESERVATION_TMPFILES.as_bytes())
+        .ending
+        == Ending::Exists;
     for item in distinct(&ctx.items) {
         let Some((early, path)) = early_of(item) else {
             continue;
         };
-        let dest = item.storage.as_ref().map(|s| join(s, &path));
+        if item.module == Module::Live && preservation {
+            continue;
+        }
+        let dest = item.copy_of(&path);
         let dest_shown = dest
             .as_deref()
             .map_or_else(|| "its storage copy".to_string(), escape_bytes);
@@ -383,7 +392,11 @@ pub fn needed_at_boot(ctx: &Ctx<'_>) -> Vec<Finding> {
                     .to_string(),
                 format!(
                     "set inInitrd = true on this entry: {{ {} = \"{}\"; inInitrd = true; }}",
-                    if item.is_file == Some(true) { "file" } else { "directory" },
+                    if item.is_file == Some(true) {
+                        "file"
+                    } else {
+                        "directory"
+                    },
                     escape_bytes(&item.path)
                 ),
             )),
@@ -392,7 +405,9 @@ pub fn needed_at_boot(ctx: &Ctx<'_>) -> Vec<Finding> {
             {
                 None
             }
-            (_, _) if item.symlink => Some((
+            // preservation's link made in the initrd leads into storage
+            // mounted there: early enough.
+            (_, _) if item.symlink && item.module != Module::Preservation => Some((
                 format!(
                     "it is a symlink into {dest_shown}, which leads nowhere until storage is mounted and the link made{}",
                     if early == Early::MachineId {
@@ -405,7 +420,8 @@ pub fn needed_at_boot(ctx: &Ctx<'_>) -> Vec<Finding> {
                     Module::Live => format!(
                         "make sure {dest_shown} exists before the next boot, so that impermanence bind-mounts it instead of linking"
                     ),
-                    _ => "persist it as a bind mount: drop method = \"symlink\" / how = \"symlink\" from this entry".to_string(),
+                    _ => "persist it as a bind mount: drop method = \"symlink\" from this entry"
+                        .to_string(),
                 },
             )),
             _ => None,
@@ -618,8 +634,8 @@ fn state_instead(ctx: &Ctx<'_>, item: &Item, managed: &BTreeSet<Vec<u8>>) -> Str
             state.insert(tree.name(c).to_vec(), tree.entries[c].kind == FileKind::Dir);
         }
     }
-    if let Some(s) = &item.storage {
-        for (n, is_dir) in names_in_root(ctx, &join(s, p)) {
+    if let Some(src) = &item.source {
+        for (n, is_dir) in names_in_root(ctx, src) {
             state.entry(n).or_insert(is_dir);
         }
     }

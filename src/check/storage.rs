@@ -112,9 +112,7 @@ pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
             examples(&c.samples, c.entries > c.samples.len() as u64 && !u.is_file)
         );
         let look = format!("{UNDER}{shown}");
-        let dest = item
-            .and_then(|i| i.storage.as_ref())
-            .map(|s| join(s, &path));
+        let dest = item.and_then(|i| i.source.clone());
         let keep = match (&dest, u.is_file) {
             (Some(d), false) => format!(
                 "copy what you keep into storage with `cp -a --update=none {look}/. {}/` (storage's copy wins where both have a file), then delete it under {look}",
@@ -162,7 +160,7 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
         if e.is_mount {
             continue; // something else is mounted there; hidden-data looks under it
         }
-        let dest = item.storage.as_ref().map(|s| join(s, path));
+        let dest = item.source.clone();
         let was_link = base.as_ref().and_then(|b| {
             let bk = b.lookup(path)?;
             (b.tree().entries[bk].kind == FileKind::Symlink).then_some(())?;
@@ -369,8 +367,16 @@ pub fn stale(ctx: &Ctx<'_>) -> (Vec<Finding>, Vec<String>) {
         // other storage roots inside this one.
         let mut covered: BTreeSet<Vec<u8>> = BTreeSet::new();
         for i in &ctx.items {
-            if i.storage.as_ref().is_none_or(|is| is == s) {
-                covered.insert(i.path.clone());
+            match &i.source {
+                Some(src) if is_under(src, s) && src != s => {
+                    covered.insert(src[if s == b"/" { 0 } else { s.len() }..].to_vec());
+                }
+                Some(_) => {}
+                // A listing the live system shows without its source (a
+                // mount unit not mounted): the usual layout.
+                None => {
+                    covered.insert(i.path.clone());
+                }
             }
         }
         for other in &ctx.ev.storage {
@@ -433,10 +439,25 @@ fn stale_in(
             continue;
         }
         let count = if is_dir {
-            match walk::open_dir_at(dir, &name) {
-                Ok(sub) => walk::count_below(sub),
-                Err(_) => continue,
+            let Ok(mut sub) = walk::open_dir_at(dir, &name) else {
+                continue;
+            };
+            // A directory holding only one directory is just its parent
+            // (impermanence creates the parents of every entry): name the
+            // deepest one, where the data is.
+            while let Ok([only]) = walk::names(&sub).as_deref() {
+                let only = only.clone();
+                if walk::meta_at(&sub, &only).map(|m| m.kind) != Ok(Some(FileKind::Dir)) {
+                    break;
+                }
+                let Ok(next) = walk::open_dir_at(&sub, &only) else {
+                    break;
+                };
+                r.push(b'/');
+                r.extend_from_slice(&only);
+                sub = next;
             }
+            walk::count_below(sub)
         } else {
             Count {
                 entries: 0,

@@ -117,8 +117,10 @@ pub fn open_at_path<Fd: AsFd>(
     }
 }
 
-/// The names in the directory `dir` (without `.` and `..`), sorted.
+/// The names in the directory `dir` (without `.` and `..`), sorted; from
+/// the start, however often it is read.
 pub fn names<Fd: AsFd>(dir: Fd) -> rustix::io::Result<Vec<Vec<u8>>> {
+    rustix::fs::seek(&dir, rustix::fs::SeekFrom::Start(0))?;
     let mut buf = Vec::with_capacity(32 << 10);
     let mut it = RawDir::new(dir, buf.spare_capacity_mut());
     let mut out = Vec::new();
