@@ -1,13 +1,15 @@
 //! The JSON report of SPEC §4, streamed entry by entry so a million-entry
 //! report never exists twice in memory. Paths that are not UTF-8 are written
 //! lossily in `path` with their exact bytes in `path_b64` (like ripgrep's JSON
-//! printer's text/bytes pair).
+//! printer's text/bytes pair). It ends with the whitelist check's `findings`
+//! (docs/check.md).
 
 use std::io::Write;
 
 use serde::Serialize;
 
 use crate::audit::Audit;
+use crate::check::{Checked, render};
 use crate::diff::Change;
 use crate::json::{text_and_b64, to_json};
 use crate::scan::hash::to_hex;
@@ -136,8 +138,14 @@ struct ErrorJson {
     error: String,
 }
 
-/// Writes the SPEC §4 report of `audit` to `w`.
-pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the SPEC §4 report of `audit` to `w`, with the findings of the
+/// whitelist check when it ran (docs/check.md).
+pub fn write_json(
+    audit: &Audit,
+    checked: Option<&Checked>,
+    opts: ReportOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let totals = Totals::of(audit, opts.include_unchanged);
     let count = |k: usize| Count {
@@ -237,7 +245,15 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         };
         to_json(&mut *w, &s)?;
     }
-    w.write_all(b"],\"errors\":[")?;
+    if let Some(c) = checked {
+        w.write_all(b"],\"findings\":")?;
+        to_json(&mut *w, &render::findings_json(c))?;
+        w.write_all(b",\"findings_skipped\":")?;
+        to_json(&mut *w, &render::skipped_json(c))?;
+        w.write_all(b",\"errors\":[")?;
+    } else {
+        w.write_all(b"],\"errors\":[")?;
+    }
     for (n, e) in audit.errors().iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;

@@ -725,3 +725,61 @@ fn without_a_config_the_live_system_is_the_whitelist() {
         pairs(&r)
     );
 }
+
+/// `summary` and `report` show the check's findings: the report as the very
+/// objects `check --json` prints, the summary in its own section.
+#[test]
+fn summary_and_report_show_the_same_findings() {
+    let f = Fixture::new();
+    f.file("persist/var/lib/old/db", "rows")
+        .file("var/lib/nixos/uid-map", "{}")
+        .dir("persist/var/lib/kept");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos" ] } }"#,
+    )
+    .unwrap();
+    let run = |cmd: &str, extra: &[&str]| {
+        darlings()
+            .arg(cmd)
+            .arg(f.root())
+            .arg("--persistence")
+            .arg(&cfg)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let check = run("check", &["--json"]);
+    assert_eq!(check.status.code(), Some(1));
+    let check = common::json(&check.stdout);
+    assert_eq!(
+        pairs(&check),
+        [
+            ("not-in-storage".to_string(), "/var/lib/nixos".to_string()),
+            (
+                "stale-storage".to_string(),
+                "/persist/var/lib/old".to_string()
+            ),
+        ]
+    );
+    let report = common::report(f.root(), &["--persistence", cfg.to_str().unwrap()]);
+    assert_eq!(report["findings"], check["findings"]);
+    assert_eq!(report["findings_skipped"], check["skipped"]);
+    let summary = run("summary", &[]);
+    assert_eq!(summary.status.code(), Some(0), "the summary is no gate");
+    let text = String::from_utf8(summary.stdout).unwrap();
+    assert!(
+        text.contains("Problems with the whitelist: 1 error, 1 warning"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  error   not-in-storage  /var/lib/nixos  (2 B)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("First: fix the problems with the whitelist"),
+        "{text}"
+    );
+}

@@ -518,13 +518,13 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
                     for (n, _) in names_in_root(ctx, &r.path) {
                         managed.insert(n);
                     }
-                    by.insert("NixOS (environment.etc)");
+                    by.insert("NixOS's environment.etc");
                 }
             }
             for c in &ctx.ev.etc_clean {
                 if is_under(c, p) && c.as_slice() != p {
                     managed.insert(c[p.len() + 1..].to_vec());
-                    by.insert("NixOS (environment.etc)");
+                    by.insert("NixOS's environment.etc");
                 }
             }
         }
@@ -566,7 +566,7 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
                         if r.path.windows(20).any(|w| w == b"-home-manager-files/") {
                             "home-manager"
                         } else {
-                            "NixOS (links into /nix/store)"
+                            "links into /nix/store"
                         },
                     );
                 }
@@ -600,7 +600,7 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
         };
         // The links on ROOT are usually the same paths /etc/static declares.
         if by.len() > 1 {
-            by.remove("NixOS (links into /nix/store)");
+            by.remove("links into /nix/store");
         }
         let by: Vec<&str> = by.into_iter().collect();
         out.push(Finding {
