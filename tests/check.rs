@@ -783,3 +783,68 @@ fn summary_and_report_show_the_same_findings() {
         "{text}"
     );
 }
+
+/// A directory home-manager links files into, persisted whole: its links
+/// are found on the root and in the user's home-manager generation; the
+/// fix lists what holds state, never a directory holding a link.
+#[test]
+fn a_home_manager_directory_persisted_whole_shadows_its_links() {
+    let f = Fixture::new();
+    let hm = "nix/store/xyz-home-manager-files";
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbird:x:1000:100::/home/bird:/bin/sh\n",
+    )
+    .file(format!("{hm}/.config/git/config"), "[user]\n")
+    .file(format!("{hm}/.config/starship.toml"), "")
+    .symlink(
+        format!("/{hm}"),
+        "nix/store/abc-home-manager-generation/home-files",
+    )
+    .symlink(
+        "/nix/store/abc-home-manager-generation",
+        "home/bird/.local/state/nix/profiles/home-manager",
+    )
+    .symlink(
+        format!("/{hm}/.config/git/config"),
+        "home/bird/.config/git/config",
+    )
+    .file("home/bird/.config/app/state", "kept")
+    .file("home/bird/.local/share/app/db", "kept");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "users": { "bird": { "directories": [ ".config", ".local/share/app" ] } } } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r = common::json(&out.stdout);
+    let shadows: Vec<(String, String)> = pairs(&r)
+        .into_iter()
+        .filter(|(k, _)| k == "shadows-nix")
+        .collect();
+    assert_eq!(
+        shadows,
+        [("shadows-nix".to_string(), "/home/bird/.config".to_string())]
+    );
+    let s = finding(&r, "shadows-nix", "/home/bird/.config");
+    let msg = s["message"].as_str().unwrap();
+    assert!(
+        msg.contains("home-manager") && msg.contains("starship.toml"),
+        "{msg}"
+    );
+    let fix = s["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("directories = [ \"/home/bird/.config/app\" ]"),
+        "{fix}"
+    );
+    assert!(!fix.contains("/home/bird/.config/git"), "{fix}");
+}

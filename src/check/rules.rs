@@ -548,7 +548,9 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
                 }
             }
         }
-        // On ROOT, when nothing is mounted there yet: links into the store.
+        // On ROOT, when nothing is mounted there yet: home-manager's links
+        // (other links into the store, a `result` of nix-build, are not
+        // recreated by anything).
         if let Some(k) = ctx.res.lookup(p)
             && !tree.entries[k].is_mount
             && tree.entries[k].kind == FileKind::Dir
@@ -560,15 +562,11 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
                 }
                 let jp = tree.path(j);
                 let r = ctx.res.resolve(&jp);
-                if is_under(&r.path, b"/nix/store") {
+                if is_under(&r.path, b"/nix/store")
+                    && r.path.windows(20).any(|w| w == b"-home-manager-files/")
+                {
                     managed.insert(jp[p.len() + 1..].to_vec());
-                    by.insert(
-                        if r.path.windows(20).any(|w| w == b"-home-manager-files/") {
-                            "home-manager"
-                        } else {
-                            "links into /nix/store"
-                        },
-                    );
+                    by.insert("home-manager");
                 }
             }
         }
@@ -598,10 +596,6 @@ pub fn shadows_nix(ctx: &Ctx<'_>) -> Vec<Finding> {
         } else {
             format!("the mount over {shown} hides them, or catches them in storage")
         };
-        // The links on ROOT are usually the same paths /etc/static declares.
-        if by.len() > 1 {
-            by.remove("links into /nix/store");
-        }
         let by: Vec<&str> = by.into_iter().collect();
         out.push(Finding {
             kind: Kind::ShadowsNix,
@@ -641,7 +635,12 @@ fn state_instead(ctx: &Ctx<'_>, item: &Item, managed: &BTreeSet<Vec<u8>>) -> Str
     }
     let keep: Vec<(String, bool)> = state
         .into_iter()
-        .filter(|(n, _)| !managed.contains(n))
+        // A child holding a generated path would shadow it in turn.
+        .filter(|(n, _)| {
+            !managed
+                .iter()
+                .any(|m| m == n || (m.starts_with(n) && m.get(n.len()) == Some(&b'/')))
+        })
         .map(|(n, is_dir)| {
             (
                 escape_bytes(&join(p, &[b"/", n.as_slice()].concat())),
