@@ -541,7 +541,7 @@ fn a_clean_root_exits_0_with_no_findings() {
 #[test]
 fn warnings_alone_exit_0() {
     let f = Fixture::new();
-    f.file("persist/var/lib/old/db", "rows")
+    f.file("persist/var/lib/old data/db", "rows")
         .dir("persist/var/lib/kept");
     let cfg_dir = tempfile::tempdir().unwrap();
     let cfg = cfg_dir.path().join("cfg.json");
@@ -570,12 +570,19 @@ fn warnings_alone_exit_0() {
         [
             (
                 "stale-storage".to_string(),
-                "/persist/var/lib/old".to_string()
+                "/persist/var/lib/old data".to_string()
             ),
             ("duplicate".to_string(), "/var/lib/kept".to_string())
         ]
     );
     assert_eq!(r["counts"]["warnings"], 2);
+    // Paths in the fix's commands are shell words.
+    let fix = finding(&r, "stale-storage", "/persist/var/lib/old data")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let quoted = format!("`rm -r '{}/persist/var/lib/old data'`", f.root().display());
+    assert!(fix.contains(&quoted), "{fix}");
 }
 
 #[test]

@@ -33,7 +33,6 @@ use crate::audit::Audit;
 use crate::evidence::Evidence;
 use crate::persistence::Whitelist;
 use crate::resolve::Resolver;
-use crate::text::escape_bytes;
 use crate::{Error, Result};
 
 /// The schema identifier of `darlings check --json`.
@@ -219,17 +218,55 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The host path of the in-root `path`, escaped for display: what the
-    /// user types in a shell (ROOT prefixed unless it is `/`).
+    /// The host path of the in-root `path` as a shell word: what the user
+    /// types in a command (ROOT prefixed unless it is `/`).
     pub fn host(&self, path: &[u8]) -> String {
         let root = self.audit.cur().root.as_os_str().as_bytes();
         if root == b"/" {
-            return escape_bytes(path);
+            return sh(path);
         }
         let mut p = root.strip_suffix(b"/").unwrap_or(root).to_vec();
         p.extend_from_slice(path);
-        escape_bytes(&p)
+        sh(&p)
     }
+}
+
+/// `bytes` as one word of a shell command that is also safe to print on a
+/// terminal: as is when it has no special characters, else single-quoted,
+/// or, when it holds control characters, bytes that are not UTF-8 or
+/// characters that reorder text, bash's `$'…'` with those as `\xNN`.
+pub fn sh(bytes: &[u8]) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._+-:@%,=".contains(&b);
+    if !bytes.is_empty() && bytes.iter().all(|&b| plain(b)) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let clean =
+        std::str::from_utf8(bytes).is_ok_and(|s| !s.chars().any(crate::text::is_unsafe_char));
+    if clean {
+        let s = String::from_utf8_lossy(bytes);
+        return format!("'{}'", s.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                c if crate::text::is_unsafe_char(c) => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Joins a storage root and an in-root path: the entry's persistent copy.
@@ -322,4 +359,20 @@ pub(crate) fn location_of(origin: &str, file: &Path) -> Option<String> {
     origin
         .strip_suffix(&format!(" in {}", file.display()))
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sh;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed_and_never_raw() {
+        assert_eq!(sh(b"/persist/var/lib"), "/persist/var/lib");
+        assert_eq!(sh(b"/home/a/My Documents"), "'/home/a/My Documents'");
+        assert_eq!(sh(b"/x/it's"), r"'/x/it'\''s'");
+        assert_eq!(sh(b"/x/a\nb"), r"$'/x/a\x0ab'");
+        assert_eq!(sh(b"/x/\xff'\\"), r"$'/x/\xff\'\\'");
+        assert_eq!(sh("/x/\u{202e}é".as_bytes()), r"$'/x/\xe2\x80\xaeé'");
+        assert_eq!(sh(b""), "''");
+    }
 }

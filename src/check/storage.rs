@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::ResolveFlags;
 
@@ -68,7 +69,7 @@ fn item_of<'a>(ctx: &'a Ctx<'_>, path: &[u8]) -> Option<&'a Item> {
 /// One `hidden-data` finding per mount point with something under it.
 pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
     let tree = ctx.audit.cur();
-    let root_host = crate::text::quote_path(&tree.root);
+    let root_host = super::sh(tree.root.as_os_str().as_bytes());
     let mut out = Vec::new();
     for u in under {
         let path = tree.path(u.entry);
@@ -111,7 +112,7 @@ pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
             "{what}, under the {over}: invisible while it is mounted, and lost at the next wipe{}{unreadable}",
             examples(&c.samples, c.entries > c.samples.len() as u64 && !u.is_file)
         );
-        let look = format!("{UNDER}{shown}");
+        let look = super::sh(&[UNDER.as_bytes(), path.as_slice()].concat());
         let dest = item.and_then(|i| i.source.clone());
         let keep = match (&dest, u.is_file) {
             (Some(d), false) => format!(
@@ -307,7 +308,8 @@ fn replaced_link(
 ) -> Finding {
     let path = &item.path;
     let p = ctx.host(path);
-    let d = dest.map_or_else(|| "storage".to_string(), escape_bytes);
+    let d = dest.map_or_else(|| "storage".to_string(), super::sh);
+    let shown_d = dest.map_or_else(|| "storage".to_string(), escape_bytes);
     let stored = dest
         .map(|dd| format!("; {}", stored_text(ctx, dd, stored)))
         .unwrap_or_default();
@@ -333,7 +335,7 @@ fn replaced_link(
         entry: item.entry.clone(),
         bytes: now.bytes(),
         message: format!(
-            "persisted as a symlink into {d}, but it is now {}: a program replaced the link, so what it wrote since stays on ROOT and is lost at the next wipe{stored}",
+            "persisted as a symlink into {shown_d}, but it is now {}: a program replaced the link, so what it wrote since stays on ROOT and is lost at the next wipe{stored}",
             now.describe()
         ),
         fix: format!(
