@@ -9,7 +9,7 @@ use crate::{Error, Result, demo, settings, tui, whitelist};
 
 /// The TUI on ROOT with the given options.
 pub fn run(root: Option<&Path>, scan: &ScanArgs, write: &WriteArgs) -> Result<Outcome> {
-    let opts = settings::audit_options(root, scan)?;
+    let (opts, config) = settings::audit_and_config(root, scan)?;
     settings::check_output(&write.whitelist, &opts.baseline)?;
     let settings = tui::model::Settings {
         whitelist: write.whitelist.clone(),
@@ -17,7 +17,7 @@ pub fn run(root: Option<&Path>, scan: &ScanArgs, write: &WriteArgs) -> Result<Ou
         ignore: scan.ignore.clone(),
         root: opts.scan.root.clone(),
     };
-    let model = tui::run(opts, settings)?;
+    let model = tui::run(opts, config, settings)?;
     if !model.promoted.is_empty() || !model.dismissals.is_empty() {
         println!("{}", model.status);
     }
@@ -39,14 +39,14 @@ pub fn demo() -> Result<Outcome> {
         ignore: Some(demo.dir.path().join("ignore")),
         ..ScanArgs::default()
     };
-    let opts = settings::audit_options(Some(&demo.root), &scan)?;
+    let (opts, config) = settings::audit_and_config(Some(&demo.root), &scan)?;
     let settings = tui::model::Settings {
         whitelist: whitelist.clone(),
         flavor: whitelist::Flavor::Impermanence,
         ignore: scan.ignore.clone(),
         root: demo.root.clone(),
     };
-    let model = tui::run(opts, settings)?;
+    let model = tui::run(opts, config, settings)?;
     match std::fs::read_to_string(&whitelist) {
         Ok(text) if text != demo::WHITELIST => println!(
             "The demo wrote this whitelist (its temporary directory is removed now):\n\n{text}"

@@ -20,6 +20,8 @@ pub enum Mode {
     ConfirmWrite,
     /// Asking before quitting with marks that are not written.
     ConfirmQuit,
+    /// The problems with the whitelist (`darlings check`), see `tui::findings`.
+    Findings,
 }
 
 /// Everything that can happen to the model: keys, and results the runtime
@@ -78,6 +80,8 @@ pub enum Msg {
     No,
     /// Show the help screen.
     Help,
+    /// Open or close the problems with the whitelist.
+    Findings,
     /// Quit (asks first when marks are not written).
     Quit,
 }
@@ -101,8 +105,8 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
-/// Movement also scrolls the help and the write preview.
-const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
+/// Movement also scrolls the help and the write preview, and moves through the findings.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite, Mode::Findings];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -263,6 +267,24 @@ pub const KEYS: &[Binding] = &[
         footer: "pane",
     },
     Binding {
+        keys: &[ch('p')],
+        label: "p",
+        modes: &[Mode::Browse, Mode::Findings],
+        msg: Msg::Findings,
+        help: "problems with the whitelist (darlings check), each with its fix",
+        // The status line names the key when there are problems: the footer
+        // stays as it was on 100 columns.
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, NO)],
+        label: "Enter",
+        modes: &[Mode::Findings],
+        msg: Msg::Expand,
+        help: "show the finding's path in the tree",
+        footer: "show",
+    },
+    Binding {
         keys: &[ch('?'), (KeyCode::F(1), NO)],
         label: "?",
         modes: B,
@@ -313,7 +335,12 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
         label: "n/Esc",
-        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit, Mode::Help],
+        modes: &[
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+            Mode::Help,
+            Mode::Findings,
+        ],
         msg: Msg::No,
         help: "go back",
         footer: "back",
@@ -337,7 +364,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
         label: "q/Ctrl-C",
-        modes: &[Mode::Browse, Mode::Loading],
+        modes: &[Mode::Browse, Mode::Loading, Mode::Findings],
         msg: Msg::Quit,
         help: "quit (asks first when marks are not written)",
         footer: "quit",
@@ -479,6 +506,7 @@ mod tests {
             Mode::Help,
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
+            Mode::Findings,
         ] {
             let mut seen = std::collections::HashMap::new();
             for b in bindings(mode) {

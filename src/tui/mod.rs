@@ -18,6 +18,7 @@
 //! backend and fed from any iterator, so tests drive it headless), the
 //! background scan, and the execution of commands.
 
+pub mod findings;
 pub mod keys;
 pub mod marks;
 pub mod model;
@@ -53,11 +54,17 @@ pub enum Input {
     Tick,
     /// The background audit finished.
     Loaded(Box<Result<Audit>>),
+    /// The whitelist check on that audit finished.
+    Checked(Box<Result<crate::check::Checked>>),
 }
 
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
 /// from crossterm. Restores the terminal on return and on panic.
-pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
+pub fn run(
+    opts: AuditOptions,
+    config: Vec<crate::check::ConfigFile>,
+    settings: Settings,
+) -> Result<Model> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(Error::Terminal(
@@ -72,7 +79,11 @@ pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
         let tx = tx.clone();
         std::thread::spawn(move || {
             let r = crate::audit::run(&opts, &progress);
+            let checked = r.as_ref().ok().map(|a| crate::check::run(a, &config));
             let _ = tx.send(Input::Loaded(Box::new(r)));
+            if let Some(c) = checked {
+                let _ = tx.send(Input::Checked(Box::new(c)));
+            }
         });
     }
     std::thread::spawn(move || {
@@ -156,6 +167,7 @@ pub fn run_loop<B: Backend>(
                 let users = crate::users::Users::read(&audit.cur().root);
                 model.load(audit, users);
             }
+            Input::Checked(r) => findings::loaded(model, *r),
         }
         refresh_preview(model);
         draw(terminal, model, &mut vs)?;

@@ -255,6 +255,8 @@ pub struct Model {
     pub status: String,
     /// Rows per screen of the tree (set by the runtime after drawing).
     pub page: usize,
+    /// The problems with the whitelist (`p`).
+    pub findings: super::findings::Findings,
 }
 
 impl Model {
@@ -286,6 +288,7 @@ impl Model {
             dismissals: Vec::new(),
             status: String::new(),
             page: 20,
+            findings: Default::default(),
         }
     }
 

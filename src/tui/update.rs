@@ -82,6 +82,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
         },
         Mode::Search => search(m, msg),
         Mode::Browse => browse(m, msg),
+        Mode::Findings => super::findings::update(m, msg),
     }
 }
 
@@ -172,6 +173,7 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             _ => expand(m),
         },
         Msg::Collapse => collapse(m),
+        Msg::Findings => super::findings::open(m),
         Msg::SearchStart => {
             m.mode = Mode::Search;
             m.search.clear();

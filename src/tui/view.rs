@@ -75,6 +75,7 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
     match m.mode {
         Mode::Help => draw_help(m, f, area),
         Mode::ConfirmQuit => draw_confirm_quit(m, f, area),
+        Mode::Findings => super::findings::draw(m, f, body),
         _ => {}
     }
 }
@@ -681,6 +682,7 @@ fn draw_help(m: &Model, f: &mut Frame, area: Rect) {
         (Mode::Browse, "Browsing"),
         (Mode::Search, "While typing a search"),
         (Mode::ConfirmWrite, "Write preview"),
+        (Mode::Findings, "Problems with the whitelist"),
     ] {
         lines.push(Line::styled(title, BOLD));
         for b in keys::bindings(mode) {
