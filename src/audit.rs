@@ -64,7 +64,7 @@ pub struct AuditOptions {
     pub baseline: Baseline,
     /// When contents are hashed.
     pub hash: HashMode,
-    /// Persistent storage roots (`--storage`).
+    /// Persistent storage roots: `--storage` and the configs' own.
     pub storage: Vec<PathBuf>,
     /// Paths the `--persistence` configs keep.
     pub listed: Vec<crate::evidence::Listed>,
@@ -186,14 +186,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     drop(t);
     errors.extend(cur.errors.iter().cloned());
     if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
-        for e in &b.errors {
-            let mut path = p.as_os_str().as_bytes().to_vec();
-            path.extend_from_slice(&e.path);
-            errors.push(ScanError {
-                path,
-                error: format!("in baseline: {}", e.error),
-            });
-        }
+        errors.extend(b.errors.iter().map(|e| e.in_baseline(p)));
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Audit {

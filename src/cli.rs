@@ -130,12 +130,25 @@ pub enum Command {
         /// Whitelist options.
         #[command(flatten)]
         write: WriteArgs,
-        /// Persistent storage root the whitelist names (default /persist).
+        /// Storage root for the new entries (default: the file's, else /persist).
         #[arg(long, value_name = "PATH")]
         storage: Option<PathBuf>,
     },
     /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
     Demo,
+    /// Print shell completions for SHELL on stdout.
+    ///
+    /// bash: `darlings completions bash > ~/.local/share/bash-completion/completions/darlings`;
+    /// zsh: into a directory of your `fpath` as `_darlings`;
+    /// fish: `> ~/.config/fish/completions/darlings.fish`.
+    /// On NixOS the package installs them for you.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `darlings man | man -l -`.
+    Man,
 }
 
 /// Options shared by the commands that scan and compare.
@@ -144,8 +157,9 @@ pub struct ScanArgs {
     /// What ROOT is compared with: `empty`, a directory (blank snapshot, old root) or a scan file.
     #[arg(long, value_name = "BASELINE", default_value = "empty")]
     pub against: String,
-    /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may repeat.
-    #[arg(long, value_name = "FILE")]
+    /// The whitelist in effect: JSON from `nix eval --json` (USER=FILE for a Home Manager export
+    /// that does not say whose it is), or a .nix file; may repeat.
+    #[arg(long, value_name = "[USER=]FILE")]
     pub persistence: Vec<PathBuf>,
     /// A persistent storage root; may repeat (default: from the config, else /persist).
     #[arg(long, value_name = "PATH")]
@@ -170,9 +184,9 @@ pub struct WriteArgs {
     /// Where promoted paths are written.
     #[arg(long, value_name = "FILE", default_value = "persist.nix")]
     pub whitelist: PathBuf,
-    /// The module the written whitelist targets.
-    #[arg(long, value_enum, default_value_t = FlavorArg::Impermanence)]
-    pub flavor: FlavorArg,
+    /// The module to write for (default: the one the file uses, else impermanence).
+    #[arg(long, value_enum)]
+    pub flavor: Option<FlavorArg>,
 }
 
 /// `--hash` values.

@@ -22,7 +22,7 @@
 //! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
 //! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
-//! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
+//! - [`persistence`]: reads the whitelist in effect (the modules' JSON exports, `.nix` whitelists).
 //! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
@@ -30,7 +30,8 @@
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
-//! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
+//! - [`whitelist`]: adds paths to the whitelist file: a person's file edited in place through
+//!   rnix's tree, a new one rendered (docs/whitelist-editing.md); atomic writes, `.bak`.
 //! - [`progress`]: the progress line on stderr.
 //! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
 //! - [`demo`]: the sample NixOS-like root of `darlings demo`.

@@ -136,6 +136,7 @@ struct ErrorJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     path_b64: Option<String>,
     error: String,
+    kind: &'static str,
 }
 
 /// Writes the SPEC §4 report of `audit` to `w`, with the findings of the
@@ -263,6 +264,7 @@ pub fn write_json(
             path,
             path_b64,
             error: e.error.clone(),
+            kind: e.kind.as_str(),
         };
         to_json(&mut *w, &j)?;
     }

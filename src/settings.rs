@@ -98,6 +98,13 @@ pub fn audit_and_config(
     }
     let config = load_config(&root, &args.persistence)?;
     let listed = crate::check::listed(&config);
+    // A location that lists nothing is a storage root too: its contents are persisted.
+    let mut storage = args.storage.clone();
+    storage.extend(
+        config
+            .iter()
+            .flat_map(|c| c.whitelist.storage_roots.iter().cloned()),
+    );
     let opts = AuditOptions {
         scan: ScanOptions {
             root,
@@ -107,7 +114,7 @@ pub fn audit_and_config(
         },
         baseline,
         hash: args.hash.into(),
-        storage: args.storage.clone(),
+        storage,
         listed,
         ignore: args.ignore.clone(),
     };
@@ -121,6 +128,27 @@ pub fn threads(n: Option<usize>) -> Result<usize> {
         Some(n) if n > 1024 => Err(Error::Usage(format!("--threads {n} is more than 1024"))),
         Some(n) => Ok(n),
         None => Ok(default_threads()),
+    }
+}
+
+/// Splits `--persistence USER=FILE` (the user a Home Manager export belongs
+/// to) into its parts; a file that exists under the whole name, or a name
+/// that is not a user name, is just a file.
+fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
+    let split = arg
+        .to_str()
+        .and_then(|s| s.split_once('='))
+        .filter(|(user, file)| {
+            let mut chars = user.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
+                && !file.is_empty()
+        });
+    match split {
+        Some((user, file)) if !arg.exists() => (Some(user), Path::new(file)),
+        _ => (None, arg),
     }
 }
 
@@ -148,9 +176,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file, each entry with its file and location;
-/// the homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A
-/// broken file stops the command (exit 2) with the file and the entry named.
+/// Reads every `--persistence` file (`FILE`, or `USER=FILE` for a Home
+/// Manager export of USER), each entry with its file and location; the
+/// homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A broken
+/// file stops the command (exit 2) with the file and the entry named.
 pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::ConfigFile>> {
     if files.is_empty() {
         return Ok(Vec::new());
@@ -168,13 +197,23 @@ pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::C
             .collect(),
         home_manager_user: None,
     };
-    files
-        .iter()
-        .map(|f| {
-            Ok(crate::check::ConfigFile {
-                file: f.clone(),
-                whitelist: crate::persistence::load_with(f, &opts)?,
-            })
-        })
-        .collect()
+    let mut config = Vec::new();
+    for arg in files {
+        let (owner, f) = owner_and_file(arg);
+        let mut opts = opts.clone();
+        if let Some(name) = owner {
+            let dir = users
+                .home_of(name)
+                .map_or_else(|| crate::persistence::default_home(name), Path::to_path_buf);
+            opts.home_manager_user = Some(crate::persistence::UserHome {
+                name: name.to_string(),
+                dir,
+            });
+        }
+        config.push(crate::check::ConfigFile {
+            file: f.to_path_buf(),
+            whitelist: crate::persistence::load_with(f, &opts)?,
+        });
+    }
+    Ok(config)
 }

@@ -293,6 +293,53 @@ fn storage_and_symlinks_into_it_are_persisted() {
     );
 }
 
+/// `--storage` adds a storage root to the configs' own, and a location
+/// that lists nothing (`"/persist-games" = { }`) is a storage root too.
+#[test]
+fn storage_adds_to_the_config_s_roots_and_an_empty_location_is_one() {
+    let f = nixos_root();
+    f.file("persist-games/steam/library.vdf", "games")
+        .file("mnt/extra/data.bin", "extra");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/nixos" ] }, "/persist-games": { } }"#,
+    )
+    .unwrap();
+    let r = report(
+        &f,
+        &[
+            "--persistence",
+            cfg.to_str().unwrap(),
+            "--storage",
+            "/mnt/extra",
+        ],
+    );
+    check(
+        &r,
+        "/persist-games",
+        "persisted",
+        "persistent storage /persist-games",
+        None,
+    );
+    check(
+        &r,
+        "/persist",
+        "persisted",
+        "persistent storage /persist",
+        None,
+    );
+    check(
+        &r,
+        "/mnt/extra",
+        "persisted",
+        "persistent storage /mnt/extra",
+        None,
+    );
+    check(&r, "/var/lib/nixos", "persisted", "listed in", None);
+}
+
 #[test]
 fn a_mount_unit_lists_a_path_and_unmigrated_data_gets_a_warning() {
     let f = nixos_root();
@@ -723,4 +770,38 @@ fn users_entries_of_a_nix_whitelist_use_the_home_from_the_root_s_passwd() {
         decoy["class"], "stray",
         "/home/bob is not bob's home: {decoy}"
     );
+}
+
+/// A Home Manager export from before impermanence's rewrite whose location
+/// does not end with the home: `--persistence USER=FILE` says whose it is,
+/// and the home comes from the root's passwd.
+#[test]
+fn a_home_manager_export_is_given_its_user_on_the_command_line() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbob:x:1001:100::/srv/bob:/bin/sh\n",
+    )
+    .file("srv/bob/projects/plan.txt", "plan")
+    .file("srv/bob/notes.txt", "notes");
+    let dir = tempfile::tempdir().unwrap();
+    let hm = dir.path().join("hm-bob.json");
+    std::fs::write(
+        &hm,
+        r#"{ "/persist/bob-data": { "allowOther": false, "removePrefixDirectory": false, "enable": true,
+             "persistentStoragePath": "/persist/bob-data", "directories": [ "projects" ], "files": [ ] } }"#,
+    )
+    .unwrap();
+    darlings()
+        .arg("report")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&hm)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--persistence USER=FILE"));
+    let arg = format!("bob={}", hm.display());
+    let r = report(&f, &["--persistence", &arg]);
+    check(&r, "/srv/bob/projects", "persisted", "listed in", None);
+    check(&r, "/srv/bob/notes.txt", "stray", "", Some("review"));
 }

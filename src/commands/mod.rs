@@ -4,6 +4,7 @@
 //! only module that knows both the command line and the stages.
 
 mod check;
+mod docs;
 mod promote;
 mod report;
 mod scan;
@@ -76,6 +77,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             exclude,
             threads,
         }) => scan::run(root.as_deref(), &output, hash, exclude, threads),
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Man) => docs::man(),
     }
 }
 

@@ -13,7 +13,8 @@ pub fn run(root: Option<&Path>, scan: &ScanArgs, write: &WriteArgs) -> Result<Ou
     settings::check_output(&write.whitelist, &opts.baseline)?;
     let settings = tui::model::Settings {
         whitelist: write.whitelist.clone(),
-        flavor: write.flavor.into(),
+        flavor: write.flavor.map(Into::into),
+        storage: scan.storage.clone(),
         ignore: scan.ignore.clone(),
         root: opts.scan.root.clone(),
     };
@@ -42,7 +43,8 @@ pub fn demo() -> Result<Outcome> {
     let (opts, config) = settings::audit_and_config(Some(&demo.root), &scan)?;
     let settings = tui::model::Settings {
         whitelist: whitelist.clone(),
-        flavor: whitelist::Flavor::Impermanence,
+        flavor: Some(whitelist::Flavor::Impermanence),
+        storage: Vec::new(),
         ignore: scan.ignore.clone(),
         root: demo.root.clone(),
     };

@@ -9,18 +9,18 @@
 //! The check runs in the background with the audit; its result arrives as
 //! [`super::Input::Checked`] and is kept in [`Findings`].
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use crate::check::{Checked, Severity};
 use crate::text::{escape_bytes, escape_str, human_bytes};
 
-use super::keys::{Mode, Msg};
+use super::keys::{Action, Mode};
 use super::model::{ClassFilter, Model};
-use super::update::Cmd;
+use super::msg::Cmd;
 
 /// What the findings view knows.
 #[derive(Clone, Debug, Default)]
@@ -57,23 +57,23 @@ pub fn open(m: &mut Model) {
     m.findings.selected = m.findings.selected.min(n.saturating_sub(1));
 }
 
-/// Applies one message in the findings view.
-pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
+/// Applies a key's action in the findings view.
+pub fn update(m: &mut Model, msg: Action) -> Option<Cmd> {
     let n = m.findings.checked.as_ref().map_or(0, |c| c.findings.len());
     let page = m.page.max(1);
     let sel = &mut m.findings.selected;
     match msg {
-        Msg::Up => *sel = sel.saturating_sub(1),
-        Msg::Down => *sel = (*sel + 1).min(n.saturating_sub(1)),
-        Msg::PageUp => *sel = sel.saturating_sub(page),
-        Msg::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
-        Msg::Expand => {
+        Action::Up => *sel = sel.saturating_sub(1),
+        Action::Down => *sel = (*sel + 1).min(n.saturating_sub(1)),
+        Action::PageUp => *sel = sel.saturating_sub(page),
+        Action::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
+        Action::Expand => {
             m.mode = Mode::Browse;
             show(m);
         }
-        Msg::Quit => {
+        Action::Quit => {
             m.mode = Mode::Browse;
-            return super::update::update(m, Msg::Quit);
+            return super::update::update(m, Action::Quit.into());
         }
         _ => m.mode = Mode::Browse,
     }
@@ -148,18 +148,29 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-/// Draws the view over `area`.
-pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
-    f.render_widget(Clear, area);
-    let Some(c) = &m.findings.checked else {
-        let text = match &m.findings.failed {
+/// What the findings view shows.
+pub struct FindingsProps<'a> {
+    /// The check's result and the selection.
+    pub findings: &'a Findings,
+}
+
+impl Widget for FindingsProps<'_> {
+    /// Draws the view over `area` (the body of the screen).
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        draw(self.findings, area, buf);
+    }
+}
+
+fn draw(fs: &Findings, area: Rect, buf: &mut Buffer) {
+    Clear.render(area, buf);
+    let Some(c) = &fs.checked else {
+        let text = match &fs.failed {
             Some(e) => format!("The whitelist check failed: {}", escape_str(e)),
             None => "The whitelist check is still running.".to_string(),
         };
-        f.render_widget(
-            Paragraph::new(text).block(Block::bordered().title(" problems with the whitelist ")),
-            area,
-        );
+        Paragraph::new(text)
+            .block(Block::bordered().title(" problems with the whitelist "))
+            .render(area, buf);
         return;
     };
     let title = format!(
@@ -174,7 +185,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             Color::Yellow
         }));
     let inner = block.inner(area);
-    f.render_widget(block, area);
+    block.render(area, buf);
     if c.findings.is_empty() {
         let mut lines = vec![Line::styled(
             "No problems found with the whitelist in effect.",
@@ -187,13 +198,15 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                 escape_str(&s.reason)
             )));
         }
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(inner, buf);
         return;
     }
     let list_h = (c.findings.len() as u16).min(inner.height / 2).max(1);
     let [list, detail] =
         Layout::vertical([Constraint::Length(list_h), Constraint::Min(1)]).areas(inner);
-    let sel = m.findings.selected.min(c.findings.len() - 1);
+    let sel = fs.selected.min(c.findings.len() - 1);
     let first = sel.saturating_sub(list_h as usize - 1);
     let rows: Vec<Line> = c
         .findings
@@ -224,7 +237,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    f.render_widget(Paragraph::new(rows), list);
+    Paragraph::new(rows).render(list, buf);
     let x = &c.findings[sel];
     let mut lines = vec![
         Line::raw(""),
@@ -251,13 +264,16 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             Style::new().fg(Color::DarkGray),
         ));
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), detail);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(detail, buf);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::{EntryRef, Finding, Kind};
+    use crate::tui::keys::Action as Msg;
     use crate::tui::model::tests::model;
 
     fn checked() -> Checked {
@@ -320,7 +336,15 @@ mod tests {
         open(&mut m);
         update(&mut m, Msg::Down);
         let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 20)).unwrap();
-        t.draw(|f| draw(&m, f, f.area())).unwrap();
+        t.draw(|f| {
+            f.render_widget(
+                FindingsProps {
+                    findings: &m.findings,
+                },
+                f.area(),
+            )
+        })
+        .unwrap();
         let screen: String = t
             .backend()
             .buffer()

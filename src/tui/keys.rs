@@ -1,6 +1,6 @@
-//! The one key table (SPEC §7): every binding with the modes it applies in
-//! and its description. `map_key` reads it to turn a key press into a
-//! [`Msg`]; the help screen, the footer and the README read the same rows,
+//! The one key table: every binding with the modes it applies in and its
+//! description. `map_key` reads it to turn a key press into an
+//! [`Action`]; the help screen, the footer and the README read the same rows,
 //! so they cannot disagree with what the keys do.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -24,10 +24,10 @@ pub enum Mode {
     Findings,
 }
 
-/// Everything that can happen to the model: keys, and results the runtime
-/// feeds back.
+/// What a key asks for (the vocabulary of the key table); the update gets
+/// it wrapped in a [`super::msg::Msg`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Msg {
+pub enum Action {
     /// Move the selection up one row.
     Up,
     /// Move the selection down one row.
@@ -88,14 +88,14 @@ pub enum Msg {
 
 /// One row of the key table.
 pub struct Binding {
-    /// The key presses (code and required modifiers) that send `msg`.
+    /// The key presses (code and required modifiers) that send `action`.
     pub keys: &'static [(KeyCode, KeyModifiers)],
     /// How the keys are written on screen.
     pub label: &'static str,
     /// The modes the binding applies in.
     pub modes: &'static [Mode],
     /// What the keys do.
-    pub msg: Msg,
+    pub action: Action,
     /// One line for the help screen.
     pub help: &'static str,
     /// Short word for the footer, or empty to keep it out of the footer.
@@ -118,7 +118,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Up, NO), ch('k')],
         label: "↑/k",
         modes: MOVE,
-        msg: Msg::Up,
+        action: Action::Up,
         help: "move up",
         footer: "",
     },
@@ -126,7 +126,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Down, NO), ch('j')],
         label: "↓/j",
         modes: MOVE,
-        msg: Msg::Down,
+        action: Action::Down,
         help: "move down",
         footer: "",
     },
@@ -134,7 +134,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::PageUp, NO), (KeyCode::Char('b'), CTRL)],
         label: "PgUp",
         modes: MOVE,
-        msg: Msg::PageUp,
+        action: Action::PageUp,
         help: "move up one screen",
         footer: "",
     },
@@ -142,7 +142,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::PageDown, NO), (KeyCode::Char('f'), CTRL)],
         label: "PgDn",
         modes: MOVE,
-        msg: Msg::PageDown,
+        action: Action::PageDown,
         help: "move down one screen",
         footer: "",
     },
@@ -150,7 +150,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('g'), (KeyCode::Home, NO)],
         label: "g",
         modes: B,
-        msg: Msg::Top,
+        action: Action::Top,
         help: "go to the first row",
         footer: "",
     },
@@ -158,7 +158,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('G'), (KeyCode::End, NO)],
         label: "G",
         modes: B,
-        msg: Msg::Bottom,
+        action: Action::Bottom,
         help: "go to the last row",
         footer: "",
     },
@@ -166,7 +166,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Right, NO), ch('l'), (KeyCode::Enter, NO)],
         label: "→/l/Enter",
         modes: B,
-        msg: Msg::Expand,
+        action: Action::Expand,
         help: "expand the directory (again: step into it); in the marked pane, show the path",
         footer: "open",
     },
@@ -174,7 +174,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Left, NO), ch('h')],
         label: "←/h",
         modes: B,
-        msg: Msg::Collapse,
+        action: Action::Collapse,
         help: "collapse the directory, or go to its parent",
         footer: "close",
     },
@@ -182,7 +182,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch(' ')],
         label: "Space",
         modes: B,
-        msg: Msg::ToggleMark,
+        action: Action::ToggleMark,
         help: "mark or unmark the path for promotion (a directory brings everything below)",
         footer: "mark",
     },
@@ -190,7 +190,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('w')],
         label: "w",
         modes: B,
-        msg: Msg::WritePreview,
+        action: Action::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
     },
@@ -198,7 +198,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('d')],
         label: "d",
         modes: B,
-        msg: Msg::Dismiss,
+        action: Action::Dismiss,
         help: "dismiss the path: accept its loss (a rule in the --ignore file)",
         footer: "dismiss",
     },
@@ -206,7 +206,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('u')],
         label: "u",
         modes: B,
-        msg: Msg::Undo,
+        action: Action::Undo,
         help: "undo the last dismissal",
         footer: "",
     },
@@ -214,7 +214,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('/')],
         label: "/",
         modes: B,
-        msg: Msg::SearchStart,
+        action: Action::SearchStart,
         help: "search by path (Enter keeps it, Esc clears it)",
         footer: "search",
     },
@@ -222,7 +222,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('n')],
         label: "n",
         modes: B,
-        msg: Msg::NextMatch,
+        action: Action::NextMatch,
         help: "next match",
         footer: "",
     },
@@ -230,7 +230,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('N')],
         label: "N",
         modes: B,
-        msg: Msg::PrevMatch,
+        action: Action::PrevMatch,
         help: "previous match",
         footer: "",
     },
@@ -238,7 +238,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('f')],
         label: "f",
         modes: B,
-        msg: Msg::CycleFilter,
+        action: Action::CycleFilter,
         help: "cycle the class filter: stray → all → persisted → Nix-managed → dismissed",
         footer: "filter",
     },
@@ -246,7 +246,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('c')],
         label: "c",
         modes: B,
-        msg: Msg::CycleChange,
+        action: Action::CycleChange,
         help: "cycle the change filter: any → added → modified → removed → unchanged",
         footer: "",
     },
@@ -254,7 +254,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('s')],
         label: "s",
         modes: B,
-        msg: Msg::CycleSort,
+        action: Action::CycleSort,
         help: "cycle the sort: size → name → mtime → entries",
         footer: "sort",
     },
@@ -262,7 +262,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Tab, NO)],
         label: "Tab",
         modes: B,
-        msg: Msg::FocusNext,
+        action: Action::FocusNext,
         help: "switch focus: tree → detail → marked paths",
         footer: "pane",
     },
@@ -270,7 +270,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('p')],
         label: "p",
         modes: &[Mode::Browse, Mode::Findings],
-        msg: Msg::Findings,
+        action: Action::Findings,
         help: "problems with the whitelist (darlings check), each with its fix",
         // The status line names the key when there are problems: the footer
         // stays as it was on 100 columns.
@@ -280,7 +280,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Enter, NO)],
         label: "Enter",
         modes: &[Mode::Findings],
-        msg: Msg::Expand,
+        action: Action::Expand,
         help: "show the finding's path in the tree",
         footer: "show",
     },
@@ -288,7 +288,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('?'), (KeyCode::F(1), NO)],
         label: "?",
         modes: B,
-        msg: Msg::Help,
+        action: Action::Help,
         help: "this help",
         footer: "help",
     },
@@ -296,7 +296,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Enter, NO)],
         label: "Enter",
         modes: &[Mode::Search],
-        msg: Msg::SearchAccept,
+        action: Action::SearchAccept,
         help: "keep the search and browse (n / N jump between matches)",
         footer: "keep",
     },
@@ -304,7 +304,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Esc, NO)],
         label: "Esc",
         modes: &[Mode::Search],
-        msg: Msg::SearchCancel,
+        action: Action::SearchCancel,
         help: "clear the search",
         footer: "clear",
     },
@@ -312,7 +312,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Backspace, NO)],
         label: "Backspace",
         modes: &[Mode::Search],
-        msg: Msg::SearchBackspace,
+        action: Action::SearchBackspace,
         help: "delete the last character",
         footer: "",
     },
@@ -320,7 +320,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('y')],
         label: "y",
         modes: &[Mode::ConfirmWrite],
-        msg: Msg::Yes,
+        action: Action::Yes,
         help: "write the whitelist (atomically, keeping FILE.bak)",
         footer: "write",
     },
@@ -328,7 +328,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('y')],
         label: "y",
         modes: &[Mode::ConfirmQuit],
-        msg: Msg::Yes,
+        action: Action::Yes,
         help: "quit without writing the marks",
         footer: "quit",
     },
@@ -341,7 +341,7 @@ pub const KEYS: &[Binding] = &[
             Mode::Help,
             Mode::Findings,
         ],
-        msg: Msg::No,
+        action: Action::No,
         help: "go back",
         footer: "back",
     },
@@ -349,7 +349,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('w')],
         label: "w",
         modes: &[Mode::ConfirmQuit],
-        msg: Msg::WritePreview,
+        action: Action::WritePreview,
         help: "preview the write instead of quitting",
         footer: "write",
     },
@@ -357,7 +357,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('?'), ch('q')],
         label: "?/q",
         modes: &[Mode::Help],
-        msg: Msg::No,
+        action: Action::No,
         help: "close the help",
         footer: "",
     },
@@ -365,7 +365,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
         label: "q/Ctrl-C",
         modes: &[Mode::Browse, Mode::Loading, Mode::Findings],
-        msg: Msg::Quit,
+        action: Action::Quit,
         help: "quit (asks first when marks are not written)",
         footer: "quit",
     },
@@ -378,14 +378,14 @@ pub const KEYS: &[Binding] = &[
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
         ],
-        msg: Msg::Quit,
+        action: Action::Quit,
         help: "quit",
         footer: "",
     },
 ];
 
 /// Turns a key press into a message for the model, if it means anything in `mode`.
-pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
+pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
@@ -393,7 +393,7 @@ pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
     let mods = key.modifiers - KeyModifiers::SHIFT;
     for b in KEYS {
         if b.modes.contains(&mode) && b.keys.iter().any(|&(c, m)| c == key.code && m == mods) {
-            return Some(b.msg);
+            return Some(b.action);
         }
     }
     if mode == Mode::Search
@@ -401,7 +401,7 @@ pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
         && !mods.contains(KeyModifiers::CONTROL)
         && !mods.contains(KeyModifiers::ALT)
     {
-        return Some(Msg::SearchChar(c));
+        return Some(Action::SearchChar(c));
     }
     None
 }
@@ -444,18 +444,18 @@ mod tests {
     fn vim_and_arrow_keys_move_in_browse_mode() {
         assert_eq!(
             map_key(&press(KeyCode::Char('j'), NO), Mode::Browse),
-            Some(Msg::Down)
+            Some(Action::Down)
         );
         assert_eq!(
             map_key(&press(KeyCode::Up, NO), Mode::Browse),
-            Some(Msg::Up)
+            Some(Action::Up)
         );
         assert_eq!(
             map_key(
                 &press(KeyCode::Char('N'), KeyModifiers::SHIFT),
                 Mode::Browse
             ),
-            Some(Msg::PrevMatch)
+            Some(Action::PrevMatch)
         );
     }
 
@@ -463,15 +463,15 @@ mod tests {
     fn in_search_mode_letters_are_typed_not_commands() {
         assert_eq!(
             map_key(&press(KeyCode::Char('q'), NO), Mode::Search),
-            Some(Msg::SearchChar('q'))
+            Some(Action::SearchChar('q'))
         );
         assert_eq!(
             map_key(&press(KeyCode::Char('c'), CTRL), Mode::Search),
-            Some(Msg::Quit)
+            Some(Action::Quit)
         );
         assert_eq!(
             map_key(&press(KeyCode::Esc, NO), Mode::Search),
-            Some(Msg::SearchCancel)
+            Some(Action::SearchCancel)
         );
     }
 
@@ -479,7 +479,7 @@ mod tests {
     fn loading_screen_only_quits_and_releases_are_ignored() {
         assert_eq!(
             map_key(&press(KeyCode::Char('q'), NO), Mode::Loading),
-            Some(Msg::Quit)
+            Some(Action::Quit)
         );
         assert_eq!(map_key(&press(KeyCode::Char(' '), NO), Mode::Loading), None);
         let mut release = press(KeyCode::Char('q'), NO);
@@ -511,8 +511,8 @@ mod tests {
             let mut seen = std::collections::HashMap::new();
             for b in bindings(mode) {
                 for k in b.keys {
-                    if let Some(prev) = seen.insert(*k, b.msg) {
-                        assert_eq!(prev, b.msg, "{k:?} is bound twice in {mode:?}");
+                    if let Some(prev) = seen.insert(*k, b.action) {
+                        assert_eq!(prev, b.action, "{k:?} is bound twice in {mode:?}");
                     }
                 }
             }

@@ -1,47 +1,55 @@
-//! The interactive review (SPEC §7), in the Elm architecture:
+//! The interactive review, in the Elm architecture:
 //!
 //! ```text
-//! key ──► keys::map_key ──► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
-//!                                        │
-//!                                        ▼
-//!                               view::view(&Model) ──► Frame
+//! key ──► keys::map_key ──► Action ─┐
+//!                                   ├─► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
+//! I/O results (previews, writes) ───┘                │                                    │
+//!        ▲                                           ▼                                    │
+//!        └──────────────────────────────  view::view(&Model) ──► Frame                    │
+//!        └────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! - [`keys`]: the one key table (help, footer and README read it).
+//! - [`msg`]: [`msg::Msg`] (everything that changes the model) and
+//!   [`msg::Cmd`] (the I/O update asks for).
+//! - [`update`]: every state change; the only code that changes the model.
+//! - [`model`]: the state: audit, aggregates, filters, search, marks.
+//! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
 //! - [`marks`]: the marked paths; overlap rules.
-//! - [`model`]: the state: audit, aggregates, filter, rows, selection.
-//! - [`update`]: every state change; returns I/O work as a [`update::Cmd`].
-//! - [`view`]: drawing, only the visible window.
-//! - [`preview`]: file previews and line diffs (the only file reads).
+//! - [`view`]: drawing, one file per pane; only the visible window.
+//! - [`preview`]: file previews and line diffs (the only reads of the root).
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
-//! background scan, and the execution of commands.
+//! background scan, and the commands, whose results go back to `update`
+//! as messages.
 
 pub mod findings;
 pub mod keys;
 pub mod marks;
 pub mod model;
+pub mod msg;
 pub mod preview;
+pub mod tree;
 pub mod update;
 pub mod view;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::audit::{Audit, AuditOptions, Baseline};
-use crate::diff::Change;
-use crate::scan::{Kind, NONE, Progress};
+use crate::audit::{Audit, AuditOptions};
+use crate::scan::Progress;
 use crate::{Error, Result};
 
 use model::{Model, Settings, WritePlan};
-use preview::Preview;
-use update::Cmd;
+use msg::{Cmd, Msg};
+use preview::{Preview, PreviewJob};
 
 /// What the event loop reacts to.
 #[derive(Debug)]
@@ -52,10 +60,11 @@ pub enum Input {
     Resize,
     /// Time passed (redraws the progress while scanning).
     Tick,
-    /// The background audit finished.
+    /// The background audit finished (the runtime reads the root's accounts).
     Loaded(Box<Result<Audit>>),
-    /// The whitelist check on that audit finished.
-    Checked(Box<Result<crate::check::Checked>>),
+    /// A message from another thread: the audit with its accounts, or the
+    /// result of a command run off the UI thread (a preview).
+    Msg(Msg),
 }
 
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
@@ -73,182 +82,316 @@ pub fn run(
         ));
     }
     let progress = Arc::new(Progress::default());
-    let (tx, rx) = std::sync::mpsc::channel::<Input>();
+    let (tx, rx) = mpsc::channel::<Input>();
     {
         let progress = Arc::clone(&progress);
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let r = crate::audit::run(&opts, &progress);
-            let checked = r.as_ref().ok().map(|a| crate::check::run(a, &config));
-            let _ = tx.send(Input::Loaded(Box::new(r)));
+            // The accounts are read here too: the UI thread does no I/O. So
+            // is the whitelist check, which needs the audit before it moves.
+            let (input, checked) = match crate::audit::run(&opts, &progress) {
+                Ok(audit) => {
+                    let users = crate::users::Users::read(&audit.cur().root);
+                    let checked = crate::check::run(&audit, &config);
+                    (
+                        Input::Msg(Msg::Loaded(Box::new((audit, users)))),
+                        Some(checked),
+                    )
+                }
+                Err(e) => (Input::Loaded(Box::new(Err(e))), None),
+            };
+            let _ = tx.send(input);
             if let Some(c) = checked {
-                let _ = tx.send(Input::Checked(Box::new(c)));
+                let _ = tx.send(Input::Msg(Msg::Checked(Box::new(c))));
             }
         });
     }
-    std::thread::spawn(move || {
-        use crossterm::event::Event;
-        loop {
-            let input = match crossterm::event::read() {
-                Ok(Event::Key(k)) => Input::Key(k),
-                Ok(Event::Resize(..)) => Input::Resize,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            if tx.send(input).is_err() {
-                break;
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            use crossterm::event::Event;
+            loop {
+                let input = match crossterm::event::read() {
+                    Ok(Event::Key(k)) => Input::Key(k),
+                    Ok(Event::Resize(..)) => Input::Resize,
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(input).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let inputs = std::iter::from_fn(|| match rx.recv_timeout(Duration::from_millis(100)) {
-        Ok(i) => Some(i),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Some(Input::Tick),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
-    });
+        });
+    }
     let mut model = Model::new(settings);
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
         Error::Terminal(format!("cannot set up the terminal: {e}"))
     })?;
-    let r = run_loop(&mut terminal, &mut model, inputs, &progress);
+    let r = interactive(&mut terminal, &mut model, &rx, tx, &progress);
     ratatui::restore();
     progress.cancel.store(true, Ordering::Relaxed);
     r.map(|()| model)
 }
 
-/// The event loop: draws, reads an input, updates, runs the command, until
-/// the model asks to quit or the inputs end.
+/// The loop on a real terminal: every input, every result of a worker and
+/// every tick arrives on `rx`; nothing waits for I/O. Inputs that queued up
+/// while one was handled are all handled before the next draw.
+fn interactive<B: Backend>(
+    terminal: &mut Terminal<B>,
+    model: &mut Model,
+    rx: &Receiver<Input>,
+    tx: Sender<Input>,
+    progress: &Progress,
+) -> Result<()> {
+    let mut rt = Runtime::new(terminal, model, progress, tx);
+    rt.draw()?;
+    loop {
+        let mut flow = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(input) => rt.handle(input)?,
+            Err(RecvTimeoutError::Timeout) => rt.handle(Input::Tick)?,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let busy = Instant::now();
+        while flow != Flow::Quit && busy.elapsed() < Duration::from_millis(30) {
+            match rx.try_recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
+            }
+        }
+        match flow {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => return Ok(()),
+        }
+    }
+}
+
+/// The event loop fed from a script of inputs (tests, `--keys`): draws,
+/// handles an input, waits for the work it started (so what the script
+/// sees does not depend on timing), draws, until the model asks to quit
+/// or the inputs end.
 pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     inputs: impl IntoIterator<Item = Input>,
     progress: &Progress,
 ) -> Result<()> {
-    let started = Instant::now();
-    let mut last_move = 0.0;
-    let mut vs = view::ViewState::default();
-    draw(terminal, model, &mut vs)?;
+    let (tx, rx) = mpsc::channel();
+    let mut rt = Runtime::new(terminal, model, progress, tx);
+    rt.draw()?;
     for input in inputs {
-        match input {
-            Input::Key(k) => {
-                if let Some(msg) = keys::map_key(&k, model.mode)
-                    && let Some(cmd) = update::update(model, msg)
-                    && execute(model, cmd)
-                {
-                    progress.cancel.store(true, Ordering::Relaxed);
-                    return Ok(());
-                }
+        let mut flow = rt.handle(input)?;
+        while flow != Flow::Quit && rt.in_flight.is_some() {
+            match rx.recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
             }
-            Input::Resize => {}
+        }
+        match flow {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => {
+                progress.cancel.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the loop does after an input (ordered: the most a batch of inputs
+/// asks for wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Flow {
+    /// Nothing changed: no draw.
+    Same,
+    /// Draw the model.
+    Draw,
+    /// Leave.
+    Quit,
+}
+
+/// The state of the event loop besides the model.
+struct Runtime<'a, B: Backend> {
+    terminal: &'a mut Terminal<B>,
+    model: &'a mut Model,
+    progress: &'a Progress,
+    vs: view::ViewState,
+    started: Instant,
+    /// When the scan's counters last moved (seconds since `started`).
+    last_move: f64,
+    /// Jobs for the preview reader thread.
+    previews: Sender<PreviewJob>,
+    /// The pair whose preview is being read.
+    in_flight: Option<u32>,
+}
+
+impl<'a, B: Backend> Runtime<'a, B> {
+    /// A runtime whose worker threads report on `results`.
+    fn new(
+        terminal: &'a mut Terminal<B>,
+        model: &'a mut Model,
+        progress: &'a Progress,
+        results: Sender<Input>,
+    ) -> Self {
+        Runtime {
+            terminal,
+            model,
+            progress,
+            vs: view::ViewState::default(),
+            started: Instant::now(),
+            last_move: 0.0,
+            previews: preview_reader(results),
+            in_flight: None,
+        }
+    }
+
+    /// Turns an input into a message and applies it.
+    fn handle(&mut self, input: Input) -> Result<Flow> {
+        let msg = match input {
+            Input::Key(k) => match keys::map_key(&k, self.model.mode) {
+                Some(a) => Msg::Action(a),
+                None => return Ok(Flow::Draw),
+            },
+            Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
-                if model.data.is_some() {
-                    continue;
+                if self.model.data.is_some() {
+                    return Ok(Flow::Same);
                 }
-                let secs = started.elapsed().as_secs_f64();
-                let next = model::Loading {
-                    entries: progress.entries.load(Ordering::Relaxed),
-                    bytes: progress.bytes_hashed.load(Ordering::Relaxed),
-                    files: progress.files_hashed.load(Ordering::Relaxed),
-                    secs,
-                    idle: 0.0,
-                };
-                let prev = model.loading;
-                let moved = (next.entries, next.bytes) != (prev.entries, prev.bytes);
-                if moved {
-                    last_move = secs;
-                }
-                model.loading = model::Loading {
-                    idle: secs - last_move,
-                    ..next
-                };
+                Msg::Progress(self.loading())
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
                 let users = crate::users::Users::read(&audit.cur().root);
-                model.load(audit, users);
+                Msg::Loaded(Box::new((audit, users)))
             }
-            Input::Checked(r) => findings::loaded(model, *r),
-        }
-        refresh_preview(model);
-        draw(terminal, model, &mut vs)?;
-    }
-    Ok(())
-}
-
-fn draw<B: Backend>(
-    terminal: &mut Terminal<B>,
-    model: &mut Model,
-    vs: &mut view::ViewState,
-) -> Result<()> {
-    terminal
-        .draw(|f| view::view(model, vs, f))
-        .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-    model.page = vs.tree_height.max(1);
-    Ok(())
-}
-
-/// Loads the preview of the selected pair when the selection moved.
-fn refresh_preview(m: &mut Model) {
-    let Some(i) = m.selected_pair() else { return };
-    if m.preview.as_ref().is_some_and(|(p, _)| *p as usize == i) {
-        return;
-    }
-    let Some(d) = m.data.as_ref() else { return };
-    let a = &d.audit;
-    let p = a.merge().pairs()[i];
-    let prev = if p.cur == NONE || a.cur().entries[p.cur as usize].kind != Kind::File {
-        Preview::None
-    } else {
-        let c = p.cur as usize;
-        let base = match (&a.baseline(), a.base().as_ref()) {
-            (Baseline::Directory(_), Some(b))
-                if p.base != NONE
-                    && a.change(i).0 == Change::Modified
-                    && b.entries[p.base as usize].kind == Kind::File =>
-            {
-                Some(b.host_path(p.base as usize))
+            Input::Msg(msg) => {
+                if let Msg::PreviewLoaded(pair, _) = &msg
+                    && self.in_flight == Some(*pair)
+                {
+                    self.in_flight = None;
+                }
+                msg
             }
-            _ => None,
         };
-        let e = &a.cur().entries[c];
-        preview::load(&a.cur().host_path(c), Some((e.dev, e.ino)), base.as_deref())
-    };
-    m.preview = Some((i as u32, prev));
-}
+        self.dispatch(msg)
+    }
+    /// The scan's counters now.
+    fn loading(&mut self) -> model::Loading {
+        let p = self.progress;
+        let secs = self.started.elapsed().as_secs_f64();
+        let next = model::Loading {
+            entries: p.entries.load(Ordering::Relaxed),
+            bytes: p.bytes_hashed.load(Ordering::Relaxed),
+            files: p.files_hashed.load(Ordering::Relaxed),
+            secs,
+            idle: 0.0,
+        };
+        let prev = self.model.loading;
+        if (next.entries, next.bytes) != (prev.entries, prev.bytes) {
+            self.last_move = secs;
+        }
+        model::Loading {
+            idle: secs - self.last_move,
+            ..next
+        }
+    }
 
-/// Runs one command; returns true if and only if the TUI must end.
-fn execute(m: &mut Model, cmd: Cmd) -> bool {
-    match cmd {
-        Cmd::Quit => return true,
-        Cmd::PrepareWrite => {
-            let plan = prepare_write(m);
-            m.plan_ready(plan);
+    /// Updates the model with `msg` and every message its commands bring
+    /// back, then fetches what the screen now needs (the preview).
+    fn dispatch(&mut self, msg: Msg) -> Result<Flow> {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            if let Some(cmd) = update::update(self.model, msg) {
+                if cmd == Cmd::Quit {
+                    return Ok(Flow::Quit);
+                }
+                next = self.execute(cmd);
+            }
         }
-        Cmd::Write(text) => {
-            let r = crate::whitelist::write_atomic(&m.settings.whitelist, &text);
-            m.write_done(r);
-        }
-        Cmd::AppendIgnore(rule) => {
-            let r = append_ignore(m, &rule);
-            m.ignore_saved(r);
-        }
-        Cmd::RestoreIgnore(prev) => {
-            if let Some(path) = m.settings.ignore.clone() {
-                let r = match prev {
-                    Some(bytes) => {
-                        crate::output::write_atomic(&path, true, |w| w.write_all(&bytes))
-                    }
-                    None => std::fs::remove_file(&path)
-                        .map_err(|e| Error::io("cannot remove", &path, e)),
-                };
-                if let Err(e) = r {
-                    m.status =
-                        format!("undone in memory, but the ignore file was not restored: {e}");
+        if let Some(Cmd::Preview(job)) = update::wanted_preview(self.model) {
+            if job.file.is_none() {
+                // Nothing to read: no need for the reader thread.
+                update::update(self.model, Msg::PreviewLoaded(job.pair, Preview::None));
+            } else if self.in_flight != Some(job.pair) {
+                self.in_flight = Some(job.pair);
+                if let Err(mpsc::SendError(job)) = self.previews.send(job) {
+                    self.in_flight = None;
+                    update::update(self.model, Msg::PreviewLoaded(job.pair, job.run()));
                 }
             }
         }
+        Ok(Flow::Draw)
     }
-    false
+
+    /// Performs one command; returns the message that reports its result.
+    fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
+        let m = &*self.model;
+        match cmd {
+            Cmd::Quit => None,
+            Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
+            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write(
+                &m.settings.whitelist,
+                &text,
+            ))),
+            Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
+            Cmd::RestoreIgnore(prev) => {
+                let path = m.settings.ignore.clone()?;
+                Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
+            }
+            Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
+        }
+    }
+
+    /// Draws the model; a new height of the tree window goes back to the
+    /// model (PgUp/PgDn).
+    fn draw(&mut self) -> Result<()> {
+        let (m, vs) = (&*self.model, &mut self.vs);
+        self.terminal
+            .draw(|f| view::view(m, vs, f))
+            .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
+        let rows = self.vs.tree_height.max(1);
+        if rows != self.model.page {
+            update::update(self.model, Msg::Page(rows));
+        }
+        Ok(())
+    }
+}
+
+/// Starts the thread that reads previews, so a slow disk, a large file or
+/// a hung network mount never holds up a key: it reads the latest job
+/// (older ones queued behind it are dropped) and sends the preview to
+/// `results`. It ends when the runtime drops its end of the job channel.
+fn preview_reader(results: Sender<Input>) -> Sender<PreviewJob> {
+    let (tx, rx) = mpsc::channel::<PreviewJob>();
+    // Without a thread (spawning failed) the job receiver is dropped, sends
+    // fail, and the runtime reads the preview itself.
+    let _ = std::thread::Builder::new()
+        .name("darlings-preview".into())
+        .spawn(move || {
+            while let Ok(mut job) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    job = newer;
+                }
+                let p = job.run();
+                if results
+                    .send(Input::Msg(Msg::PreviewLoaded(job.pair, p)))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    tx
+}
+
+/// Puts the ignore file back as it was (`None`: there was none).
+fn restore_ignore(path: &std::path::Path, prev: Option<Vec<u8>>) -> Result<()> {
+    match prev {
+        Some(bytes) => crate::output::write_atomic(path, true, |w| w.write_all(&bytes)),
+        None => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
+    }
 }
 
 /// Reads a file that may not exist yet.
@@ -263,7 +406,7 @@ fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
 
 /// Renders the whitelist with the marks and diffs it against the file.
 fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let storage = m
+    let new_storage = m
         .data
         .as_ref()
         .and_then(|d| d.audit.storage().first().cloned())
@@ -273,13 +416,28 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         .as_ref()
         .map(|d| d.users.people())
         .unwrap_or_default();
-    let plan = crate::whitelist::plan(
-        &m.settings.whitelist,
-        m.settings.flavor,
-        &storage,
-        &m.promotions(),
-        &homes,
-    )?;
+    let req = crate::whitelist::Request {
+        flavor: m.settings.flavor,
+        storage: m.settings.storage.clone(),
+        new_storage,
+    };
+    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &m.promotions(), &homes) {
+        Ok(plan) => plan,
+        // No safe place: the preview shows why and what to paste.
+        Err(Error::NoSafeEdit { problem, paste, .. }) => {
+            let old = read_optional(&m.settings.whitelist)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            return Ok(WritePlan {
+                path: m.settings.whitelist.clone(),
+                new: old.clone().unwrap_or_default(),
+                old,
+                diff: Vec::new(),
+                notes: Vec::new(),
+                refused: Some(format!("{problem}\n{paste}")),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let diff = crate::linediff::diff_texts(
         plan.old.as_deref().unwrap_or(""),
         &plan.new,
@@ -291,6 +449,8 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         old: plan.old,
         new: plan.new,
         diff,
+        notes: plan.notes,
+        refused: None,
     })
 }
 
@@ -308,4 +468,47 @@ fn append_ignore(m: &Model, rule: &[u8]) -> Result<Option<Vec<u8>>> {
     next.push(b'\n');
     crate::output::write_atomic(&path, true, |w| w.write_all(&next))?;
     Ok(prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::Action;
+    use crate::tui::model::tests::model;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn previews_are_read_by_another_thread_and_arrive_as_messages() {
+        let (_d, mut m) = model();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress::default();
+        let (tx, rx) = mpsc::channel();
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx);
+        // /etc is the second row; its only child is the file machine-id.
+        rt.dispatch(Action::Down.into()).unwrap();
+        rt.dispatch(Action::Expand.into()).unwrap();
+        rt.dispatch(Action::Down.into()).unwrap();
+        let file = rt.model.selected_pair().unwrap();
+        assert_eq!(
+            rt.model.data.as_ref().unwrap().audit.path(file),
+            b"/etc/machine-id"
+        );
+        assert_eq!(rt.in_flight, Some(file as u32), "the read is elsewhere");
+        assert!(
+            rt.model
+                .preview
+                .as_ref()
+                .is_none_or(|(p, _)| *p as usize != file),
+            "the UI thread did not read the file"
+        );
+        let Ok(Input::Msg(msg)) = rx.recv() else {
+            panic!("the reader thread reports back")
+        };
+        rt.handle(Input::Msg(msg)).unwrap();
+        assert_eq!(rt.in_flight, None);
+        assert_eq!(
+            rt.model.preview,
+            Some((file as u32, Preview::Text(vec!["0123".into()], false)))
+        );
+    }
 }

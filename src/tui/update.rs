@@ -1,51 +1,98 @@
 //! `update(&mut Model, Msg) -> Option<Cmd>`: every state change of the TUI
 //! (the Elm architecture). No terminal and no file system: what needs I/O
-//! (writing the whitelist or the ignore file, quitting) is returned as a
-//! [`Cmd`] for the runtime in `tui::run`, which reports back through the
-//! `Model::*_done` methods.
+//! (previews, writing the whitelist or the ignore file, quitting) is
+//! returned as a [`Cmd`] for the runtime in `tui/mod.rs`, which reports the
+//! result back as a [`Msg`].
 
 use crate::classify::Class;
 use crate::diff::Change;
 use crate::scan::{Kind, NONE};
 use crate::text::escape_bytes;
 
-use super::keys::{Mode, Msg};
+use super::keys::{Action, Mode};
 use super::marks::{Mark, Refusal};
 use super::model::{Dismissal, Focus, Model, WritePlan};
-
-/// Work for the runtime.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cmd {
-    /// Leave the TUI (cancels a running scan).
-    Quit,
-    /// Render the whitelist with the marks and show the plan.
-    PrepareWrite,
-    /// Write the planned whitelist text.
-    Write(String),
-    /// Append a rule to the ignore file.
-    AppendIgnore(Vec<u8>),
-    /// Put the ignore file back as it was (`None`: remove it).
-    RestoreIgnore(Option<Vec<u8>>),
-}
+use super::msg::{Cmd, Msg};
+use super::preview::PreviewJob;
+use super::tree::{Expanded, Move};
 
 /// Applies one message to the model.
 pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
+    match msg {
+        Msg::Action(a) => act(m, a),
+        Msg::Loaded(b) => {
+            let (audit, users) = *b;
+            m.load(audit, users);
+            None
+        }
+        Msg::Checked(r) => {
+            super::findings::loaded(m, *r);
+            None
+        }
+        Msg::Progress(l) => {
+            m.loading = l;
+            None
+        }
+        Msg::Page(rows) => {
+            m.page = rows.max(1);
+            None
+        }
+        Msg::PreviewLoaded(pair, p) => {
+            m.preview = Some((pair, p));
+            None
+        }
+        Msg::PlanReady(r) => {
+            plan_ready(m, r);
+            None
+        }
+        Msg::Written(r) => {
+            write_done(m, r);
+            None
+        }
+        Msg::IgnoreSaved(r) => {
+            ignore_saved(m, r);
+            None
+        }
+        Msg::IgnoreRestored(r) => {
+            if let Err(e) = r {
+                m.status = format!("undone in memory, but the ignore file was not restored: {e}");
+            }
+            None
+        }
+    }
+}
+
+/// The preview the detail pane needs and does not have: the runtime asks
+/// after every update (a subscription, in Elm's words) and reads it.
+pub fn wanted_preview(m: &Model) -> Option<Cmd> {
+    let i = m.selected_pair()?;
+    if m.preview.as_ref().is_some_and(|(p, _)| *p as usize == i) {
+        return None;
+    }
+    let d = m.data.as_ref()?;
+    Some(Cmd::Preview(PreviewJob::for_pair(&d.audit, i)))
+}
+
+/// Applies a key's action in the current mode.
+fn act(m: &mut Model, msg: Action) -> Option<Cmd> {
     match m.mode {
         Mode::Loading => match msg {
-            Msg::Quit => Some(Cmd::Quit),
+            Action::Quit => Some(Cmd::Quit),
             _ => None,
         },
         Mode::Help => {
             match msg {
-                Msg::Quit => return quit(m),
-                Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown => scroll_popup(m, msg),
+                Action::Quit => return quit(m),
+                Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                    scroll_popup(m, msg)
+                }
                 _ => m.mode = m.prev_mode,
             }
             None
         }
         Mode::ConfirmQuit => match msg {
-            Msg::Yes | Msg::Quit => Some(Cmd::Quit),
-            Msg::WritePreview => {
+            Action::Yes | Action::Quit => Some(Cmd::Quit),
+            Action::WritePreview => {
                 m.mode = Mode::Browse;
                 write_preview(m)
             }
@@ -56,9 +103,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             }
         },
         Mode::ConfirmWrite => match msg {
-            Msg::Yes => {
+            Action::Yes => {
                 m.mode = Mode::Browse;
                 let plan = m.plan.take()?;
+                if plan.refused.is_some() {
+                    m.status =
+                        "nothing written: the file has no safe place for the marked paths".into();
+                    return None;
+                }
                 if plan.old.as_deref() == Some(plan.new.as_str()) {
                     m.status = "the whitelist already lists these paths; nothing written".into();
                     m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
@@ -68,8 +120,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 m.plan = Some(plan.clone());
                 Some(Cmd::Write(plan.new))
             }
-            Msg::Quit => quit(m),
-            Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown => {
+            Action::Quit => quit(m),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
                 scroll_popup(m, msg);
                 None
             }
@@ -86,13 +138,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
     }
 }
 
-fn scroll_popup(m: &mut Model, msg: Msg) {
+fn scroll_popup(m: &mut Model, msg: Action) {
     let page = m.page.max(1) as u16;
     let s = m.popup_scroll;
     m.popup_scroll = match msg {
-        Msg::Up => s.saturating_sub(1),
-        Msg::Down => s.saturating_add(1),
-        Msg::PageUp => s.saturating_sub(page),
+        Action::Up => s.saturating_sub(1),
+        Action::Down => s.saturating_add(1),
+        Action::PageUp => s.saturating_sub(page),
         _ => s.saturating_add(page),
     };
 }
@@ -105,16 +157,16 @@ fn quit(m: &mut Model) -> Option<Cmd> {
     None
 }
 
-fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
+fn search(m: &mut Model, msg: Action) -> Option<Cmd> {
     match msg {
-        Msg::SearchChar(c) => {
+        Action::SearchChar(c) => {
             m.search.push(c);
             jump_to_match(m, m.search_origin as usize, true);
         }
-        Msg::SearchBackspace => {
+        Action::SearchBackspace => {
             m.search.pop();
             if m.search.is_empty() {
-                m.expanded = m.search_expanded.clone();
+                m.tree.expanded = m.search_expanded.clone();
                 let origin = m.search_origin as usize;
                 m.reveal(origin);
                 m.status = "/".into();
@@ -122,21 +174,21 @@ fn search(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 jump_to_match(m, m.search_origin as usize, true);
             }
         }
-        Msg::SearchAccept => {
+        Action::SearchAccept => {
             m.mode = Mode::Browse;
             if !m.search.is_empty() {
                 m.status = format!("/{}  (n next, N previous)", m.search);
             }
         }
-        Msg::SearchCancel => {
+        Action::SearchCancel => {
             m.mode = Mode::Browse;
             m.search.clear();
-            m.expanded = m.search_expanded.clone();
+            m.tree.expanded = m.search_expanded.clone();
             let origin = m.search_origin as usize;
             m.reveal(origin);
             m.status = "search cleared".into();
         }
-        Msg::Quit => return quit(m),
+        Action::Quit => return quit(m),
         _ => {}
     }
     None
@@ -147,7 +199,7 @@ fn jump_to_match(m: &mut Model, from: usize, forward: bool) {
         Some(i) => {
             if m.mode == Mode::Search {
                 // Typing must not leave a trail of directories opened by partial matches.
-                m.expanded = m.search_expanded.clone();
+                m.tree.expanded = m.search_expanded.clone();
             }
             m.reveal(i);
             let path = m.data.as_ref().map(|d| d.audit.path(i)).unwrap_or_default();
@@ -157,12 +209,17 @@ fn jump_to_match(m: &mut Model, from: usize, forward: bool) {
     }
 }
 
-fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
+fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
     match msg {
-        Msg::Up | Msg::Down | Msg::PageUp | Msg::PageDown | Msg::Top | Msg::Bottom => {
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
             movement(m, msg);
         }
-        Msg::Expand => match m.focus {
+        Action::Expand => match m.focus {
             Focus::Marked => {
                 if let Some((_, mk)) = m.marks.nth(m.marked_sel) {
                     let pair = mk.pair as usize;
@@ -172,22 +229,22 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             }
             _ => expand(m),
         },
-        Msg::Collapse => collapse(m),
-        Msg::Findings => super::findings::open(m),
-        Msg::SearchStart => {
+        Action::Collapse => collapse(m),
+        Action::Findings => super::findings::open(m),
+        Action::SearchStart => {
             m.mode = Mode::Search;
             m.search.clear();
             m.search_origin = m.selected_pair().unwrap_or(0) as u32;
-            m.search_expanded = m.expanded.clone();
+            m.search_expanded = m.tree.expanded.clone();
             m.status = "/".into();
         }
-        Msg::NextMatch | Msg::PrevMatch => {
+        Action::NextMatch | Action::PrevMatch => {
             if m.search.is_empty() {
                 m.status = "no search: / starts one".into();
             } else {
                 let n = m.data.as_ref().map_or(0, |d| d.audit.len()).max(1);
                 let cur = m.selected_pair().unwrap_or(0);
-                let forward = msg == Msg::NextMatch;
+                let forward = msg == Action::NextMatch;
                 let from = if forward {
                     (cur + 1) % n
                 } else {
@@ -196,15 +253,15 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 jump_to_match(m, from, forward);
             }
         }
-        Msg::ToggleMark => toggle_mark(m),
-        Msg::Dismiss => return dismiss(m),
-        Msg::Undo => return undo(m),
-        Msg::CycleFilter => {
+        Action::ToggleMark => toggle_mark(m),
+        Action::Dismiss => return dismiss(m),
+        Action::Undo => return undo(m),
+        Action::CycleFilter => {
             m.filter = m.filter.next();
             m.refilter();
             m.status = format!("showing {}", m.filter.label());
         }
-        Msg::CycleChange => {
+        Action::CycleChange => {
             m.change = match m.change {
                 None => Some(Change::Added),
                 Some(Change::Added) => Some(Change::Modified),
@@ -215,55 +272,52 @@ fn browse(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.refilter();
             m.status = format!("change filter: {}", m.change.map_or("any", |c| c.as_str()));
         }
-        Msg::CycleSort => {
-            m.sort = m.sort.next();
+        Action::CycleSort => {
+            m.tree.sort = m.tree.sort.next();
             m.rebuild_rows();
-            m.status = format!("sorted by {}", m.sort.label());
+            m.status = format!("sorted by {}", m.tree.sort.label());
         }
-        Msg::FocusNext => {
+        Action::FocusNext => {
             m.focus = match m.focus {
                 Focus::Tree => Focus::Detail,
                 Focus::Detail if !m.marks.is_empty() => Focus::Marked,
                 _ => Focus::Tree,
             };
         }
-        Msg::WritePreview => return write_preview(m),
-        Msg::Help => {
+        Action::WritePreview => return write_preview(m),
+        Action::Help => {
             m.popup_scroll = 0;
             m.prev_mode = Mode::Browse;
             m.mode = Mode::Help;
         }
-        Msg::Quit => return quit(m),
-        Msg::Yes
-        | Msg::No
-        | Msg::SearchChar(_)
-        | Msg::SearchBackspace
-        | Msg::SearchAccept
-        | Msg::SearchCancel => {}
+        Action::Quit => return quit(m),
+        Action::Yes
+        | Action::No
+        | Action::SearchChar(_)
+        | Action::SearchBackspace
+        | Action::SearchAccept
+        | Action::SearchCancel => {}
     }
     None
 }
 
-/// The cursor `s` of a list of `len` rows after a movement message.
-fn moved(s: usize, msg: &Msg, page: usize, len: usize) -> usize {
-    let last = len.saturating_sub(1);
+/// The movement a movement message asks for.
+fn to_move(msg: Action) -> Move {
     match msg {
-        Msg::Up => s.saturating_sub(1),
-        Msg::Down => (s + 1).min(last),
-        Msg::PageUp => s.saturating_sub(page),
-        Msg::PageDown => (s + page).min(last),
-        Msg::Top => 0,
-        _ => last,
+        Action::Up => Move::Up,
+        Action::Down => Move::Down,
+        Action::PageUp => Move::PageUp,
+        Action::PageDown => Move::PageDown,
+        Action::Top => Move::Top,
+        _ => Move::Bottom,
     }
 }
 
-fn movement(m: &mut Model, msg: Msg) {
+fn movement(m: &mut Model, msg: Action) {
     let page = m.page.max(1);
     match m.focus {
         Focus::Tree => {
-            let s = m.selected;
-            m.selected = moved(s, &msg, page, m.rows.len());
-            if m.selected != s {
+            if m.tree.move_cursor(to_move(msg), page) {
                 m.detail_scroll = 0;
             }
         }
@@ -271,44 +325,25 @@ fn movement(m: &mut Model, msg: Msg) {
             let s = m.detail_scroll;
             let p = page as u16;
             m.detail_scroll = match msg {
-                Msg::Up => s.saturating_sub(1),
-                Msg::Down => s.saturating_add(1),
-                Msg::PageUp => s.saturating_sub(p),
-                Msg::PageDown => s.saturating_add(p),
-                Msg::Top => 0,
+                Action::Up => s.saturating_sub(1),
+                Action::Down => s.saturating_add(1),
+                Action::PageUp => s.saturating_sub(p),
+                Action::PageDown => s.saturating_add(p),
+                Action::Top => 0,
                 _ => u16::MAX / 2,
             };
         }
         Focus::Marked => {
-            m.marked_sel = moved(m.marked_sel, &msg, page, m.marks.len());
+            m.marked_sel = to_move(msg).apply(m.marked_sel, page, m.marks.len());
         }
     }
 }
 
 fn expand(m: &mut Model) {
-    let Some(i) = m.selected_pair() else { return };
-    if !m.has_children(i) {
+    let Some(d) = m.data.as_ref() else { return };
+    if m.tree.expand(d) == Expanded::Leaf {
         m.status = "not a directory with shown entries".into();
-        return;
     }
-    if m.expanded.contains(&(i as u32)) {
-        // Already open: step onto its first child.
-        if m.selected + 1 < m.rows.len() {
-            m.selected += 1;
-        }
-        return;
-    }
-    // Open chains of single directories in one go (var → lib → docker).
-    let mut cur = i;
-    loop {
-        m.expanded.insert(cur as u32);
-        let kids = m.children(Some(cur));
-        if kids.len() != 1 || !m.has_children(kids[0] as usize) {
-            break;
-        }
-        cur = kids[0] as usize;
-    }
-    m.rebuild_rows();
 }
 
 fn collapse(m: &mut Model) {
@@ -316,17 +351,8 @@ fn collapse(m: &mut Model) {
         m.focus = Focus::Tree;
         return;
     }
-    let Some(i) = m.selected_pair() else { return };
-    if m.expanded.remove(&(i as u32)) {
-        m.rebuild_rows();
-        return;
-    }
-    let Some(d) = m.data.as_ref() else { return };
-    let p = d.audit.merge().parents()[i];
-    if p != NONE
-        && let Some(r) = m.rows.iter().position(|r| r.pair == p)
-    {
-        m.selected = r;
+    if let Some(d) = m.data.as_ref() {
+        m.tree.collapse(d);
     }
 }
 
@@ -385,9 +411,7 @@ fn toggle_mark(m: &mut Model) {
                 n,
                 crate::text::human_bytes(b)
             );
-            if m.selected + 1 < m.rows.len() {
-                m.selected += 1;
-            }
+            m.tree.move_cursor(Move::Down, 1);
         }
         Err(Refusal::UnderMarked(anc)) => {
             m.status = format!(
@@ -481,55 +505,53 @@ fn write_preview(m: &mut Model) -> Option<Cmd> {
     Some(Cmd::PrepareWrite)
 }
 
-impl Model {
-    /// The runtime rendered the plan (or failed to).
-    pub fn plan_ready(&mut self, plan: crate::Result<WritePlan>) {
-        match plan {
-            Ok(p) => {
-                self.plan = Some(p);
-                self.popup_scroll = 0;
-                self.prev_mode = Mode::Browse;
-                self.mode = Mode::ConfirmWrite;
-            }
-            Err(e) => self.status = format!("cannot prepare the whitelist: {e}"),
+/// The runtime rendered the plan (or failed to).
+fn plan_ready(m: &mut Model, plan: crate::Result<WritePlan>) {
+    match plan {
+        Ok(p) => {
+            m.plan = Some(p);
+            m.popup_scroll = 0;
+            m.prev_mode = Mode::Browse;
+            m.mode = Mode::ConfirmWrite;
         }
+        Err(e) => m.status = format!("cannot prepare the whitelist: {e}"),
     }
+}
 
-    /// The runtime wrote the whitelist (or failed to).
-    pub fn write_done(&mut self, r: crate::Result<()>) {
-        let plan = self.plan.take();
-        match r {
-            Ok(()) => {
-                let n = self.marks.len();
-                self.promoted.extend(self.marks.iter().map(|(_, k)| k.pair));
-                self.marks.clear();
-                self.focus = Focus::Tree;
-                let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
-                self.status = format!(
-                    "wrote {n} {} to {}{}",
-                    if n == 1 { "path" } else { "paths" },
-                    crate::text::quote_path(&path),
-                    if had_old {
-                        " (the old one is in .bak)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Err(e) => self.status = format!("nothing written: {e}"),
-        }
-    }
-
-    /// The runtime appended the rule; `previous` is the file's content before.
-    pub fn ignore_saved(&mut self, r: crate::Result<Option<Vec<u8>>>) {
-        match r {
-            Ok(prev) => {
-                if let Some(last) = self.dismissals.last_mut() {
-                    last.previous = Some(prev);
+/// The runtime wrote the whitelist (or failed to).
+fn write_done(m: &mut Model, r: crate::Result<()>) {
+    let plan = m.plan.take();
+    match r {
+        Ok(()) => {
+            let n = m.marks.len();
+            m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
+            m.marks.clear();
+            m.focus = Focus::Tree;
+            let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
+            m.status = format!(
+                "wrote {n} {} to {}{}",
+                if n == 1 { "path" } else { "paths" },
+                crate::text::quote_path(&path),
+                if had_old {
+                    " (the old one is in .bak)"
+                } else {
+                    ""
                 }
-            }
-            Err(e) => self.status = format!("dismissed in memory, but not saved: {e}"),
+            );
         }
+        Err(e) => m.status = format!("nothing written: {e}"),
+    }
+}
+
+/// The runtime appended the rule; `previous` is the file's content before.
+fn ignore_saved(m: &mut Model, r: crate::Result<Option<Vec<u8>>>) {
+    match r {
+        Ok(prev) => {
+            if let Some(last) = m.dismissals.last_mut() {
+                last.previous = Some(prev);
+            }
+        }
+        Err(e) => m.status = format!("dismissed in memory, but not saved: {e}"),
     }
 }
 
@@ -537,6 +559,10 @@ impl Model {
 mod tests {
     use super::*;
     use crate::tui::model::tests::model;
+
+    fn up(m: &mut Model, a: Action) -> Option<Cmd> {
+        update(m, a.into())
+    }
 
     fn path_of(m: &Model) -> String {
         let d = m.data.as_ref().unwrap();
@@ -547,16 +573,16 @@ mod tests {
     fn expanding_opens_single_directory_chains() {
         let (_d, mut m) = model();
         assert_eq!(path_of(&m), "/var");
-        update(&mut m, Msg::Expand);
-        let shown: Vec<u16> = m.rows.iter().map(|r| r.depth).collect();
+        up(&mut m, Action::Expand);
+        let shown: Vec<u16> = m.tree.rows().iter().map(|r| r.depth).collect();
         assert_eq!(shown.len(), 3 + 2, "/var shows lib and log");
-        update(&mut m, Msg::Expand);
+        up(&mut m, Action::Expand);
         assert_eq!(path_of(&m), "/var/lib", "a second → steps in");
-        update(&mut m, Msg::Expand);
-        update(&mut m, Msg::Expand);
+        up(&mut m, Action::Expand);
+        up(&mut m, Action::Expand);
         assert_eq!(path_of(&m), "/var/lib/docker");
-        update(&mut m, Msg::Collapse);
-        update(&mut m, Msg::Collapse);
+        up(&mut m, Action::Collapse);
+        up(&mut m, Action::Collapse);
         assert_eq!(
             path_of(&m),
             "/var/lib",
@@ -567,60 +593,51 @@ mod tests {
     #[test]
     fn marking_refuses_overlaps_and_quitting_asks_first() {
         let (_d, mut m) = model();
-        update(&mut m, Msg::ToggleMark); // /var
+        up(&mut m, Action::ToggleMark); // /var
         assert_eq!(m.marks.len(), 1);
-        update(&mut m, Msg::Top);
-        update(&mut m, Msg::Expand);
-        update(&mut m, Msg::Down);
-        update(&mut m, Msg::ToggleMark); // /var/lib: covered by /var
+        up(&mut m, Action::Top);
+        up(&mut m, Action::Expand);
+        up(&mut m, Action::Down);
+        up(&mut m, Action::ToggleMark); // /var/lib: covered by /var
         assert_eq!(m.marks.len(), 1);
         assert!(m.status.contains("/var is already marked"), "{}", m.status);
-        assert_eq!(update(&mut m, Msg::Quit), None);
+        assert_eq!(up(&mut m, Action::Quit), None);
         assert_eq!(m.mode, Mode::ConfirmQuit);
-        assert_eq!(update(&mut m, Msg::No), None);
+        assert_eq!(up(&mut m, Action::No), None);
         assert_eq!(m.mode, Mode::Browse);
-        assert_eq!(update(&mut m, Msg::Quit), None);
-        assert_eq!(update(&mut m, Msg::Yes), Some(Cmd::Quit));
+        assert_eq!(up(&mut m, Action::Quit), None);
+        assert_eq!(up(&mut m, Action::Yes), Some(Cmd::Quit));
     }
 
     #[test]
     fn dismissing_hides_the_subtree_and_undo_brings_it_back() {
         let (_d, mut m) = model();
-        let open = |m: &Model| {
-            m.data
-                .as_ref()
-                .unwrap()
-                .hits
-                .entries
-                .iter()
-                .filter(|&&h| h == 1)
-                .count()
-        };
+        let open = |m: &Model| m.tree.hits().entries.iter().filter(|&&h| h == 1).count();
         let open_before = open(&m);
-        let before = m.rows.len();
+        let before = m.tree.rows().len();
         assert_eq!(
-            update(&mut m, Msg::Dismiss),
+            up(&mut m, Action::Dismiss),
             None,
             "no --ignore: memory only"
         );
         assert!(m.status.contains("not saved"), "{}", m.status);
-        assert_eq!(m.rows.len(), before - 1);
-        update(&mut m, Msg::CycleFilter); // all
-        update(&mut m, Msg::CycleFilter); // persisted
-        update(&mut m, Msg::CycleFilter); // nix
-        update(&mut m, Msg::CycleFilter); // dismissed
-        assert_eq!(m.rows.len(), 1);
-        update(&mut m, Msg::CycleFilter); // stray again
-        update(&mut m, Msg::Undo);
+        assert_eq!(m.tree.rows().len(), before - 1);
+        up(&mut m, Action::CycleFilter); // all
+        up(&mut m, Action::CycleFilter); // persisted
+        up(&mut m, Action::CycleFilter); // nix
+        up(&mut m, Action::CycleFilter); // dismissed
+        assert_eq!(m.tree.rows().len(), 1);
+        up(&mut m, Action::CycleFilter); // stray again
+        up(&mut m, Action::Undo);
         assert_eq!(open(&m), open_before, "undo brings every stray entry back");
     }
 
     #[test]
     fn write_needs_marks_and_a_plan() {
         let (_d, mut m) = model();
-        assert_eq!(update(&mut m, Msg::WritePreview), None);
-        update(&mut m, Msg::ToggleMark);
-        assert_eq!(update(&mut m, Msg::WritePreview), Some(Cmd::PrepareWrite));
+        assert_eq!(up(&mut m, Action::WritePreview), None);
+        up(&mut m, Action::ToggleMark);
+        assert_eq!(up(&mut m, Action::WritePreview), Some(Cmd::PrepareWrite));
     }
 
     #[test]

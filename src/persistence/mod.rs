@@ -1,24 +1,38 @@
-//! Reading the whitelist in effect (SPEC §3 `--persistence`): the JSON that
-//! `nix eval --json` prints for impermanence's `environment.persistence`, Home
-//! Manager's `home.persistence` and preservation's `preservation.preserveAt`,
-//! in every dialect users have (string or attribute-set entries, v1 and v2),
-//! and the `.nix` whitelist darlings writes, read with a real Nix parser.
+//! Reading the whitelist in effect (`--persistence`): the JSON that
+//! `nix eval --json` prints for impermanence's `environment.persistence`, its
+//! Home Manager module's `home.persistence` and preservation's
+//! `preservation.preserveAt`, in every shape users have (string or
+//! attribute-set entries, before and after impermanence's 2025 rewrite,
+//! projected or not; `tests/data/vectors/exports/README.md` shows each), and
+//! a `.nix` whitelist in darlings' literal form, read with a real Nix parser.
 //!
 //! Homes: user entries are relative to a home. It is taken, in this order,
 //! from the absolute `dirPath`/`filePath` or the `home` field of the entry,
-//! the `home` of `users.NAME`, [`LoadOptions`], the name of a Home Manager v1
-//! location (`/persist/home/bird` is storage `/persist` for home
-//! `/home/bird`), and finally the NixOS convention: `/root` for root,
-//! `/home/NAME` for everyone else.
+//! the `home` of `users.NAME`, [`LoadOptions`] (`--persistence USER=FILE`),
+//! the name of a pre-rewrite Home Manager location (`/persist/home/bird` is
+//! storage `/persist` for home `/home/bird`; one such location names the
+//! user of the whole export), and finally the NixOS convention: `/root` for
+//! root, `/home/NAME` for everyone else.
 //!
-//! An entry's persistent copy is `storage` + `path`. The one layout where
-//! that does not hold is a Home Manager v1 location whose name does not end
-//! with the home (`/persist/bird`): its `storage` is then the location name.
+//! An entry's persistent copy is `storage` + `path`. The layouts where that
+//! does not hold are pre-rewrite Home Manager locations whose name does not
+//! end with the home (`/persist/bird`), and those with
+//! `removePrefixDirectory` (a stow repository: `nvim/.config/nvim` is
+//! `~/.config/nvim`): their `storage` is then the location's own path.
+//!
+//! Not persisted paths, and skipped: preservation's `how = "_intermediate"`
+//! parents, and, in pre-rewrite impermanence exports, the copies of every
+//! `users.NAME` entry in the location's own lists.
 
 use std::path::{Path, PathBuf};
 
+mod dialects;
+
 use crate::error::{Error, Result};
 use crate::nix::{self, Attrs, Value};
+
+use dialects::detect_kind;
+pub(crate) use dialects::{split_home_suffix, strip_home};
 
 /// How the persistent copy is made visible at the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,7 +119,11 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Whitelist> {
 /// extension (`.json`, `.nix`) decides the format, else JSON then Nix is tried.
 pub fn parse(text: &str, path: &Path, opts: &LoadOptions) -> Result<Whitelist> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let reader = Reader { file: path, opts };
+    let reader = Reader {
+        file: path,
+        opts,
+        hm_user: opts.home_manager_user.clone(),
+    };
     match ext {
         "json" => reader.json(&parse_json(text).map_err(|e| Error::bad_input(path, e))?),
         "nix" => reader.nix(&nix::parse_module(text).map_err(|e| Error::bad_input(path, e))?),
@@ -165,8 +183,12 @@ fn same_but_origin(a: &WhitelistEntry, b: &WhitelistEntry) -> bool {
 }
 
 fn parse_json(text: &str) -> std::result::Result<Value, String> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "invalid JSON: {e} (a failed `nix eval --json ... > FILE` leaves a truncated \
+                 file behind: check that the export command succeeded)"
+        )
+    })?;
     Ok(from_json(json))
 }
 
@@ -213,11 +235,20 @@ struct ListCtx<'a> {
     home: Option<UserHome>,
     /// How files of this list are made visible unless the entry says.
     file_how: How,
+    /// Home Manager before its 2025 rewrite with `removePrefixDirectory`:
+    /// the first component of each entry names a stow package and is not
+    /// part of the target path.
+    strip_first: bool,
+    /// impermanence before its 2025 rewrite repeated every `users.NAME`
+    /// entry (with its `home`) in the location's own lists: skip those.
+    skip_homed: bool,
 }
 
 struct Reader<'a> {
     file: &'a Path,
     opts: &'a LoadOptions,
+    /// The user a Home Manager JSON belongs to: given, or found in the file.
+    hm_user: Option<UserHome>,
 }
 
 impl Reader<'_> {
@@ -234,9 +265,29 @@ impl Reader<'_> {
             ));
         };
         let mut out = Whitelist::default();
-        for (name, loc) in &locations.0 {
-            let kind = detect_kind(loc);
-            self.location(kind, name, loc, &mut out)?;
+        let kinds: Vec<Kind> = locations
+            .0
+            .iter()
+            .map(|(_, loc)| detect_kind(loc))
+            .collect();
+        let mut reader = Reader {
+            hm_user: self.hm_user.clone(),
+            ..*self
+        };
+        // One Home Manager export is one user's: a location that says whose
+        // home it is says it for the others.
+        if reader.hm_user.is_none() {
+            reader.hm_user = locations
+                .0
+                .iter()
+                .zip(&kinds)
+                .filter(|(_, k)| **k == Kind::HomeManager)
+                .find_map(|((name, loc), _)| {
+                    dialects::home_manager_user(name, loc, &self.opts.homes)
+                });
+        }
+        for ((name, loc), kind) in locations.0.iter().zip(kinds) {
+            reader.location(kind, name, loc, &mut out)?;
         }
         Ok(finish(out))
     }
@@ -279,20 +330,24 @@ impl Reader<'_> {
                 self.absolute(self.text(v, &vat)?, &vat)?
             }
         };
-        if matches!(loc.get("removePrefixDirectory"), Some(Value::Bool(true))) {
-            return Err(self.bad(
-                &at,
-                "removePrefixDirectory = true is not supported: the stored path differs from the target",
-            ));
-        }
         let mut home = None;
         let mut v1_home_manager = false;
+        let mut strip_first = false;
         if kind == Kind::HomeManager {
-            home = self.opts.home_manager_user.clone();
-            // Home Manager v1 named the location after the per-user storage
-            // path: `/persist/home/bird` is storage `/persist` for
-            // `/home/bird`. v2 names the storage root itself.
-            if loc.get("persistentStoragePath").is_none() {
+            home = self.hm_user.clone();
+            // Before the 2025 rewrite the location was named after the
+            // user's own storage directory (`/persist/home/bird` is storage
+            // `/persist` for `/home/bird`), and had options the rewrite
+            // removed; after it, the location names the storage root.
+            v1_home_manager = [
+                "allowOther",
+                "removePrefixDirectory",
+                "defaultDirectoryMethod",
+            ]
+            .iter()
+            .any(|k| loc.get(k).is_some());
+            strip_first = matches!(loc.get("removePrefixDirectory"), Some(Value::Bool(true)));
+            if (v1_home_manager || loc.get("persistentStoragePath").is_none()) && !strip_first {
                 let split = match &home {
                     Some(h) => strip_home(&storage, &h.dir).map(|root| (root, h.clone())),
                     None => split_home_suffix(&storage),
@@ -303,13 +358,6 @@ impl Reader<'_> {
                     storage = root;
                 }
             }
-            v1_home_manager |= [
-                "allowOther",
-                "removePrefixDirectory",
-                "defaultDirectoryMethod",
-            ]
-            .iter()
-            .any(|k| loc.get(k).is_some());
         }
         let ctx = ListCtx {
             kind,
@@ -323,6 +371,9 @@ impl Reader<'_> {
             } else {
                 How::BindMount
             },
+            strip_first,
+            skip_homed: kind == Kind::Impermanence
+                && matches!(loc.get("users"), Some(Value::Set(u)) if !u.0.is_empty()),
         };
         self.lists(loc, &ctx, out)?;
         if let Some(users) = loc.get("users") {
@@ -350,6 +401,7 @@ impl Reader<'_> {
                 let uctx = ListCtx {
                     at: uat,
                     home: Some(UserHome { name, dir }),
+                    skip_homed: false,
                     ..ctx.clone()
                 };
                 self.lists(spec, &uctx, out)?;
@@ -420,6 +472,9 @@ impl Reader<'_> {
             Value::Str(_) | Value::Path(_) => self.text(item, at)?,
             Value::Set(attrs) => {
                 if !self.enabled(attrs, at)? {
+                    return Ok(None);
+                }
+                if ctx.skip_homed && matches!(attrs.get("home"), Some(Value::Str(_))) {
                     return Ok(None);
                 }
                 let how = [("how", attrs.get("how")), ("method", attrs.get("method"))]
@@ -494,6 +549,19 @@ impl Reader<'_> {
                 ));
             }
         };
+        let written = match written.split_once('/') {
+            Some((_package, rest)) if ctx.strip_first => rest,
+            _ if ctx.strip_first => {
+                return Err(self.bad(
+                    at,
+                    format!(
+                        "{} has no package directory to remove (removePrefixDirectory = true)",
+                        nix::quote(written)
+                    ),
+                ));
+            }
+            _ => written,
+        };
         entry.path = if written.starts_with('/') {
             self.absolute(written, at)?
         } else if let Some(home) = &entry.home {
@@ -501,7 +569,8 @@ impl Reader<'_> {
         } else {
             let hint = match ctx.kind {
                 Kind::HomeManager => {
-                    "; this Home Manager location does not say whose home it is: pass the user and home"
+                    "; this Home Manager export does not say whose home it is: name its user \
+                     as `--persistence USER=FILE`"
                 }
                 _ => "",
             };
@@ -571,96 +640,6 @@ fn finish(mut out: Whitelist) -> Whitelist {
     out.storage_roots.sort();
     out.storage_roots.dedup();
     out
-}
-
-/// Preservation spells out fields impermanence does not have.
-fn detect_kind(loc: &Value) -> Kind {
-    let Value::Set(loc) = loc else {
-        return Kind::Impermanence;
-    };
-    let has_how = |v: Option<&Value>| match v {
-        Some(Value::List(items)) => items.iter().any(
-            |i| matches!(i, Value::Set(a) if a.get("how").is_some() || a.get("inInitrd").is_some()),
-        ),
-        _ => false,
-    };
-    if loc.get("commonMountOptions").is_some()
-        || has_how(loc.get("directories"))
-        || has_how(loc.get("files"))
-    {
-        return Kind::Preservation;
-    }
-    if loc.get("users").is_some() {
-        return Kind::Impermanence;
-    }
-    // Without `users`, relative entries or a `home` mean a Home Manager location.
-    let relative = |v: Option<&Value>| match v {
-        Some(Value::List(items)) => items.iter().any(|i| match i {
-            Value::Str(s) => !s.starts_with('/'),
-            Value::Set(a) => {
-                matches!(a.get("home"), Some(Value::Str(_)))
-                    || [a.get("directory"), a.get("file")]
-                        .into_iter()
-                        .flatten()
-                        .any(|p| matches!(p, Value::Str(s) if !s.starts_with('/')))
-            }
-            _ => false,
-        }),
-        _ => false,
-    };
-    if relative(loc.get("directories")) || relative(loc.get("files")) {
-        Kind::HomeManager
-    } else {
-        Kind::Impermanence
-    }
-}
-
-/// `storage` without `home` at its end: `/persist/srv/deploy` without
-/// `/srv/deploy` is `/persist`.
-fn strip_home(storage: &Path, home: &Path) -> Option<PathBuf> {
-    let s: Vec<_> = storage.components().collect();
-    let h: Vec<_> = home.components().skip(1).collect();
-    // The storage root left over must not be `/` itself.
-    if h.is_empty() || s.len() <= h.len() + 1 || !s.ends_with(&h) {
-        return None;
-    }
-    Some(s[..s.len() - h.len()].iter().collect())
-}
-
-/// `/persist/home/bird` → (`/persist`, bird at `/home/bird`); `/persist/root`
-/// → (`/persist`, root at `/root`).
-fn split_home_suffix(storage: &Path) -> Option<(PathBuf, UserHome)> {
-    let comps: Vec<&str> = storage
-        .iter()
-        .filter_map(|c| c.to_str())
-        .filter(|c| *c != "/")
-        .collect();
-    let n = comps.len();
-    let join = |parts: &[&str]| {
-        let mut p = PathBuf::from("/");
-        p.extend(parts);
-        p
-    };
-    if n >= 3 && comps[n - 2] == "home" {
-        let name = comps[n - 1].to_string();
-        return Some((
-            join(&comps[..n - 2]),
-            UserHome {
-                name,
-                dir: join(&comps[n - 2..]),
-            },
-        ));
-    }
-    if n >= 2 && comps[n - 1] == "root" {
-        return Some((
-            join(&comps[..n - 1]),
-            UserHome {
-                name: "root".into(),
-                dir: "/root".into(),
-            },
-        ));
-    }
-    None
 }
 
 #[cfg(test)]

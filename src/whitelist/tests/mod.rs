@@ -1,5 +1,8 @@
-//! Tests of the whitelist writer: exact output, round trips through the
-//! reader, idempotence, merging, atomic writes, and evaluation by real Nix.
+//! Tests of darlings' own canonical whitelist: exact output, round trips
+//! through the reader, idempotence, merging, and evaluation by real Nix.
+//! The edits of a person's file are tested in `edit/tests.rs`.
+
+mod write;
 
 use std::process::Command;
 
@@ -381,117 +384,6 @@ fn unwritable_paths_and_unmergeable_files_are_errors() {
     }
 }
 
-fn dir_listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("readable")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Plans and writes, as `promote` does.
-fn update(
-    path: &Path,
-    flavor: Flavor,
-    storage: &Path,
-    promotions: &[Promotion],
-    homes: &[(String, PathBuf)],
-) -> crate::Result<()> {
-    plan(path, flavor, storage, promotions, homes)?.write()
-}
-
-#[test]
-fn a_syntax_error_leaves_the_file_untouched() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("persist.nix");
-    let broken = "{ environment.persistence.\"/persist\".directories = [ \"/var/log\" ;\n";
-    std::fs::write(&path, broken).expect("write");
-    let err = update(
-        &path,
-        Flavor::Impermanence,
-        Path::new("/persist"),
-        &desktop(),
-        &homes(),
-    )
-    .expect_err("broken");
-    assert!(matches!(err, Error::BadInput { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("persist.nix") && err.to_string().contains("line 1"),
-        "{err}"
-    );
-    assert_eq!(std::fs::read_to_string(&path).expect("read"), broken);
-    assert_eq!(dir_listing(dir.path()), vec!["persist.nix"]);
-}
-
-#[test]
-fn update_creates_then_merges_and_keeps_a_backup() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("persist.nix");
-    update(
-        &path,
-        Flavor::Impermanence,
-        Path::new("/persist"),
-        &desktop()[..2],
-        &homes(),
-    )
-    .expect("creates");
-    let first = std::fs::read_to_string(&path).expect("read");
-    assert_eq!(dir_listing(dir.path()), vec!["persist.nix"]);
-    update(
-        &path,
-        Flavor::Impermanence,
-        Path::new("/persist"),
-        &desktop(),
-        &homes(),
-    )
-    .expect("merges");
-    assert_eq!(std::fs::read_to_string(&path).expect("read"), IMPERMANENCE);
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("persist.nix.bak")).expect("bak"),
-        first
-    );
-    assert_eq!(
-        dir_listing(dir.path()),
-        vec!["persist.nix", "persist.nix.bak"]
-    );
-}
-
-#[test]
-fn write_atomic_sets_modes_and_leaves_nothing_behind_on_failure() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("w.nix");
-    write_atomic(&path, "one").expect("writes");
-    assert_eq!(
-        std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
-        0o644
-    );
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    write_atomic(&path, "two").expect("writes");
-    assert_eq!(std::fs::read_to_string(&path).expect("read"), "two");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("w.nix.bak")).expect("read"),
-        "one"
-    );
-    assert_eq!(
-        std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
-        0o600
-    );
-
-    // A directory in the way: refused, nothing created.
-    let blocked = dir.path().join("blocked.nix");
-    std::fs::create_dir(&blocked).expect("mkdir");
-    assert!(write_atomic(&blocked, "x").is_err());
-    // A missing directory: the temporary file cannot even be created.
-    assert!(write_atomic(&dir.path().join("missing/w.nix"), "x").is_err());
-    assert_eq!(
-        dir_listing(dir.path()),
-        vec!["blocked.nix", "w.nix", "w.nix.bak"]
-    );
-    assert!(dir_listing(&blocked).is_empty());
-}
-
 // --- Real Nix -----------------------------------------------------------------
 
 /// Evaluates `text` as a module with real Nix and returns the value of the
@@ -622,31 +514,6 @@ fn real_nix_evaluates_a_merged_file_and_escaped_strings() {
         serde_json::json!({ "/per sist": { "files": [ weird ] } })
     );
     assert_eq!(read_back(&text).entries[0].path, Path::new(weird));
-}
-
-#[test]
-fn write_atomic_replaces_the_target_of_a_symlink() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let real = dir.path().join("dotfiles");
-    std::fs::create_dir(&real).expect("mkdir");
-    std::fs::write(real.join("persist.nix"), "old").expect("write");
-    let link = dir.path().join("persist.nix");
-    std::os::unix::fs::symlink(real.join("persist.nix"), &link).expect("symlink");
-    write_atomic(&link, "new").expect("writes");
-    assert!(
-        std::fs::symlink_metadata(&link)
-            .expect("meta")
-            .file_type()
-            .is_symlink()
-    );
-    assert_eq!(
-        std::fs::read_to_string(real.join("persist.nix")).expect("read"),
-        "new"
-    );
-    assert_eq!(
-        std::fs::read_to_string(real.join("persist.nix.bak")).expect("read"),
-        "old"
-    );
 }
 
 /// Homes outside `/home` in preservation: the file names the home itself.

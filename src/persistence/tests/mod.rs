@@ -509,3 +509,5 @@ fn preservation_in_initrd_is_read_from_json_and_nix() {
     let bad = r#"{ "/persist": { "files": [ { "file": "/x", "how": "bindmount", "inInitrd": "yes" } ] } }"#;
     assert!(bad_input(bad, "p.json").contains("files[0].inInitrd"));
 }
+
+mod exports;
