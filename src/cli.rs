@@ -28,8 +28,9 @@ pub struct Cli {
     pub ui: UiArgs,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths; \
-2 bad usage or unusable input (the message names the file and the problem).";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths, \
+or `check` found a problem of severity error; 2 bad usage or unusable input (the message names the file \
+and the problem).";
 
 /// The subcommands of SPEC §3.
 #[derive(Debug, Subcommand)]
@@ -75,6 +76,37 @@ pub enum Command {
         /// List unchanged entries too.
         #[arg(long)]
         include_unchanged: bool,
+    },
+    /// Find what is wrong with the whitelist in effect: data hidden under mounts, paths not in
+    /// storage, replaced links, stale storage, entries over Nix-managed files, nested and
+    /// duplicate entries, home paths without their owner, early-boot paths set up too late.
+    ///
+    /// Exits 1 when a finding has severity error: run it before `nixos-rebuild switch` or
+    /// before enabling wipes. Schema of --json: darlings-check/1 (docs/check.md).
+    Check {
+        /// The root to check (default /).
+        root: Option<PathBuf>,
+        /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may
+        /// repeat (default: what the live system shows: storage bind mounts, mount units,
+        /// preservation's tmpfiles links).
+        #[arg(long, value_name = "FILE")]
+        persistence: Vec<PathBuf>,
+        /// A persistent storage root; may repeat (default: from the config, else /persist).
+        #[arg(long, value_name = "PATH")]
+        storage: Vec<PathBuf>,
+        /// A previous scan or old root: a path that was a link into storage there and is not
+        /// any more is a replaced link.
+        #[arg(long, value_name = "BASELINE", default_value = "empty")]
+        against: String,
+        /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Print JSON (schema darlings-check/1) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Save a scan of ROOT, to serve later as `--against FILE`.
     Scan {

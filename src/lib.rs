@@ -13,6 +13,7 @@
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`users`]: the scanned root's accounts (`/etc/passwd`, `/etc/group`): owner names and homes.
+//! - [`json`]: JSON text/bytes pairs and terminal-safe escaping (report, check).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
@@ -26,6 +27,7 @@
 //! - [`owners`]: who keeps state in a service directory (the unit naming it, or its user and that user's units).
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
+//! - [`check`]: what is wrong with the whitelist in effect (`darlings check`, docs/check.md).
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
@@ -46,6 +48,7 @@ pub mod timing;
 pub mod safe_open;
 pub mod users;
 
+pub mod json;
 pub mod output;
 
 pub mod mountinfo;
@@ -66,6 +69,7 @@ pub mod evidence;
 pub mod owners;
 
 pub mod audit;
+pub mod check;
 pub mod suggest;
 
 pub mod progress;

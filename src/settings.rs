@@ -76,6 +76,15 @@ pub fn parse_baseline(value: &str) -> Result<Baseline> {
 
 /// Builds the audit options of a scanning command.
 pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOptions> {
+    Ok(audit_and_config(root, args)?.0)
+}
+
+/// Builds the audit options of a scanning command, and returns the
+/// `--persistence` files as read, for the check.
+pub fn audit_and_config(
+    root: Option<&Path>,
+    args: &ScanArgs,
+) -> Result<(AuditOptions, Vec<crate::check::ConfigFile>)> {
     let root = resolve_root(root)?;
     let threads = threads(args.threads)?;
     let baseline = parse_baseline(&args.against)?;
@@ -87,10 +96,16 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
-    let (listed, config_roots) = load_persistence(&root, &args.persistence)?;
+    let config = load_config(&root, &args.persistence)?;
+    let listed = crate::check::listed(&config);
+    // A location that lists nothing is a storage root too: its contents are persisted.
     let mut storage = args.storage.clone();
-    storage.extend(config_roots);
-    Ok(AuditOptions {
+    storage.extend(
+        config
+            .iter()
+            .flat_map(|c| c.whitelist.storage_roots.iter().cloned()),
+    );
+    let opts = AuditOptions {
         scan: ScanOptions {
             root,
             threads,
@@ -102,7 +117,8 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         storage,
         listed,
         ignore: args.ignore.clone(),
-    })
+    };
+    Ok((opts, config))
 }
 
 /// Validates `--threads`.
@@ -160,20 +176,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep and their
-/// storage roots (a location that lists nothing is a storage root too: its
-/// contents are persisted); the homes of `users.NAME` entries come from
-/// ROOT's `/etc/passwd`. A broken file stops the command (exit 2) with the
-/// file and the entry named.
-pub fn load_persistence(
-    root: &Path,
-    files: &[PathBuf],
-) -> Result<(Vec<crate::evidence::Listed>, Vec<PathBuf>)> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut listed = Vec::new();
-    let mut roots = Vec::new();
+/// Reads every `--persistence` file (`FILE`, or `USER=FILE` for a Home
+/// Manager export of USER), each entry with its file and location; the
+/// homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A broken
+/// file stops the command (exit 2) with the file and the entry named.
+pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::ConfigFile>> {
     if files.is_empty() {
-        return Ok((listed, roots));
+        return Ok(Vec::new());
     }
     let users = crate::users::Users::read(root);
     let opts = crate::persistence::LoadOptions {
@@ -188,6 +197,7 @@ pub fn load_persistence(
             .collect(),
         home_manager_user: None,
     };
+    let mut config = Vec::new();
     for arg in files {
         let (owner, f) = owner_and_file(arg);
         let mut opts = opts.clone();
@@ -200,17 +210,10 @@ pub fn load_persistence(
                 dir,
             });
         }
-        let wl = crate::persistence::load_with(f, &opts)?;
-        roots.extend(wl.storage_roots);
-        for e in wl.entries {
-            listed.push(crate::evidence::Listed {
-                path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
-                storage: crate::evidence::normalize(e.storage.as_os_str().as_bytes()),
-                is_file: e.is_file,
-                by_symlink: e.how == crate::persistence::How::Symlink,
-                origin: e.origin,
-            });
-        }
+        config.push(crate::check::ConfigFile {
+            file: f.to_path_buf(),
+            whitelist: crate::persistence::load_with(f, &opts)?,
+        });
     }
-    Ok((listed, roots))
+    Ok(config)
 }

@@ -3,6 +3,7 @@
 //! and hands the result to a printer, the TUI or the whitelist writer. The
 //! only module that knows both the command line and the stages.
 
+mod check;
 mod docs;
 mod promote;
 mod report;
@@ -21,7 +22,7 @@ use crate::{Error, Result, audit, progress, scan as scanner};
 pub enum Outcome {
     /// Exit 0.
     Success,
-    /// Exit 1: the `--fail-on-stray` check failed.
+    /// Exit 1: a check failed (`summary --fail-on-stray`, an error finding of `check`).
     CheckFailed,
 }
 
@@ -54,6 +55,26 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             output,
             include_unchanged,
         }) => report::run(root.as_deref(), &scan, output.as_deref(), include_unchanged),
+        Some(Command::Check {
+            root,
+            persistence,
+            storage,
+            against,
+            exclude,
+            threads,
+            json,
+        }) => {
+            let scan = crate::cli::ScanArgs {
+                against,
+                persistence,
+                storage,
+                ignore: None,
+                hash: crate::cli::HashArg::None,
+                exclude,
+                threads,
+            };
+            check::run(root.as_deref(), &scan, json)
+        }
         Some(Command::Scan {
             root,
             output,

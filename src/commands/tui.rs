@@ -11,11 +11,17 @@ use crate::{Error, Result, demo, settings, tui, whitelist};
 
 /// The TUI with `--keys` and `--print-marked`: on the terminal, or headless
 /// (keys given, no terminal) printing its last screen.
-fn review(opts: AuditOptions, settings: Settings, ui: &UiArgs) -> Result<Model> {
+fn review(
+    opts: AuditOptions,
+    config: Vec<crate::check::ConfigFile>,
+    settings: Settings,
+    ui: &UiArgs,
+) -> Result<Model> {
     use std::io::IsTerminal;
     let options = tui::RunOptions {
         keys: tui::script::parse(ui.keys.as_deref().unwrap_or(""))?,
         print_marked: ui.print_marked,
+        config,
     };
     let model = if ui.keys.is_some() && !std::io::stdin().is_terminal() {
         let size = |var: &str, default: u16| {
@@ -53,7 +59,7 @@ pub fn run(
     write: &WriteArgs,
     ui: &UiArgs,
 ) -> Result<Outcome> {
-    let opts = settings::audit_options(root, scan)?;
+    let (opts, config) = settings::audit_and_config(root, scan)?;
     settings::check_output(&write.whitelist, &opts.baseline)?;
     let settings = tui::model::Settings {
         whitelist: write.whitelist.clone(),
@@ -62,7 +68,7 @@ pub fn run(
         ignore: scan.ignore.clone(),
         root: opts.scan.root.clone(),
     };
-    let model = review(opts, settings, ui)?;
+    let model = review(opts, config, settings, ui)?;
     if !ui.print_marked && (!model.promoted.is_empty() || !model.dismissals.is_empty()) {
         println!("{}", model.status);
     }
@@ -84,7 +90,7 @@ pub fn demo(ui: &UiArgs) -> Result<Outcome> {
         ignore: Some(demo.dir.path().join("ignore")),
         ..ScanArgs::default()
     };
-    let opts = settings::audit_options(Some(&demo.root), &scan)?;
+    let (opts, config) = settings::audit_and_config(Some(&demo.root), &scan)?;
     let settings = tui::model::Settings {
         whitelist: whitelist.clone(),
         flavor: Some(whitelist::Flavor::Impermanence),
@@ -92,7 +98,7 @@ pub fn demo(ui: &UiArgs) -> Result<Outcome> {
         ignore: scan.ignore.clone(),
         root: demo.root.clone(),
     };
-    let model = review(opts, settings, ui)?;
+    let model = review(opts, config, settings, ui)?;
     if ui.print_marked {
         return Ok(Outcome::Success);
     }

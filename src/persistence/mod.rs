@@ -71,6 +71,8 @@ pub struct WhitelistEntry {
     pub how: How,
     /// Set when the entry came from a user's list, relative to that home.
     pub home: Option<UserHome>,
+    /// preservation's `inInitrd = true`: set up in the initrd, before activation.
+    pub in_initrd: bool,
     /// Where it was read: option path, index and file.
     pub origin: String,
 }
@@ -158,9 +160,25 @@ pub fn merge(lists: Vec<Whitelist>) -> Whitelist {
 
 fn same_but_origin(a: &WhitelistEntry, b: &WhitelistEntry) -> bool {
     (
-        &a.path, &a.storage, a.is_file, &a.user, &a.group, &a.mode, a.how, &a.home,
+        &a.path,
+        &a.storage,
+        a.is_file,
+        &a.user,
+        &a.group,
+        &a.mode,
+        a.how,
+        &a.home,
+        a.in_initrd,
     ) == (
-        &b.path, &b.storage, b.is_file, &b.user, &b.group, &b.mode, b.how, &b.home,
+        &b.path,
+        &b.storage,
+        b.is_file,
+        &b.user,
+        &b.group,
+        &b.mode,
+        b.how,
+        &b.home,
+        b.in_initrd,
     )
 }
 
@@ -447,6 +465,7 @@ impl Reader<'_> {
                 How::BindMount
             },
             home: ctx.home.clone(),
+            in_initrd: false,
             origin: format!("{at} in {}", self.file.display()),
         };
         let written = match item {
@@ -484,6 +503,13 @@ impl Reader<'_> {
                         Some(v) => {
                             *slot = Some(self.text(v, &format!("{at}.{field}"))?.to_string())
                         }
+                    }
+                }
+                match attrs.get("inInitrd") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Bool(b)) => entry.in_initrd = *b,
+                    Some(_) => {
+                        return Err(self.bad(&format!("{at}.inInitrd"), "expected true or false"));
                     }
                 }
                 if let Some(v) = attrs.get("persistentStoragePath") {

@@ -20,6 +20,8 @@ pub enum Mode {
     ConfirmWrite,
     /// Asking before quitting with marks that are not written.
     ConfirmQuit,
+    /// The problems with the whitelist (`darlings check`), see `tui::findings`.
+    Findings,
 }
 
 /// What a key asks for (the vocabulary of the key table); the update gets
@@ -84,6 +86,8 @@ pub enum Action {
     No,
     /// Show the help screen.
     Help,
+    /// Open or close the problems with the whitelist.
+    Findings,
     /// Quit (asks first when marks are not written).
     Quit,
 }
@@ -107,8 +111,8 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
-/// Movement also scrolls the help and the write preview.
-const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
+/// Movement also scrolls the help and the write preview, and moves through the findings.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite, Mode::Findings];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -293,6 +297,24 @@ pub const KEYS: &[Binding] = &[
         footer: "pane",
     },
     Binding {
+        keys: &[ch('!')],
+        label: "!",
+        modes: &[Mode::Browse, Mode::Findings],
+        action: Action::Findings,
+        help: "problems with the whitelist (darlings check), each with its fix",
+        // The status line names the key when there are problems: the footer
+        // stays as it was on 100 columns.
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, NO)],
+        label: "Enter",
+        modes: &[Mode::Findings],
+        action: Action::Expand,
+        help: "show the finding's path in the tree",
+        footer: "show",
+    },
+    Binding {
         keys: &[ch('?'), (KeyCode::F(1), NO)],
         label: "?",
         modes: B,
@@ -343,7 +365,12 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
         label: "n/Esc",
-        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit, Mode::Help],
+        modes: &[
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+            Mode::Help,
+            Mode::Findings,
+        ],
         action: Action::No,
         help: "go back",
         footer: "back",
@@ -367,7 +394,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
         label: "q/Ctrl-C",
-        modes: &[Mode::Browse, Mode::Loading],
+        modes: &[Mode::Browse, Mode::Loading, Mode::Findings],
         action: Action::Quit,
         help: "quit (asks first when marks are not written)",
         footer: "quit",
@@ -509,6 +536,7 @@ mod tests {
             Mode::Help,
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
+            Mode::Findings,
         ] {
             let mut seen = std::collections::HashMap::new();
             for b in bindings(mode) {

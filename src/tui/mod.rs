@@ -46,6 +46,7 @@
 //! 5. A snapshot and a journey in `tests/tui.rs`.
 
 pub mod data;
+pub mod findings;
 pub mod keys;
 pub mod marks;
 pub mod model;
@@ -103,6 +104,8 @@ pub struct RunOptions {
     /// The marks are printed on exit (`--print-marked`): quitting does not
     /// ask about them.
     pub print_marked: bool,
+    /// The whitelist configs given, for the check that feeds the findings view.
+    pub config: Vec<crate::check::ConfigFile>,
 }
 
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
@@ -122,16 +125,25 @@ pub fn run(opts: AuditOptions, settings: Settings, options: RunOptions) -> Resul
     {
         let progress = Arc::clone(&progress);
         let tx = tx.clone();
+        let config = options.config.clone();
         std::thread::spawn(move || {
-            // The accounts are read here too: the UI thread does no I/O.
-            let input = match crate::audit::run(&opts, &progress) {
+            // The accounts are read here too: the UI thread does no I/O. So
+            // is the whitelist check, which needs the audit before it moves.
+            let (input, checked) = match crate::audit::run(&opts, &progress) {
                 Ok(audit) => {
                     let users = crate::users::Users::read(&audit.cur().root);
-                    Input::Msg(Msg::Loaded(Box::new((audit, users))))
+                    let checked = crate::check::run(&audit, &config);
+                    (
+                        Input::Msg(Msg::Loaded(Box::new((audit, users)))),
+                        Some(checked),
+                    )
                 }
-                Err(e) => Input::Loaded(Box::new(Err(e))),
+                Err(e) => (Input::Loaded(Box::new(Err(e))), None),
             };
             let _ = tx.send(input);
+            if let Some(c) = checked {
+                let _ = tx.send(Input::Msg(Msg::Checked(Box::new(c))));
+            }
         });
     }
     let gate = Arc::new(term::Gate::default());

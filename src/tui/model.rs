@@ -183,6 +183,8 @@ pub struct Model {
     /// The marks are printed on exit (`--print-marked`): quitting does not
     /// ask about them.
     pub print_marked: bool,
+    /// The problems with the whitelist (`!`).
+    pub findings: super::findings::Findings,
 }
 
 impl Model {
@@ -212,6 +214,7 @@ impl Model {
             status: String::new(),
             page: 20,
             print_marked: false,
+            findings: Default::default(),
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Msg {
     Pointer(Pointer),
     /// The audit arrived, with the accounts of its root.
     Loaded(Box<(Audit, Users)>),
+    /// The whitelist check of that audit finished (`tui::findings`).
+    Checked(Box<Result<crate::check::Checked>>),
     /// The scan's counters, while it runs.
     Progress(Loading),
     /// Rows the tree window holds (PgUp/PgDn move by it); the runtime

@@ -83,7 +83,11 @@ pub fn replay(
     model.print_marked = options.print_marked;
     let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))
         .map_err(|e| Error::Terminal(format!("cannot set up the screen: {e}")))?;
-    let mut inputs = vec![Input::Msg(Msg::Loaded(Box::new((audit, users))))];
+    let checked = crate::check::run(&audit, &options.config);
+    let mut inputs = vec![
+        Input::Msg(Msg::Loaded(Box::new((audit, users)))),
+        Input::Msg(Msg::Checked(Box::new(checked))),
+    ];
     inputs.extend(options.keys.into_iter().map(Input::Key));
     run_loop(&mut terminal, &mut model, inputs, &progress)?;
     Ok((model, screen_text(terminal.backend().buffer())))

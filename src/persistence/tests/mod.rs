@@ -490,4 +490,24 @@ fn home_manager_v1_locations_split_into_storage_and_home() {
     );
 }
 
+#[test]
+fn preservation_in_initrd_is_read_from_json_and_nix() {
+    let json = r#"{ "/persist": { "commonMountOptions": [],
+        "directories": [ { "directory": "/var/lib/nixos", "how": "bindmount", "inInitrd": true },
+                         { "directory": "/var/log", "how": "bindmount", "inInitrd": false } ],
+        "files": [ "/etc/adjtime" ] } }"#;
+    let w = parse_str(json, "p.json").expect("parses");
+    assert!(entry(&w, "/var/lib/nixos").in_initrd);
+    assert!(!entry(&w, "/var/log").in_initrd);
+    assert!(
+        !entry(&w, "/etc/adjtime").in_initrd,
+        "a string entry is not in the initrd"
+    );
+    let nix = r#"{ preservation.preserveAt."/persist".files = [ { file = "/etc/machine-id"; inInitrd = true; } ]; }"#;
+    let w = parse_str(nix, "p.nix").expect("parses");
+    assert!(entry(&w, "/etc/machine-id").in_initrd);
+    let bad = r#"{ "/persist": { "files": [ { "file": "/x", "how": "bindmount", "inInitrd": "yes" } ] } }"#;
+    assert!(bad_input(bad, "p.json").contains("files[0].inInitrd"));
+}
+
 mod exports;

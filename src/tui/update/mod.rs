@@ -35,6 +35,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.load(audit, users);
             None
         }
+        Msg::Checked(r) => {
+            super::findings::loaded(m, *r);
+            None
+        }
         Msg::Progress(l) => {
             m.loading = l;
             None
@@ -156,6 +160,7 @@ fn act(m: &mut Model, msg: Action) -> Option<Cmd> {
         },
         Mode::Search => search(m, msg),
         Mode::Browse => browse(m, msg),
+        Mode::Findings => super::findings::update(m, msg),
     }
 }
 
@@ -199,6 +204,7 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
             _ => expand(m),
         },
         Action::Collapse => collapse(m),
+        Action::Findings => super::findings::open(m),
         Action::SearchStart => {
             m.mode = Mode::Search;
             m.search.clear();

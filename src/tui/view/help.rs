@@ -23,6 +23,7 @@ impl Widget for HelpProps {
             (Mode::Browse, "Browsing"),
             (Mode::Search, "While typing a search"),
             (Mode::ConfirmWrite, "Write preview"),
+            (Mode::Findings, "Problems with the whitelist"),
         ] {
             lines.push(Line::styled(title, BOLD));
             for b in keys::bindings(mode) {

@@ -150,6 +150,12 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
             },
             area,
         ),
+        Mode::Findings => f.render_widget(
+            crate::tui::findings::FindingsProps {
+                findings: &m.findings,
+            },
+            body,
+        ),
         _ => {}
     }
 }
