@@ -64,7 +64,7 @@ pub struct AuditOptions {
     pub baseline: Baseline,
     /// When contents are hashed.
     pub hash: HashMode,
-    /// Persistent storage roots (`--storage`).
+    /// Persistent storage roots: `--storage` and the configs' own.
     pub storage: Vec<PathBuf>,
     /// Paths the `--persistence` configs keep.
     pub listed: Vec<crate::evidence::Listed>,
@@ -186,14 +186,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     drop(t);
     errors.extend(cur.errors.iter().cloned());
     if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
-        for e in &b.errors {
-            let mut path = p.as_os_str().as_bytes().to_vec();
-            path.extend_from_slice(&e.path);
-            errors.push(ScanError {
-                path,
-                error: format!("in baseline: {}", e.error),
-            });
-        }
+        errors.extend(b.errors.iter().map(|e| e.in_baseline(p)));
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Audit {
@@ -437,6 +430,32 @@ impl Audit {
     pub fn path(&self, i: usize) -> Vec<u8> {
         let (t, k) = self.entry(i);
         t.path(k)
+    }
+
+    /// Who keeps state in pair `i`'s directory (or the service directory
+    /// above it): the unit whose `StateDirectory=` (or `CacheDirectory=`, ...)
+    /// names it, else its owning user and the units running as that user.
+    pub fn owner(&self, i: usize) -> Option<&crate::owners::Owner> {
+        self.verdicts.owner(self.verdicts.verdicts[i].owner)
+    }
+
+    /// [`Audit::owner`] of the path `path` (absolute, as seen inside ROOT),
+    /// or of its nearest ancestor present in the audit: which unit keeps its
+    /// state there (stop it before moving the data).
+    pub fn owner_of(&self, path: &[u8]) -> Option<&crate::owners::Owner> {
+        let mut found = None;
+        let mut parent = None;
+        for name in crate::paths::components(path) {
+            let Some(i) = self.merge.children(parent).find(|&c| {
+                let (t, k) = self.entry(c);
+                t.name(k) == name
+            }) else {
+                break;
+            };
+            found = Some(i);
+            parent = Some(i);
+        }
+        found.and_then(|i| self.owner(i))
     }
 
     /// The class of pair `i`.

@@ -13,22 +13,26 @@
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`safe_open`]: reading files without side effects (regular files only, no atime).
 //! - [`users`]: the scanned root's accounts (`/etc/passwd`, `/etc/group`): owner names and homes.
+//! - [`json`]: JSON text/bytes pairs and terminal-safe escaping (report, check).
 //! - [`output`]: atomic writes of every file darlings produces.
 //! - [`mountinfo`]: `/proc/self/mountinfo` parser (mount points, bind sources).
 //! - [`scan`]: the parallel walk (`openat` + `getdents64` + `statx`) and hashing into a [`scan::Tree`].
 //! - [`snapshot`]: scan files: versioned, checksummed, zstd-compressed trees.
 //! - [`diff`]: pairs two trees by path and decides `change` and `what`.
 //! - [`resolve`]: symlink resolution inside the scanned root (never the host's).
-//! - [`knowledge`]: the catalogue of well-known paths and their advice (SPEC §5).
+//! - [`knowledge`]: the catalogue of well-known paths, their advice and sources (`docs/knowledge-base.md`).
 //! - [`nix`]: literal view of Nix files (rnix) and Nix string quoting.
-//! - [`persistence`]: reads the whitelist in effect (module JSON, `.nix` whitelists).
-//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, ignore rules.
+//! - [`persistence`]: reads the whitelist in effect (the modules' JSON exports, `.nix` whitelists).
+//! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, units, tmpfiles links, userborn, ignore rules.
+//! - [`owners`]: who keeps state in a service directory (the unit naming it, or its user and that user's units).
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
+//! - [`check`]: what is wrong with the whitelist in effect (`darlings check`, docs/check.md).
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
-//! - [`whitelist`]: writes the whitelist module of SPEC §6, merged and atomically.
+//! - [`whitelist`]: adds paths to the whitelist file: a person's file edited in place through
+//!   rnix's tree, a new one rendered (docs/whitelist-editing.md); atomic writes, `.bak`.
 //! - [`migrate`]: copies whitelisted data from ROOT into storage, verified and crash-safe.
 //! - [`progress`]: the progress line on stderr.
 //! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
@@ -45,6 +49,7 @@ pub mod timing;
 pub mod safe_open;
 pub mod users;
 
+pub mod json;
 pub mod output;
 
 pub mod mountinfo;
@@ -62,8 +67,10 @@ pub mod persistence;
 
 pub mod classify;
 pub mod evidence;
+pub mod owners;
 
 pub mod audit;
+pub mod check;
 pub mod suggest;
 
 pub mod progress;

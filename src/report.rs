@@ -1,15 +1,17 @@
 //! The JSON report of SPEC §4, streamed entry by entry so a million-entry
 //! report never exists twice in memory. Paths that are not UTF-8 are written
 //! lossily in `path` with their exact bytes in `path_b64` (like ripgrep's JSON
-//! printer's text/bytes pair).
+//! printer's text/bytes pair). It ends with the whitelist check's `findings`
+//! (docs/check.md).
 
 use std::io::Write;
 
-use base64::Engine as _;
 use serde::Serialize;
 
 use crate::audit::Audit;
+use crate::check::{Checked, render};
 use crate::diff::Change;
+use crate::json::{text_and_b64, to_json};
 use crate::scan::hash::to_hex;
 use crate::suggest::{self, Totals};
 use crate::text::rfc3339;
@@ -108,6 +110,25 @@ struct EntryJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     target_b64: Option<String>,
     blake3: Option<String>,
+    owner: Option<OwnerJson<'a>>,
+}
+
+/// Who keeps state in a service directory (`docs/report-schema.md`).
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    unit: Option<&'a str>,
+    user: Option<&'a str>,
+    evidence: &'a str,
+}
+
+impl<'a> OwnerJson<'a> {
+    fn of(audit: &'a Audit, i: usize) -> Option<OwnerJson<'a>> {
+        audit.owner(i).map(|o| OwnerJson {
+            unit: o.unit.as_deref(),
+            user: o.user.as_deref(),
+            evidence: &o.evidence,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -126,6 +147,8 @@ struct SuggestionJson<'a> {
     bytes: u64,
     advice: Option<&'static str>,
     reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<OwnerJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -134,54 +157,17 @@ struct ErrorJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     path_b64: Option<String>,
     error: String,
+    kind: &'static str,
 }
 
-/// A path as JSON text plus, when it is not UTF-8, its exact bytes in base64.
-fn text_and_b64(bytes: &[u8]) -> (String, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (
-            String::from_utf8_lossy(bytes).into_owned(),
-            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-        ),
-    }
-}
-
-/// Writes `value` as compact JSON in which, beyond the C0 controls that JSON
-/// itself escapes, every character unsafe on a terminal (BiDi overrides, C1
-/// controls, DEL) is a `\uXXXX` escape: `darlings report` on a terminal
-/// shows names as they are, and a JSON reader decodes them unchanged.
-fn to_json<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe);
-    value.serialize(&mut ser).map_err(std::io::Error::other)
-}
-
-/// serde_json's compact formatter plus escapes for terminal-unsafe characters.
-struct TerminalSafe;
-
-impl serde_json::ser::Formatter for TerminalSafe {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if crate::text::is_unsafe_char(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{u:04x}")?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        w.write_all(&fragment.as_bytes()[start..])
-    }
-}
-
-/// Writes the SPEC §4 report of `audit` to `w`.
-pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the SPEC §4 report of `audit` to `w`, with the findings of the
+/// whitelist check when it ran (docs/check.md).
+pub fn write_json(
+    audit: &Audit,
+    checked: Option<&Checked>,
+    opts: ReportOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let totals = Totals::of(audit, opts.include_unchanged);
     let count = |k: usize| Count {
@@ -278,10 +264,19 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
                 .text(v.advice_reason)
                 .or(audit.text(v.reason))
                 .unwrap_or(""),
+            owner: OwnerJson::of(audit, i),
         };
         to_json(&mut *w, &s)?;
     }
-    w.write_all(b"],\"errors\":[")?;
+    if let Some(c) = checked {
+        w.write_all(b"],\"findings\":")?;
+        to_json(&mut *w, &render::findings_json(c))?;
+        w.write_all(b",\"findings_skipped\":")?;
+        to_json(&mut *w, &render::skipped_json(c))?;
+        w.write_all(b",\"errors\":[")?;
+    } else {
+        w.write_all(b"],\"errors\":[")?;
+    }
     for (n, e) in audit.errors().iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;
@@ -291,6 +286,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             path,
             path_b64,
             error: e.error.clone(),
+            kind: e.kind.as_str(),
         };
         to_json(&mut *w, &j)?;
     }
@@ -334,21 +330,7 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         target,
         target_b64,
         blake3: t.hash(k).map(to_hex),
+        owner: OwnerJson::of(audit, i),
     };
     to_json(&mut *w, &j)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_escapes_terminal_unsafe_characters() {
-        let mut out = Vec::new();
-        to_json(&mut out, &"a\u{202e}b\u{1b}c\u{85}d\né").unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, r#""a\u202eb\u001bc\u0085d\né""#);
-        let back: String = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, "a\u{202e}b\u{1b}c\u{85}d\né");
-    }
 }

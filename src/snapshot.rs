@@ -19,13 +19,13 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::scan::{Entry, Kind, MountPoint, NONE, ScanError, Tree};
+use crate::scan::{Entry, ErrorKind, Kind, MountPoint, NONE, ScanError, Tree};
 use crate::{Error, Result};
 
 /// First bytes of every scan file.
 pub const MAGIC: &[u8; 8] = b"DARLSCAN";
 /// The version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 32;
 
 /// Returns true if and only if `path` is a regular file that starts with the
@@ -107,7 +107,9 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Tree, String> {
         ));
     }
     if version != FORMAT_VERSION {
-        return Err(format!("unsupported scan file format version {version}"));
+        return Err(format!(
+            "unsupported scan file format version {version} (written by an older darlings; this one reads version {FORMAT_VERSION}): scan again with `darlings scan -o FILE`"
+        ));
     }
     let raw_len = u64::from_le_bytes(le(&bytes[12..20]));
     let zlen = u64::from_le_bytes(le(&bytes[20..28]));
@@ -212,6 +214,7 @@ fn encode(t: &Tree, sink: &mut dyn Write) -> std::io::Result<()> {
     for e in &t.errors {
         put_bytes(&mut w, &e.path);
         put_bytes(&mut w, e.error.as_bytes());
+        w.push(e.kind as u8);
     }
     sink.write_all(&w)
 }
@@ -358,13 +361,15 @@ fn decode(raw: &[u8]) -> std::result::Result<Tree, String> {
             dev: (c.u32("mount")?, c.u32("mount")?),
         });
     }
-    let ne = c.count(16, "errors")?;
+    let ne = c.count(8 + 8 + 1, "errors")?;
     let mut errors = Vec::with_capacity(ne);
-    for _ in 0..ne {
-        errors.push(ScanError {
-            path: c.bytes("error path")?.to_vec(),
-            error: c.string("error text")?,
-        });
+    for k in 0..ne {
+        let path = c.bytes("error path")?.to_vec();
+        let error = c.string("error text")?;
+        let kind_byte = c.u8("error kind")?;
+        let kind =
+            ErrorKind::from_u8(kind_byte).ok_or(format!("error {k}: unknown kind {kind_byte}"))?;
+        errors.push(ScanError { path, error, kind });
     }
     if c.at != raw.len() {
         return Err("unexpected bytes after the last section".into());
@@ -541,6 +546,84 @@ mod tests {
         b[8..12].copy_from_slice(&7u32.to_le_bytes());
         let e = decode_file(&b).unwrap_err();
         assert!(e.contains("version 7 is newer"), "{e}");
+    }
+
+    #[test]
+    fn older_version_is_refused_with_the_way_out() {
+        let (dir, t) = sample();
+        let f = dir.path().join("s.scan");
+        save(&t, &f).unwrap();
+        let mut b = std::fs::read(&f).unwrap();
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let e = decode_file(&b).unwrap_err();
+        assert!(
+            e.contains("unsupported scan file format version 1 (written by an older darlings")
+                && e.contains("darlings scan -o FILE"),
+            "{e}"
+        );
+    }
+
+    /// A sample tree with one error of each kind.
+    fn with_errors() -> (tempfile::TempDir, Tree) {
+        let (dir, mut t) = sample();
+        t.errors = ErrorKind::ALL
+            .iter()
+            .map(|&kind| ScanError {
+                path: format!("/etc/{}", kind.as_str()).into_bytes(),
+                error: format!("cannot stat: {}", kind.as_str()),
+                kind,
+            })
+            .collect();
+        (dir, t)
+    }
+
+    #[test]
+    fn error_kinds_survive_a_round_trip_and_unknown_ones_are_refused() {
+        let (dir, t) = with_errors();
+        let f = dir.path().join("s.scan");
+        save(&t, &f).unwrap();
+        assert_eq!(load(&f).unwrap(), t);
+        let mut raw = Vec::new();
+        encode(&t, &mut raw).unwrap();
+        *raw.last_mut().unwrap() = ErrorKind::ALL.len() as u8;
+        let e = decode_payload(&raw).unwrap_err();
+        assert!(e.contains("unknown kind"), "{e}");
+    }
+
+    /// Rewrites the scan-file seeds of the fuzz corpus in the current
+    /// format (after a format change; the old ones are refused at the
+    /// version check and seed nothing):
+    /// `cargo test --lib write_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes into fuzz/corpus"]
+    fn write_fuzz_seeds() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        let (dir, hashed) = with_errors();
+        let mut unhashed = hashed.clone();
+        unhashed.hashes.clear();
+        unhashed.fully_hashed = false;
+        for e in &mut unhashed.entries {
+            e.hash = NONE;
+        }
+        let mut no_errors = hashed.clone();
+        no_errors.errors.clear();
+        let empty = Tree {
+            root: PathBuf::from("/tmp/empty"),
+            ..Tree::default()
+        };
+        for (name, t) in [
+            ("empty-root", &empty),
+            ("small-hashed", &no_errors),
+            ("small-unhashed", &unhashed),
+            ("with-error", &hashed),
+        ] {
+            let f = dir.path().join("seed");
+            save(t, &f).unwrap();
+            std::fs::copy(&f, corpus.join(format!("scan_file/{name}.scan"))).unwrap();
+            let mut raw = Vec::new();
+            encode(t, &mut raw).unwrap();
+            std::fs::write(corpus.join(format!("scan_payload/{name}.raw")), raw).unwrap();
+        }
     }
 
     #[test]

@@ -89,13 +89,14 @@ pub fn suggestions(audit: &Audit) -> Vec<Suggestion> {
         let mut all = lost;
         let mut tot = (1u64, own_bytes);
         let mut c = i + 1;
-        let own_rule = audit.verdict(i).advice_reason;
+        let own_rule = audit.verdict(i).rule;
         while c < audit.merge().end(i) {
             if audit.change(c).0 != Change::Removed {
                 // A child under a different knowledge-base rule is its own
                 // suggestion: `/var` is never proposed over `/var/lib/nixos`
-                // (persist) and `/var/cache` (ephemeral) at once.
-                all &= covered[c] && audit.verdict(c).advice_reason == own_rule;
+                // (persist) and `/var/cache` (ephemeral) at once. A path with
+                // advice of its own (a `result` link) keeps its place's rule.
+                all &= covered[c] && audit.verdict(c).rule == own_rule;
                 tot.0 += totals[c].0;
                 tot.1 += totals[c].1;
             }

@@ -1,10 +1,11 @@
-//! `darlings summary`: the one-screen answer to "what would I lose?", with
-//! the next command to run. Names are escaped; colour only on a terminal and
+//! `darlings summary`: the one-screen answer to "what would I lose?", the
+//! problems with the whitelist in effect, and the next command to run. Names are escaped; colour only on a terminal and
 //! never with `NO_COLOR`.
 
 use std::io::Write;
 
 use crate::audit::Audit;
+use crate::check::{Checked, render};
 use crate::classify::{Advice, Class};
 use crate::suggest::{Suggestion, Totals};
 use crate::text::{escape_bytes, human_bytes};
@@ -18,8 +19,14 @@ pub struct SummaryOptions {
     pub top: usize,
 }
 
-/// Writes the summary of `audit` to `w`.
-pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the summary of `audit` to `w`, with the problems `checked` found
+/// in the whitelist when the check ran.
+pub fn write(
+    audit: &Audit,
+    checked: Option<&Checked>,
+    opts: SummaryOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     let paint = |code: &str, s: &str| {
         if opts.color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -78,6 +85,26 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             "  {:<34} {:>10} entries",
             "  of the stray ones, dismissed", t.dismissed
         )?;
+    }
+    if let Some(c) = checked
+        && (!c.findings.is_empty() || !c.skipped.is_empty())
+    {
+        writeln!(w)?;
+        let code = if c.has_errors() { "31;1" } else { "33;1" };
+        writeln!(
+            w,
+            "{}",
+            paint(
+                code,
+                &format!("Problems with the whitelist: {}", render::tally(c))
+            )
+        )?;
+        let o = render::TextOptions {
+            color: opts.color,
+            limit: opts.top,
+            indent: 2,
+        };
+        render::write_findings(c, o, w)?;
     }
     let suggestions = crate::suggest::suggestions(audit);
     // Grouped by advice, because that is the decision the user has to make:
@@ -144,6 +171,20 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             {
                 writeln!(w, "  {:>27}  {}", "", crate::text::escape_str(r))?;
             }
+            if let Some(o) = audit.owner(i) {
+                let who = match (&o.unit, &o.user) {
+                    (Some(u), _) => u.clone(),
+                    (None, Some(user)) => format!("user {user}"),
+                    (None, None) => "a service".into(),
+                };
+                writeln!(
+                    w,
+                    "  {:>27}  kept by {} ({})",
+                    "",
+                    crate::text::escape_str(&who),
+                    crate::text::escape_str(&o.evidence)
+                )?;
+            }
         }
         if group.len() > shown {
             writeln!(
@@ -175,6 +216,12 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
     } else {
         format!(" {root}")
     };
+    if checked.is_some_and(Checked::has_errors) {
+        writeln!(
+            w,
+            "First: fix the problems with the whitelist above (all of them: `darlings check{root_arg}`); they lose data even for the paths you persist."
+        )?;
+    }
     if t.unresolved_stray > 0 {
         writeln!(
             w,

@@ -94,20 +94,23 @@ impl Users {
         &self.accounts
     }
 
-    /// The user name of `uid`, or the number.
+    /// The user name of `uid`, or the number (`root` for 0, which is root
+    /// on every Linux system, even a root whose `/etc/passwd` is missing).
     pub fn user(&self, uid: u32) -> String {
         match self.by_uid.get(&uid) {
             Some(&i) => self.accounts[i].name.clone(),
+            None if uid == 0 => "root".into(),
             None => uid.to_string(),
         }
     }
 
-    /// The group name of `gid`, or the number.
+    /// The group name of `gid`, or the number (`root` for 0).
     pub fn group(&self, gid: u32) -> String {
-        self.groups
-            .get(&gid)
-            .cloned()
-            .unwrap_or_else(|| gid.to_string())
+        match self.groups.get(&gid) {
+            Some(name) => name.clone(),
+            None if gid == 0 => "root".into(),
+            None => gid.to_string(),
+        }
     }
 
     /// The home of the user called `name`, as `/etc/passwd` gives it.
@@ -172,6 +175,12 @@ mod tests {
         let u = Users::read(&root);
         assert_eq!(u.home_of("bob"), Some(Path::new("/srv/bob")));
         assert_eq!(u.group(100), "100", "no group file: numbers");
+        let none = Users::read(&host.path().join("none"));
+        assert_eq!(
+            (none.user(0), none.group(0)),
+            ("root".into(), "root".into()),
+            "0 is root even without the files"
+        );
         assert!(Users::read(&host.path().join("none")).accounts().is_empty());
     }
 }

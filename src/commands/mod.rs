@@ -3,6 +3,8 @@
 //! and hands the result to a printer, the TUI or the whitelist writer. The
 //! only module that knows both the command line and the stages.
 
+mod check;
+mod docs;
 mod migrate;
 mod promote;
 mod report;
@@ -21,16 +23,22 @@ use crate::{Error, Result, audit, progress, scan as scanner};
 pub enum Outcome {
     /// Exit 0.
     Success,
-    /// Exit 1: the `--fail-on-stray` check failed, or `migrate` refused some paths.
+    /// Exit 1: a check failed (`summary --fail-on-stray`, an error finding of `check`), or
+    /// `migrate` refused some paths.
     CheckFailed,
 }
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        None => tui::run(cli.root.as_deref(), &cli.scan, &cli.write),
-        Some(Command::Tui { root, scan, write }) => tui::run(root.as_deref(), &scan, &write),
-        Some(Command::Demo) => tui::demo(),
+        None => tui::run(cli.root.as_deref(), &cli.scan, &cli.write, &cli.ui),
+        Some(Command::Tui {
+            root,
+            scan,
+            write,
+            ui,
+        }) => tui::run(root.as_deref(), &scan, &write, &ui),
+        Some(Command::Demo { ui }) => tui::demo(&ui),
         Some(Command::Promote {
             paths,
             root,
@@ -64,6 +72,26 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             output,
             include_unchanged,
         }) => report::run(root.as_deref(), &scan, output.as_deref(), include_unchanged),
+        Some(Command::Check {
+            root,
+            persistence,
+            storage,
+            against,
+            exclude,
+            threads,
+            json,
+        }) => {
+            let scan = crate::cli::ScanArgs {
+                against,
+                persistence,
+                storage,
+                ignore: None,
+                hash: crate::cli::HashArg::None,
+                exclude,
+                threads,
+            };
+            check::run(root.as_deref(), &scan, json)
+        }
         Some(Command::Scan {
             root,
             output,
@@ -71,6 +99,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             exclude,
             threads,
         }) => scan::run(root.as_deref(), &output, hash, exclude, threads),
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Man) => docs::man(),
     }
 }
 

@@ -54,15 +54,16 @@ pub fn run(
         ));
     }
     let file = &write.whitelist;
-    let storage = storage.unwrap_or(Path::new("/persist"));
-    let plan = whitelist::plan(
-        file,
-        write.flavor.into(),
-        storage,
-        &promotions,
-        &users.people(),
-    )?;
+    let req = whitelist::Request {
+        flavor: write.flavor.map(Into::into),
+        storage: storage.map(Path::to_path_buf).into_iter().collect(),
+        ..whitelist::Request::default()
+    };
+    let plan = whitelist::plan(file, &req, &promotions, &users.people())?;
     let mut out = std::io::stdout().lock();
+    for note in &plan.notes {
+        let _ = writeln!(out, "{}", text::escape_str(note));
+    }
     if !plan.changes_file() {
         let _ = writeln!(
             out,

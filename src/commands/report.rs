@@ -14,20 +14,24 @@ pub fn run(
     output: Option<&Path>,
     include_unchanged: bool,
 ) -> Result<Outcome> {
-    let opts = settings::audit_options(root, scan)?;
+    let (opts, config) = settings::audit_and_config(root, scan)?;
     if let Some(o) = output {
         // Fail before a long scan, not after it.
         settings::check_output(o, &opts.baseline)?;
         output::check_target(o)?;
     }
     let audit = run_audit(&opts)?;
+    let checked = crate::check::run(&audit, &config)?;
     let ropts = report::ReportOptions { include_unchanged };
     match output {
-        Some(o) => output::write_atomic(o, false, |w| report::write_json(&audit, ropts, w))?,
+        Some(o) => output::write_atomic(o, false, |w| {
+            report::write_json(&audit, Some(&checked), ropts, w)
+        })?,
         None => {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             ignore_broken_pipe(
-                report::write_json(&audit, ropts, &mut out).and_then(|()| out.flush()),
+                report::write_json(&audit, Some(&checked), ropts, &mut out)
+                    .and_then(|()| out.flush()),
             )?;
         }
     }

@@ -16,12 +16,18 @@ pub fn run(
     fail_on_stray: bool,
     top: usize,
 ) -> Result<Outcome> {
-    let opts = settings::audit_options(root, scan)?;
+    let (opts, config) = settings::audit_and_config(root, scan)?;
     let audit = run_audit(&opts)?;
+    let checked = crate::check::run(&audit, &config)?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::stdout().lock();
-    let r = summary::write(&audit, summary::SummaryOptions { color, top }, &mut out)
-        .and_then(|()| out.flush());
+    let r = summary::write(
+        &audit,
+        Some(&checked),
+        summary::SummaryOptions { color, top },
+        &mut out,
+    )
+    .and_then(|()| out.flush());
     ignore_broken_pipe(r)?;
     let unresolved = crate::suggest::Totals::of(&audit, false).unresolved_stray;
     Ok(if fail_on_stray && unresolved > 0 {

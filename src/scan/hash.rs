@@ -1,12 +1,19 @@
-//! BLAKE3 of one regular file, read without following links, without
-//! blocking on a file that turned into a fifo, and without touching its atime.
+//! Hashing: BLAKE3 of one regular file, read without following links,
+//! without blocking on a file that turned into a fifo, and without touching
+//! its atime; during the walk (`hash_at`, relative to the directory) or
+//! after it, for the files a comparison needs (`hash_entries`).
 
 use std::ffi::CStr;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
+use rayon::prelude::*;
 use rustix::fs::{Mode, OFlags};
+
+use super::tree::{ErrorKind, ScanError, Tree};
+use super::{Progress, io_reason};
 
 /// What a hashed file looked like when it was opened: callers compare it with
 /// the scan's metadata to notice a file replaced between stat and hash.
@@ -23,6 +30,56 @@ pub struct Hashed {
 /// while the next chunk is read, so one big file uses every core.
 const BIG_FILE: u64 = 4 << 20;
 const CHUNK: usize = 1 << 20;
+
+/// Hashes the given file entries of `tree` in parallel and stores the digests.
+/// A file that changed between the walk and the hash (other inode, other
+/// size, gone) is recorded as an error and left unhashed.
+pub fn hash_entries(
+    tree: &mut Tree,
+    files: &[usize],
+    progress: &Progress,
+    errors: &mut Vec<ScanError>,
+) {
+    type Outcome = std::result::Result<[u8; 32], (ErrorKind, String)>;
+    let results: Vec<(usize, Outcome)> = files
+        .par_iter()
+        .map(|&i| {
+            let e = &tree.entries[i];
+            let r = match hash_file(&tree.host_path(i), Some((e.dev, e.ino))) {
+                Ok(h) if h.bytes != e.size => {
+                    Err((ErrorKind::Changed, "changed size during scan".to_string()))
+                }
+                Ok(h) => {
+                    progress.files_hashed.fetch_add(1, Ordering::Relaxed);
+                    progress.bytes_hashed.fetch_add(h.bytes, Ordering::Relaxed);
+                    Ok(h.digest)
+                }
+                Err(e) => Err((error_kind(&e), io_reason(&e))),
+            };
+            (i, r)
+        })
+        .collect();
+    for (i, r) in results {
+        match r {
+            Ok(d) => tree.set_hash(i, d),
+            Err((kind, error)) => errors.push(ScanError {
+                path: tree.path(i),
+                error: format!("cannot hash: {error}"),
+                kind,
+            }),
+        }
+    }
+}
+
+/// The kind of a failure to hash: a system call's errno, or, for the
+/// refusals that are not one (no longer a regular file, another inode),
+/// [`ErrorKind::Changed`].
+pub fn error_kind(e: &std::io::Error) -> ErrorKind {
+    match e.raw_os_error() {
+        Some(_) => ErrorKind::from_io(e),
+        None => ErrorKind::Changed,
+    }
+}
 
 /// Hashes the regular file at `path`. When `expect` is given (the `dev`
 /// and `ino` the walk saw), a file that is no longer that inode is refused.

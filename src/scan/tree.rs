@@ -7,7 +7,7 @@
 //! arena, symlink targets in another; hashes and mounts are side tables
 //! because most entries have neither.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Marks "no index" in the `u32` side-table references of an [`Entry`].
 pub const NONE: u32 = u32::MAX;
@@ -131,6 +131,83 @@ pub struct MountPoint {
     pub dev: (u32, u32),
 }
 
+/// Why a path could not be scanned: the cause a report groups failures by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ErrorKind {
+    /// `EACCES` or `EPERM`: not readable by this user.
+    PermissionDenied = 0,
+    /// `ENOENT`: removed between being listed and being read.
+    Vanished = 1,
+    /// `ENOTDIR`: a directory replaced by something else while scanned.
+    NotADirectory = 2,
+    /// `ENAMETOOLONG`, or a tree deeper than the scan descends.
+    TooLong = 3,
+    /// `ELOOP`: a symlink met where none may be followed.
+    Loop = 4,
+    /// `EIO` and its kin: the device or the file system failed.
+    Io = 5,
+    /// A file that changed while it was hashed (other size, other inode,
+    /// no longer a regular file).
+    Changed = 6,
+    /// Anything else (an unknown file type, another errno).
+    Other = 7,
+}
+
+impl ErrorKind {
+    /// Every kind, in `repr(u8)` order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::PermissionDenied,
+        ErrorKind::Vanished,
+        ErrorKind::NotADirectory,
+        ErrorKind::TooLong,
+        ErrorKind::Loop,
+        ErrorKind::Io,
+        ErrorKind::Changed,
+        ErrorKind::Other,
+    ];
+
+    /// The spelling in reports (`permission-denied`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::PermissionDenied => "permission-denied",
+            ErrorKind::Vanished => "vanished",
+            ErrorKind::NotADirectory => "not-a-directory",
+            ErrorKind::TooLong => "too-long",
+            ErrorKind::Loop => "loop",
+            ErrorKind::Io => "io",
+            ErrorKind::Changed => "changed",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// The kind of a failed system call.
+    pub fn from_errno(e: rustix::io::Errno) -> ErrorKind {
+        use rustix::io::Errno;
+        match e {
+            Errno::ACCESS | Errno::PERM => ErrorKind::PermissionDenied,
+            Errno::NOENT => ErrorKind::Vanished,
+            Errno::NOTDIR => ErrorKind::NotADirectory,
+            Errno::NAMETOOLONG => ErrorKind::TooLong,
+            Errno::LOOP => ErrorKind::Loop,
+            Errno::IO | Errno::UCLEAN | Errno::BADMSG => ErrorKind::Io,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// The kind of an I/O error; one that no system call reported is `Other`.
+    pub fn from_io(e: &std::io::Error) -> ErrorKind {
+        e.raw_os_error().map_or(ErrorKind::Other, |n| {
+            Self::from_errno(rustix::io::Errno::from_raw_os_error(n))
+        })
+    }
+
+    /// Decodes the `repr(u8)` value (used by the scan file reader).
+    pub fn from_u8(v: u8) -> Option<ErrorKind> {
+        Self::ALL.get(usize::from(v)).copied()
+    }
+}
+
 /// A per-path problem met while scanning (the scan goes on).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScanError {
@@ -138,6 +215,23 @@ pub struct ScanError {
     pub path: Vec<u8>,
     /// What went wrong, in words (`permission denied`, `vanished during scan`).
     pub error: String,
+    /// The cause, for grouping.
+    pub kind: ErrorKind,
+}
+
+impl ScanError {
+    /// The same problem met while scanning the baseline directory `dir`:
+    /// its path on the host, its words prefixed with `in baseline:`.
+    pub fn in_baseline(&self, dir: &Path) -> ScanError {
+        use std::os::unix::ffi::OsStrExt;
+        let mut path = dir.as_os_str().as_bytes().to_vec();
+        path.extend_from_slice(&self.path);
+        ScanError {
+            path,
+            error: format!("in baseline: {}", self.error),
+            kind: self.kind,
+        }
+    }
 }
 
 /// A complete scan of one root.
@@ -344,5 +438,36 @@ impl PathCursor {
         self.buf.extend_from_slice(tree.name(i));
         self.stack.push((i as u32, self.buf.len()));
         &self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::io::Errno;
+
+    #[test]
+    fn error_kinds_come_from_the_errno() {
+        for (errno, kind) in [
+            (Errno::ACCESS, ErrorKind::PermissionDenied),
+            (Errno::PERM, ErrorKind::PermissionDenied),
+            (Errno::NOENT, ErrorKind::Vanished),
+            (Errno::NOTDIR, ErrorKind::NotADirectory),
+            (Errno::NAMETOOLONG, ErrorKind::TooLong),
+            (Errno::LOOP, ErrorKind::Loop),
+            (Errno::IO, ErrorKind::Io),
+            (Errno::NOMEM, ErrorKind::Other),
+        ] {
+            assert_eq!(ErrorKind::from_errno(errno), kind, "{errno:?}");
+            assert_eq!(ErrorKind::from_io(&std::io::Error::from(errno)), kind);
+        }
+        assert_eq!(
+            ErrorKind::from_io(&std::io::Error::other("replaced")),
+            ErrorKind::Other
+        );
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_u8(k as u8), Some(k));
+        }
+        assert_eq!(ErrorKind::from_u8(ErrorKind::ALL.len() as u8), None);
     }
 }

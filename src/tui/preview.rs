@@ -4,9 +4,13 @@
 //! so a fifo or a device is never opened and no atime changes. Every shown
 //! line has its control characters made visible.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
 
+use crate::audit::{Audit, Baseline};
+use crate::diff::Change;
 use crate::linediff::{DiffLine, diff_lines};
+use crate::scan::{Kind, NONE};
 use crate::text::escape_bytes;
 
 /// At most this many lines of a text file are shown.
@@ -119,6 +123,81 @@ pub fn load(path: &Path, expect: Option<(u64, u64)>, baseline: Option<&Path>) ->
     } else {
         Preview::Hex(hex(&bytes))
     }
+}
+
+/// A preview to read: what the detail pane of one pair needs from disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewJob {
+    /// The pair it is for.
+    pub pair: u32,
+    /// The file on the host with the (device, inode) the scan saw; `None`
+    /// when there is nothing to read (directories, links, removed paths).
+    pub file: Option<(PathBuf, (u64, u64))>,
+    /// The baseline's copy, for the diff of a modified file.
+    pub baseline: Option<PathBuf>,
+}
+
+impl PreviewJob {
+    /// The job for pair `i` of the audit.
+    pub fn for_pair(a: &Audit, i: usize) -> PreviewJob {
+        let p = a.merge().pairs()[i];
+        let mut job = PreviewJob {
+            pair: i as u32,
+            file: None,
+            baseline: None,
+        };
+        if p.cur == NONE || a.cur().entries[p.cur as usize].kind != Kind::File {
+            return job;
+        }
+        let c = p.cur as usize;
+        job.baseline = match (a.baseline(), a.base()) {
+            (Baseline::Directory(_), Some(b))
+                if p.base != NONE
+                    && a.change(i).0 == Change::Modified
+                    && b.entries[p.base as usize].kind == Kind::File =>
+            {
+                Some(b.host_path(p.base as usize))
+            }
+            _ => None,
+        };
+        let e = &a.cur().entries[c];
+        job.file = Some((a.cur().host_path(c), (e.dev, e.ino)));
+        job
+    }
+
+    /// Reads it.
+    pub fn run(&self) -> Preview {
+        match &self.file {
+            None => Preview::None,
+            Some((path, id)) => load(path, Some(*id), self.baseline.as_deref()),
+        }
+    }
+}
+
+/// Starts the thread that reads previews, so a slow disk, a large file or
+/// a hung network mount never holds up a key: it reads the latest job
+/// (older ones queued behind it are dropped) and hands the preview to
+/// `results`. It ends when the runtime drops its end of the job channel, or
+/// when `results` returns false.
+pub fn reader(
+    mut results: impl FnMut(u32, Preview) -> bool + Send + 'static,
+) -> Sender<PreviewJob> {
+    let (tx, rx) = mpsc::channel::<PreviewJob>();
+    // Without a thread (spawning failed) the job receiver is dropped, sends
+    // fail, and the runtime reads the preview itself.
+    let _ = std::thread::Builder::new()
+        .name("darlings-preview".into())
+        .spawn(move || {
+            while let Ok(mut job) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    job = newer;
+                }
+                if !results(job.pair, job.run()) {
+                    break;
+                }
+            }
+        });
+    tx
 }
 
 #[cfg(test)]

@@ -77,12 +77,10 @@ fn scan_files_that_are_empty_foreign_truncated_corrupt_or_newer_are_refused() {
     flipped[mid] ^= 0x10;
     cases.push(("corrupt.scan", flipped, "checksum mismatch"));
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-    cases.push((
-        "newer.scan",
-        newer,
-        "version 2 is newer than this darlings understands",
-    ));
+    let next = darlings::snapshot::FORMAT_VERSION + 1;
+    newer[8..12].copy_from_slice(&next.to_le_bytes());
+    let newer_problem = format!("version {next} is newer than this darlings understands");
+    cases.push(("newer.scan", newer, &newer_problem));
     let mut older = good.clone();
     older[8..12].copy_from_slice(&0u32.to_le_bytes());
     cases.push((
@@ -114,7 +112,7 @@ fn a_scan_file_with_a_valid_checksum_but_a_lying_payload_is_refused() {
     raw.extend_from_slice(&u64::MAX.to_le_bytes()); // absurd entry count
     let z = zstd::bulk::compress(&raw, 1).expect("compress");
     let mut file = b"DARLSCAN".to_vec();
-    file.extend_from_slice(&1u32.to_le_bytes());
+    file.extend_from_slice(&darlings::snapshot::FORMAT_VERSION.to_le_bytes());
     file.extend_from_slice(&(raw.len() as u64).to_le_bytes());
     file.extend_from_slice(&(z.len() as u64).to_le_bytes());
     let mut h = blake3::Hasher::new();

@@ -162,6 +162,15 @@ fn unreadable_directories_and_files_are_listed_as_errors_not_fatal() {
         "{errors:?}"
     );
     assert_eq!(r["summary"]["errors"], errors.len());
+    assert!(
+        r["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .all(|e| e["kind"] == "permission-denied"),
+        "{:?}",
+        r["errors"]
+    );
     assert_eq!(
         entry(&r, "/ok")["blake3"],
         blake3::hash(b"fine").to_hex().as_str()
