@@ -116,6 +116,32 @@ pub struct Entry {
     pub hash: u32,
 }
 
+impl Default for Entry {
+    /// A regular file at the top level with every field zero and no side-table references.
+    fn default() -> Entry {
+        Entry {
+            name_off: 0,
+            name_len: 0,
+            parent: NONE,
+            end: 0,
+            depth: 1,
+            kind: Kind::File,
+            is_mount: false,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            nlink: 0,
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            dev: 0,
+            ino: 0,
+            target: NONE,
+            hash: NONE,
+        }
+    }
+}
+
 /// A mounted file system met by the scan (the scan does not descend into it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountPoint {
@@ -299,6 +325,11 @@ impl Tree {
         } else {
             self.hashes[h as usize] = digest;
         }
+    }
+
+    /// The device number (`makedev(major, minor)`) of the file system holding entry `i`.
+    pub fn dev(&self, i: usize) -> u64 {
+        self.entries[i].dev
     }
 
     /// The mount met at entry `i`, if it is a mount point.
