@@ -397,23 +397,15 @@ fn a_million_entries_stay_smooth() {
         tree.names.extend_from_slice(name.as_bytes());
         tree.entries.push(Entry {
             name_off: off,
-            name_len: name.len() as u16,
+            name_len: name.len() as _,
             parent,
             end: 0,
             depth,
             kind,
-            is_mount: false,
             mode: 0o644,
-            uid: 0,
-            gid: 0,
-            nlink: 1,
             size,
-            mtime_ns: 0,
-            ctime_ns: 0,
-            dev: 1,
             ino: tree.entries.len() as u64,
-            target: NONE,
-            hash: NONE,
+            ..Entry::default()
         });
         tree.entries.len() as u32 - 1
     };

@@ -200,8 +200,8 @@ fn refresh_preview(m: &mut Model) {
             }
             _ => None,
         };
-        let e = &a.cur.entries[c];
-        preview::load(&a.cur.host_path(c), Some((e.dev, e.ino)), base.as_deref())
+        let id = (a.cur.dev(c), a.cur.entries[c].ino);
+        preview::load(&a.cur.host_path(c), Some(id), base.as_deref())
     };
     m.preview = Some((i as u32, prev));
 }
