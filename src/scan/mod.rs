@@ -2,10 +2,14 @@
 //!
 //! - [`walk`](self::walk): one rayon task per directory; `openat` relative
 //!   to the parent's descriptor, `getdents64`, one `statx` per entry relative
-//!   to the directory; each directory's children become one sorted run.
-//! - [`assemble`](self::assemble): puts the runs in tree order.
+//!   to the directory; each directory writes its part of the entry stream.
+//! - [`record`]: the entry stream's encoding, and its decoder into a [`Tree`].
+//! - [`assemble`](self::assemble): reads the parts in tree order.
 //! - [`hash`]: BLAKE3 of files, during the walk (`--hash all`) or after it.
-//! - [`tree`]: the compact result and its accessors.
+//! - [`tree`]: the compact result (64 bytes an entry) and its accessors.
+//!
+//! [`scan`] returns the [`Tree`]; [`scan_stream`] stops at the stream, which
+//! is all a scan file needs (`snapshot::save_scanned`).
 //!
 //! It never follows symlinks, never descends into another mount (statx's
 //! mount id, cross-checked with `/proc/self/mountinfo` and device numbers),
@@ -40,12 +44,13 @@
 //! in the kernel), which no library choice can remove.
 
 pub mod hash;
+pub mod record;
 pub mod tree;
 
 mod assemble;
 mod walk;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rustix::fs::AtFlags;
@@ -84,6 +89,11 @@ pub struct ScanOptions {
 
 /// Scans `opts.root` and returns its tree (entries in tree order).
 pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
+    scan_stream(opts, progress)?.into_tree()
+}
+
+/// Walks `opts.root` and keeps what it found as its entry stream.
+pub fn scan_stream(opts: &ScanOptions, progress: &Progress) -> Result<Scanned> {
     let root = &opts.root;
     let root_stat = rustix::fs::statx(
         rustix::fs::CWD,
@@ -97,20 +107,61 @@ pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
     }
     let root_fd = walk::open_dir(rustix::fs::CWD, root.as_path())
         .map_err(|e| Error::io("cannot open", root, e.into()))?;
-    let (flat, mut errors) = walk::walk(opts, progress, root_fd, &root_stat)?;
+    let mut walked = walk::walk(opts, progress, root_fd, &root_stat)?;
     if progress.cancel.load(Ordering::Relaxed) {
         return Err(Error::Usage("scan cancelled".into()));
     }
-    let mut tree = {
+    walked.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Scanned {
+        root: root.clone(),
+        walked,
+        // With --hash all, every file was hashed during the walk (or its
+        // failure recorded as an error).
+        fully_hashed: opts.hash_all,
+    })
+}
+
+/// A finished walk, kept as its entry stream (see [`record`]): about 25
+/// bytes an entry, against 64 plus the name for a [`Tree`].
+pub struct Scanned {
+    root: PathBuf,
+    walked: walk::Walked,
+    fully_hashed: bool,
+}
+
+impl Scanned {
+    /// The scanned root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// The device of the root's file system.
+    pub fn root_dev(&self) -> u64 {
+        self.walked.root_dev
+    }
+    /// How many entries, name bytes, ... the stream holds.
+    pub fn counts(&self) -> record::Counts {
+        self.walked.counts
+    }
+    /// The per-path problems, sorted by path.
+    pub fn errors(&self) -> &[ScanError] {
+        &self.walked.errors
+    }
+    /// Whether every regular file was hashed.
+    pub fn fully_hashed(&self) -> bool {
+        self.fully_hashed
+    }
+    /// Calls `f` with the entry stream in tree order, a piece at a time.
+    pub fn for_each_piece(&self, f: &mut dyn FnMut(&[u8])) {
+        assemble::for_each_piece(&self.walked.segs, f);
+    }
+    /// Decodes the stream into a tree.
+    pub fn into_tree(self) -> Result<Tree> {
         let _t = crate::timing::phase("assemble");
-        assemble::assemble(root.clone(), flat)?
-    };
-    // With --hash all, every file was hashed during the walk (or its
-    // failure recorded as an error).
-    tree.fully_hashed = opts.hash_all;
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
-    tree.errors = errors;
-    Ok(tree)
+        let mut tree = assemble::into_tree(self.root, &self.walked)?;
+        tree.fully_hashed = self.fully_hashed;
+        tree.errors = self.walked.errors;
+        Ok(tree)
+    }
 }
 
 /// A short human reason for an errno (`permission denied`).

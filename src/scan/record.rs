@@ -1,0 +1,638 @@
+//! The entry stream: a tree's entries in tree order, one variable-length
+//! record each, every directory's children closed by an [`END`] byte. It is
+//! what the walker writes as it goes, what a scan file holds (behind its
+//! compression, see `snapshot`), and what [`Decoder`] turns into a [`Tree`].
+//!
+//! A record depends only on the entry and on its directory (its [`Base`]):
+//! times, inode and owner are written as differences from the directory's
+//! own, the device only where it differs. So each directory's records can
+//! be written by whichever thread read it, without knowing where in the
+//! stream they will land, and the stream is the same bytes for any thread
+//! count. Parent, subtree end and depth are not written: the decoder knows
+//! them from the nesting.
+//!
+//! ```text
+//! record   header u8     kind (bits 0-2) | mount 0x08 | hash 0x10 | device 0x20 | owner 0x40
+//!          name          u8 length (1..=255), bytes
+//!          mode          varint
+//!          uid, gid      varints                       (owner flag: else the directory's)
+//!          size          varint
+//!          mtime         zigzag varint, minus the directory's mtime
+//!          ctime         zigzag varint, minus this entry's mtime
+//!          inode         zigzag varint, minus the directory's inode (wrapping)
+//!          device        u64 LE                        (device flag: else the directory's)
+//!          target        varint length, bytes          (symlinks)
+//!          hash          32 bytes                      (hash flag; regular files only)
+//!          mount         fstype, source, fs_root as varint length + bytes,
+//!                        major and minor as varints    (mount flag)
+//! END      0xFE          closes the innermost open directory; the last closes the root
+//! ```
+//!
+//! Varints are LEB128 (at most 10 bytes), zigzag maps signed to unsigned.
+//! The root's children are encoded against [`Base::root`] (zero times,
+//! inode and owner, the root's device).
+
+use super::tree::{Entry, Kind, MountPoint, NONE, Tree};
+
+/// Closes the innermost open directory.
+pub const END: u8 = 0xFE;
+
+const KIND_MASK: u8 = 0x07;
+const F_MOUNT: u8 = 0x08;
+const F_HASH: u8 = 0x10;
+const F_DEV: u8 = 0x20;
+const F_OWNER: u8 = 0x40;
+
+/// The smallest record: header, a 1-byte name, and one byte for each of
+/// mode, size, mtime, ctime and inode.
+pub const MIN_RECORD: usize = 8;
+
+/// What a directory's records are written relative to: its own values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Base {
+    /// The directory's mtime.
+    pub mtime_ns: i64,
+    /// The directory's inode.
+    pub ino: u64,
+    /// The directory's owner.
+    pub uid: u32,
+    /// The directory's group.
+    pub gid: u32,
+    /// The directory's device.
+    pub dev: u64,
+}
+
+impl Base {
+    /// The base of the root's children: zeros and the root's device.
+    pub fn root(dev: u64) -> Base {
+        Base {
+            dev,
+            ..Base::default()
+        }
+    }
+}
+
+/// One entry, as the encoder takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// The entry's name.
+    pub name: &'a [u8],
+    /// Its kind.
+    pub kind: Kind,
+    /// Permission bits.
+    pub mode: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// mtime, ns.
+    pub mtime_ns: i64,
+    /// ctime, ns.
+    pub ctime_ns: i64,
+    /// Inode.
+    pub ino: u64,
+    /// Device (`makedev`).
+    pub dev: u64,
+    /// The link text of a symlink.
+    pub target: Option<&'a [u8]>,
+    /// The content hash of a regular file.
+    pub hash: Option<&'a [u8; 32]>,
+    /// The mount, for a mount point.
+    pub mount: Option<&'a MountPoint>,
+}
+
+impl Record<'_> {
+    /// The base this entry's children are written against (if a directory).
+    pub fn as_base(&self) -> Base {
+        Base {
+            mtime_ns: self.mtime_ns,
+            ino: self.ino,
+            uid: self.uid,
+            gid: self.gid,
+            dev: self.dev,
+        }
+    }
+
+    /// Appends the record to `out`, written against `base`.
+    pub fn encode(&self, base: &Base, out: &mut Vec<u8>) {
+        let hash = self.hash.filter(|_| self.kind == Kind::File);
+        let owner = (self.uid, self.gid) != (base.uid, base.gid);
+        let mut header = self.kind as u8;
+        if self.mount.is_some() {
+            header |= F_MOUNT;
+        }
+        if hash.is_some() {
+            header |= F_HASH;
+        }
+        if self.dev != base.dev {
+            header |= F_DEV;
+        }
+        if owner {
+            header |= F_OWNER;
+        }
+        out.push(header);
+        debug_assert!(!self.name.is_empty() && self.name.len() <= 255);
+        out.push(self.name.len() as u8);
+        out.extend_from_slice(self.name);
+        put_varint(out, u64::from(self.mode));
+        if owner {
+            put_varint(out, u64::from(self.uid));
+            put_varint(out, u64::from(self.gid));
+        }
+        put_varint(out, self.size);
+        put_varint(out, zigzag(self.mtime_ns.wrapping_sub(base.mtime_ns)));
+        put_varint(out, zigzag(self.ctime_ns.wrapping_sub(self.mtime_ns)));
+        put_varint(out, zigzag(self.ino.wrapping_sub(base.ino) as i64));
+        if self.dev != base.dev {
+            out.extend_from_slice(&self.dev.to_le_bytes());
+        }
+        if self.kind == Kind::Symlink {
+            put_bytes(out, self.target.unwrap_or_default());
+        }
+        if let Some(h) = hash {
+            out.extend_from_slice(h);
+        }
+        if let Some(m) = self.mount {
+            put_bytes(out, m.fstype.as_bytes());
+            put_bytes(out, m.source.as_bytes());
+            put_bytes(out, &m.fs_root);
+            put_varint(out, u64::from(m.dev.0));
+            put_varint(out, u64::from(m.dev.1));
+        }
+    }
+}
+
+/// Appends an LEB128 varint.
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a varint length and the bytes.
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+/// Why a read stopped: the bytes ran out (more may come), or they are wrong.
+#[derive(Debug)]
+pub enum Short {
+    /// The buffer ends inside the item: retry with more bytes.
+    Incomplete,
+    /// The bytes cannot be a valid stream.
+    Bad(String),
+}
+
+/// A bounds-checked reader over a byte slice whose end may cut an item.
+pub struct Rd<'a> {
+    b: &'a [u8],
+    /// Bytes consumed so far.
+    pub at: usize,
+}
+
+impl<'a> Rd<'a> {
+    /// Reads `b` from the start.
+    pub fn new(b: &'a [u8]) -> Rd<'a> {
+        Rd { b, at: 0 }
+    }
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Short> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or(Short::Incomplete)?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    /// One byte.
+    pub fn u8(&mut self) -> Result<u8, Short> {
+        Ok(self.take(1)?[0])
+    }
+    /// A little-endian u64.
+    pub fn u64(&mut self) -> Result<u64, Short> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    /// An LEB128 varint.
+    pub fn varint(&mut self, what: &str) -> Result<u64, Short> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(Short::Bad(format!("{what}: varint too long")))
+    }
+    /// A varint that must fit in a u32.
+    pub fn varint32(&mut self, what: &str) -> Result<u32, Short> {
+        u32::try_from(self.varint(what)?).map_err(|_| Short::Bad(format!("{what}: out of range")))
+    }
+    /// A varint length and that many bytes.
+    pub fn bytes(&mut self, what: &str) -> Result<&'a [u8], Short> {
+        let n = self.varint(what)?;
+        let n = usize::try_from(n).map_err(|_| Short::Bad(format!("{what}: too long")))?;
+        self.take(n)
+    }
+    /// Varint-prefixed UTF-8.
+    pub fn string(&mut self, what: &str) -> Result<String, Short> {
+        String::from_utf8(self.bytes(what)?.to_vec())
+            .map_err(|_| Short::Bad(format!("{what}: invalid UTF-8")))
+    }
+}
+
+/// How many of each thing a stream holds: declared before the records so
+/// the decoder can allocate once, and checked after them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Entries.
+    pub entries: u64,
+    /// Name bytes.
+    pub names: u64,
+    /// Symlinks (targets).
+    pub targets: u64,
+    /// Target bytes.
+    pub target_bytes: u64,
+    /// Hashed files.
+    pub hashes: u64,
+    /// Mount points.
+    pub mounts: u64,
+    /// Device changes.
+    pub devs: u64,
+}
+
+impl Counts {
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, o: &Counts) {
+        self.entries += o.entries;
+        self.names += o.names;
+        self.targets += o.targets;
+        self.target_bytes += o.target_bytes;
+        self.hashes += o.hashes;
+        self.mounts += o.mounts;
+        self.devs += o.devs;
+    }
+
+    /// Counts one record written against `base`.
+    pub fn count(&mut self, r: &Record<'_>, base: &Base) {
+        self.entries += 1;
+        self.names += r.name.len() as u64;
+        if r.kind == Kind::Symlink {
+            self.targets += 1;
+            self.target_bytes += r.target.map_or(0, |t| t.len() as u64);
+        }
+        if r.kind == Kind::File && r.hash.is_some() {
+            self.hashes += 1;
+        }
+        if r.mount.is_some() {
+            self.mounts += 1;
+        }
+        if r.dev != base.dev {
+            self.devs += 1;
+        }
+    }
+
+    /// The counts of `t` as [`encode_tree`] writes it.
+    pub fn of(t: &Tree) -> Counts {
+        let mut c = Counts {
+            entries: t.len() as u64,
+            mounts: t.mounts.len() as u64,
+            devs: t.devs.len() as u64,
+            ..Counts::default()
+        };
+        for (i, e) in t.entries.iter().enumerate() {
+            c.names += u64::from(e.name_len);
+            if let Some(x) = t.target(i) {
+                c.targets += 1;
+                c.target_bytes += x.len() as u64;
+            }
+            if t.hash(i).is_some() {
+                c.hashes += 1;
+            }
+        }
+        c
+    }
+}
+
+/// Writes the entry stream of `t` (every record and END, the root's last)
+/// through `sink`, in pieces of about 64 KiB.
+pub fn encode_tree(t: &Tree, sink: &mut dyn FnMut(&[u8])) {
+    let mut out = Vec::with_capacity(64 << 10);
+    // Open directories: (subtree end, base of their children).
+    let mut stack: Vec<(u32, Base)> = Vec::new();
+    let root = Base::root(t.root_dev);
+    let mut devs = t.devs.iter().peekable();
+    for (i, e) in t.entries.iter().enumerate() {
+        while stack.last().is_some_and(|&(end, _)| end as usize <= i) {
+            stack.pop();
+            out.push(END);
+        }
+        let base = stack.last().map_or(root, |&(_, b)| b);
+        let dev = match devs.peek() {
+            Some(&&(k, d)) if k as usize == i => {
+                devs.next();
+                d
+            }
+            _ => base.dev,
+        };
+        let r = Record {
+            name: t.name(i),
+            kind: e.kind,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            size: e.size,
+            mtime_ns: e.mtime_ns,
+            ctime_ns: e.ctime_ns,
+            ino: e.ino,
+            dev,
+            target: t.target(i),
+            hash: t.hash(i),
+            mount: if e.is_mount { t.mount(i) } else { None },
+        };
+        r.encode(&base, &mut out);
+        if e.kind == Kind::Dir {
+            stack.push((e.end, r.as_base()));
+        }
+        if out.len() >= 64 << 10 {
+            sink(&out);
+            out.clear();
+        }
+    }
+    out.extend(std::iter::repeat_n(END, stack.len() + 1));
+    sink(&out);
+}
+
+/// One open directory while decoding.
+struct Frame {
+    /// Its entry, or NONE for the root.
+    idx: u32,
+    base: Base,
+    /// Its last child so far: (name offset, length), for the order check.
+    last: Option<(u32, u8)>,
+}
+
+/// Builds a [`Tree`] from an entry stream fed in pieces of any size.
+pub struct Decoder {
+    tree: Tree,
+    stack: Vec<Frame>,
+    expect: Counts,
+    done: bool,
+}
+
+impl Decoder {
+    /// A decoder for the tree of `root`; `expect` is what the stream
+    /// declares (checked at the end); `budget` caps what is allocated ahead
+    /// from it (a hostile count must not request gigabytes).
+    pub fn new(root: std::path::PathBuf, root_dev: u64, expect: Counts, budget: u64) -> Decoder {
+        let cap = |n: u64, each: u64| n.min(budget / each.max(1)) as usize;
+        let tree = Tree {
+            root,
+            root_dev,
+            entries: Vec::with_capacity(cap(expect.entries, MIN_RECORD as u64)),
+            names: Vec::with_capacity(cap(expect.names, 1)),
+            targets: Vec::with_capacity(cap(expect.targets, MIN_RECORD as u64 + 1)),
+            target_bytes: Vec::with_capacity(cap(expect.target_bytes, 1)),
+            hashes: Vec::with_capacity(cap(expect.hashes, 32)),
+            mounts: Vec::with_capacity(cap(expect.mounts, 64)),
+            devs: Vec::with_capacity(cap(expect.devs, 16)),
+            ..Tree::default()
+        };
+        Decoder {
+            tree,
+            stack: vec![Frame {
+                idx: NONE,
+                base: Base::root(root_dev),
+                last: None,
+            }],
+            expect,
+            done: false,
+        }
+    }
+
+    /// Returns true once the root's END was read.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Decodes the whole records at the start of `b` (up to the root's END);
+    /// returns how many bytes they took. A record cut by the end of `b` is
+    /// left for the next call.
+    pub fn feed(&mut self, b: &[u8]) -> Result<usize, String> {
+        let mut at = 0;
+        while !self.done && at < b.len() {
+            match self.record(&b[at..]) {
+                Ok(n) => at += n,
+                Err(Short::Incomplete) => break,
+                Err(Short::Bad(e)) => {
+                    return Err(format!("entry {}: {e}", self.tree.entries.len()));
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// The tree, once the stream is complete and matches its counts.
+    pub fn finish(self) -> Result<Tree, String> {
+        if !self.done {
+            return Err("truncated entry stream (a directory is not closed)".into());
+        }
+        let t = self.tree;
+        let got = Counts {
+            entries: t.entries.len() as u64,
+            names: t.names.len() as u64,
+            targets: t.targets.len() as u64,
+            target_bytes: t.target_bytes.len() as u64,
+            hashes: t.hashes.len() as u64,
+            mounts: t.mounts.len() as u64,
+            devs: t.devs.len() as u64,
+        };
+        if got != self.expect {
+            return Err(format!(
+                "the entries do not match the counts declared before them ({got:?} vs {:?})",
+                self.expect
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Decodes one record or END; commits nothing unless it is whole and valid.
+    fn record(&mut self, b: &[u8]) -> Result<usize, Short> {
+        let bad = |s: &str| Short::Bad(s.to_string());
+        let mut r = Rd::new(b);
+        let header = r.u8()?;
+        if header == END {
+            let f = self
+                .stack
+                .pop()
+                .ok_or_else(|| bad("END without a directory"))?;
+            if f.idx == NONE {
+                self.done = true;
+            } else {
+                self.tree.entries[f.idx as usize].end = self.tree.entries.len() as u32;
+            }
+            return Ok(r.at);
+        }
+        let kind = Kind::from_u8(header & KIND_MASK)
+            .filter(|_| header & 0x80 == 0)
+            .ok_or_else(|| Short::Bad(format!("unknown record header {header:#04x}")))?;
+        let top = self
+            .stack
+            .last()
+            .ok_or_else(|| bad("record after the root's END"))?;
+        let base = top.base;
+        let name_len = r.u8()?;
+        let name = r.take(usize::from(name_len))?;
+        let mode = r.varint("mode")?;
+        let (uid, gid) = if header & F_OWNER != 0 {
+            (r.varint32("uid")?, r.varint32("gid")?)
+        } else {
+            (base.uid, base.gid)
+        };
+        let size = r.varint("size")?;
+        let mtime_ns = base.mtime_ns.wrapping_add(unzigzag(r.varint("mtime")?));
+        let ctime_ns = mtime_ns.wrapping_add(unzigzag(r.varint("ctime")?));
+        let ino = base.ino.wrapping_add(unzigzag(r.varint("inode")?) as u64);
+        let dev = if header & F_DEV != 0 {
+            r.u64()?
+        } else {
+            base.dev
+        };
+        let target = if kind == Kind::Symlink {
+            Some(r.bytes("symlink target")?)
+        } else {
+            None
+        };
+        if header & F_HASH != 0 && kind != Kind::File {
+            return Err(bad("a hash on something other than a regular file"));
+        }
+        let hash = if header & F_HASH != 0 {
+            Some(r.take(32)?)
+        } else {
+            None
+        };
+        let mount = if header & F_MOUNT != 0 {
+            Some((
+                r.string("mount fstype")?,
+                r.string("mount source")?,
+                r.bytes("mount root")?,
+                r.varint32("mount device")?,
+                r.varint32("mount device")?,
+            ))
+        } else {
+            None
+        };
+        // Whole: now check it against the tree so far, then commit.
+        // A name from a real directory is never empty, `.`, `..`, and never
+        // holds `/` or NUL: such a name would make one entry look like another
+        // path (`a/b`, `..`) to every later stage.
+        if name.is_empty()
+            || name.contains(&b'/')
+            || name.contains(&0)
+            || name == b"."
+            || name == b".."
+        {
+            return Err(bad("invalid name"));
+        }
+        if mode > 0o7777 {
+            return Err(bad("mode out of range"));
+        }
+        let t = &mut self.tree;
+        if let Some((off, len)) = top.last {
+            let prev = &t.names[off as usize..off as usize + usize::from(len)];
+            if prev >= name {
+                return Err(bad("siblings out of order"));
+            }
+        }
+        let idx = t.entries.len();
+        if idx >= NONE as usize - 1
+            || t.names.len() + name.len() > u32::MAX as usize
+            || t.target_bytes.len() + target.map_or(0, <[u8]>::len) > u32::MAX as usize
+        {
+            return Err(bad("too many entries for one scan"));
+        }
+        let depth =
+            u16::try_from(self.stack.len()).map_err(|_| bad("deeper than 65,535 levels"))?;
+        let mut e = Entry {
+            size,
+            mtime_ns,
+            ctime_ns,
+            ino,
+            name_off: t.names.len() as u32,
+            parent: top.idx,
+            end: idx as u32 + 1,
+            uid,
+            gid,
+            extra: NONE,
+            mode: mode as u16,
+            depth,
+            name_len,
+            kind,
+            is_mount: mount.is_some(),
+        };
+        t.names.extend_from_slice(name);
+        if let Some(x) = target {
+            e.extra = t.targets.len() as u32;
+            t.targets
+                .push((t.target_bytes.len() as u32, x.len() as u32));
+            t.target_bytes.extend_from_slice(x);
+        }
+        if let Some(h) = hash {
+            e.extra = t.hashes.len() as u32;
+            let mut a = [0u8; 32];
+            a.copy_from_slice(h);
+            t.hashes.push(a);
+        }
+        if let Some((fstype, source, fs_root, major, minor)) = mount {
+            t.mounts.push(MountPoint {
+                entry: idx as u32,
+                fstype,
+                source,
+                fs_root: fs_root.to_vec(),
+                dev: (major, minor),
+            });
+        }
+        if dev != base.dev {
+            t.devs.push((idx as u32, dev));
+        }
+        let name_off = e.name_off;
+        t.entries.push(e);
+        if let Some(f) = self.stack.last_mut() {
+            f.last = Some((name_off, name_len));
+        }
+        if kind == Kind::Dir {
+            self.stack.push(Frame {
+                idx: idx as u32,
+                base: Base {
+                    mtime_ns,
+                    ino,
+                    uid,
+                    gid,
+                    dev,
+                },
+                last: None,
+            });
+        }
+        Ok(r.at)
+    }
+}
