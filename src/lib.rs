@@ -164,11 +164,11 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             output::check_target(&output)?;
             opts.scan.hash_all = hash == cli::HashArg::All;
             let progress = Arc::new(scan::Progress::default());
-            let tree = {
+            let scanned = {
                 let _line = progress::ProgressLine::start(Arc::clone(&progress));
-                scan::scan(&opts.scan, &progress)?
+                scan::scan_stream(&opts.scan, &progress)?
             };
-            snapshot::save(&tree, &output)?;
+            snapshot::save_scanned(&scanned, &output)?;
             Ok(Outcome::Success)
         }
     }
