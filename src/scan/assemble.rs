@@ -36,7 +36,7 @@ pub(super) fn for_each_piece(segs: &[Segment], f: &mut dyn FnMut(&[u8])) {
 
 /// Decodes the walk's stream into a tree.
 pub(super) fn into_tree(root: PathBuf, w: &Walked) -> Result<Tree> {
-    let mut dec = Decoder::new(root.clone(), w.root_dev, w.counts, u64::MAX);
+    let mut dec = Decoder::new(root.clone(), w.root_dev, w.counts, u64::MAX).trusting_names();
     let mut problem = None;
     for_each_piece(&w.segs, &mut |piece| {
         if problem.is_none() {

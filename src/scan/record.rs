@@ -132,22 +132,25 @@ impl Record<'_> {
         if owner {
             header |= F_OWNER;
         }
-        out.push(header);
         debug_assert!(!self.name.is_empty() && self.name.len() <= 255);
-        out.push(self.name.len() as u8);
+        out.extend_from_slice(&[header, self.name.len() as u8]);
         out.extend_from_slice(self.name);
-        put_varint(out, u64::from(self.mode));
+        // The fixed fields go through a local buffer: one copy, not a
+        // capacity check per byte.
+        let mut f = Fixed::default();
+        f.varint(u64::from(self.mode));
         if owner {
-            put_varint(out, u64::from(self.uid));
-            put_varint(out, u64::from(self.gid));
+            f.varint(u64::from(self.uid));
+            f.varint(u64::from(self.gid));
         }
-        put_varint(out, self.size);
-        put_varint(out, zigzag(self.mtime_ns.wrapping_sub(base.mtime_ns)));
-        put_varint(out, zigzag(self.ctime_ns.wrapping_sub(self.mtime_ns)));
-        put_varint(out, zigzag(self.ino.wrapping_sub(base.ino) as i64));
+        f.varint(self.size);
+        f.varint(zigzag(self.mtime_ns.wrapping_sub(base.mtime_ns)));
+        f.varint(zigzag(self.ctime_ns.wrapping_sub(self.mtime_ns)));
+        f.varint(zigzag(self.ino.wrapping_sub(base.ino) as i64));
         if self.dev != base.dev {
-            out.extend_from_slice(&self.dev.to_le_bytes());
+            f.bytes(&self.dev.to_le_bytes());
         }
+        out.extend_from_slice(f.as_slice());
         if self.kind == Kind::Symlink {
             put_bytes(out, self.target.unwrap_or_default());
         }
@@ -161,6 +164,37 @@ impl Record<'_> {
             put_varint(out, u64::from(m.dev.0));
             put_varint(out, u64::from(m.dev.1));
         }
+    }
+}
+
+/// A record's fixed fields: at most 3 + 2 × 5 + 4 × 10 + 8 = 61 bytes.
+struct Fixed {
+    b: [u8; 64],
+    len: usize,
+}
+
+impl Default for Fixed {
+    fn default() -> Fixed {
+        Fixed { b: [0; 64], len: 0 }
+    }
+}
+
+impl Fixed {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.b[self.len] = v as u8 | 0x80;
+            self.len += 1;
+            v >>= 7;
+        }
+        self.b[self.len] = v as u8;
+        self.len += 1;
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.b[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.b[..self.len]
     }
 }
 
@@ -185,6 +219,49 @@ fn zigzag(v: i64) -> u64 {
 
 fn unzigzag(v: u64) -> i64 {
     (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+#[cfg(test)]
+#[test]
+fn varints_of_every_length_read_back() {
+    let mut vals = vec![
+        0u64,
+        1,
+        127,
+        128,
+        300,
+        u64::MAX,
+        u64::MAX >> 1,
+        1 << 56,
+        (1 << 56) - 1,
+    ];
+    vals.extend(
+        (0..64)
+            .map(|k| 1u64 << k)
+            .chain((1..64).map(|k| (1u64 << k) - 1)),
+    );
+    let mut out = Vec::new();
+    for &v in &vals {
+        put_varint(&mut out, v);
+    }
+    out.extend_from_slice(&[0; 3]);
+    let mut rd = Rd::new(&out);
+    for &v in &vals {
+        assert_eq!(rd.varint("test").ok(), Some(v));
+    }
+    // Cut anywhere inside the last one: incomplete, never a wrong value.
+    let mut one = Vec::new();
+    put_varint(&mut one, u64::MAX);
+    for cut in 0..one.len() {
+        assert!(matches!(
+            Rd::new(&one[..cut]).varint("t"),
+            Err(Short::Incomplete)
+        ));
+    }
+    assert!(matches!(
+        Rd::new(&[0xff; 12]).varint("t"),
+        Err(Short::Bad(_))
+    ));
 }
 
 /// Why a read stopped: the bytes ran out (more may come), or they are wrong.
@@ -230,7 +307,19 @@ impl<'a> Rd<'a> {
         Ok(u64::from_le_bytes(a))
     }
     /// An LEB128 varint.
+    #[inline]
     pub fn varint(&mut self, what: &str) -> Result<u64, Short> {
+        // Most values here fit in one byte.
+        match self.b.get(self.at) {
+            Some(&b) if b < 0x80 => {
+                self.at += 1;
+                Ok(u64::from(b))
+            }
+            _ => self.varint_long(what),
+        }
+    }
+
+    fn varint_long(&mut self, what: &str) -> Result<u64, Short> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
@@ -398,6 +487,9 @@ pub struct Decoder {
     stack: Vec<Frame>,
     expect: Counts,
     done: bool,
+    /// The stream comes from this process's walk, whose names come from
+    /// getdents and are sorted: the name checks are skipped.
+    trusted: bool,
 }
 
 impl Decoder {
@@ -427,7 +519,15 @@ impl Decoder {
             }],
             expect,
             done: false,
+            trusted: false,
         }
+    }
+
+    /// Skips the checks of names and of their order, for a stream this
+    /// process's walk wrote (names from getdents, sorted by the walk).
+    pub fn trusting_names(mut self) -> Decoder {
+        self.trusted = true;
+        self
     }
 
     /// Returns true once the root's END was read.
@@ -546,22 +646,23 @@ impl Decoder {
         // A name from a real directory is never empty, `.`, `..`, and never
         // holds `/` or NUL: such a name would make one entry look like another
         // path (`a/b`, `..`) to every later stage.
-        if name.is_empty()
-            || name.contains(&b'/')
-            || name.contains(&0)
-            || name == b"."
-            || name == b".."
-        {
-            return Err(bad("invalid name"));
-        }
         if mode > 0o7777 {
             return Err(bad("mode out of range"));
         }
         let t = &mut self.tree;
-        if let Some((off, len)) = top.last {
-            let prev = &t.names[off as usize..off as usize + usize::from(len)];
-            if prev >= name {
-                return Err(bad("siblings out of order"));
+        if !self.trusted {
+            if name.is_empty()
+                || name.iter().any(|&c| c == b'/' || c == 0)
+                || name == b"."
+                || name == b".."
+            {
+                return Err(bad("invalid name"));
+            }
+            if let Some((off, len)) = top.last {
+                let prev = &t.names[off as usize..off as usize + usize::from(len)];
+                if prev >= name {
+                    return Err(bad("siblings out of order"));
+                }
             }
         }
         let idx = t.entries.len();
