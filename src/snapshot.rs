@@ -35,10 +35,9 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::Mutex;
 
 use crate::scan::record::{self, Counts, Decoder, MIN_RECORD, Rd, Short};
-use crate::scan::{ErrorKind, ScanError, Scanned, Tree};
+use crate::scan::{self, ErrorKind, Progress, ScanError, ScanOptions, Scanned, Tree};
 use crate::{Error, Result};
 
 /// First bytes of every scan file.
@@ -75,35 +74,57 @@ pub fn open_scan_file(path: &Path) -> std::io::Result<std::fs::File> {
 /// Saves `tree` to `path` atomically.
 pub fn save(tree: &Tree, path: &Path) -> Result<()> {
     let _t = crate::timing::phase("save");
+    let mut frames = Frames::new();
+    record::encode_tree(tree, &mut |b| frames.push(b));
+    frames.push(&trailer(&tree.errors));
     let meta = meta(
         tree.root.as_os_str(),
         tree.fully_hashed,
         tree.root_dev,
         &Counts::of(tree),
     );
-    write_file(
-        path,
-        &meta,
-        &mut |sink| record::encode_tree(tree, sink),
-        &trailer(&tree.errors),
-    )
+    write_file(path, &meta, frames)
 }
 
-/// Saves a scan straight from its entry stream, without building its tree.
+/// Scans `opts.root` into the scan file `path`: the walk's entry stream is
+/// compressed on the walk's threads as it comes, and no tree is built.
+pub fn scan_to_file(opts: &ScanOptions, progress: &Progress, path: &Path) -> Result<()> {
+    let mut sink = FileSink(Frames::new());
+    let found = scan::scan_into(opts, progress, &mut sink)?;
+    let _t = crate::timing::phase("save");
+    let mut frames = sink.0;
+    frames.push(&trailer(&found.errors));
+    let meta = meta(
+        opts.root.as_os_str(),
+        opts.hash_all,
+        found.root_dev,
+        &found.counts,
+    );
+    write_file(path, &meta, frames)
+}
+
+/// Saves a scan from its entry stream.
 pub fn save_scanned(scan: &Scanned, path: &Path) -> Result<()> {
     let _t = crate::timing::phase("save");
+    let mut frames = Frames::new();
+    scan.for_each_piece(&mut |b| frames.push(b));
+    frames.push(&trailer(scan.errors()));
     let meta = meta(
         scan.root().as_os_str(),
         scan.fully_hashed(),
         scan.root_dev(),
         &scan.counts(),
     );
-    write_file(
-        path,
-        &meta,
-        &mut |sink| scan.for_each_piece(sink),
-        &trailer(scan.errors()),
-    )
+    write_file(path, &meta, frames)
+}
+
+/// Compresses a walk's stream as it comes.
+struct FileSink(Frames);
+
+impl scan::Sink for FileSink {
+    fn piece(&mut self, bytes: &[u8]) {
+        self.0.push(bytes);
+    }
 }
 
 fn meta(root: &std::ffi::OsStr, fully_hashed: bool, root_dev: u64, c: &Counts) -> Vec<u8> {
@@ -150,82 +171,88 @@ pub fn encode_payload(tree: &Tree) -> Vec<u8> {
     raw
 }
 
-/// Compressed frames by their place in the payload, as they finish.
-type Done = Mutex<Vec<(usize, std::io::Result<Vec<u8>>)>>;
+/// A compressed frame and its place in the payload.
+type Done = (usize, std::io::Result<Vec<u8>>);
 
-/// Produces the entry stream through the sink it is given.
-type Stream<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&[u8]));
-
-/// Cuts the payload into CHUNK-sized pieces as it comes and compresses each
-/// on the rayon pool while the next is filled. At most [`Frames::limit`]
-/// chunk buffers exist: they are handed back after compression and reused,
-/// and the producer waits for one when all are out (from outside the pool;
-/// inside it, it would take a worker, so it allocates instead).
-struct Frames<'a> {
+/// Cuts the stream into CHUNK-sized pieces as it comes and compresses each
+/// on the current rayon pool (the walk's, during a scan) while the next is
+/// filled. Chunk buffers are handed back after compression and reused.
+struct Frames {
     cur: Vec<u8>,
     raw_len: u64,
     next: usize,
-    done: &'a Done,
-    free: std::sync::mpsc::Receiver<Vec<u8>>,
-    give_back: std::sync::mpsc::Sender<Vec<u8>>,
-    allocated: usize,
-    limit: usize,
+    done_tx: std::sync::mpsc::Sender<Done>,
+    done_rx: std::sync::mpsc::Receiver<Done>,
+    free_tx: std::sync::mpsc::Sender<Vec<u8>>,
+    free_rx: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
-impl<'a> Frames<'a> {
-    fn new(done: &'a Done) -> Frames<'a> {
-        let (give_back, free) = std::sync::mpsc::channel();
+impl Frames {
+    fn new() -> Frames {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let (free_tx, free_rx) = std::sync::mpsc::channel();
         Frames {
             cur: Vec::with_capacity(CHUNK),
             raw_len: 0,
             next: 0,
-            done,
-            free,
-            give_back,
-            allocated: 1,
-            limit: 2 * rayon::current_num_threads() + 1,
+            done_tx,
+            done_rx,
+            free_tx,
+            free_rx,
         }
     }
 
-    fn push<'s>(&mut self, scope: &rayon::Scope<'s>, mut b: &[u8])
-    where
-        'a: 's,
-    {
+    fn push(&mut self, mut b: &[u8]) {
         self.raw_len += b.len() as u64;
         while !b.is_empty() {
             let take = (CHUNK - self.cur.len()).min(b.len());
             self.cur.extend_from_slice(&b[..take]);
             b = &b[take..];
             if self.cur.len() == CHUNK {
-                self.flush(scope);
+                self.flush();
             }
         }
     }
 
-    fn flush<'s>(&mut self, scope: &rayon::Scope<'s>)
-    where
-        'a: 's,
-    {
+    fn flush(&mut self) {
         if self.cur.is_empty() {
             return;
         }
-        let spare = match self.free.try_recv() {
-            Ok(b) => b,
-            Err(_) if self.allocated < self.limit || rayon::current_thread_index().is_some() => {
-                self.allocated += 1;
-                Vec::with_capacity(CHUNK)
-            }
-            Err(_) => self.free.recv().unwrap_or_default(),
-        };
+        let spare = self
+            .free_rx
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
         let mut chunk = std::mem::replace(&mut self.cur, spare);
-        let (k, done, give_back) = (self.next, self.done, self.give_back.clone());
+        let (k, done, free) = (self.next, self.done_tx.clone(), self.free_tx.clone());
         self.next += 1;
-        scope.spawn(move |_| {
+        rayon::spawn(move || {
             let z = compress(&chunk);
             chunk.clear();
-            let _ = give_back.send(chunk);
-            done.lock().unwrap_or_else(|p| p.into_inner()).push((k, z));
+            let _ = free.send(chunk);
+            let _ = done.send((k, z));
         });
+    }
+
+    /// Compresses what is left and waits for every frame: the stream's
+    /// length and its frames in order.
+    fn finish(mut self) -> std::io::Result<(u64, Vec<Vec<u8>>)> {
+        self.flush();
+        let mut frames: Vec<Option<Vec<u8>>> = vec![None; self.next];
+        for _ in 0..self.next {
+            let (k, z) = if rayon::current_thread_index().is_some() {
+                // On a pool thread: help with the compression instead of blocking it.
+                loop {
+                    if let Ok(d) = self.done_rx.try_recv() {
+                        break d;
+                    }
+                    rayon::yield_now();
+                }
+            } else {
+                self.done_rx.recv().map_err(std::io::Error::other)?
+            };
+            frames[k] = Some(z?);
+        }
+        Ok((self.raw_len, frames.into_iter().flatten().collect()))
     }
 }
 
@@ -245,27 +272,14 @@ fn compress(chunk: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
-/// Compresses meta, stream and trailer into frames, then writes the file.
-fn write_file(path: &Path, meta: &[u8], stream: Stream<'_>, trailer: &[u8]) -> Result<()> {
-    let done = Mutex::new(Vec::new());
-    let mut raw_len = 0;
-    // The stream is produced on this thread; the pool compresses behind it.
-    rayon::in_place_scope(|s| {
-        let mut f = Frames::new(&done);
-        f.push(s, meta);
-        stream(&mut |b| f.push(s, b));
-        f.push(s, trailer);
-        f.flush(s);
-        raw_len = f.raw_len;
-    });
-    let mut frames = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    frames.sort_by_key(|f| f.0);
-    let frames = frames
-        .into_iter()
-        .map(|(_, z)| z)
-        .collect::<std::io::Result<Vec<Vec<u8>>>>()
-        .map_err(|e| Error::io("cannot compress", path, e))?;
-    let zlen: u64 = frames.iter().map(|f| f.len() as u64).sum();
+/// Writes the scan file: the meta section as the first frame (its counts
+/// are known only once the stream is), then the stream's frames.
+fn write_file(path: &Path, meta: &[u8], frames: Frames) -> Result<()> {
+    let err = |e| Error::io("cannot compress", path, e);
+    let first = compress(meta).map_err(err)?;
+    let (stream_len, rest) = frames.finish().map_err(err)?;
+    let raw_len = meta.len() as u64 + stream_len;
+    let zlen = first.len() as u64 + rest.iter().map(|f| f.len() as u64).sum::<u64>();
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -273,13 +287,15 @@ fn write_file(path: &Path, meta: &[u8], stream: Stream<'_>, trailer: &[u8]) -> R
     header.extend_from_slice(&zlen.to_le_bytes());
     let mut h = blake3::Hasher::new();
     h.update(&header[8..]);
-    for f in &frames {
+    h.update(&first);
+    for f in &rest {
         h.update(f);
     }
     header.extend_from_slice(h.finalize().as_bytes());
     crate::output::write_atomic(path, false, |w| {
         w.write_all(&header)?;
-        for f in &frames {
+        w.write_all(&first)?;
+        for f in &rest {
             w.write_all(f)?;
         }
         Ok(())
@@ -468,7 +484,7 @@ fn decode_stream(r: impl Read, raw_len: u64, budget: u64) -> std::result::Result
         return Err(format!("unknown flags {flags:#04x}"));
     }
     let root = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&root));
-    let mut dec = Decoder::new(root, root_dev, counts, budget.min(raw_len));
+    let mut dec = Decoder::new(root, root_dev, Some(counts), budget.min(raw_len));
     loop {
         let n = dec.feed(inp.avail())?;
         inp.consume(n);
@@ -538,21 +554,32 @@ mod tests {
 
     #[test]
     fn a_scan_saved_from_its_stream_or_its_tree_is_the_same_bytes() {
-        let (dir, t) = sample();
+        let (_dir, t) = sample();
         let opts = ScanOptions {
             root: t.root.clone(),
             threads: 3,
             exclude: vec![],
             hash_all: true,
         };
-        let (a, b) = (dir.path().join("a.scan"), dir.path().join("b.scan"));
+        // The outputs go elsewhere: inside the root they would be scanned.
+        let out = tempfile::tempdir().unwrap();
+        let (a, b) = (out.path().join("a.scan"), out.path().join("b.scan"));
+        save(&t, &b).unwrap();
+        let want = std::fs::read(&b).unwrap();
         save_scanned(
             &crate::scan::scan_stream(&opts, &Progress::default()).unwrap(),
             &a,
         )
         .unwrap();
-        save(&t, &b).unwrap();
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert_eq!(std::fs::read(&a).unwrap(), want);
+        for threads in [1, 2, 8] {
+            let opts = ScanOptions {
+                threads,
+                ..opts.clone()
+            };
+            scan_to_file(&opts, &Progress::default(), &a).unwrap();
+            assert_eq!(std::fs::read(&a).unwrap(), want, "{threads} threads");
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! - [`hash`]: BLAKE3 of files, during the walk (`--hash all`) or after it.
 //! - [`tree`]: the compact result (64 bytes an entry) and its accessors.
 //!
-//! [`scan`] returns the [`Tree`]; [`scan_stream`] stops at the stream, which
-//! is all a scan file needs (`snapshot::save_scanned`).
+//! [`scan`] returns the [`Tree`], decoded while the walk runs; [`scan_into`]
+//! hands the stream to any [`Sink`] instead (`snapshot::scan_to_file`
+//! compresses it into a scan file, without ever building the tree).
 //!
 //! It never follows symlinks, never descends into another mount (statx's
 //! mount id, cross-checked with `/proc/self/mountinfo` and device numbers),
@@ -51,12 +52,13 @@ mod assemble;
 mod walk;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use rustix::fs::AtFlags;
 use rustix::io::Errno;
 
 use crate::{Error, Result};
+pub use assemble::Sink;
 pub use hash::hash_entries;
 pub use tree::{Entry, ErrorKind, Kind, MountPoint, NONE, PathCursor, ScanError, Tree};
 
@@ -87,13 +89,47 @@ pub struct ScanOptions {
     pub hash_all: bool,
 }
 
-/// Scans `opts.root` and returns its tree (entries in tree order).
+/// Scans `opts.root` and returns its tree (entries in tree order), decoded
+/// from the entry stream while the walk runs.
 pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
-    scan_stream(opts, progress)?.into_tree()
+    let mut sink = TreeSink {
+        root: opts.root.clone(),
+        dec: None,
+        problem: None,
+    };
+    let found = scan_into(opts, progress, &mut sink)?;
+    let _t = crate::timing::phase("assemble");
+    let tree = match (sink.dec, sink.problem) {
+        (Some(dec), None) => dec.finish(),
+        (_, Some(p)) => Err(p),
+        (None, None) => Err("no stream".into()),
+    };
+    let mut tree = tree.map_err(|e| {
+        Error::bad_input(
+            &opts.root,
+            format!("internal error: the walk wrote a bad stream: {e}"),
+        )
+    })?;
+    // With --hash all, every file was hashed during the walk (or its
+    // failure recorded as an error).
+    tree.fully_hashed = opts.hash_all;
+    tree.errors = found.errors;
+    Ok(tree)
 }
 
-/// Walks `opts.root` and keeps what it found as its entry stream.
-pub fn scan_stream(opts: &ScanOptions, progress: &Progress) -> Result<Scanned> {
+/// What a scan found besides its entry stream.
+pub struct Found {
+    /// The device of the root's file system.
+    pub root_dev: u64,
+    /// How many entries, name bytes, ... the stream held.
+    pub counts: record::Counts,
+    /// The per-path problems, sorted by path.
+    pub errors: Vec<ScanError>,
+}
+
+/// Walks `opts.root`; its entry stream (see [`record`]) goes to `sink` in
+/// tree order while the walk runs.
+pub fn scan_into(opts: &ScanOptions, progress: &Progress, sink: &mut dyn Sink) -> Result<Found> {
     let root = &opts.root;
     let root_stat = rustix::fs::statx(
         rustix::fs::CWD,
@@ -107,25 +143,65 @@ pub fn scan_stream(opts: &ScanOptions, progress: &Progress) -> Result<Scanned> {
     }
     let root_fd = walk::open_dir(rustix::fs::CWD, root.as_path())
         .map_err(|e| Error::io("cannot open", root, e.into()))?;
-    let mut walked = walk::walk(opts, progress, root_fd, &root_stat)?;
-    if progress.cancel.load(Ordering::Relaxed) {
-        return Err(Error::Usage("scan cancelled".into()));
-    }
+    let root_dev = rustix::fs::makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor);
+    sink.start(root_dev);
+    let mut walked = walk::walk(opts, progress, root_fd, &root_stat, sink)?;
     walked.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Found {
+        root_dev,
+        counts: walked.counts,
+        errors: walked.errors,
+    })
+}
+
+/// Decodes the stream of a walk into a tree as it comes.
+struct TreeSink {
+    root: PathBuf,
+    dec: Option<record::Decoder>,
+    problem: Option<String>,
+}
+
+impl Sink for TreeSink {
+    fn start(&mut self, root_dev: u64) {
+        self.dec =
+            Some(record::Decoder::new(self.root.clone(), root_dev, None, 0).trusting_names());
+    }
+    fn piece(&mut self, bytes: &[u8]) {
+        let (Some(dec), None) = (&mut self.dec, &self.problem) else {
+            return;
+        };
+        match dec.feed(bytes) {
+            Ok(n) if n == bytes.len() => {}
+            Ok(_) => self.problem = Some("a record split between directories".into()),
+            Err(e) => self.problem = Some(e),
+        }
+    }
+}
+
+/// Walks `opts.root` and keeps its entry stream whole (superseded by
+/// `snapshot::scan_to_file`, which streams it into the file).
+pub fn scan_stream(opts: &ScanOptions, progress: &Progress) -> Result<Scanned> {
+    struct Keep(Vec<u8>);
+    impl Sink for Keep {
+        fn piece(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+    let mut keep = Keep(Vec::new());
+    let found = scan_into(opts, progress, &mut keep)?;
     Ok(Scanned {
-        root: root.clone(),
-        walked,
-        // With --hash all, every file was hashed during the walk (or its
-        // failure recorded as an error).
+        root: opts.root.clone(),
+        found,
+        stream: keep.0,
         fully_hashed: opts.hash_all,
     })
 }
 
-/// A finished walk, kept as its entry stream (see [`record`]): about 25
-/// bytes an entry, against 64 plus the name for a [`Tree`].
+/// A finished walk, kept as its entry stream.
 pub struct Scanned {
     root: PathBuf,
-    walked: walk::Walked,
+    found: Found,
+    stream: Vec<u8>,
     fully_hashed: bool,
 }
 
@@ -136,31 +212,23 @@ impl Scanned {
     }
     /// The device of the root's file system.
     pub fn root_dev(&self) -> u64 {
-        self.walked.root_dev
+        self.found.root_dev
     }
     /// How many entries, name bytes, ... the stream holds.
     pub fn counts(&self) -> record::Counts {
-        self.walked.counts
+        self.found.counts
     }
     /// The per-path problems, sorted by path.
     pub fn errors(&self) -> &[ScanError] {
-        &self.walked.errors
+        &self.found.errors
     }
     /// Whether every regular file was hashed.
     pub fn fully_hashed(&self) -> bool {
         self.fully_hashed
     }
-    /// Calls `f` with the entry stream in tree order, a piece at a time.
+    /// Calls `f` with the entry stream.
     pub fn for_each_piece(&self, f: &mut dyn FnMut(&[u8])) {
-        assemble::for_each_piece(&self.walked.segs, f);
-    }
-    /// Decodes the stream into a tree.
-    pub fn into_tree(self) -> Result<Tree> {
-        let _t = crate::timing::phase("assemble");
-        let mut tree = assemble::into_tree(self.root, &self.walked)?;
-        tree.fully_hashed = self.fully_hashed;
-        tree.errors = self.walked.errors;
-        Ok(tree)
+        f(&self.stream);
     }
 }
 

@@ -485,7 +485,7 @@ struct Frame {
 pub struct Decoder {
     tree: Tree,
     stack: Vec<Frame>,
-    expect: Counts,
+    expect: Option<Counts>,
     done: bool,
     /// The stream comes from this process's walk, whose names come from
     /// getdents and are sorted: the name checks are skipped.
@@ -494,20 +494,27 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder for the tree of `root`; `expect` is what the stream
-    /// declares (checked at the end); `budget` caps what is allocated ahead
-    /// from it (a hostile count must not request gigabytes).
-    pub fn new(root: std::path::PathBuf, root_dev: u64, expect: Counts, budget: u64) -> Decoder {
+    /// declares, if known (allocated ahead and checked at the end);
+    /// `budget` caps what is allocated ahead (a hostile count must not
+    /// request gigabytes).
+    pub fn new(
+        root: std::path::PathBuf,
+        root_dev: u64,
+        expect: Option<Counts>,
+        budget: u64,
+    ) -> Decoder {
+        let ahead = expect.unwrap_or_default();
         let cap = |n: u64, each: u64| n.min(budget / each.max(1)) as usize;
         let tree = Tree {
             root,
             root_dev,
-            entries: Vec::with_capacity(cap(expect.entries, MIN_RECORD as u64)),
-            names: Vec::with_capacity(cap(expect.names, 1)),
-            targets: Vec::with_capacity(cap(expect.targets, MIN_RECORD as u64 + 1)),
-            target_bytes: Vec::with_capacity(cap(expect.target_bytes, 1)),
-            hashes: Vec::with_capacity(cap(expect.hashes, 32)),
-            mounts: Vec::with_capacity(cap(expect.mounts, 64)),
-            devs: Vec::with_capacity(cap(expect.devs, 16)),
+            entries: Vec::with_capacity(cap(ahead.entries, MIN_RECORD as u64)),
+            names: Vec::with_capacity(cap(ahead.names, 1)),
+            targets: Vec::with_capacity(cap(ahead.targets, MIN_RECORD as u64 + 1)),
+            target_bytes: Vec::with_capacity(cap(ahead.target_bytes, 1)),
+            hashes: Vec::with_capacity(cap(ahead.hashes, 32)),
+            mounts: Vec::with_capacity(cap(ahead.mounts, 64)),
+            devs: Vec::with_capacity(cap(ahead.devs, 16)),
             ..Tree::default()
         };
         Decoder {
@@ -567,10 +574,11 @@ impl Decoder {
             mounts: t.mounts.len() as u64,
             devs: t.devs.len() as u64,
         };
-        if got != self.expect {
+        if let Some(expect) = self.expect
+            && got != expect
+        {
             return Err(format!(
-                "the entries do not match the counts declared before them ({got:?} vs {:?})",
-                self.expect
+                "the entries do not match the counts declared before them ({got:?} vs {expect:?})"
             ));
         }
         Ok(t)

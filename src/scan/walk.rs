@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Statx, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
 
+use super::assemble::{Order, Sink};
 use super::hash;
 use super::record::{Base, Counts, END, Record};
 use super::tree::{ErrorKind, Kind, MountPoint, ScanError};
@@ -48,21 +49,21 @@ pub(super) struct Segment {
     pub(super) subs: Vec<(u32, u32)>,
 }
 
-/// What a walk leaves: every directory's segment by task id (0 = the root).
+/// What a walk leaves besides its stream.
 pub(super) struct Walked {
-    pub(super) segs: Vec<Segment>,
     pub(super) counts: Counts,
+    /// Unsorted.
     pub(super) errors: Vec<ScanError>,
-    pub(super) root_dev: u64,
 }
 
 /// Walks the directory `root_fd` (statted as `root_stat`) on `opts.threads`
-/// threads; the errors met are returned unsorted.
+/// threads; its entry stream goes to `sink` as the walk goes.
 pub(super) fn walk(
     opts: &ScanOptions,
     progress: &Progress,
     root_fd: OwnedFd,
     root_stat: &Statx,
+    sink: &mut dyn Sink,
 ) -> Result<Walked> {
     let exclude = build_excludes(&opts.exclude)?;
     raise_fd_limit();
@@ -75,7 +76,7 @@ pub(super) fn walk(
         has_mnt_id: root_stat.stx_mask & StatxFlags::MNT_ID.bits() != 0,
         mounts_by_id: mounts.iter().map(|m| (m.id, m.clone())).collect(),
         mount_paths: mount_paths_inside(&mounts, &canonical_root),
-        out: Mutex::new((Vec::new(), Counts::default())),
+        order: Order::new(sink),
         errors: Mutex::new(Vec::new()),
         next_dir: AtomicU32::new(1),
         progress,
@@ -101,19 +102,24 @@ pub(super) fn walk(
         pool.scope(|s| {
             let mut seg = Segment::default();
             let mut counts = Counts::default();
-            walker.list(s, &root, &mut seg, &mut counts);
+            let tasks = walker.list(&root, &mut seg, &mut counts);
             seg.bytes.push(END);
             walker.store(0, seg, counts);
+            walker.spawn_all(s, tasks);
         });
     }
-    let Walker { out, errors, .. } = walker;
-    let (segs, counts) = out.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(Walked {
-        segs,
-        counts,
-        errors: errors.into_inner().unwrap_or_else(|p| p.into_inner()),
-        root_dev,
-    })
+    let Walker { order, errors, .. } = walker;
+    let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
+    if progress.cancel.load(Ordering::Relaxed) {
+        return Err(Error::Usage("scan cancelled".into()));
+    }
+    let counts = order.finish().map_err(|e| {
+        Error::bad_input(
+            &opts.root,
+            format!("internal error: the walk left a gap: {e}"),
+        )
+    })?;
+    Ok(Walked { counts, errors })
 }
 
 /// A directory whose children are being read.
@@ -164,7 +170,7 @@ struct Stat {
     mount: Option<Box<MountPoint>>,
 }
 
-struct Walker<'p> {
+struct Walker<'p, 's> {
     exclude: Option<globset::GlobSet>,
     /// Hash regular files as they are met (`--hash all`).
     hash_all: bool,
@@ -173,8 +179,8 @@ struct Walker<'p> {
     /// In-root paths of mount points: never opened (an automount point would
     /// mount), and the mount check when statx has no mount id.
     mount_paths: HashSet<Vec<u8>>,
-    /// Segments by task id, and the counts of all records.
-    out: Mutex<(Vec<Segment>, Counts)>,
+    /// The segments, passed on in tree order.
+    order: Order<'s>,
     errors: Mutex<Vec<ScanError>>,
     next_dir: AtomicU32,
     progress: &'p Progress,
@@ -182,8 +188,8 @@ struct Walker<'p> {
     short_is_end: bool,
 }
 
-impl<'p> Walker<'p> {
-    /// Opens, stats and reads one child directory; writes its segment.
+impl Walker<'_, '_> {
+    /// Opens, stats and reads one child directory; stores its segment.
     fn visit<'s>(&'s self, scope: &rayon::Scope<'s>, t: ChildTask) {
         if self.progress.cancel.load(Ordering::Relaxed) {
             return;
@@ -194,29 +200,8 @@ impl<'p> Walker<'p> {
             let st = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, STATX_MASK)?;
             Ok((fd, st))
         });
-        match opened {
-            Ok((fd, st)) => {
-                drop(t.parent);
-                let mut own = self.stat_from(&st, &t.path, t.parent_mnt, t.parent_dev);
-                if own.kind != Kind::Dir || own.is_mount {
-                    // A mount that appeared after mountinfo was read.
-                    own.mount = own.is_mount.then(|| self.describe(&st));
-                    self.emit(&own, t.name.to_bytes(), &[], &t.base, &mut seg, &mut counts);
-                    seg.bytes.push(END);
-                } else {
-                    self.emit(&own, t.name.to_bytes(), &[], &t.base, &mut seg, &mut counts);
-                    let dir = Dir {
-                        fd: Arc::new(fd),
-                        path: t.path,
-                        depth: t.depth,
-                        mnt_id: own.mnt_id,
-                        dev: own.dev,
-                        base: self.base_of(&own),
-                    };
-                    self.list(scope, &dir, &mut seg, &mut counts);
-                    seg.bytes.push(END);
-                }
-            }
+        let (fd, st) = match opened {
+            Ok(o) => o,
             Err(e) => {
                 // Not openable (permissions, replaced, gone): what is there now, by name.
                 let mut link = Vec::new();
@@ -235,31 +220,55 @@ impl<'p> Walker<'p> {
                             format!("cannot open directory: {}", errno_reason(e)),
                         );
                     }
-                    self.emit(
-                        &st,
-                        t.name.to_bytes(),
-                        &link,
-                        &t.base,
-                        &mut seg,
-                        &mut counts,
-                    );
+                    let name = t.name.to_bytes();
+                    self.emit(&st, name, &link, &t.base, &mut seg, &mut counts);
                     if st.kind == Kind::Dir {
                         seg.bytes.push(END);
                     }
                 }
+                self.store(t.id, seg, counts);
+                return;
             }
+        };
+        drop(t.parent);
+        let mut own = self.stat_from(&st, &t.path, t.parent_mnt, t.parent_dev);
+        let name = t.name.to_bytes();
+        if own.is_mount {
+            // A mount that appeared after mountinfo was read: not entered.
+            own.mount = Some(self.describe(&st));
+            self.emit(&own, name, &[], &t.base, &mut seg, &mut counts);
+            seg.bytes.push(END);
+            self.store(t.id, seg, counts);
+            return;
         }
+        self.emit(&own, name, &[], &t.base, &mut seg, &mut counts);
+        let dir = Dir {
+            fd: Arc::new(fd),
+            path: t.path,
+            depth: t.depth,
+            mnt_id: own.mnt_id,
+            dev: own.dev,
+            base: self.base_of(&own),
+        };
+        let tasks = self.list(&dir, &mut seg, &mut counts);
+        seg.bytes.push(END);
         self.store(t.id, seg, counts);
+        self.spawn_all(scope, tasks);
     }
 
-    /// Reads the children of `dir` into `seg` (without the closing END).
-    fn list<'s>(
-        &'s self,
-        scope: &rayon::Scope<'s>,
-        dir: &Dir,
-        seg: &mut Segment,
-        counts: &mut Counts,
-    ) {
+    /// Starts the tasks of a directory's children, the last first: rayon
+    /// runs a thread's own tasks last-in first-out, so this thread goes on
+    /// with the first child, in tree order (see [`super::assemble`]).
+    fn spawn_all<'s>(&'s self, scope: &rayon::Scope<'s>, tasks: Vec<ChildTask>) {
+        for task in tasks.into_iter().rev() {
+            scope.spawn(move |s| self.visit(s, task));
+        }
+    }
+
+    /// Reads the children of `dir` into `seg` (without the closing END);
+    /// returns the tasks of its child directories, in name order.
+    fn list(&self, dir: &Dir, seg: &mut Segment, counts: &mut Counts) -> Vec<ChildTask> {
+        let mut tasks = Vec::new();
         let mut names = NAMES.with(std::cell::Cell::take);
         if let Err(e) = read_names(&dir.fd, &mut names, self.short_is_end) {
             self.error(
@@ -268,7 +277,7 @@ impl<'p> Walker<'p> {
                 format!("cannot read directory: {}", errno_reason(e)),
             );
             NAMES.with(|c| c.set(names));
-            return;
+            return tasks;
         }
         let buf = &names.buf;
         let name_of = |n: &Name| &buf[n.off as usize..n.off as usize + usize::from(n.len)];
@@ -276,40 +285,44 @@ impl<'p> Walker<'p> {
             .list
             .sort_unstable_by(|a, b| name_of(a).cmp(name_of(b)));
         if names.list.len() > SPLIT_DIR {
-            let parts: Vec<(Segment, Counts)> = names
+            type Part = (Segment, Counts, Vec<ChildTask>);
+            let parts: Vec<Part> = names
                 .list
                 .par_chunks(BLOCK)
                 .map(|block| {
                     let mut part = Segment::default();
                     let mut c = Counts::default();
-                    self.block(scope, dir, buf, block, &mut part, &mut c);
-                    (part, c)
+                    let mut t = Vec::new();
+                    self.block(dir, buf, block, &mut part, &mut c, &mut t);
+                    (part, c, t)
                 })
                 .collect();
-            for (part, c) in parts {
+            for (part, c, t) in parts {
                 let base = seg.bytes.len() as u32;
                 seg.subs
                     .extend(part.subs.iter().map(|&(o, id)| (o + base, id)));
                 seg.bytes.extend_from_slice(&part.bytes);
                 counts.add(&c);
+                tasks.extend(t);
             }
         } else {
-            seg.bytes.reserve(names.list.len() * 24 + buf.len());
-            self.block(scope, dir, buf, &names.list, seg, counts);
+            seg.bytes.reserve(names.list.len() * 32 + buf.len());
+            self.block(dir, buf, &names.list, seg, counts, &mut tasks);
         }
         NAMES.with(|c| c.set(names));
+        tasks
     }
 
-    /// Stats and writes the children `block` of `dir` (names in `buf`), and
-    /// starts a task for each child directory.
-    fn block<'s>(
-        &'s self,
-        scope: &rayon::Scope<'s>,
+    /// Stats and writes the children `block` of `dir` (names in `buf`);
+    /// notes a task in `tasks` for each child directory.
+    fn block(
+        &self,
         dir: &Dir,
         buf: &[u8],
         block: &[Name],
         seg: &mut Segment,
         counts: &mut Counts,
+        tasks: &mut Vec<ChildTask>,
     ) {
         let mut link = Vec::new();
         let mut child = Vec::new();
@@ -332,8 +345,8 @@ impl<'p> Walker<'p> {
             };
             if n.dtype == DT_DIR && deep_ok {
                 path_of(&mut child);
-                if !self.mount_paths.contains(&child) {
-                    self.spawn(scope, dir, name, child.clone(), depth, seg);
+                if self.mount_paths.is_empty() || !self.mount_paths.contains(&child) {
+                    tasks.push(self.note_child(dir, name, child.clone(), depth, seg));
                     continue;
                 }
             }
@@ -346,7 +359,7 @@ impl<'p> Walker<'p> {
                 path_of(&mut child);
                 if deep_ok {
                     // d_type did not say (or a mount has gone): its task stats it again.
-                    self.spawn(scope, dir, name, child.clone(), depth, seg);
+                    tasks.push(self.note_child(dir, name, child.clone(), depth, seg));
                     continue;
                 }
                 self.error(
@@ -362,18 +375,18 @@ impl<'p> Walker<'p> {
         }
     }
 
-    fn spawn<'s>(
-        &'s self,
-        scope: &rayon::Scope<'s>,
+    /// Notes in `seg` where the child directory `name` goes; returns its task.
+    fn note_child(
+        &self,
         dir: &Dir,
         name: &CStr,
         path: Vec<u8>,
         depth: u16,
         seg: &mut Segment,
-    ) {
+    ) -> ChildTask {
         let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
         seg.subs.push((seg.bytes.len() as u32, id));
-        let task = ChildTask {
+        ChildTask {
             parent: Arc::clone(&dir.fd),
             name: name.to_owned(),
             path,
@@ -382,8 +395,7 @@ impl<'p> Walker<'p> {
             parent_mnt: dir.mnt_id,
             parent_dev: dir.dev,
             base: dir.base,
-        };
-        scope.spawn(move |s| self.visit(s, task));
+        }
     }
 
     /// Writes one record and counts it.
@@ -425,18 +437,12 @@ impl<'p> Walker<'p> {
         }
     }
 
-    /// Stores a finished segment.
+    /// Stores a finished segment; the stream goes on as far as it can.
     fn store(&self, id: u32, seg: Segment, counts: Counts) {
         self.progress
             .entries
             .fetch_add(counts.entries, Ordering::Relaxed);
-        let mut o = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let id = id as usize;
-        if o.0.len() <= id {
-            o.0.resize_with(id + 1, Segment::default);
-        }
-        o.0[id] = seg;
-        o.1.add(&counts);
+        self.order.store(id, seg, &counts);
     }
 
     fn error(&self, path: Vec<u8>, kind: ErrorKind, error: String) {
