@@ -164,11 +164,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             output::check_target(&output)?;
             opts.scan.hash_all = hash == cli::HashArg::All;
             let progress = Arc::new(scan::Progress::default());
-            let scanned = {
+            {
                 let _line = progress::ProgressLine::start(Arc::clone(&progress));
-                scan::scan_stream(&opts.scan, &progress)?
-            };
-            snapshot::save_scanned(&scanned, &output)?;
+                snapshot::scan_to_file(&opts.scan, &progress, &output)?;
+            }
             Ok(Outcome::Success)
         }
     }
