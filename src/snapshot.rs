@@ -26,8 +26,8 @@
 //!
 //! The frames are compressed in parallel and do not depend on how many
 //! threads scanned or compressed, so the same tree always gives the same
-//! bytes. A scan is saved from its stream as the walk left it
-//! ([`save_scanned`]) or from a tree ([`save`]): the same bytes either way.
+//! bytes. A scan is saved from its stream while the walk runs
+//! ([`scan_to_file`]) or from a tree ([`save`]): the same bytes either way.
 //! Loading decompresses and decodes as a stream, so the raw payload is
 //! never held whole. The format is hand-written (no bincode: see README)
 //! and the reader checks every field, so a corrupt or hostile file gives an
@@ -37,7 +37,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::scan::record::{self, Counts, Decoder, MIN_RECORD, Rd, Short};
-use crate::scan::{self, ErrorKind, Progress, ScanError, ScanOptions, Scanned, Tree};
+use crate::scan::{self, ErrorKind, Progress, ScanError, ScanOptions, Tree};
 use crate::{Error, Result};
 
 /// First bytes of every scan file.
@@ -99,21 +99,6 @@ pub fn scan_to_file(opts: &ScanOptions, progress: &Progress, path: &Path) -> Res
         opts.hash_all,
         found.root_dev,
         &found.counts,
-    );
-    write_file(path, &meta, frames)
-}
-
-/// Saves a scan from its entry stream.
-pub fn save_scanned(scan: &Scanned, path: &Path) -> Result<()> {
-    let _t = crate::timing::phase("save");
-    let mut frames = Frames::new();
-    scan.for_each_piece(&mut |b| frames.push(b));
-    frames.push(&trailer(scan.errors()));
-    let meta = meta(
-        scan.root().as_os_str(),
-        scan.fully_hashed(),
-        scan.root_dev(),
-        &scan.counts(),
     );
     write_file(path, &meta, frames)
 }
@@ -566,12 +551,6 @@ mod tests {
         let (a, b) = (out.path().join("a.scan"), out.path().join("b.scan"));
         save(&t, &b).unwrap();
         let want = std::fs::read(&b).unwrap();
-        save_scanned(
-            &crate::scan::scan_stream(&opts, &Progress::default()).unwrap(),
-            &a,
-        )
-        .unwrap();
-        assert_eq!(std::fs::read(&a).unwrap(), want);
         for threads in [1, 2, 8] {
             let opts = ScanOptions {
                 threads,

@@ -51,7 +51,7 @@ pub mod tree;
 mod assemble;
 mod walk;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use rustix::fs::AtFlags;
@@ -175,60 +175,6 @@ impl Sink for TreeSink {
             Ok(_) => self.problem = Some("a record split between directories".into()),
             Err(e) => self.problem = Some(e),
         }
-    }
-}
-
-/// Walks `opts.root` and keeps its entry stream whole (superseded by
-/// `snapshot::scan_to_file`, which streams it into the file).
-pub fn scan_stream(opts: &ScanOptions, progress: &Progress) -> Result<Scanned> {
-    struct Keep(Vec<u8>);
-    impl Sink for Keep {
-        fn piece(&mut self, bytes: &[u8]) {
-            self.0.extend_from_slice(bytes);
-        }
-    }
-    let mut keep = Keep(Vec::new());
-    let found = scan_into(opts, progress, &mut keep)?;
-    Ok(Scanned {
-        root: opts.root.clone(),
-        found,
-        stream: keep.0,
-        fully_hashed: opts.hash_all,
-    })
-}
-
-/// A finished walk, kept as its entry stream.
-pub struct Scanned {
-    root: PathBuf,
-    found: Found,
-    stream: Vec<u8>,
-    fully_hashed: bool,
-}
-
-impl Scanned {
-    /// The scanned root.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-    /// The device of the root's file system.
-    pub fn root_dev(&self) -> u64 {
-        self.found.root_dev
-    }
-    /// How many entries, name bytes, ... the stream holds.
-    pub fn counts(&self) -> record::Counts {
-        self.found.counts
-    }
-    /// The per-path problems, sorted by path.
-    pub fn errors(&self) -> &[ScanError] {
-        &self.found.errors
-    }
-    /// Whether every regular file was hashed.
-    pub fn fully_hashed(&self) -> bool {
-        self.fully_hashed
-    }
-    /// Calls `f` with the entry stream.
-    pub fn for_each_piece(&self, f: &mut dyn FnMut(&[u8])) {
-        f(&self.stream);
     }
 }
 
