@@ -210,12 +210,16 @@ impl Frames {
         let mut chunk = std::mem::replace(&mut self.cur, spare);
         let (k, done, free) = (self.next, self.done_tx.clone(), self.free_tx.clone());
         self.next += 1;
-        rayon::spawn(move || {
+        let job = move || {
             let z = compress(&chunk);
             chunk.clear();
             let _ = free.send(chunk);
             let _ = done.send((k, z));
-        });
+        };
+        match compression_pool() {
+            Some(pool) => pool.spawn(job),
+            None => rayon::spawn(job),
+        }
     }
 
     /// Compresses what is left and waits for every frame: the stream's
@@ -224,7 +228,10 @@ impl Frames {
         self.flush();
         let mut frames: Vec<Option<Vec<u8>>> = vec![None; self.next];
         for _ in 0..self.next {
-            let (k, z) = if rayon::current_thread_index().is_some() {
+            let on_pool = compression_pool().map_or(rayon::current_thread_index().is_some(), |p| {
+                p.current_thread_index().is_some()
+            });
+            let (k, z) = if on_pool {
                 // On a pool thread: help with the compression instead of blocking it.
                 loop {
                     if let Ok(d) = self.done_rx.try_recv() {
@@ -239,6 +246,21 @@ impl Frames {
         }
         Ok((self.raw_len, frames.into_iter().flatten().collect()))
     }
+}
+
+/// The threads that compress frames: one per CPU, whatever the walk's
+/// thread count (a zstd context and its tables per thread; the walk's
+/// default four threads per CPU would hold four times as many).
+fn compression_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .thread_name(|i| format!("darlings-zstd-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Compresses one frame with this thread's zstd context: reusing it spares
