@@ -3,7 +3,7 @@
 //! - [`walk`](self::walk): one rayon task per directory; `openat` relative
 //!   to the parent's descriptor, `getdents64`, one `statx` per entry relative
 //!   to the directory; each directory writes its part of the entry stream.
-//! - [`record`]: the entry stream's encoding, and its decoder into a [`Tree`].
+//! - [`record`]: the entry stream's encoding; [`decode`]: its decoder into a [`Tree`].
 //! - [`assemble`](self::assemble): reads the parts in tree order.
 //! - [`hash`]: BLAKE3 of files, during the walk (`--hash all`) or after it.
 //! - [`tree`]: the compact result (64 bytes an entry) and its accessors.
@@ -44,11 +44,13 @@
 //! `statx` is then most of what is left (about 80% of a scan's CPU time is
 //! in the kernel), which no library choice can remove.
 
+pub mod decode;
 pub mod hash;
 pub mod record;
 pub mod tree;
 
 mod assemble;
+mod readdir;
 mod walk;
 
 use std::path::PathBuf;
@@ -141,7 +143,7 @@ pub fn scan_into(opts: &ScanOptions, progress: &Progress, sink: &mut dyn Sink) -
     if Kind::from_mode(u32::from(root_stat.stx_mode)) != Some(Kind::Dir) {
         return Err(Error::bad_input(root, "not a directory"));
     }
-    let root_fd = walk::open_dir(rustix::fs::CWD, root.as_path())
+    let root_fd = readdir::open_dir(rustix::fs::CWD, root.as_path())
         .map_err(|e| Error::io("cannot open", root, e.into()))?;
     let root_dev = rustix::fs::makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor);
     sink.start(root_dev);
@@ -157,14 +159,14 @@ pub fn scan_into(opts: &ScanOptions, progress: &Progress, sink: &mut dyn Sink) -
 /// Decodes the stream of a walk into a tree as it comes.
 struct TreeSink {
     root: PathBuf,
-    dec: Option<record::Decoder>,
+    dec: Option<decode::Decoder>,
     problem: Option<String>,
 }
 
 impl Sink for TreeSink {
     fn start(&mut self, root_dev: u64) {
         self.dec =
-            Some(record::Decoder::new(self.root.clone(), root_dev, None, 0).trusting_names());
+            Some(decode::Decoder::new(self.root.clone(), root_dev, None, 0).trusting_names());
     }
     fn piece(&mut self, bytes: &[u8]) {
         let (Some(dec), None) = (&mut self.dec, &self.problem) else {
