@@ -8,8 +8,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use crate::classify::{self, Class, Verdicts};
-use crate::diff::{self, Change, Pair, What};
+use crate::classify::{self, Class, Verdict, Verdicts};
+use crate::diff::{self, Change, Merge, Pair, What};
+use crate::resolve::{ChildIndex, HostBeyond, Resolver};
 use crate::scan::{self, Kind, NONE, Progress, ScanError, ScanOptions, Tree};
 use crate::{Error, Result, snapshot};
 
@@ -25,31 +26,6 @@ pub enum Baseline {
 }
 
 impl Baseline {
-    /// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
-    pub fn parse(value: &str) -> Result<Baseline> {
-        if value == "empty" {
-            return Ok(Baseline::Empty);
-        }
-        let p = PathBuf::from(value);
-        let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
-        if meta.is_dir() {
-            Ok(Baseline::Directory(p))
-        } else if !meta.is_file() {
-            // Never opened: a fifo would block, a device's open can have effects.
-            Err(Error::bad_input(
-                &p,
-                "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
-            ))
-        } else if snapshot::is_scan_file(&p) {
-            Ok(Baseline::ScanFile(p))
-        } else {
-            Err(Error::bad_input(
-                &p,
-                "not a darlings scan file (wrong magic bytes) and not a directory",
-            ))
-        }
-    }
-
     /// The SPEC §4 `baseline.kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -88,7 +64,7 @@ pub struct AuditOptions {
     pub baseline: Baseline,
     /// When contents are hashed.
     pub hash: HashMode,
-    /// Persistent storage roots (`--storage`).
+    /// Persistent storage roots: `--storage` and the configs' own.
     pub storage: Vec<PathBuf>,
     /// Paths the `--persistence` configs keep.
     pub listed: Vec<crate::evidence::Listed>,
@@ -107,33 +83,25 @@ pub struct HashStats {
     pub reused: u64,
 }
 
-/// The result of the pipeline.
+/// The result of the pipeline: both trees, how they pair up, what changed,
+/// and the verdict on every path. Read-only for the stages after it; the
+/// one change allowed later is a dismissal ([`Audit::dismiss`]).
 #[derive(Debug)]
 pub struct Audit {
-    /// The root's tree.
-    pub cur: Tree,
-    /// The baseline's tree (`None` against `empty`).
-    pub base: Option<Tree>,
-    /// What the root was compared with.
-    pub baseline: Baseline,
-    /// Persistent storage roots.
-    pub storage: Vec<PathBuf>,
-    /// The merged trees, in tree order.
-    pub pairs: Vec<Pair>,
-    /// Change of each pair.
-    pub changes: Vec<(Change, What)>,
-    /// Verdict of each pair.
-    pub verdicts: Verdicts,
-    /// For each pair, the index of its parent pair, or `NONE`.
-    pub parent: Vec<u32>,
-    /// For each pair, one past the last pair of its subtree.
-    pub end: Vec<u32>,
-    /// Per-path problems of both scans.
-    pub errors: Vec<ScanError>,
-    /// Configuration/evidence disagreements found by classification.
-    pub warnings: Vec<String>,
-    /// What hashing did.
-    pub hash_stats: HashStats,
+    cur: Tree,
+    base: Option<Tree>,
+    baseline: Baseline,
+    storage: Vec<PathBuf>,
+    merge: Merge,
+    changes: Vec<(Change, What)>,
+    verdicts: Verdicts,
+    errors: Vec<ScanError>,
+    warnings: Vec<String>,
+    hash_stats: HashStats,
+    /// The root's child index, built once and shared by every resolver.
+    index: ChildIndex,
+    /// Lookups below mount points the scan did not enter.
+    beyond: HostBeyond,
 }
 
 /// Runs the whole pipeline.
@@ -159,48 +127,57 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
             })
         });
         let cur = scan::scan(&scan_opts, progress);
-        let base = base
-            .join()
-            .unwrap_or_else(|_| Err(Error::Usage("reading the baseline failed".into())));
+        let base = base.join().unwrap_or_else(|_| {
+            Err(Error::Internal(
+                "the thread reading the baseline died".into(),
+            ))
+        });
         (cur, base)
     });
     let mut cur = cur?;
     let mut base = base?;
     let t = crate::timing::phase("pair");
-    let pairs = diff::pair(&cur, base.as_ref());
+    let merge = Merge::new(&cur, base.as_ref());
     drop(t);
     let mut errors = Vec::new();
-    let hash_stats = hash_stage(opts, &mut cur, base.as_mut(), &pairs, progress, &mut errors)?;
+    let hash_stats = hash_stage(
+        opts,
+        &mut cur,
+        base.as_mut(),
+        merge.pairs(),
+        progress,
+        &mut errors,
+    )?;
     let t = crate::timing::phase("changes");
-    let changes: Vec<(Change, What)> = pairs
+    let changes: Vec<(Change, What)> = merge
+        .pairs()
         .iter()
         .map(|&p| diff::change(&cur, base.as_ref(), p))
         .collect();
     drop(t);
-    let t = crate::timing::phase("classify");
-    let (parent, end) = pair_tree(&cur, base.as_ref(), &pairs);
+    let t = crate::timing::phase("index");
+    let index = ChildIndex::new(&cur);
+    let beyond = HostBeyond {
+        root: cur.root.clone(),
+    };
     drop(t);
     let t = crate::timing::phase("evidence");
     let host_mounts = crate::mountinfo::read_own();
-    let beyond = crate::evidence::HostBeyond {
-        root: cur.root.clone(),
-    };
     let evidence = crate::evidence::gather(crate::evidence::GatherInput {
-        tree: &cur,
+        resolver: &Resolver::with_index(&cur, &beyond, &index),
         storage: &opts.storage,
         listed: opts.listed.clone(),
         ignore_file: opts.ignore.as_deref(),
-        beyond: &beyond,
         host_mounts: &host_mounts,
     })?;
     drop(t);
     let t = crate::timing::phase("verdicts");
-    let present: Vec<bool> = pairs.iter().map(|p| p.cur != NONE).collect();
+    let present: Vec<bool> = merge.pairs().iter().map(|p| p.cur != NONE).collect();
     let verdicts = classify::classify(&classify::ClassifyInput {
-        cur: &cur,
+        cur: &Resolver::with_index(&cur, &beyond, &index),
         base: base.as_ref(),
-        pairs: &pairs,
-        parent: &parent,
+        pairs: merge.pairs(),
+        parent: merge.parents(),
         present: &present,
         evidence: &evidence,
         beyond: &beyond,
@@ -221,14 +198,14 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
             .iter()
             .map(|s| PathBuf::from(std::ffi::OsStr::from_bytes(s)))
             .collect(),
-        pairs,
+        merge,
         changes,
         verdicts,
-        parent,
-        end,
         errors,
         warnings: evidence.warnings,
         hash_stats,
+        index,
+        beyond,
     })
 }
 
@@ -317,7 +294,7 @@ fn hash_stage(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.scan.threads.max(1))
         .build()
-        .map_err(|e| Error::Usage(format!("cannot start threads: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
     pool.install(|| {
         scan::hash_entries(cur, &cur_todo, progress, errors);
         if let Some(base) = base {
@@ -336,44 +313,117 @@ fn hash_stage(
     Ok(stats)
 }
 
-/// Parent and subtree end of each pair of the merged tree, from depths.
-fn pair_tree(cur: &Tree, base: Option<&Tree>, pairs: &[Pair]) -> (Vec<u32>, Vec<u32>) {
-    let mut parent = vec![NONE; pairs.len()];
-    let mut end = vec![0u32; pairs.len()];
-    let mut stack: Vec<(u32, u32)> = Vec::new(); // (pair index, depth)
-    for (i, p) in pairs.iter().enumerate() {
-        let depth = u32::from(if p.cur != NONE {
-            cur.entries[p.cur as usize].depth
-        } else {
-            base.map_or(1, |b| b.entries[p.base as usize].depth)
-        });
-        while let Some(&(k, d)) = stack.last() {
-            if d < depth {
-                break;
-            }
-            end[k as usize] = i as u32;
-            stack.pop();
-        }
-        parent[i] = stack.last().map_or(NONE, |&(k, _)| k);
-        stack.push((i as u32, depth));
-    }
-    for (k, _) in stack {
-        end[k as usize] = pairs.len() as u32;
-    }
-    (parent, end)
-}
-
 impl Audit {
+    /// An audit of `cur` against `base` whose verdicts were decided
+    /// elsewhere (synthetic roots in tests and benchmarks): pairs and changes
+    /// are computed, nothing is hashed, classified or read from disk.
+    #[doc(hidden)]
+    pub fn from_verdicts(
+        cur: Tree,
+        base: Option<Tree>,
+        baseline: Baseline,
+        verdicts: Verdicts,
+    ) -> Audit {
+        let merge = Merge::new(&cur, base.as_ref());
+        let changes = merge
+            .pairs()
+            .iter()
+            .map(|&p| diff::change(&cur, base.as_ref(), p))
+            .collect();
+        let index = ChildIndex::new(&cur);
+        let beyond = HostBeyond {
+            root: cur.root.clone(),
+        };
+        Audit {
+            cur,
+            base,
+            baseline,
+            storage: Vec::new(),
+            merge,
+            changes,
+            verdicts,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            hash_stats: HashStats::default(),
+            index,
+            beyond,
+        }
+    }
+
+    /// The root's tree.
+    pub fn cur(&self) -> &Tree {
+        &self.cur
+    }
+
+    /// The baseline's tree (`None` against `empty`).
+    pub fn base(&self) -> Option<&Tree> {
+        self.base.as_ref()
+    }
+
+    /// What the root was compared with.
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The persistent storage roots in effect (in-root paths).
+    pub fn storage(&self) -> &[PathBuf] {
+        &self.storage
+    }
+
+    /// The merged trees.
+    pub fn merge(&self) -> &Merge {
+        &self.merge
+    }
+
+    /// The number of paths (pairs of the merged trees).
+    pub fn len(&self) -> usize {
+        self.merge.len()
+    }
+
+    /// Returns true if and only if both trees are empty.
+    pub fn is_empty(&self) -> bool {
+        self.merge.is_empty()
+    }
+
+    /// The change of pair `i` and, when modified, what differs.
+    pub fn change(&self, i: usize) -> (Change, What) {
+        self.changes[i]
+    }
+
+    /// The verdict on pair `i`.
+    pub fn verdict(&self, i: usize) -> &Verdict {
+        &self.verdicts.verdicts[i]
+    }
+
+    /// An interned reason, advice or warning text of a verdict.
+    pub fn text(&self, at: u32) -> Option<&str> {
+        self.verdicts.text(at)
+    }
+
+    /// Per-path problems of both scans, sorted by path.
+    pub fn errors(&self) -> &[ScanError] {
+        &self.errors
+    }
+
+    /// Disagreements between the configuration and the live system.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// What hashing did.
+    pub fn hash_stats(&self) -> HashStats {
+        self.hash_stats
+    }
+
+    /// A resolver of the root's paths (links resolved inside ROOT).
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver::with_index(&self.cur, &self.beyond, &self.index)
+    }
+
     /// The tree and index that describe pair `i`: the root's entry, or the
     /// baseline's for a removed path.
     pub fn entry(&self, i: usize) -> (&Tree, usize) {
-        let p = self.pairs[i];
-        if p.cur != NONE {
-            (&self.cur, p.cur as usize)
-        } else {
-            // A pair with neither side cannot be built by `diff::pair`.
-            (self.base.as_ref().unwrap_or(&self.cur), p.base as usize)
-        }
+        self.merge.entry(&self.cur, self.base.as_ref(), i)
     }
 
     /// The absolute in-root path of pair `i`.
@@ -382,9 +432,40 @@ impl Audit {
         t.path(k)
     }
 
+    /// Who keeps state in pair `i`'s directory (or the service directory
+    /// above it): the unit whose `StateDirectory=` (or `CacheDirectory=`, ...)
+    /// names it, else its owning user and the units running as that user.
+    pub fn owner(&self, i: usize) -> Option<&crate::owners::Owner> {
+        self.verdicts.owner(self.verdicts.verdicts[i].owner)
+    }
+
+    /// [`Audit::owner`] of the path `path` (absolute, as seen inside ROOT),
+    /// or of its nearest ancestor present in the audit: which unit keeps its
+    /// state there (stop it before moving the data).
+    pub fn owner_of(&self, path: &[u8]) -> Option<&crate::owners::Owner> {
+        let mut found = None;
+        let mut parent = None;
+        for name in crate::paths::components(path) {
+            let Some(i) = self.merge.children(parent).find(|&c| {
+                let (t, k) = self.entry(c);
+                t.name(k) == name
+            }) else {
+                break;
+            };
+            found = Some(i);
+            parent = Some(i);
+        }
+        found.and_then(|i| self.owner(i))
+    }
+
     /// The class of pair `i`.
     pub fn class(&self, i: usize) -> Class {
         self.verdicts.verdicts[i].class
+    }
+
+    /// Returns true if and only if pair `i` exists on the root (it is not removed).
+    pub fn on_root(&self, i: usize) -> bool {
+        self.merge.pairs()[i].cur != NONE
     }
 
     /// Returns true if and only if pair `i` is stray, not dismissed, and exists on the root.
@@ -393,132 +474,35 @@ impl Audit {
         v.class == Class::Stray && !v.dismissed && self.changes[i].0 != Change::Removed
     }
 
-    /// Calls `f(pair, path)` for every pair in the order of its path's bytes
-    /// (SPEC §4), without holding every path at once. Tree order (children
-    /// by name, each directory followed by its subtree) differs from byte
-    /// order only where a sibling's name continues another's with a byte
-    /// below `/` (`a`, `a.conf`, `a/x`): so at each directory the children
-    /// and their subtrees ("name/") are sorted as keys, and walked in that order.
+    /// Calls `f(pair, path)` for every pair in the byte order of its path
+    /// (see [`Merge::for_each_in_path_order`]).
     pub fn for_each_in_path_order(
         &self,
-        mut f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
+        f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        let name = |i: u32| {
-            let (t, k) = self.entry(i as usize);
-            t.name(k)
-        };
-        // A key is a child (false) or its subtree (true, compared as "name/").
-        let keys_of = |start: usize, end: usize| {
-            let mut keys: Vec<(u32, bool)> = Vec::new();
-            let mut c = start;
-            while c < end {
-                keys.push((c as u32, false));
-                if self.end[c] as usize > c + 1 {
-                    keys.push((c as u32, true));
-                }
-                c = self.end[c] as usize;
-            }
-            // Already in tree order; only a sibling that continues another's
-            // name with a byte below '/' moves, so a stable sort is near linear.
-            keys.sort_by(|&(a, sa), &(b, sb)| {
-                let (x, y) = (name(a), name(b));
-                let common = x.len().min(y.len());
-                match x[..common].cmp(&y[..common]) {
-                    std::cmp::Ordering::Equal => {}
-                    unequal => return unequal,
-                }
-                // One name is a prefix of the other: compare what follows,
-                // a subtree key continuing with '/', a plain key with nothing.
-                let next = |n: &[u8], sub: bool| -> Option<u8> {
-                    n.get(common).copied().or(sub.then_some(b'/'))
-                };
-                match next(x, sa).cmp(&next(y, sb)) {
-                    std::cmp::Ordering::Equal if x.len() == y.len() => sa.cmp(&sb),
-                    other => other,
-                }
-            });
-            keys
-        };
-        let mut path = Vec::with_capacity(256);
-        // Frame: the sorted keys of one directory, the next key, and the
-        // length of the directory's path in `path`.
-        let mut stack = vec![(keys_of(0, self.pairs.len()), 0usize, 0usize)];
-        while let Some(top) = stack.last_mut() {
-            let Some(&(c, sub)) = top.0.get(top.1) else {
-                stack.pop();
-                continue;
-            };
-            top.1 += 1;
-            path.truncate(top.2);
-            path.push(b'/');
-            path.extend_from_slice(name(c));
-            if sub {
-                let keys = keys_of(c as usize + 1, self.end[c as usize] as usize);
-                stack.push((keys, 0, path.len()));
-            } else {
-                f(c as usize, &path)?;
-            }
-        }
-        Ok(())
+        self.merge
+            .for_each_in_path_order(&self.cur, self.base.as_ref(), f)
     }
 
-    /// The minimal cover of stray, non-dismissed paths that the wipe would
-    /// lose (added or modified): a directory is suggested instead of its
-    /// entries only when everything below it is such a path under the same
-    /// knowledge-base rule (so advice stays accurate per suggestion). Returns pair
-    /// indices in path order with their (entries, bytes) totals.
-    pub fn suggestions(&self) -> Vec<(usize, u64, u64)> {
-        let n = self.pairs.len();
-        // covered[i]: pair i and its whole subtree are open strays that would be lost.
-        let mut covered = vec![false; n];
-        let mut totals = vec![(0u64, 0u64); n];
-        for i in (0..n).rev() {
-            let lost = self.is_open_stray(i) && self.changes[i].0 != Change::Unchanged;
-            let (t, k) = self.entry(i);
-            let own_bytes = if t.entries[k].kind == Kind::File {
-                t.entries[k].size
-            } else {
-                0
-            };
-            let mut all = lost;
-            let mut tot = (1u64, own_bytes);
-            let mut c = i + 1;
-            let own_rule = self.verdicts.verdicts[i].advice_reason;
-            while c < self.end[i] as usize {
-                if self.changes[c].0 != Change::Removed {
-                    // A child under a different knowledge-base rule is its own
-                    // suggestion: `/var` is never proposed over `/var/lib/nixos`
-                    // (persist) and `/var/cache` (ephemeral) at once.
-                    all &= covered[c] && self.verdicts.verdicts[c].advice_reason == own_rule;
-                    tot.0 += totals[c].0;
-                    tot.1 += totals[c].1;
-                }
-                c = self.end[c] as usize;
-            }
-            covered[i] = all;
-            totals[i] = tot;
-        }
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < n {
-            if covered[i] {
-                out.push((i, totals[i].0, totals[i].1));
-                i = self.end[i] as usize;
-            } else {
-                if self.is_open_stray(i) && self.changes[i].0 != Change::Unchanged {
-                    // A directory with some kept content: suggest the entry itself only
-                    // when it is not a directory (its lost children are found below).
-                    let (t, k) = self.entry(i);
-                    if t.entries[k].kind != Kind::Dir {
-                        out.push((i, totals[i].0, totals[i].1));
-                    }
-                }
-                i += 1;
+    /// Dismisses every stray, not yet dismissed path of pair `i`'s subtree
+    /// (the user accepts losing it); returns the pairs it changed, for
+    /// [`Audit::undismiss`]. The class stays stray: it is still lost.
+    pub fn dismiss(&mut self, i: usize) -> Vec<u32> {
+        let mut changed = Vec::new();
+        for k in i..self.merge.end(i) {
+            let v = &mut self.verdicts.verdicts[k];
+            if v.class == Class::Stray && !v.dismissed {
+                v.dismissed = true;
+                changed.push(k as u32);
             }
         }
-        let mut keyed: Vec<(Vec<u8>, (usize, u64, u64))> =
-            out.into_iter().map(|s| (self.path(s.0), s)).collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        keyed.into_iter().map(|(_, s)| s).collect()
+        changed
+    }
+
+    /// Undoes a dismissal of the pairs [`Audit::dismiss`] returned.
+    pub fn undismiss(&mut self, pairs: &[u32]) {
+        for &k in pairs {
+            self.verdicts.verdicts[k as usize].dismissed = false;
+        }
     }
 }

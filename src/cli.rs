@@ -23,10 +23,14 @@ pub struct Cli {
     /// Whitelist options for the default TUI.
     #[command(flatten)]
     pub write: WriteArgs,
+    /// Options of the default TUI.
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths; \
-2 bad usage or unusable input (the message names the file and the problem).";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths, \
+or `check` found a problem of severity error; 2 bad usage or unusable input (the message names the file \
+and the problem).";
 
 /// The subcommands of SPEC §3.
 #[derive(Debug, Subcommand)]
@@ -41,6 +45,9 @@ pub enum Command {
         /// Whitelist options.
         #[command(flatten)]
         write: WriteArgs,
+        /// Options of the TUI.
+        #[command(flatten)]
+        ui: UiArgs,
     },
     /// Print a one-screen summary of what the next wipe would lose.
     Summary {
@@ -70,6 +77,37 @@ pub enum Command {
         #[arg(long)]
         include_unchanged: bool,
     },
+    /// Find what is wrong with the whitelist in effect: data hidden under mounts, paths not in
+    /// storage, replaced links, stale storage, entries over Nix-managed files, nested and
+    /// duplicate entries, home paths without their owner, early-boot paths set up too late.
+    ///
+    /// Exits 1 when a finding has severity error: run it before `nixos-rebuild switch` or
+    /// before enabling wipes. Schema of --json: darlings-check/1 (docs/check.md).
+    Check {
+        /// The root to check (default /).
+        root: Option<PathBuf>,
+        /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may
+        /// repeat (default: what the live system shows: storage bind mounts, mount units,
+        /// preservation's tmpfiles links).
+        #[arg(long, value_name = "FILE")]
+        persistence: Vec<PathBuf>,
+        /// A persistent storage root; may repeat (default: from the config, else /persist).
+        #[arg(long, value_name = "PATH")]
+        storage: Vec<PathBuf>,
+        /// A previous scan or old root: a path that was a link into storage there and is not
+        /// any more is a replaced link.
+        #[arg(long, value_name = "BASELINE", default_value = "empty")]
+        against: String,
+        /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Print JSON (schema darlings-check/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Save a scan of ROOT, to serve later as `--against FILE`.
     Scan {
         /// The root to scan (default /).
@@ -98,12 +136,29 @@ pub enum Command {
         /// Whitelist options.
         #[command(flatten)]
         write: WriteArgs,
-        /// Persistent storage root the whitelist names (default /persist).
+        /// Storage root for the new entries (default: the file's, else /persist).
         #[arg(long, value_name = "PATH")]
         storage: Option<PathBuf>,
     },
     /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
-    Demo,
+    Demo {
+        /// Options of the TUI.
+        #[command(flatten)]
+        ui: UiArgs,
+    },
+    /// Print shell completions for SHELL on stdout.
+    ///
+    /// bash: `darlings completions bash > ~/.local/share/bash-completion/completions/darlings`;
+    /// zsh: into a directory of your `fpath` as `_darlings`;
+    /// fish: `> ~/.config/fish/completions/darlings.fish`.
+    /// On NixOS the package installs them for you.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `darlings man | man -l -`.
+    Man,
 }
 
 /// Options shared by the commands that scan and compare.
@@ -112,8 +167,9 @@ pub struct ScanArgs {
     /// What ROOT is compared with: `empty`, a directory (blank snapshot, old root) or a scan file.
     #[arg(long, value_name = "BASELINE", default_value = "empty")]
     pub against: String,
-    /// The whitelist in effect: JSON from `nix eval --json`, or a darlings .nix file; may repeat.
-    #[arg(long, value_name = "FILE")]
+    /// The whitelist in effect: JSON from `nix eval --json` (USER=FILE for a Home Manager export
+    /// that does not say whose it is), or a .nix file; may repeat.
+    #[arg(long, value_name = "[USER=]FILE")]
     pub persistence: Vec<PathBuf>,
     /// A persistent storage root; may repeat (default: from the config, else /persist).
     #[arg(long, value_name = "PATH")]
@@ -138,9 +194,24 @@ pub struct WriteArgs {
     /// Where promoted paths are written.
     #[arg(long, value_name = "FILE", default_value = "persist.nix")]
     pub whitelist: PathBuf,
-    /// The module the written whitelist targets.
-    #[arg(long, value_enum, default_value_t = FlavorArg::Impermanence)]
-    pub flavor: FlavorArg,
+    /// The module to write for (default: the one the file uses, else impermanence).
+    #[arg(long, value_enum)]
+    pub flavor: Option<FlavorArg>,
+}
+
+/// Options of the interactive review.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UiArgs {
+    /// Press these keys first, as in 'jj l Space w y q': a word is a key
+    /// (Space Enter Esc Tab Backspace Up Down Left Right PgUp PgDn Home End
+    /// F1 Ctrl-C) or types its characters. Without a terminal the TUI runs
+    /// headless and prints its last screen (size from COLUMNS and LINES).
+    #[arg(long, value_name = "KEYS")]
+    pub keys: Option<String>,
+    /// On exit, print the paths still marked, one per line (names escaped
+    /// as everywhere), for scripts; quitting does not ask about them.
+    #[arg(long)]
+    pub print_marked: bool,
 }
 
 /// `--hash` values.

@@ -83,7 +83,7 @@ fn io<'a>(op: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> Error
 
 /// Creates one manifest entry below `top`.
 fn apply(top: &Path, line: &str, lineno: usize) -> Result<()> {
-    let bad = |why: &str| Error::Usage(format!("demo manifest line {lineno}: {why}"));
+    let bad = |why: &str| Error::Internal(format!("demo manifest line {lineno}: {why}"));
     let (head, text) = match line.split_once(" = ") {
         Some((h, t)) => (h, Some(t)),
         None => match line.strip_suffix(" =") {

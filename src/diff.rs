@@ -2,7 +2,7 @@
 //! order (children sorted by name), so it is one linear pass comparing names
 //! only. `pair` finds which entries correspond; `changes` decides, for each
 //! pair, whether and what changed. Both are pure: hashing the files that
-//! metadata alone cannot decide happens in between (see `pipeline`).
+//! metadata alone cannot decide happens in between (see `audit`).
 
 use crate::scan::{Kind, NONE, Tree};
 
@@ -166,6 +166,179 @@ pub fn same_identity(cur: &Tree, c: usize, base: &Tree, b: usize) -> bool {
 pub fn needs_content_check(cur: &Tree, c: usize, base: &Tree, b: usize) -> bool {
     let (x, y) = (&cur.entries[c], &base.entries[b]);
     x.kind == Kind::File && y.kind == Kind::File && x.size == y.size && x.mtime_ns != y.mtime_ns
+}
+
+/// The two trees merged: every [`Pair`] in tree order (each directory
+/// followed by its subtree), with each pair's parent and the end of its
+/// subtree, so stages walk subtrees by index instead of by path.
+#[derive(Clone, Debug, Default)]
+pub struct Merge {
+    pairs: Vec<Pair>,
+    /// For each pair, the index of its parent pair, or `NONE`.
+    parent: Vec<u32>,
+    /// For each pair, one past the last pair of its subtree.
+    end: Vec<u32>,
+}
+
+impl Merge {
+    /// Merges `cur` with `base` (see [`pair`]) and links the pairs into a tree.
+    pub fn new(cur: &Tree, base: Option<&Tree>) -> Merge {
+        let pairs = pair(cur, base);
+        let mut parent = vec![NONE; pairs.len()];
+        let mut end = vec![0u32; pairs.len()];
+        let mut stack: Vec<(u32, u32)> = Vec::new(); // (pair index, depth)
+        for (i, p) in pairs.iter().enumerate() {
+            let depth = u32::from(if p.cur != NONE {
+                cur.entries[p.cur as usize].depth
+            } else {
+                base.map_or(1, |b| b.entries[p.base as usize].depth)
+            });
+            while let Some(&(k, d)) = stack.last() {
+                if d < depth {
+                    break;
+                }
+                end[k as usize] = i as u32;
+                stack.pop();
+            }
+            parent[i] = stack.last().map_or(NONE, |&(k, _)| k);
+            stack.push((i as u32, depth));
+        }
+        for (k, _) in stack {
+            end[k as usize] = pairs.len() as u32;
+        }
+        Merge { pairs, parent, end }
+    }
+
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Returns true if and only if both trees are empty.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Every pair, in tree order.
+    pub fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+
+    /// The parent pair of each pair (`NONE` at the top), in tree order.
+    pub fn parents(&self) -> &[u32] {
+        &self.parent
+    }
+
+    /// The parent pair of pair `i`.
+    pub fn parent(&self, i: usize) -> Option<usize> {
+        match self.parent[i] {
+            NONE => None,
+            p => Some(p as usize),
+        }
+    }
+
+    /// One past the last pair of pair `i`'s subtree (`i + 1` for a leaf).
+    pub fn end(&self, i: usize) -> usize {
+        self.end[i] as usize
+    }
+
+    /// The direct children of pair `i` (of the top when `None`), in tree order.
+    pub fn children(&self, i: Option<usize>) -> impl Iterator<Item = usize> + '_ {
+        let (mut c, end) = match i {
+            Some(i) => (i + 1, self.end(i)),
+            None => (0, self.len()),
+        };
+        std::iter::from_fn(move || {
+            (c < end).then(|| {
+                let k = c;
+                c = self.end(k);
+                k
+            })
+        })
+    }
+
+    /// The tree and index that describe pair `i`: the root's entry, or the
+    /// baseline's for a removed path.
+    pub fn entry<'t>(&self, cur: &'t Tree, base: Option<&'t Tree>, i: usize) -> (&'t Tree, usize) {
+        let p = self.pairs[i];
+        if p.cur != NONE {
+            (cur, p.cur as usize)
+        } else {
+            // A pair with neither side cannot be built by `pair`.
+            (base.unwrap_or(cur), p.base as usize)
+        }
+    }
+
+    /// Calls `f(pair, path)` for every pair in the order of its path's bytes
+    /// (as the report lists them), without holding every path at once. Tree order (children
+    /// by name, each directory followed by its subtree) differs from byte
+    /// order only where a sibling's name continues another's with a byte
+    /// below `/` (`a`, `a.conf`, `a/x`): so at each directory the children
+    /// and their subtrees ("name/") are sorted as keys, and walked in that order.
+    pub fn for_each_in_path_order(
+        &self,
+        cur: &Tree,
+        base: Option<&Tree>,
+        mut f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let name = |i: u32| {
+            let (t, k) = self.entry(cur, base, i as usize);
+            t.name(k)
+        };
+        // A key is a child (false) or its subtree (true, compared as "name/").
+        let keys_of = |start: usize, end: usize| {
+            let mut keys: Vec<(u32, bool)> = Vec::new();
+            let mut c = start;
+            while c < end {
+                keys.push((c as u32, false));
+                if self.end[c] as usize > c + 1 {
+                    keys.push((c as u32, true));
+                }
+                c = self.end[c] as usize;
+            }
+            // Already in tree order; only a sibling that continues another's
+            // name with a byte below '/' moves, so a stable sort is near linear.
+            keys.sort_by(|&(a, sa), &(b, sb)| {
+                let (x, y) = (name(a), name(b));
+                let common = x.len().min(y.len());
+                match x[..common].cmp(&y[..common]) {
+                    std::cmp::Ordering::Equal => {}
+                    unequal => return unequal,
+                }
+                // One name is a prefix of the other: compare what follows,
+                // a subtree key continuing with '/', a plain key with nothing.
+                let next = |n: &[u8], sub: bool| -> Option<u8> {
+                    n.get(common).copied().or(sub.then_some(b'/'))
+                };
+                match next(x, sa).cmp(&next(y, sb)) {
+                    std::cmp::Ordering::Equal if x.len() == y.len() => sa.cmp(&sb),
+                    other => other,
+                }
+            });
+            keys
+        };
+        let mut path = Vec::with_capacity(256);
+        // Frame: the sorted keys of one directory, the next key, and the
+        // length of the directory's path in `path`.
+        let mut stack = vec![(keys_of(0, self.pairs.len()), 0usize, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let Some(&(c, sub)) = top.0.get(top.1) else {
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            path.truncate(top.2);
+            path.push(b'/');
+            path.extend_from_slice(name(c));
+            if sub {
+                let keys = keys_of(c as usize + 1, self.end[c as usize] as usize);
+                stack.push((keys, 0, path.len()));
+            } else {
+                f(c as usize, &path)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decides the change of one pair.

@@ -27,9 +27,32 @@ pub enum Error {
         /// What is wrong with it, and where.
         problem: String,
     },
+    /// A file a person wrote has no safe place for a new whitelist entry
+    /// (docs/whitelist-editing.md): nothing was changed; the message says
+    /// why and gives the lines to add by hand.
+    #[error("'{path}': {problem}\n{paste}", path = crate::text::quote_path(path))]
+    NoSafeEdit {
+        /// The whitelist file.
+        path: PathBuf,
+        /// Why there is no safe place: the construct and its line.
+        problem: String,
+        /// The lines to paste, and where.
+        paste: String,
+    },
     /// A command-line value that cannot be used.
     #[error("{0}")]
     Usage(String),
+    /// The work was cancelled before it finished (the user quit the TUI
+    /// while the scan ran).
+    #[error("cancelled")]
+    Cancelled,
+    /// The terminal cannot be used (not a terminal, cannot draw).
+    #[error("{0}")]
+    Terminal(String),
+    /// darlings itself failed (a worker thread could not start or died):
+    /// not the user's input; worth a bug report.
+    #[error("internal error: {0} (please report this as a bug)")]
+    Internal(String),
 }
 
 /// The result type of the darlings library.

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
         Ok(darlings::Outcome::Success) => ExitCode::SUCCESS,
         Ok(darlings::Outcome::CheckFailed) => ExitCode::from(1),
         Err(e) => {
-            let msg = darlings::text::escape_message(&e.to_string(), false);
+            // Only a refusal to edit a whitelist spans lines: the lines to paste.
+            let lines = matches!(e, darlings::Error::NoSafeEdit { .. });
+            let msg = darlings::text::escape_message(&e.to_string(), lines);
             eprintln!("darlings: error: {msg}");
             ExitCode::from(2)
         }

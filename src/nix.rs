@@ -150,11 +150,11 @@ pub fn parse_module(text: &str) -> Result<Module, String> {
 
 /// The syntax node under a typed node; a generic bound is what makes rowan's
 /// `AstNode::syntax` callable without depending on rowan directly.
-fn syntax<N: ast::AstNode>(node: &N) -> &rnix::SyntaxNode {
+pub(crate) fn syntax<N: ast::AstNode>(node: &N) -> &rnix::SyntaxNode {
     node.syntax()
 }
 
-fn describe_parse_error(text: &str, err: &rnix::ParseError) -> String {
+pub(crate) fn describe_parse_error(text: &str, err: &rnix::ParseError) -> String {
     use rnix::ParseError as P;
     let at = match err {
         P::Unexpected(r)
@@ -237,7 +237,7 @@ fn value_of(expr: &ast::Expr) -> Result<Value, String> {
     })
 }
 
-fn attr_name(attr: &ast::Attr) -> Option<String> {
+pub(crate) fn attr_name(attr: &ast::Attr) -> Option<String> {
     match attr {
         ast::Attr::Ident(id) => id.ident_token().map(|t| t.text().to_string()),
         ast::Attr::Str(s) => {

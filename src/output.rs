@@ -128,10 +128,18 @@ pub fn write_atomic(
         }
     }
     tmp.file().sync_all().map_err(err)?;
-    if backup && old.is_some() {
+    if let (true, Some(st)) = (backup, &old) {
+        // The backup is itself written atomically: a kill while it is
+        // written leaves the previous backup, never half of one.
         let mut bak = path.as_os_str().to_owned();
         bak.push(".bak");
-        std::fs::copy(path, &bak).map_err(|e| Error::io("cannot keep a backup of", path, e))?;
+        let bak = std::path::PathBuf::from(bak);
+        let previous = crate::safe_open::read_regular(path)
+            .map_err(|e| Error::io("cannot keep a backup of", path, e))?;
+        write_bytes(&bak, &previous)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bak, std::fs::Permissions::from_mode(st.st_mode & 0o7777))
+            .map_err(|e| Error::io("cannot keep a backup of", path, e))?;
     }
     match tmp {
         Tmp::Named(t) => {
@@ -150,6 +158,12 @@ pub fn write_atomic(
     // directory still has the complete file under one of the two names.
     let _ = rustix::fs::fsync(&dir_fd);
     Ok(())
+}
+
+/// [`write_atomic`] of plain bytes, without a backup (non-generic, so the
+/// backup inside [`write_atomic`] does not instantiate it recursively).
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, false, |w| w.write_all(bytes))
 }
 
 /// The temporary being filled.

@@ -41,8 +41,8 @@ impl ProgressLine {
                 bar.set_message(format!(
                     "{entries} entries ({:.0}/s), {} hashed ({}/s)",
                     entries as f64 / secs,
-                    crate::summary::human_bytes(bytes),
-                    crate::summary::human_bytes((bytes as f64 / secs) as u64),
+                    crate::text::human_bytes(bytes),
+                    crate::text::human_bytes((bytes as f64 / secs) as u64),
                 ));
                 bar.tick();
             }

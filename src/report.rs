@@ -1,17 +1,20 @@
 //! The JSON report of SPEC §4, streamed entry by entry so a million-entry
 //! report never exists twice in memory. Paths that are not UTF-8 are written
 //! lossily in `path` with their exact bytes in `path_b64` (like ripgrep's JSON
-//! printer's text/bytes pair).
+//! printer's text/bytes pair). It ends with the whitelist check's `findings`
+//! (docs/check.md).
 
 use std::io::Write;
 
-use base64::Engine as _;
 use serde::Serialize;
 
 use crate::audit::Audit;
-use crate::classify::Class;
+use crate::check::{Checked, render};
 use crate::diff::Change;
-use crate::scan::{Kind, hash::to_hex};
+use crate::json::{text_and_b64, to_json};
+use crate::scan::hash::to_hex;
+use crate::suggest::{self, Totals};
+use crate::text::rfc3339;
 
 /// The schema identifier readers check.
 pub const SCHEMA: &str = "darlings-report/1";
@@ -21,55 +24,6 @@ pub const SCHEMA: &str = "darlings-report/1";
 pub struct ReportOptions {
     /// List unchanged entries too (`--include-unchanged`).
     pub include_unchanged: bool,
-}
-
-/// Totals by class and change, computed from the same entries the report lists.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Entries counted.
-    pub entries: u64,
-    /// Bytes of regular files counted.
-    pub bytes: u64,
-    /// (entries, bytes) per class, in `Class::ALL` order.
-    pub classes: [(u64, u64); 3],
-    /// Entries per change, in `Change::ALL` order.
-    pub changes: [u64; 4],
-    /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
-    pub unresolved_stray: u64,
-    /// Stray and dismissed.
-    pub dismissed: u64,
-}
-
-impl Totals {
-    /// Counts every pair of `audit` (unchanged ones only when `include_unchanged`).
-    pub fn of(audit: &Audit, include_unchanged: bool) -> Totals {
-        let mut t = Totals::default();
-        for i in 0..audit.pairs.len() {
-            let change = audit.changes[i].0;
-            if change == Change::Unchanged && !include_unchanged {
-                continue;
-            }
-            let (tree, k) = audit.entry(i);
-            let e = &tree.entries[k];
-            let bytes = if e.kind == Kind::File { e.size } else { 0 };
-            let v = &audit.verdicts.verdicts[i];
-            t.entries += 1;
-            t.bytes += bytes;
-            let ci = Class::ALL.iter().position(|c| *c == v.class).unwrap_or(2);
-            t.classes[ci].0 += 1;
-            t.classes[ci].1 += bytes;
-            let chi = Change::ALL.iter().position(|c| *c == change).unwrap_or(0);
-            t.changes[chi] += 1;
-            if v.class == Class::Stray && change != Change::Removed && change != Change::Unchanged {
-                if v.dismissed {
-                    t.dismissed += 1;
-                } else if v.advice != Some(crate::classify::Advice::Ephemeral) {
-                    t.unresolved_stray += 1;
-                }
-            }
-        }
-        t
-    }
 }
 
 #[derive(Serialize)]
@@ -156,6 +110,25 @@ struct EntryJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     target_b64: Option<String>,
     blake3: Option<String>,
+    owner: Option<OwnerJson<'a>>,
+}
+
+/// Who keeps state in a service directory (`docs/report-schema.md`).
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    unit: Option<&'a str>,
+    user: Option<&'a str>,
+    evidence: &'a str,
+}
+
+impl<'a> OwnerJson<'a> {
+    fn of(audit: &'a Audit, i: usize) -> Option<OwnerJson<'a>> {
+        audit.owner(i).map(|o| OwnerJson {
+            unit: o.unit.as_deref(),
+            user: o.user.as_deref(),
+            evidence: &o.evidence,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -174,6 +147,8 @@ struct SuggestionJson<'a> {
     bytes: u64,
     advice: Option<&'static str>,
     reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<OwnerJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -185,78 +160,14 @@ struct ErrorJson {
     kind: &'static str,
 }
 
-/// A path as JSON text plus, when it is not UTF-8, its exact bytes in base64.
-fn text_and_b64(bytes: &[u8]) -> (String, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (
-            String::from_utf8_lossy(bytes).into_owned(),
-            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-        ),
-    }
-}
-
-/// Writes `value` as compact JSON in which, beyond the C0 controls that JSON
-/// itself escapes, every character unsafe on a terminal (BiDi overrides, C1
-/// controls, DEL) is a `\uXXXX` escape: `darlings report` on a terminal
-/// shows names as they are, and a JSON reader decodes them unchanged.
-fn to_json<W: Write + ?Sized, T: Serialize>(w: &mut W, value: &T) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe);
-    value.serialize(&mut ser).map_err(std::io::Error::other)
-}
-
-/// serde_json's compact formatter plus escapes for terminal-unsafe characters.
-struct TerminalSafe;
-
-impl serde_json::ser::Formatter for TerminalSafe {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if crate::text::is_unsafe_char(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{u:04x}")?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        w.write_all(&fragment.as_bytes()[start..])
-    }
-}
-
-/// Formats ns since the epoch as RFC 3339 UTC (`2026-11-25T10:00:00Z`, with
-/// fractional seconds when present).
-pub fn rfc3339(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), valid for all i64 days we can meet.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    if frac == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:09}Z")
-    }
-}
-
-/// Writes the SPEC §4 report of `audit` to `w`.
-pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the SPEC §4 report of `audit` to `w`, with the findings of the
+/// whitelist check when it ran (docs/check.md).
+pub fn write_json(
+    audit: &Audit,
+    checked: Option<&Checked>,
+    opts: ReportOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let totals = Totals::of(audit, opts.include_unchanged);
     let count = |k: usize| Count {
@@ -266,16 +177,16 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     let header = Header {
         schema: SCHEMA,
         generator: format!("darlings {}", env!("CARGO_PKG_VERSION")),
-        root: text_and_b64(audit.cur.root.as_os_str().as_bytes()).0,
+        root: text_and_b64(audit.cur().root.as_os_str().as_bytes()).0,
         baseline: BaselineJson {
-            kind: audit.baseline.kind(),
+            kind: audit.baseline().kind(),
             path: audit
-                .baseline
+                .baseline()
                 .path()
                 .map(|p| p.to_string_lossy().into_owned()),
         },
         storage: audit
-            .storage
+            .storage()
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect(),
@@ -293,14 +204,14 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
                 removed: totals.changes[2],
                 unchanged: totals.changes[3],
             },
-            errors: audit.errors.len() as u64,
+            errors: audit.errors().len() as u64,
         },
         hashing: HashingJson {
-            files_read: audit.hash_stats.files_read,
-            bytes_read: audit.hash_stats.bytes_read,
-            reused: audit.hash_stats.reused,
+            files_read: audit.hash_stats().files_read,
+            bytes_read: audit.hash_stats().bytes_read,
+            reused: audit.hash_stats().reused,
         },
-        warnings: &audit.warnings,
+        warnings: audit.warnings(),
     };
     // The header object without its closing brace, then the big arrays.
     let mut head = Vec::new();
@@ -310,7 +221,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
     // SPEC: entries sorted by path bytes (see `for_each_in_path_order`).
     let mut n = 0usize;
     let any_listed =
-        opts.include_unchanged || audit.changes.iter().any(|c| c.0 != Change::Unchanged);
+        opts.include_unchanged || (0..audit.len()).any(|i| audit.change(i).0 != Change::Unchanged);
     // A rescan of an unchanged tree lists nothing: skip the ordering walk.
     let walk = |f: &mut dyn FnMut(usize, &[u8]) -> std::io::Result<()>| {
         if any_listed {
@@ -320,7 +231,7 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         }
     };
     walk(&mut |i, path| {
-        if audit.changes[i].0 == Change::Unchanged && !opts.include_unchanged {
+        if audit.change(i).0 == Change::Unchanged && !opts.include_unchanged {
             return Ok(());
         }
         if n > 0 {
@@ -330,12 +241,17 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
         write_entry(audit, i, path, w)
     })?;
     w.write_all(b"],\"suggestions\":[")?;
-    for (n, (i, entries, bytes)) in audit.suggestions().into_iter().enumerate() {
+    for (n, s) in suggest::suggestions(audit).into_iter().enumerate() {
+        let suggest::Suggestion {
+            pair: i,
+            entries,
+            bytes,
+        } = s;
         if n > 0 {
             w.write_all(b",")?;
         }
         let (t, k) = audit.entry(i);
-        let v = &audit.verdicts.verdicts[i];
+        let v = &audit.verdict(i);
         let (path, path_b64) = text_and_b64(&audit.path(i));
         let s = SuggestionJson {
             path,
@@ -345,15 +261,23 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
             bytes,
             advice: v.advice.map(|a| a.as_str()),
             reason: audit
-                .verdicts
                 .text(v.advice_reason)
-                .or(audit.verdicts.text(v.reason))
+                .or(audit.text(v.reason))
                 .unwrap_or(""),
+            owner: OwnerJson::of(audit, i),
         };
         to_json(&mut *w, &s)?;
     }
-    w.write_all(b"],\"errors\":[")?;
-    for (n, e) in audit.errors.iter().enumerate() {
+    if let Some(c) = checked {
+        w.write_all(b"],\"findings\":")?;
+        to_json(&mut *w, &render::findings_json(c))?;
+        w.write_all(b",\"findings_skipped\":")?;
+        to_json(&mut *w, &render::skipped_json(c))?;
+        w.write_all(b",\"errors\":[")?;
+    } else {
+        w.write_all(b"],\"errors\":[")?;
+    }
+    for (n, e) in audit.errors().iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;
         }
@@ -372,8 +296,8 @@ pub fn write_json(audit: &Audit, opts: ReportOptions, w: &mut dyn Write) -> std:
 fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::io::Result<()> {
     let (t, k) = audit.entry(i);
     let e = &t.entries[k];
-    let (change, what) = audit.changes[i];
-    let v = &audit.verdicts.verdicts[i];
+    let (change, what) = audit.change(i);
+    let v = &audit.verdict(i);
     let (path, path_b64) = text_and_b64(path);
     let (target, target_b64) = match t.target(k) {
         Some(b) => {
@@ -389,11 +313,11 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         change: change.as_str(),
         what: (change == Change::Modified).then(|| what.names().collect()),
         class: v.class.as_str(),
-        reason: audit.verdicts.text(v.reason).unwrap_or(""),
+        reason: audit.text(v.reason).unwrap_or(""),
         advice: v.advice.map(|a| a.as_str()),
-        advice_reason: audit.verdicts.text(v.advice_reason),
+        advice_reason: audit.text(v.advice_reason),
         dismissed: v.dismissed,
-        warning: audit.verdicts.text(v.warning),
+        warning: audit.text(v.warning),
         mount: t.mount(k).map(|m| MountJson {
             fstype: &m.fstype,
             source: &m.source,
@@ -406,32 +330,7 @@ fn write_entry(audit: &Audit, i: usize, path: &[u8], w: &mut dyn Write) -> std::
         target,
         target_b64,
         blake3: t.hash(k).map(to_hex),
+        owner: OwnerJson::of(audit, i),
     };
     to_json(&mut *w, &j)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_matches_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_600_800_000_000_000), "2026-11-25T10:00:00Z");
-        assert_eq!(
-            rfc3339(951_782_400_500_000_000),
-            "2000-02-29T00:00:00.500000000Z"
-        );
-        assert_eq!(rfc3339(-1_000_000_000), "1969-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn json_escapes_terminal_unsafe_characters() {
-        let mut out = Vec::new();
-        to_json(&mut out, &"a\u{202e}b\u{1b}c\u{85}d\né").unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, r#""a\u202eb\u001bc\u0085d\né""#);
-        let back: String = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, "a\u{202e}b\u{1b}c\u{85}d\né");
-    }
 }

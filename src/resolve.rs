@@ -4,6 +4,8 @@
 //! point the scan did not enter (typically `/nix`), a [`Beyond`] oracle
 //! answers instead (the host file system under ROOT, or nothing in tests).
 
+use crate::paths::components;
+pub use crate::paths::is_under;
 use crate::scan::{Kind, NONE, Tree};
 
 /// At most this many links are followed (the kernel's own limit is 40).
@@ -46,20 +48,20 @@ pub struct Resolution {
     pub ending: Ending,
 }
 
-/// Resolves paths of one tree. Holds an index of each directory's children
-/// (8 bytes per entry) so a lookup is a binary search per component: a root
-/// with 100,000 names in one directory (`/nix/store`) stays fast.
-pub struct Resolver<'a> {
-    tree: &'a Tree,
-    beyond: &'a dyn Beyond,
+/// Each directory's children in name order (8 bytes per entry), so a lookup
+/// is a binary search per component: a root with 100,000 names in one
+/// directory (`/nix/store`) stays fast. Owned, so an audit builds it once
+/// and every stage (evidence, classification, the TUI) resolves with it.
+#[derive(Clone, Debug, Default)]
+pub struct ChildIndex {
     /// `kids[start[d]..start[d + 1]]` are the children of entry `d`; the root is `d = len`.
     start: Vec<u32>,
     kids: Vec<u32>,
 }
 
-impl<'a> Resolver<'a> {
-    /// Indexes `tree` for lookups.
-    pub fn new(tree: &'a Tree, beyond: &'a dyn Beyond) -> Resolver<'a> {
+impl ChildIndex {
+    /// Indexes `tree`.
+    pub fn new(tree: &Tree) -> ChildIndex {
         let n = tree.entries.len();
         let slot = |p: u32| if p == NONE { n } else { p as usize };
         // Counting sort by parent slot: start[s]..start[s + 1] are slot s's children.
@@ -79,11 +81,38 @@ impl<'a> Resolver<'a> {
             kids[*at as usize] = i as u32;
             *at += 1;
         }
+        ChildIndex { start, kids }
+    }
+}
+
+/// Resolves paths of one tree with its [`ChildIndex`], asking `beyond` below
+/// mount points the scan did not enter.
+pub struct Resolver<'a> {
+    tree: &'a Tree,
+    beyond: &'a dyn Beyond,
+    index: std::borrow::Cow<'a, ChildIndex>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Indexes `tree` for lookups (for one-off use; an audit keeps its index).
+    pub fn new(tree: &'a Tree, beyond: &'a dyn Beyond) -> Resolver<'a> {
         Resolver {
             tree,
             beyond,
-            start,
-            kids,
+            index: std::borrow::Cow::Owned(ChildIndex::new(tree)),
+        }
+    }
+
+    /// A resolver over `tree` with the `index` built for it.
+    pub fn with_index(
+        tree: &'a Tree,
+        beyond: &'a dyn Beyond,
+        index: &'a ChildIndex,
+    ) -> Resolver<'a> {
+        Resolver {
+            tree,
+            beyond,
+            index: std::borrow::Cow::Borrowed(index),
         }
     }
 
@@ -97,8 +126,9 @@ impl<'a> Resolver<'a> {
         let n = self.tree.entries.len();
         let mut dir = n;
         let mut found = None;
+        let ChildIndex { start, kids } = &*self.index;
         for comp in components(path) {
-            let kids = &self.kids[self.start[dir] as usize..self.start[dir + 1] as usize];
+            let kids = &kids[start[dir] as usize..start[dir + 1] as usize];
             let at = kids
                 .binary_search_by(|&k| self.tree.name(k as usize).cmp(comp))
                 .ok()?;
@@ -195,23 +225,104 @@ impl<'a> Resolver<'a> {
             ending,
         }
     }
+
+    /// Resolves the directories of `path` but not its last component (what
+    /// `lstat` sees): the in-root path of the entry itself.
+    pub fn resolve_parent(&self, path: &[u8]) -> Resolution {
+        let Some(name) = components(path).next_back() else {
+            return self.resolve(b"/");
+        };
+        let mut r = self.resolve(crate::paths::parent(path));
+        if name == b".." || name == b"." {
+            return self.resolve(path);
+        }
+        if r.path != b"/" {
+            r.path.push(b'/');
+        }
+        r.path.extend_from_slice(name);
+        if r.ending == Ending::Exists && self.lstat(&r.path).is_none() {
+            r.ending = Ending::Missing;
+        }
+        r
+    }
+
+    /// The chain of the symlink at `path`, hop by hop as `readlink` shows
+    /// it: each link's text, and where it lands (its directories resolved
+    /// inside the root) when that differs from the text.
+    pub fn chain(&self, path: &[u8]) -> Chain {
+        let mut hops = Vec::new();
+        let mut cur = crate::paths::normalize(path);
+        let mut ending = Ending::Exists;
+        while let Some((Kind::Symlink, Some(text))) = self.lstat(&cur) {
+            if hops.len() >= MAX_HOPS {
+                ending = Ending::Loop;
+                break;
+            }
+            let dest = crate::paths::link_destination(&cur, &text);
+            let r = self.resolve_parent(&dest);
+            let lexical = crate::paths::normalize_lexically(&dest);
+            hops.push(Hop {
+                text,
+                lands: (r.path != lexical).then(|| r.path.clone()),
+            });
+            if r.ending != Ending::Exists {
+                ending = r.ending;
+                break;
+            }
+            cur = r.path;
+        }
+        Chain { hops, ending }
+    }
+}
+
+/// One link followed by [`Resolver::chain`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// The link's text, as stored.
+    pub text: Vec<u8>,
+    /// Where it lands, when that differs from the text read lexically
+    /// (a relative text, or a link among its directories).
+    pub lands: Option<Vec<u8>>,
+}
+
+/// A symlink's chain: its hops and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// The links followed, first to last.
+    pub hops: Vec<Hop>,
+    /// `Exists`: the last hop lands on an entry of the root; `Missing`: it
+    /// dangles (or leaves what is known of the root); `Loop`: too many hops.
+    pub ending: Ending,
+}
+
+/// A [`Beyond`] that looks at the host below ROOT, for mount points the scan
+/// did not enter (`/nix` on a live system). It only lstats and reads links.
+#[derive(Clone, Debug)]
+pub struct HostBeyond {
+    /// The scanned root on the host.
+    pub root: std::path::PathBuf,
+}
+
+impl Beyond for HostBeyond {
+    fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+        use std::os::unix::ffi::OsStrExt;
+        let host = self
+            .root
+            .join(std::ffi::OsStr::from_bytes(path.strip_prefix(b"/")?));
+        let st = rustix::fs::lstat(&host).ok()?;
+        let kind = Kind::from_mode(st.st_mode)?;
+        let target = if kind == Kind::Symlink {
+            Some(rustix::fs::readlink(&host, Vec::new()).ok()?.into_bytes())
+        } else {
+            None
+        };
+        Some((kind, target))
+    }
 }
 
 /// Resolves one path of `tree` (indexes the tree: for many paths, keep a [`Resolver`]).
 pub fn resolve(tree: &Tree, beyond: &dyn Beyond, path: &[u8]) -> Resolution {
     Resolver::new(tree, beyond).resolve(path)
-}
-
-fn components(p: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    p.split(|&b| b == b'/').filter(|c| !c.is_empty())
-}
-
-/// Returns true if and only if `path` is `dir` or lies below it (component-wise).
-pub fn is_under(path: &[u8], dir: &[u8]) -> bool {
-    if dir == b"/" {
-        return true;
-    }
-    path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/')
 }
 
 #[cfg(test)]
@@ -280,13 +391,5 @@ mod tests {
             Ending::Missing,
             "the host's /etc/passwd is not looked at"
         );
-    }
-
-    #[test]
-    fn is_under_is_component_wise() {
-        assert!(is_under(b"/persist/x", b"/persist"));
-        assert!(is_under(b"/persist", b"/persist"));
-        assert!(!is_under(b"/persistent", b"/persist"));
-        assert!(is_under(b"/anything", b"/"));
     }
 }

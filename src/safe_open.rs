@@ -4,6 +4,10 @@
 //! must be a regular file, and only then is that very inode opened for
 //! reading through `/proc/self/fd`, with `O_NOATIME` where the kernel allows
 //! it and `O_NONBLOCK`. Paths longer than `PATH_MAX` are resolved in pieces.
+//!
+//! Files inside a scanned root are opened with [`open_in_root`]: the kernel
+//! resolves every link as `chroot` would (`RESOLVE_IN_ROOT`), so
+//! `ROOT/etc/passwd` can never lead to the host's `/etc/passwd`.
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -29,8 +33,75 @@ pub fn open_regular(
     expect: Option<(u64, u64)>,
 ) -> std::io::Result<std::fs::File> {
     let pinned = open_path(path, follow)?;
+    let id = regular_id(&pinned, expect)?;
+    let fallback = |f: OFlags| {
+        let f = if follow { f } else { f | OFlags::NOFOLLOW };
+        open_noatime(rustix::fs::CWD, path, f)
+    };
+    reopen(&pinned, id, fallback).map(std::fs::File::from)
+}
+
+/// Opens the regular file at the absolute in-root path `path` of the root
+/// directory `root`, resolving links inside the root (as `chroot` would),
+/// never following a magic link, never opening a fifo or a device.
+pub fn open_in_root(root: &Path, path: &[u8]) -> std::io::Result<std::fs::File> {
+    let root_fd = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let rel = std::ffi::OsStr::from_bytes(path.strip_prefix(b"/").unwrap_or(path));
+    let rel = if rel.is_empty() {
+        std::ffi::OsStr::new(".")
+    } else {
+        rel
+    };
+    let resolve = rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS;
+    let pinned = rustix::fs::openat2(
+        &root_fd,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve,
+    )?;
+    let id = regular_id(&pinned, None)?;
+    let fallback = |f: OFlags| {
+        let fd = rustix::fs::openat2(&root_fd, rel, f | OFlags::NOATIME, Mode::empty(), resolve);
+        match fd {
+            Err(rustix::io::Errno::PERM) => {
+                rustix::fs::openat2(&root_fd, rel, f, Mode::empty(), resolve)
+            }
+            r => r,
+        }
+    };
+    reopen(&pinned, id, fallback).map(std::fs::File::from)
+}
+
+/// Reads at most `max` bytes of the regular file at the in-root `path` (see
+/// [`open_in_root`]): the small configuration files darlings reads inside a
+/// scanned root (`/etc/passwd`, unit files, tmpfiles rules).
+pub fn read_in_root(root: &Path, path: &[u8], max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    open_in_root(root, path)?.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Reads at most `max` bytes of the regular file at the host path `path`,
+/// not following a final symlink, which must still be the (dev, ino)
+/// `expect` when given: a preview of a scanned file.
+pub fn read_head(path: &Path, max: u64, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    open_regular(path, false, expect)?
+        .take(max)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// The (dev, ino) of the `O_PATH` descriptor `pinned`, which must be a
+/// regular file, and the one `expect`ed when given.
+fn regular_id(pinned: &OwnedFd, expect: Option<(u64, u64)>) -> std::io::Result<(u64, u64)> {
     let st = rustix::fs::statx(
-        &pinned,
+        pinned,
         "",
         AtFlags::EMPTY_PATH,
         StatxFlags::TYPE | StatxFlags::INO,
@@ -45,7 +116,17 @@ pub fn open_regular(
     if expect.is_some_and(|e| e != id) {
         return Err(std::io::Error::other("replaced during scan"));
     }
-    reopen(&pinned, path, follow, id).map(std::fs::File::from)
+    Ok(id)
+}
+
+/// Opens `path` relative to `dir` with `O_NOATIME`, retrying without it when
+/// the kernel refuses (`EPERM`: we do not own the file and lack the
+/// capability), so reading never updates an atime where it can be avoided.
+pub fn open_noatime<Fd: AsFd>(dir: Fd, path: &Path, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    match rustix::fs::openat(&dir, path, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(&dir, path, flags, Mode::empty()),
+        r => r,
+    }
 }
 
 /// Reads the whole regular file at `path` (following a final symlink):
@@ -92,25 +173,20 @@ fn open_path(path: &Path, follow: bool) -> std::io::Result<OwnedFd> {
 }
 
 /// Opens the inode `pinned` refers to for reading. Without `/proc` (a bare
-/// chroot) it falls back to opening `path` again and checking that it is
-/// still the same inode: the only case where a racing swap could make this
-/// open something else (and then refuse to read it).
-fn reopen(pinned: &OwnedFd, path: &Path, follow: bool, id: (u64, u64)) -> std::io::Result<OwnedFd> {
+/// chroot) it falls back to opening the path again (`open_again` with the
+/// read flags) and checking that it is still the same inode: the only case
+/// where a racing swap could make this open something else (and then refuse
+/// to read it).
+fn reopen(
+    pinned: &OwnedFd,
+    id: (u64, u64),
+    open_again: impl FnOnce(OFlags) -> rustix::io::Result<OwnedFd>,
+) -> std::io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let magic = format!("/proc/self/fd/{}", pinned.as_raw_fd());
-    let open_noatime =
-        |p: &Path, f: OFlags| match rustix::fs::open(p, f | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => rustix::fs::open(p, f, Mode::empty()),
-            r => r,
-        };
-    match open_noatime(Path::new(&magic), flags) {
+    match open_noatime(rustix::fs::CWD, Path::new(&magic), flags) {
         Err(rustix::io::Errno::NOENT) => {
-            let f = if follow {
-                flags
-            } else {
-                flags | OFlags::NOFOLLOW
-            };
-            let fd = open_noatime(path, f)?;
+            let fd = open_again(flags)?;
             let st = rustix::fs::fstat(fd.as_fd())?;
             if (st.st_dev, st.st_ino) != id || st.st_mode & 0o170000 != 0o100000 {
                 return Err(std::io::Error::other("replaced during scan"));
@@ -124,11 +200,8 @@ fn reopen(pinned: &OwnedFd, path: &Path, follow: bool, id: (u64, u64)) -> std::i
 /// Lists a directory's names with `O_NOATIME` (no atime update where the
 /// kernel allows), not following a final symlink.
 pub fn list_dir(path: &Path) -> std::io::Result<Vec<Vec<u8>>> {
-    let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty())?,
-        r => r?,
-    };
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = open_noatime(rustix::fs::CWD, path, flags)?;
     let mut buf = Vec::with_capacity(64 << 10);
     let mut dir = rustix::fs::RawDir::new(&fd, buf.spare_capacity_mut());
     let mut names = Vec::new();
@@ -168,5 +241,31 @@ mod tests {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         assert!(read_regular(dir.path()).is_err(), "a directory is refused");
         assert_eq!(list_dir(dir.path()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn in_root_reads_resolve_links_inside_the_root() {
+        let host = tempfile::tempdir().unwrap();
+        let root = host.path().join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::write(host.path().join("secret"), b"host").unwrap();
+        std::fs::write(root.join("secret"), b"in root").unwrap();
+        std::fs::write(root.join("data/passwd"), b"alice").unwrap();
+        // An absolute link and a climbing relative link both stay inside ROOT.
+        std::os::unix::fs::symlink("/secret", root.join("etc/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../secret", root.join("etc/up")).unwrap();
+        std::os::unix::fs::symlink("/data", root.join("etc/d")).unwrap();
+        let read = |p: &[u8]| read_in_root(&root, p, 1 << 20);
+        assert_eq!(read(b"/etc/abs").unwrap(), b"in root");
+        assert_eq!(read(b"/etc/up").unwrap(), b"in root");
+        assert_eq!(read(b"/etc/d/passwd").unwrap(), b"alice");
+        assert_eq!(read(b"/data/passwd").unwrap(), b"alice");
+        assert_eq!(read_in_root(&root, b"/data/passwd", 2).unwrap(), b"al");
+        assert!(read(b"/data").is_err(), "a directory is refused");
+        assert_eq!(
+            read(b"/missing").unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
     }
 }

@@ -4,9 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use crate::audit::{AuditOptions, Baseline, HashMode};
-use crate::cli::{HashArg, ScanArgs};
+use crate::cli::{FlavorArg, HashArg, ScanArgs};
 use crate::scan::ScanOptions;
+use crate::whitelist::Flavor;
 use crate::{Error, Result};
+
+impl From<FlavorArg> for Flavor {
+    fn from(f: FlavorArg) -> Self {
+        match f {
+            FlavorArg::Impermanence => Flavor::Impermanence,
+            FlavorArg::Preservation => Flavor::Preservation,
+        }
+    }
+}
 
 impl From<HashArg> for HashMode {
     fn from(h: HashArg) -> Self {
@@ -39,11 +49,45 @@ pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
     std::path::absolute(&root).map_err(|e| Error::io("cannot resolve", &root, e))
 }
 
+/// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
+pub fn parse_baseline(value: &str) -> Result<Baseline> {
+    if value == "empty" {
+        return Ok(Baseline::Empty);
+    }
+    let p = PathBuf::from(value);
+    let meta = std::fs::metadata(&p).map_err(|e| Error::io("cannot use baseline", &p, e))?;
+    if meta.is_dir() {
+        Ok(Baseline::Directory(p))
+    } else if !meta.is_file() {
+        // Never opened: a fifo would block, a device's open can have effects.
+        Err(Error::bad_input(
+            &p,
+            "not a regular file, a directory or `empty` (a fifo, socket or device is never opened)",
+        ))
+    } else if crate::snapshot::is_scan_file(&p) {
+        Ok(Baseline::ScanFile(p))
+    } else {
+        Err(Error::bad_input(
+            &p,
+            "not a darlings scan file (wrong magic bytes) and not a directory",
+        ))
+    }
+}
+
 /// Builds the audit options of a scanning command.
 pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOptions> {
+    Ok(audit_and_config(root, args)?.0)
+}
+
+/// Builds the audit options of a scanning command, and returns the
+/// `--persistence` files as read, for the check.
+pub fn audit_and_config(
+    root: Option<&Path>,
+    args: &ScanArgs,
+) -> Result<(AuditOptions, Vec<crate::check::ConfigFile>)> {
     let root = resolve_root(root)?;
     let threads = threads(args.threads)?;
-    let baseline = Baseline::parse(&args.against)?;
+    let baseline = parse_baseline(&args.against)?;
     if let Baseline::Directory(b) = &baseline
         && std::fs::canonicalize(b).ok() == std::fs::canonicalize(&root).ok()
     {
@@ -52,7 +96,16 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
             crate::text::quote_path(b)
         )));
     }
-    Ok(AuditOptions {
+    let config = load_config(&root, &args.persistence)?;
+    let listed = crate::check::listed(&config);
+    // A location that lists nothing is a storage root too: its contents are persisted.
+    let mut storage = args.storage.clone();
+    storage.extend(
+        config
+            .iter()
+            .flat_map(|c| c.whitelist.storage_roots.iter().cloned()),
+    );
+    let opts = AuditOptions {
         scan: ScanOptions {
             root,
             threads,
@@ -61,10 +114,11 @@ pub fn audit_options(root: Option<&Path>, args: &ScanArgs) -> Result<AuditOption
         },
         baseline,
         hash: args.hash.into(),
-        storage: args.storage.clone(),
-        listed: load_persistence(&args.persistence)?,
+        storage,
+        listed,
         ignore: args.ignore.clone(),
-    })
+    };
+    Ok((opts, config))
 }
 
 /// Validates `--threads`.
@@ -74,6 +128,27 @@ pub fn threads(n: Option<usize>) -> Result<usize> {
         Some(n) if n > 1024 => Err(Error::Usage(format!("--threads {n} is more than 1024"))),
         Some(n) => Ok(n),
         None => Ok(default_threads()),
+    }
+}
+
+/// Splits `--persistence USER=FILE` (the user a Home Manager export belongs
+/// to) into its parts; a file that exists under the whole name, or a name
+/// that is not a user name, is just a file.
+fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
+    let split = arg
+        .to_str()
+        .and_then(|s| s.split_once('='))
+        .filter(|(user, file)| {
+            let mut chars = user.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
+                && !file.is_empty()
+        });
+    match split {
+        Some((user, file)) if !arg.exists() => (Some(user), Path::new(file)),
+        _ => (None, arg),
     }
 }
 
@@ -101,22 +176,44 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads every `--persistence` file into the paths they keep. A broken file
-/// stops the command (exit 2) with the file and the entry named.
-pub fn load_persistence(files: &[PathBuf]) -> Result<Vec<crate::evidence::Listed>> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut listed = Vec::new();
-    for f in files {
-        let wl = crate::persistence::load(f)?;
-        for e in wl.entries {
-            listed.push(crate::evidence::Listed {
-                path: crate::evidence::normalize(e.path.as_os_str().as_bytes()),
-                storage: crate::evidence::normalize(e.storage.as_os_str().as_bytes()),
-                is_file: e.is_file,
-                by_symlink: e.how == crate::persistence::How::Symlink,
-                origin: e.origin,
+/// Reads every `--persistence` file (`FILE`, or `USER=FILE` for a Home
+/// Manager export of USER), each entry with its file and location; the
+/// homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A broken
+/// file stops the command (exit 2) with the file and the entry named.
+pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::ConfigFile>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users = crate::users::Users::read(root);
+    let opts = crate::persistence::LoadOptions {
+        homes: users
+            .accounts()
+            .iter()
+            .filter(|a| a.home.is_absolute())
+            .map(|a| crate::persistence::UserHome {
+                name: a.name.clone(),
+                dir: a.home.clone(),
+            })
+            .collect(),
+        home_manager_user: None,
+    };
+    let mut config = Vec::new();
+    for arg in files {
+        let (owner, f) = owner_and_file(arg);
+        let mut opts = opts.clone();
+        if let Some(name) = owner {
+            let dir = users
+                .home_of(name)
+                .map_or_else(|| crate::persistence::default_home(name), Path::to_path_buf);
+            opts.home_manager_user = Some(crate::persistence::UserHome {
+                name: name.to_string(),
+                dir,
             });
         }
+        config.push(crate::check::ConfigFile {
+            file: f.to_path_buf(),
+            whitelist: crate::persistence::load_with(f, &opts)?,
+        });
     }
-    Ok(listed)
+    Ok(config)
 }

@@ -1,13 +1,14 @@
-//! `darlings summary`: the one-screen answer to "what would I lose?", with
-//! the next command to run. Names are escaped; colour only on a terminal and
+//! `darlings summary`: the one-screen answer to "what would I lose?", the
+//! problems with the whitelist in effect, and the next command to run. Names are escaped; colour only on a terminal and
 //! never with `NO_COLOR`.
 
 use std::io::Write;
 
 use crate::audit::Audit;
+use crate::check::{Checked, render};
 use crate::classify::{Advice, Class};
-use crate::report::Totals;
-use crate::text::escape_bytes;
+use crate::suggest::{Suggestion, Totals};
+use crate::text::{escape_bytes, human_bytes};
 
 /// How the summary is printed.
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,24 +19,14 @@ pub struct SummaryOptions {
     pub top: usize,
 }
 
-/// Human-readable byte count (`1.5 GiB`).
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// Writes the summary of `audit` to `w`.
-pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the summary of `audit` to `w`, with the problems `checked` found
+/// in the whitelist when the check ran.
+pub fn write(
+    audit: &Audit,
+    checked: Option<&Checked>,
+    opts: SummaryOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     let paint = |code: &str, s: &str| {
         if opts.color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -43,17 +34,17 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             s.to_string()
         }
     };
-    let root = crate::text::quote_path(&audit.cur.root);
+    let root = crate::text::quote_path(&audit.cur().root);
     let t = Totals::of(audit, false);
     writeln!(w, "{}", paint("1", &format!("darlings audit of {root}")))?;
-    let baseline = match audit.baseline.path() {
-        Some(p) => format!("{} {}", audit.baseline.kind(), crate::text::quote_path(p)),
+    let baseline = match audit.baseline().path() {
+        Some(p) => format!("{} {}", audit.baseline().kind(), crate::text::quote_path(p)),
         None => "empty (every path counts as new)".to_string(),
     };
     writeln!(w, "  baseline: {baseline}")?;
-    if !audit.storage.is_empty() {
+    if !audit.storage().is_empty() {
         let s: Vec<String> = audit
-            .storage
+            .storage()
             .iter()
             .map(|p| crate::text::quote_path(p))
             .collect();
@@ -62,7 +53,7 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
     writeln!(
         w,
         "  {} entries, {} differ from the baseline ({} in files)",
-        audit.pairs.len(),
+        audit.len(),
         t.entries,
         human_bytes(t.bytes)
     )?;
@@ -95,7 +86,27 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             "  of the stray ones, dismissed", t.dismissed
         )?;
     }
-    let suggestions = audit.suggestions();
+    if let Some(c) = checked
+        && (!c.findings.is_empty() || !c.skipped.is_empty())
+    {
+        writeln!(w)?;
+        let code = if c.has_errors() { "31;1" } else { "33;1" };
+        writeln!(
+            w,
+            "{}",
+            paint(
+                code,
+                &format!("Problems with the whitelist: {}", render::tally(c))
+            )
+        )?;
+        let o = render::TextOptions {
+            color: opts.color,
+            limit: opts.top,
+            indent: 2,
+        };
+        render::write_findings(c, o, w)?;
+    }
+    let suggestions = crate::suggest::suggestions(audit);
     // Grouped by advice, because that is the decision the user has to make:
     // what to persist first, what to look at, what can go.
     let groups: [(Option<Advice>, &str, &str); 4] = [
@@ -117,16 +128,16 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
         ),
     ];
     for (advice, title, code) in groups {
-        let mut group: Vec<(usize, u64, u64)> = suggestions
+        let mut group: Vec<Suggestion> = suggestions
             .iter()
             .copied()
-            .filter(|&(i, _, _)| audit.verdicts.verdicts[i].advice == advice)
+            .filter(|s| audit.verdict(s.pair).advice == advice)
             .collect();
         if group.is_empty() {
             continue;
         }
-        group.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
-        let bytes: u64 = group.iter().map(|g| g.2).sum();
+        group.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.entries.cmp(&a.entries)));
+        let bytes: u64 = group.iter().map(|g| g.bytes).sum();
         writeln!(w)?;
         writeln!(
             w,
@@ -141,8 +152,13 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
         } else {
             opts.top
         };
-        for &(i, entries, bytes) in group.iter().take(shown) {
-            let v = &audit.verdicts.verdicts[i];
+        for &Suggestion {
+            pair: i,
+            entries,
+            bytes,
+        } in group.iter().take(shown)
+        {
+            let v = audit.verdict(i);
             writeln!(
                 w,
                 "  {:>10} {:>8} entries  {}",
@@ -151,9 +167,23 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
                 escape_bytes(&audit.path(i))
             )?;
             if advice != Some(Advice::Ephemeral)
-                && let Some(r) = audit.verdicts.text(v.advice_reason)
+                && let Some(r) = audit.text(v.advice_reason)
             {
                 writeln!(w, "  {:>27}  {}", "", crate::text::escape_str(r))?;
+            }
+            if let Some(o) = audit.owner(i) {
+                let who = match (&o.unit, &o.user) {
+                    (Some(u), _) => u.clone(),
+                    (None, Some(user)) => format!("user {user}"),
+                    (None, None) => "a service".into(),
+                };
+                writeln!(
+                    w,
+                    "  {:>27}  kept by {} ({})",
+                    "",
+                    crate::text::escape_str(&who),
+                    crate::text::escape_str(&o.evidence)
+                )?;
             }
         }
         if group.len() > shown {
@@ -164,28 +194,34 @@ pub fn write(audit: &Audit, opts: SummaryOptions, w: &mut dyn Write) -> std::io:
             )?;
         }
     }
-    if !audit.warnings.is_empty() {
+    if !audit.warnings().is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", paint("33;1", "Warnings:"))?;
-        for warn in &audit.warnings {
+        for warn in audit.warnings() {
             writeln!(w, "  - {}", crate::text::escape_str(warn))?;
         }
     }
     writeln!(w)?;
-    if !audit.errors.is_empty() {
+    if !audit.errors().is_empty() {
         writeln!(
             w,
             "{} paths could not be read (see `darlings report` for the list), e.g. {}: {}",
-            audit.errors.len(),
-            escape_bytes(&audit.errors[0].path),
-            crate::text::escape_str(&audit.errors[0].error)
+            audit.errors().len(),
+            escape_bytes(&audit.errors()[0].path),
+            crate::text::escape_str(&audit.errors()[0].error)
         )?;
     }
-    let root_arg = if audit.cur.root.as_os_str() == "/" {
+    let root_arg = if audit.cur().root.as_os_str() == "/" {
         String::new()
     } else {
         format!(" {root}")
     };
+    if checked.is_some_and(Checked::has_errors) {
+        writeln!(
+            w,
+            "First: fix the problems with the whitelist above (all of them: `darlings check{root_arg}`); they lose data even for the paths you persist."
+        )?;
+    }
     if t.unresolved_stray > 0 {
         writeln!(
             w,

@@ -1,5 +1,6 @@
-//! Making file names safe to print: control characters, ESC/OSC sequences,
-//! BiDi overrides and invalid UTF-8 never reach a terminal raw.
+//! Text for people: file names made safe to print (control characters,
+//! ESC/OSC sequences, BiDi overrides and invalid UTF-8 never reach a terminal
+//! raw), byte counts and timestamps.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +71,48 @@ pub fn escape_message(s: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// Human-readable byte count (`1.5 GiB`).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Formats ns since the epoch as RFC 3339 UTC (`2026-11-25T10:00:00Z`, with
+/// fractional seconds when present).
+pub fn rfc3339(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for all i64 days we can meet.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+    if frac == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:09}Z")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +136,16 @@ mod tests {
             "bad 'a\\nb' \\e[2J\\u{202e}\nnext"
         );
         assert_eq!(escape_message("a\nb", false), "a\\nb");
+    }
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_600_800_000_000_000), "2026-11-25T10:00:00Z");
+        assert_eq!(
+            rfc3339(951_782_400_500_000_000),
+            "2000-02-29T00:00:00.500000000Z"
+        );
+        assert_eq!(rfc3339(-1_000_000_000), "1969-12-31T23:59:59Z");
     }
 }

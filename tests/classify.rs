@@ -26,7 +26,9 @@ fn nixos_root() -> Fixture {
         )
         .file("nix/store/bbb-bash/bin/sh", "#!")
         .file("nix/store/ccc-home-manager-files/.config/git/config", "[user]\n")
+        // mkOutOfStoreSymlink: a store path that is a link back out of the store.
         .symlink("/home/alice/dotfiles/vimrc", "nix/store/ddd-hm_vimrc")
+        .symlink("/nix/store/ddd-hm_vimrc", "nix/store/ccc-home-manager-files/.vimrc")
         .symlink("/nix/store/aaa-etc/etc", "etc/static")
         .symlink("/etc/static/hosts", "etc/hosts")
         .symlink("/etc/static/ssh/sshd_config", "etc/ssh/sshd_config")
@@ -51,7 +53,8 @@ fn nixos_root() -> Fixture {
             "/nix/store/ccc-home-manager-files/.config/git/config",
             "home/alice/.config/git/config",
         )
-        .symlink("/nix/store/ddd-hm_vimrc", "home/alice/.vimrc")
+        .symlink("/nix/store/ccc-home-manager-files/.vimrc", "home/alice/.vimrc")
+        .symlink("/nix/store/ddd-hm_vimrc", "home/alice/.exrc")
         .file("home/alice/dotfiles/vimrc", "set nocompatible\n")
         .file("home/alice/.ssh/id_ed25519", "KEY")
         .file("home/alice/.cache/thumbnails/x.png", "png")
@@ -125,14 +128,32 @@ fn nix_store_and_links_into_it_are_nix_managed() {
 }
 
 #[test]
-fn an_out_of_store_link_is_not_nix_managed() {
+fn home_manager_links_are_recreated_even_out_of_the_store() {
     let f = nixos_root();
     let r = report(&f, &[]);
+    // ~/.vimrc → …-home-manager-files/.vimrc → …-hm_vimrc → ~/dotfiles/vimrc:
+    // home-manager recreates the link at every activation; only the target
+    // (the user's own file) is at stake.
     check(
         &r,
         "/home/alice/.vimrc",
+        "nix-managed",
+        "home-manager link, recreated at every activation; it leads out of the store to /home/alice/dotfiles/vimrc",
+        None,
+    );
+    check(
+        &r,
+        "/home/alice/dotfiles/vimrc",
         "stray",
-        "outside the store",
+        "no rule matched",
+        Some("review"),
+    );
+    // The same store path linked by hand: nothing recreates that link.
+    check(
+        &r,
+        "/home/alice/.exrc",
+        "stray",
+        "symlink through /nix/store to /home/alice/dotfiles/vimrc, which nothing recreates",
         Some("review"),
     );
 }
@@ -291,6 +312,53 @@ fn storage_and_symlinks_into_it_are_persisted() {
         "/persist/var/lib/systemd/random-seed",
         None,
     );
+}
+
+/// `--storage` adds a storage root to the configs' own, and a location
+/// that lists nothing (`"/persist-games" = { }`) is a storage root too.
+#[test]
+fn storage_adds_to_the_config_s_roots_and_an_empty_location_is_one() {
+    let f = nixos_root();
+    f.file("persist-games/steam/library.vdf", "games")
+        .file("mnt/extra/data.bin", "extra");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/nixos" ] }, "/persist-games": { } }"#,
+    )
+    .unwrap();
+    let r = report(
+        &f,
+        &[
+            "--persistence",
+            cfg.to_str().unwrap(),
+            "--storage",
+            "/mnt/extra",
+        ],
+    );
+    check(
+        &r,
+        "/persist-games",
+        "persisted",
+        "persistent storage /persist-games",
+        None,
+    );
+    check(
+        &r,
+        "/persist",
+        "persisted",
+        "persistent storage /persist",
+        None,
+    );
+    check(
+        &r,
+        "/mnt/extra",
+        "persisted",
+        "persistent storage /mnt/extra",
+        None,
+    );
+    check(&r, "/var/lib/nixos", "persisted", "listed in", None);
 }
 
 #[test]
@@ -694,4 +762,67 @@ fn overlay_etc_upper_layer_is_stray_for_review() {
         "no rule matched",
         Some("review"),
     );
+}
+
+/// A `.nix` whitelist's `users.NAME` lists are relative to that user's home
+/// as the scanned root's `/etc/passwd` gives it, not `/home/NAME`.
+#[test]
+fn users_entries_of_a_nix_whitelist_use_the_home_from_the_root_s_passwd() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbob:x:1001:100::/srv/bob:/bin/sh\n",
+    )
+    .file("srv/bob/.ssh/id_ed25519", "KEY")
+    .file("srv/bob/notes.txt", "notes")
+    .file("home/bob/.ssh/decoy", "not bob's home");
+    let dir = tempfile::tempdir().unwrap();
+    let wl = dir.path().join("persist.nix");
+    std::fs::write(
+        &wl,
+        "{\n  environment.persistence.\"/persist\" = {\n    users.bob.directories = [ \".ssh\" ];\n  };\n}\n",
+    )
+    .unwrap();
+    let r = report(&f, &["--persistence", wl.to_str().unwrap()]);
+    check(&r, "/srv/bob/.ssh", "persisted", "listed in", None);
+    check(&r, "/srv/bob/.ssh/id_ed25519", "persisted", "", None);
+    let decoy = entry(&r, "/home/bob/.ssh").unwrap();
+    assert_eq!(
+        decoy["class"], "stray",
+        "/home/bob is not bob's home: {decoy}"
+    );
+}
+
+/// A Home Manager export from before impermanence's rewrite whose location
+/// does not end with the home: `--persistence USER=FILE` says whose it is,
+/// and the home comes from the root's passwd.
+#[test]
+fn a_home_manager_export_is_given_its_user_on_the_command_line() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbob:x:1001:100::/srv/bob:/bin/sh\n",
+    )
+    .file("srv/bob/projects/plan.txt", "plan")
+    .file("srv/bob/notes.txt", "notes");
+    let dir = tempfile::tempdir().unwrap();
+    let hm = dir.path().join("hm-bob.json");
+    std::fs::write(
+        &hm,
+        r#"{ "/persist/bob-data": { "allowOther": false, "removePrefixDirectory": false, "enable": true,
+             "persistentStoragePath": "/persist/bob-data", "directories": [ "projects" ], "files": [ ] } }"#,
+    )
+    .unwrap();
+    darlings()
+        .arg("report")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&hm)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--persistence USER=FILE"));
+    let arg = format!("bob={}", hm.display());
+    let r = report(&f, &["--persistence", &arg]);
+    check(&r, "/srv/bob/projects", "persisted", "listed in", None);
+    check(&r, "/srv/bob/notes.txt", "stray", "", Some("review"));
 }

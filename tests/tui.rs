@@ -7,12 +7,12 @@ mod common;
 
 use std::path::Path;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use darlings::scan::Progress;
 use darlings::tui::keys::Mode;
 use darlings::tui::model::{Model, Settings};
-use darlings::tui::whitelist::Flavor;
 use darlings::tui::{Input, run_loop};
+use darlings::whitelist::Flavor;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -69,6 +69,23 @@ fn code(c: KeyCode) -> Input {
     Input::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Input {
+    Input::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+/// The screen line (y) holding `text`.
+fn line_of(screen: &str, text: &str) -> u16 {
+    screen
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} on screen:\n{screen}")) as u16
+}
+
 fn typed(s: &str) -> Vec<Input> {
     s.chars().map(key).collect()
 }
@@ -95,7 +112,8 @@ impl Session {
             .expect("temp dir");
         let model = Model::new(Settings {
             whitelist: out.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: ignore.then(|| out.path().join("ignore")),
             root: root.root().to_path_buf(),
         });
@@ -248,6 +266,91 @@ fn marking_overlaps_is_refused_with_a_reason() {
     );
 }
 
+#[test]
+fn one_key_marks_every_path_advised_persist_below_the_selection() {
+    let mut s = Session::new(100, 30);
+    // The first row is var/, which holds docker, nixos and log, all persist!.
+    s.run(vec![key('g'), key('p')]);
+    let marked: Vec<String> = s
+        .model
+        .marks
+        .iter()
+        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(marked, ["/var/lib/docker", "/var/lib/nixos", "/var/log"]);
+    assert!(
+        s.model
+            .status
+            .starts_with("marked 3 path(s) advised persist in /var"),
+        "{}",
+        s.model.status
+    );
+    // Again (each run reloads the audit and selects docker): everything
+    // in var is marked already.
+    s.run(vec![key('g'), key('p')]);
+    assert_eq!(s.model.marks.len(), 3);
+    assert!(
+        s.model.status.contains("3 already under a mark"),
+        "{}",
+        s.model.status
+    );
+    // Nothing below home/alice/ is advised persist.
+    let mut keys = vec![key('/')];
+    keys.extend(typed("alice"));
+    keys.extend([code(KeyCode::Enter), key('p')]);
+    s.run(keys);
+    assert_eq!(s.model.marks.len(), 3);
+    assert!(
+        s.model.status.starts_with("nothing shown in /home/alice"),
+        "{}",
+        s.model.status
+    );
+}
+
+#[test]
+fn the_mouse_selects_scrolls_and_focuses_panes() {
+    use darlings::tui::model::Focus;
+    let selected = |s: &Session| {
+        let d = s.model.data.as_ref().expect("loaded");
+        String::from_utf8_lossy(&d.audit.path(s.model.selected_pair().expect("row"))).into_owned()
+    };
+    let mut s = Session::new(100, 30);
+    s.run(vec![]);
+    let log = line_of(&s.screen(), "log/");
+    let click = |y| mouse(MouseEventKind::Down(MouseButton::Left), 12, y);
+    s.run(vec![click(log)]);
+    assert_eq!(selected(&s), "/var/log", "a click selects the row");
+    // The wheel moves by three rows: log → home/alice → etc (the last).
+    s.run(vec![click(log), mouse(MouseEventKind::ScrollDown, 12, log)]);
+    assert_eq!(selected(&s), "/etc");
+    s.run(vec![mouse(MouseEventKind::ScrollUp, 12, log)]);
+    assert_eq!(
+        selected(&s),
+        "/var",
+        "each run starts on docker (row 2); three rows up stops at the top"
+    );
+    // A click on a pane focuses it; the wheel scrolls the detail pane.
+    let detail = line_of(&s.screen(), "┌ detail") + 2;
+    s.run(vec![
+        click(detail),
+        mouse(MouseEventKind::ScrollDown, 12, detail),
+    ]);
+    assert_eq!(s.model.focus, Focus::Detail);
+    assert_eq!(s.model.detail_scroll, 3);
+    // The marked pane: a click on a mark focuses and selects it.
+    // (Space marks the tree's selection, docker, and moves on to nixos.)
+    s.run(vec![key(' '), key(' ')]);
+    assert_eq!(s.model.marks.len(), 2, "docker and nixos");
+    let screen = s.screen();
+    let second = line_of(&screen, "● /var/lib/nixos");
+    s.run(vec![click(second)]);
+    assert_eq!(s.model.focus, Focus::Marked);
+    assert_eq!(s.model.marked_sel, 1);
+    // Clicks outside any pane do nothing.
+    s.run(vec![click(0)]);
+    assert_eq!(s.model.focus, Focus::Marked);
+}
+
 /// The journey of the issue: find the largest stray directory (selected
 /// from the start), read its advice, mark it and a single file found by search, preview the write,
 /// write, quit; the file holds exactly those entries.
@@ -382,12 +485,36 @@ fn filters_and_sorts_cycle_as_the_spec_says() {
     );
 }
 
-/// A synthetic root of a million entries (1000 directories of 1000 files):
-/// loading, opening, drawing and searching must each stay interactive.
 #[test]
-fn a_million_entries_stay_smooth() {
+fn sorting_by_mtime_puts_the_newest_first_and_shows_its_date() {
+    let mut s = Session::new(100, 30);
+    // Something written lately in /home, in a file the default view shows.
+    s.root.file("home/alice/notes.txt", "new\n");
+    s.root.mtime("home/alice/notes.txt", 1_800_000_000);
+    s.root.mtime("home/alice", 1_764_064_800);
+    s.run(vec![key('s'), key('s')]);
+    let screen = s.screen();
+    assert!(screen.contains(" · by mtime · "), "{screen}");
+    assert!(
+        screen.contains("newest"),
+        "the column says what it shows: {screen}"
+    );
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("2027-01-15"))
+        .collect();
+    assert!(
+        rows.first().is_some_and(|l| l.contains("home/alice/")),
+        "home/alice holds the newest shown file (2027-01-15) and comes first: {screen}"
+    );
+}
+
+/// A synthetic audit of `dirs` directories of `files` files under `/data`
+/// (against `empty`), with every class, advice, dismissal, size and mtime
+/// mixed so that filters, sorts and searches all have something to do.
+fn synthetic_audit(dirs: u32, files: u64) -> darlings::audit::Audit {
+    use darlings::classify::{Advice, Class, Verdict, Verdicts};
     use darlings::scan::{Entry, Kind, NONE, Tree};
-    use std::time::Instant;
     let mut tree = Tree {
         root: "/synthetic".into(),
         ..Default::default()
@@ -395,6 +522,7 @@ fn a_million_entries_stay_smooth() {
     let push = |tree: &mut Tree, name: &str, parent: u32, depth: u16, kind: Kind, size: u64| {
         let off = tree.names.len() as u32;
         tree.names.extend_from_slice(name.as_bytes());
+        let k = tree.entries.len() as u64;
         tree.entries.push(Entry {
             name_off: off,
             name_len: name.len() as _,
@@ -404,15 +532,17 @@ fn a_million_entries_stay_smooth() {
             kind,
             mode: 0o644,
             size,
-            ino: tree.entries.len() as u64,
+            // Scattered, so the mtime sort reorders everything.
+            mtime_ns: ((k * 2_654_435_761) % 1_000_000_007) as i64 * 1_000_000_000,
+            ino: k,
             ..Entry::default()
         });
         tree.entries.len() as u32 - 1
     };
     let top = push(&mut tree, "data", NONE, 1, Kind::Dir, 0);
-    for d in 0..1000u32 {
+    for d in 0..dirs {
         let dir = push(&mut tree, &format!("d{d:04}"), top, 2, Kind::Dir, 0);
-        for f in 0..1000u64 {
+        for f in 0..files {
             push(
                 &mut tree,
                 &format!("f{f:04}"),
@@ -430,55 +560,68 @@ fn a_million_entries_stay_smooth() {
     }
     tree.entries[top as usize].end = tree.entries.len() as u32;
     let n = tree.len();
-    assert_eq!(n, 1 + 1000 * 1001);
-    let pairs = darlings::diff::pair(&tree, None);
-    let changes = pairs
-        .iter()
-        .map(|&p| darlings::diff::change(&tree, None, p))
-        .collect();
-    // Every path stray, as on a root with no whitelist and no Nix in it.
-    let mut verdicts = darlings::classify::Verdicts::default();
+    let mut verdicts = Verdicts::default();
     let reason = verdicts.intern("no rule matched");
-    verdicts.verdicts = vec![
-        darlings::classify::Verdict {
-            class: darlings::classify::Class::Stray,
-            reason,
-            advice: None,
-            advice_reason: NONE,
-            dismissed: false,
-            warning: NONE,
-        };
-        pairs.len()
-    ];
-    let parent = tree.entries.iter().map(|e| e.parent).collect();
-    let end = tree.entries.iter().map(|e| e.end).collect();
-    let audit = darlings::audit::Audit {
-        cur: tree,
-        base: None,
-        baseline: darlings::audit::Baseline::Empty,
-        storage: Vec::new(),
-        pairs,
-        changes,
-        verdicts,
-        parent,
-        end,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        hash_stats: Default::default(),
-    };
-    let mut model = Model::new(Settings {
+    let advice_reason = verdicts.intern("synthetic advice");
+    verdicts.verdicts = (0..n)
+        .map(|k| {
+            let class = match k % 10 {
+                // The directories (every 1001st entry from 1) stay stray.
+                _ if k % 1001 == 1 || k == 0 => Class::Stray,
+                3 => Class::Persisted,
+                7 => Class::NixManaged,
+                _ => Class::Stray,
+            };
+            let advice = match k % 7 {
+                _ if class != Class::Stray => None,
+                0 => Some(Advice::Persist),
+                1 => Some(Advice::Ephemeral),
+                2 => Some(Advice::Review),
+                _ => None,
+            };
+            Verdict {
+                class,
+                reason,
+                advice,
+                advice_reason: if advice.is_some() {
+                    advice_reason
+                } else {
+                    NONE
+                },
+                dismissed: class == Class::Stray && k % 13 == 5,
+                ..Verdict::stray(reason)
+            }
+        })
+        .collect();
+    darlings::audit::Audit::from_verdicts(tree, None, darlings::audit::Baseline::Empty, verdicts)
+}
+
+fn synthetic_model() -> Model {
+    Model::new(Settings {
         whitelist: "/nonexistent/persist.nix".into(),
-        flavor: Flavor::Impermanence,
+        flavor: Some(Flavor::Impermanence),
+        storage: Vec::new(),
         ignore: None,
         root: "/synthetic".into(),
-    });
+    })
+}
+
+/// A synthetic root of a million entries (1000 directories of 1000 files):
+/// loading, opening, drawing and searching must each stay interactive.
+#[test]
+fn a_million_entries_stay_smooth() {
+    use std::time::Instant;
+    let audit = synthetic_audit(1000, 1000);
+    assert_eq!(audit.len(), 1 + 1000 * 1001);
+    let mut model = synthetic_model();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let t = Instant::now();
     let inputs = vec![
         Input::Loaded(Box::new(Ok(audit))),
+        key('g'),
         code(KeyCode::Enter), // data → (1000 children, no chain)
         key('j'),
-        code(KeyCode::Enter), // the largest directory: 1000 files
+        code(KeyCode::Enter), // a directory of 1000 files
         code(KeyCode::PageDown),
         key('G'),
         key('s'),
@@ -502,6 +645,141 @@ fn a_million_entries_stay_smooth() {
     // a release build is about ten times faster.
     assert!(browse.as_secs_f64() < 20.0, "browse took {browse:?}");
     assert!(find.as_secs_f64() < 30.0, "search took {find:?}");
+}
+
+/// One measured input: its kind and how long it took to handle and draw.
+type Sample = (&'static str, std::time::Duration);
+
+/// Inputs labelled with what they measure; `next` notes the time between
+/// two pulls by the event loop, which is the time it took to handle and
+/// draw the previous input.
+struct Timed {
+    inputs: std::vec::IntoIter<(&'static str, Input)>,
+    last: Option<(std::time::Instant, &'static str)>,
+    out: std::rc::Rc<std::cell::RefCell<Vec<Sample>>>,
+}
+
+impl Iterator for Timed {
+    type Item = Input;
+    fn next(&mut self) -> Option<Input> {
+        let now = std::time::Instant::now();
+        if let Some((t, kind)) = self.last.take() {
+            self.out.borrow_mut().push((kind, now - t));
+        }
+        let (kind, input) = self.inputs.next()?;
+        self.last = Some((now, kind));
+        Some(input)
+    }
+}
+
+/// Latency of every key kind on a million entries (issue "a TUI that never
+/// waits"): the first frame after the audit arrives, then moves, expands,
+/// filters, sorts and searches as you type, each handled and drawn. Run it
+/// in release mode (`bench/tui-latency.sh`); timings are printed, not
+/// asserted, because the machines that run the tests are shared.
+#[test]
+#[ignore = "a measurement: run with --release --ignored (bench/tui-latency.sh)"]
+fn latency_on_a_million_entries() {
+    let rounds: usize = std::env::var("DARLINGS_TUI_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let mut runs: Vec<Vec<Sample>> = Vec::new();
+    for _ in 0..rounds {
+        let audit = synthetic_audit(1000, 1000);
+        let mut script: Vec<(&'static str, Input)> =
+            vec![("first frame", Input::Loaded(Box::new(Ok(audit))))];
+        let mut add = |kind: &'static str, inputs: Vec<Input>| {
+            script.extend(inputs.into_iter().map(|i| (kind, i)));
+        };
+        add("move", vec![key('g')]);
+        add("expand", vec![code(KeyCode::Enter)]);
+        for k in 0..200 {
+            add(
+                "move",
+                vec![match k % 20 {
+                    0 => code(KeyCode::PageDown),
+                    10 => code(KeyCode::PageUp),
+                    5 | 15 => key('k'),
+                    _ => key('j'),
+                }],
+            );
+        }
+        for _ in 0..20 {
+            add("expand", vec![key('l')]);
+            add("move", vec![key('j')]);
+            add("expand", vec![key('h'), key('h')]);
+            add("move", vec![key('j')]);
+        }
+        add("move", vec![key('G'), key('g')]);
+        for _ in 0..10 {
+            add("filter", vec![key('f')]);
+        }
+        add(
+            "filter",
+            vec![key('c'), key('c'), key('c'), key('c'), key('c'), key('c')],
+        );
+        for _ in 0..8 {
+            add("sort", vec![key('s')]);
+        }
+        for needle in ["d0500/f0999", "f0777", "zzz", "D0001"] {
+            add("search start", vec![key('/')]);
+            add("search as you type", typed(needle));
+            add("search as you type", vec![code(KeyCode::Backspace)]);
+            add("search start", vec![code(KeyCode::Enter)]);
+            add("search next", vec![key('n'), key('n'), key('N')]);
+        }
+        add("search start", vec![key('/')]);
+        add("search as you type", typed("f0123"));
+        add("search start", vec![code(KeyCode::Esc)]);
+        let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let timed = Timed {
+            inputs: script.into_iter(),
+            last: None,
+            out: out.clone(),
+        };
+        let mut model = synthetic_model();
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        run_loop(&mut terminal, &mut model, timed, &Progress::default()).expect("loop");
+        runs.push(out.borrow().clone());
+    }
+    // Every round runs the same script from the same state, so the best of
+    // the rounds for each input is its cost without the waits for a CPU
+    // that a shared machine adds (the raw p99 is printed too).
+    let best: Vec<Sample> = (0..runs[0].len())
+        .map(|i| {
+            let d = runs.iter().map(|r| r[i].1).min().unwrap_or_default();
+            (runs[0][i].0, d)
+        })
+        .collect();
+    let all: Vec<Sample> = runs.concat();
+    let mut kinds: Vec<&str> = best.iter().map(|(k, _)| *k).collect();
+    let mut seen = std::collections::HashSet::new();
+    kinds.retain(|k| seen.insert(*k));
+    eprintln!("per input, best of {rounds} rounds; raw: every sample of every round");
+    eprintln!("| key kind | n | p50 ms | p99 ms | max ms | raw p99 ms |");
+    eprintln!("|---|---|---|---|---|---|");
+    for kind in kinds {
+        let ms = |v: &[Sample]| {
+            let mut v: Vec<f64> = v
+                .iter()
+                .filter(|s| s.0 == kind)
+                .map(|s| s.1.as_secs_f64() * 1000.0)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let (b, raw) = (ms(&best), ms(&all));
+        let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        eprintln!(
+            "| {kind} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            b.len(),
+            pct(&b, 0.5),
+            pct(&b, 0.99),
+            b[b.len() - 1],
+            pct(&raw, 0.99)
+        );
+    }
 }
 
 #[test]
@@ -548,6 +826,198 @@ fn promote_writes_the_paths_with_owner_and_mode_and_says_what_changed() {
     assert_eq!(bad.status.code(), Some(2), "a relative path is bad usage");
     let missing = run(&["/var/lib/nope"]);
     assert_eq!(missing.status.code(), Some(2));
+}
+
+/// `darlings tui ROOT --keys KEYS` without a terminal: headless, on a
+/// 100×30 screen.
+fn headless(f: &Fixture, out: &Path, keys: &str) -> assert_cmd::Command {
+    let mut cmd = common::darlings();
+    cmd.arg("tui")
+        .arg(f.root())
+        .args(["--threads", "1", "--whitelist"])
+        .arg(out.join("persist.nix"))
+        .args(["--keys", keys])
+        .env("COLUMNS", "100")
+        .env("LINES", "30")
+        .env("OUT", out)
+        .env_remove("VISUAL")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+#[test]
+fn keys_replay_headless_and_print_the_last_screen() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let r = headless(&f, out.path(), "f s").output().expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let screen = String::from_utf8_lossy(&r.stdout);
+    assert!(screen.contains("┌ all · by name ·"), "{screen}");
+    assert_eq!(screen.lines().count(), 30, "{screen}");
+    let bad = headless(&f, out.path(), "j Ctrl-Space")
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Ctrl-Space"));
+}
+
+#[test]
+fn print_marked_prints_the_marks_left_at_exit_and_quits_without_asking() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    // Space marks docker (selected first), p the rest of var; q quits at once.
+    let r = headless(&f, out.path(), "Space g p q")
+        .arg("--print-marked")
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout),
+        "/var/lib/docker\n/var/lib/nixos\n/var/log\n"
+    );
+    // Written marks are no longer marked.
+    let r = headless(&f, out.path(), "Space w y q")
+        .arg("--print-marked")
+        .output()
+        .expect("run");
+    assert!(r.status.success());
+    assert_eq!(String::from_utf8_lossy(&r.stdout), "");
+    assert!(out.path().join("persist.nix").exists());
+}
+
+#[test]
+fn on_a_terminal_scripted_keys_run_after_the_scan_and_the_terminal_is_given_back() {
+    // util-linux `script` gives the TUI a pseudo-terminal of its own.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: script (util-linux) not installed");
+        return;
+    }
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let bin = assert_cmd::cargo::cargo_bin("darlings");
+    let line = format!(
+        "stty cols 100 rows 30; '{}' tui '{}' --threads 1 --whitelist '{}' --keys 'Space q' --print-marked",
+        bin.display(),
+        f.root().display(),
+        out.path().join("persist.nix").display()
+    );
+    let r = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let tty = String::from_utf8_lossy(&r.stdout);
+    assert!(tty.contains("unreviewed stray"), "the TUI drew: {tty}");
+    // Leaving: mouse off, alternate screen left, cursor shown; then the mark.
+    let left = tty
+        .rfind("\x1b[?1049l")
+        .expect("the alternate screen is left");
+    assert!(tty[..left].contains("\x1b[?1000l"), "mouse capture is off");
+    assert!(tty[left..].contains("/var/lib/docker"), "{tty}");
+    // The pager gets the terminal: the TUI's screen is left before the
+    // file shows and taken back after.
+    let line = format!(
+        "stty cols 100 rows 30; PAGER=cat '{}' tui '{}' --threads 1 --keys '/messages Enter v q'",
+        bin.display(),
+        f.root().display(),
+    );
+    let r = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script");
+    let tty = String::from_utf8_lossy(&r.stdout);
+    let shown = tty.find("boot ok").expect("the pager showed the file");
+    let before = &tty[..shown];
+    assert!(
+        before.rfind("\x1b[?1049l") > before.rfind("\x1b[?1049h"),
+        "the alternate screen is left for the pager"
+    );
+    assert!(
+        before.rfind("\x1b[?1000l") > before.rfind("\x1b[?1000h"),
+        "and the mouse is let go"
+    );
+    assert!(
+        tty[shown..].contains("\x1b[?1049h"),
+        "the TUI takes the terminal back after the pager"
+    );
+}
+
+#[test]
+fn v_hands_the_selected_file_to_the_pager_as_its_input_and_nothing_else() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let messages = f.path("var/log/messages");
+    filetime::set_file_atime(
+        &messages,
+        filetime::FileTime::from_unix_time(1_000_000_000, 0),
+    )
+    .expect("atime");
+    let r = headless(&f, out.path(), "/messages Enter v")
+        .env(
+            "PAGER",
+            r#"printf '%s|' "$0" "$@" > "$OUT/args"; cat > "$OUT/paged""#,
+        )
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(out.path().join("paged")).expect("the pager ran"),
+        b"boot ok\nkernel: \x1b[31mred\x1b[0m\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("args")).expect("args"),
+        "/bin/sh|",
+        "the pager gets no path"
+    );
+    assert_eq!(
+        std::fs::metadata(&messages).expect("stat").atime(),
+        1_000_000_000,
+        "reading for the pager left the atime alone"
+    );
+    // A directory is not handed over.
+    std::fs::remove_file(out.path().join("paged")).expect("rm");
+    let r = headless(&f, out.path(), "g v")
+        .env("PAGER", r#"cat > "$OUT/paged""#)
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&r.stdout).contains("/var is a dir: v shows regular files"));
+    assert!(!out.path().join("paged").exists());
+}
+
+#[test]
+fn e_opens_the_whitelist_in_the_editor() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let wl = out.path().join("persist.nix");
+    std::fs::write(&wl, "{ }\n").expect("write");
+    let r = headless(&f, out.path(), "e")
+        .env("EDITOR", "printf '# edited\\n' >>")
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&wl).expect("read"),
+        "{ }\n# edited\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("edited "),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let r = headless(&f, out.path(), "e")
+        .env("EDITOR", "false")
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("the editor (false) ended with exit status: 1"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
 }
 
 #[test]
@@ -652,4 +1122,39 @@ fn a_broken_whitelist_stops_the_write_with_a_message_and_stays_untouched() {
         "{ environment.persistence = { "
     );
     assert!(!s.out.path().join("persist.nix.bak").exists());
+}
+
+/// A file darlings cannot edit safely (its storage root is a variable): the
+/// preview says why and what to paste, and `y` writes nothing.
+#[test]
+fn a_whitelist_without_a_safe_place_shows_why_and_the_lines_to_paste() {
+    let text = "{ persistPath, ... }:\n{\n  environment.persistence.${persistPath}.directories = [ \"/var/log\" ];\n}\n";
+    for (inputs, written) in [
+        (vec![key(' '), key('w')], false),
+        (vec![key(' '), key('w'), key('y')], true),
+    ] {
+        let mut s = Session::new(120, 30);
+        let file = s.out.path().join("persist.nix");
+        std::fs::write(&file, text).expect("write");
+        s.run(inputs);
+        if written {
+            assert_eq!(s.model.mode, Mode::Browse);
+            assert!(
+                s.model.status.starts_with("nothing written"),
+                "{}",
+                s.model.status
+            );
+        } else {
+            assert_eq!(s.model.mode, Mode::ConfirmWrite);
+            let screen = s.screen();
+            assert!(screen.contains("no safe place"), "{screen}");
+            assert!(
+                screen.contains("${persistPath}.directories (line 3):"),
+                "{screen}"
+            );
+            assert!(screen.contains("Nothing can be written"), "{screen}");
+        }
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+        assert!(!s.out.path().join("persist.nix.bak").exists());
+    }
 }

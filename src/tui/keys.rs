@@ -1,6 +1,6 @@
-//! The one key table (SPEC §7): every binding with the modes it applies in
-//! and its description. `map_key` reads it to turn a key press into a
-//! [`Msg`]; the help screen, the footer and the README read the same rows,
+//! The one key table: every binding with the modes it applies in and its
+//! description. `map_key` reads it to turn a key press into an
+//! [`Action`]; the help screen, the footer and the README read the same rows,
 //! so they cannot disagree with what the keys do.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -20,12 +20,14 @@ pub enum Mode {
     ConfirmWrite,
     /// Asking before quitting with marks that are not written.
     ConfirmQuit,
+    /// The problems with the whitelist (`darlings check`), see `tui::findings`.
+    Findings,
 }
 
-/// Everything that can happen to the model: keys, and results the runtime
-/// feeds back.
+/// What a key asks for (the vocabulary of the key table); the update gets
+/// it wrapped in a [`super::msg::Msg`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Msg {
+pub enum Action {
     /// Move the selection up one row.
     Up,
     /// Move the selection down one row.
@@ -58,6 +60,8 @@ pub enum Msg {
     PrevMatch,
     /// Mark or unmark the selected path for promotion.
     ToggleMark,
+    /// Mark every path below the selection that is advised `persist`.
+    MarkAdvised,
     /// Dismiss the selected path (an ignore rule).
     Dismiss,
     /// Undo the last dismissal.
@@ -72,26 +76,32 @@ pub enum Msg {
     FocusNext,
     /// Preview what will be written to the whitelist.
     WritePreview,
+    /// Show the selected file in `$PAGER`.
+    ViewFile,
+    /// Open the whitelist in `$EDITOR`.
+    EditWhitelist,
     /// Answer yes to the question on screen.
     Yes,
     /// Answer no / go back.
     No,
     /// Show the help screen.
     Help,
+    /// Open or close the problems with the whitelist.
+    Findings,
     /// Quit (asks first when marks are not written).
     Quit,
 }
 
 /// One row of the key table.
 pub struct Binding {
-    /// The key presses (code and required modifiers) that send `msg`.
+    /// The key presses (code and required modifiers) that send `action`.
     pub keys: &'static [(KeyCode, KeyModifiers)],
     /// How the keys are written on screen.
     pub label: &'static str,
     /// The modes the binding applies in.
     pub modes: &'static [Mode],
     /// What the keys do.
-    pub msg: Msg,
+    pub action: Action,
     /// One line for the help screen.
     pub help: &'static str,
     /// Short word for the footer, or empty to keep it out of the footer.
@@ -101,8 +111,8 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
-/// Movement also scrolls the help and the write preview.
-const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite];
+/// Movement also scrolls the help and the write preview, and moves through the findings.
+const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite, Mode::Findings];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -114,7 +124,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Up, NO), ch('k')],
         label: "↑/k",
         modes: MOVE,
-        msg: Msg::Up,
+        action: Action::Up,
         help: "move up",
         footer: "",
     },
@@ -122,7 +132,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Down, NO), ch('j')],
         label: "↓/j",
         modes: MOVE,
-        msg: Msg::Down,
+        action: Action::Down,
         help: "move down",
         footer: "",
     },
@@ -130,7 +140,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::PageUp, NO), (KeyCode::Char('b'), CTRL)],
         label: "PgUp",
         modes: MOVE,
-        msg: Msg::PageUp,
+        action: Action::PageUp,
         help: "move up one screen",
         footer: "",
     },
@@ -138,7 +148,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::PageDown, NO), (KeyCode::Char('f'), CTRL)],
         label: "PgDn",
         modes: MOVE,
-        msg: Msg::PageDown,
+        action: Action::PageDown,
         help: "move down one screen",
         footer: "",
     },
@@ -146,7 +156,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('g'), (KeyCode::Home, NO)],
         label: "g",
         modes: B,
-        msg: Msg::Top,
+        action: Action::Top,
         help: "go to the first row",
         footer: "",
     },
@@ -154,7 +164,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('G'), (KeyCode::End, NO)],
         label: "G",
         modes: B,
-        msg: Msg::Bottom,
+        action: Action::Bottom,
         help: "go to the last row",
         footer: "",
     },
@@ -162,7 +172,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Right, NO), ch('l'), (KeyCode::Enter, NO)],
         label: "→/l/Enter",
         modes: B,
-        msg: Msg::Expand,
+        action: Action::Expand,
         help: "expand the directory (again: step into it); in the marked pane, show the path",
         footer: "open",
     },
@@ -170,7 +180,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Left, NO), ch('h')],
         label: "←/h",
         modes: B,
-        msg: Msg::Collapse,
+        action: Action::Collapse,
         help: "collapse the directory, or go to its parent",
         footer: "close",
     },
@@ -178,23 +188,47 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch(' ')],
         label: "Space",
         modes: B,
-        msg: Msg::ToggleMark,
+        action: Action::ToggleMark,
         help: "mark or unmark the path for promotion (a directory brings everything below)",
         footer: "mark",
+    },
+    Binding {
+        keys: &[ch('p')],
+        label: "p",
+        modes: B,
+        action: Action::MarkAdvised,
+        help: "mark every path in the selected directory that is advised persist (persist!)",
+        footer: "",
     },
     Binding {
         keys: &[ch('w')],
         label: "w",
         modes: B,
-        msg: Msg::WritePreview,
+        action: Action::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
+    },
+    Binding {
+        keys: &[ch('v')],
+        label: "v",
+        modes: B,
+        action: Action::ViewFile,
+        help: "show the selected file in $PAGER (less)",
+        footer: "",
+    },
+    Binding {
+        keys: &[ch('e')],
+        label: "e",
+        modes: B,
+        action: Action::EditWhitelist,
+        help: "open the whitelist file in $VISUAL or $EDITOR (vi)",
+        footer: "",
     },
     Binding {
         keys: &[ch('d')],
         label: "d",
         modes: B,
-        msg: Msg::Dismiss,
+        action: Action::Dismiss,
         help: "dismiss the path: accept its loss (a rule in the --ignore file)",
         footer: "dismiss",
     },
@@ -202,7 +236,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('u')],
         label: "u",
         modes: B,
-        msg: Msg::Undo,
+        action: Action::Undo,
         help: "undo the last dismissal",
         footer: "",
     },
@@ -210,7 +244,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('/')],
         label: "/",
         modes: B,
-        msg: Msg::SearchStart,
+        action: Action::SearchStart,
         help: "search by path (Enter keeps it, Esc clears it)",
         footer: "search",
     },
@@ -218,7 +252,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('n')],
         label: "n",
         modes: B,
-        msg: Msg::NextMatch,
+        action: Action::NextMatch,
         help: "next match",
         footer: "",
     },
@@ -226,7 +260,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('N')],
         label: "N",
         modes: B,
-        msg: Msg::PrevMatch,
+        action: Action::PrevMatch,
         help: "previous match",
         footer: "",
     },
@@ -234,7 +268,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('f')],
         label: "f",
         modes: B,
-        msg: Msg::CycleFilter,
+        action: Action::CycleFilter,
         help: "cycle the class filter: stray → all → persisted → Nix-managed → dismissed",
         footer: "filter",
     },
@@ -242,7 +276,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('c')],
         label: "c",
         modes: B,
-        msg: Msg::CycleChange,
+        action: Action::CycleChange,
         help: "cycle the change filter: any → added → modified → removed → unchanged",
         footer: "",
     },
@@ -250,23 +284,41 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('s')],
         label: "s",
         modes: B,
-        msg: Msg::CycleSort,
-        help: "cycle the sort: size → name → mtime → entries",
+        action: Action::CycleSort,
+        help: "cycle the sort: size → name → mtime (newest inside first, dated) → entries",
         footer: "sort",
     },
     Binding {
         keys: &[(KeyCode::Tab, NO)],
         label: "Tab",
         modes: B,
-        msg: Msg::FocusNext,
+        action: Action::FocusNext,
         help: "switch focus: tree → detail → marked paths",
         footer: "pane",
+    },
+    Binding {
+        keys: &[ch('!')],
+        label: "!",
+        modes: &[Mode::Browse, Mode::Findings],
+        action: Action::Findings,
+        help: "problems with the whitelist (darlings check), each with its fix",
+        // The status line names the key when there are problems: the footer
+        // stays as it was on 100 columns.
+        footer: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, NO)],
+        label: "Enter",
+        modes: &[Mode::Findings],
+        action: Action::Expand,
+        help: "show the finding's path in the tree",
+        footer: "show",
     },
     Binding {
         keys: &[ch('?'), (KeyCode::F(1), NO)],
         label: "?",
         modes: B,
-        msg: Msg::Help,
+        action: Action::Help,
         help: "this help",
         footer: "help",
     },
@@ -274,7 +326,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Enter, NO)],
         label: "Enter",
         modes: &[Mode::Search],
-        msg: Msg::SearchAccept,
+        action: Action::SearchAccept,
         help: "keep the search and browse (n / N jump between matches)",
         footer: "keep",
     },
@@ -282,7 +334,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Esc, NO)],
         label: "Esc",
         modes: &[Mode::Search],
-        msg: Msg::SearchCancel,
+        action: Action::SearchCancel,
         help: "clear the search",
         footer: "clear",
     },
@@ -290,7 +342,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Backspace, NO)],
         label: "Backspace",
         modes: &[Mode::Search],
-        msg: Msg::SearchBackspace,
+        action: Action::SearchBackspace,
         help: "delete the last character",
         footer: "",
     },
@@ -298,7 +350,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('y')],
         label: "y",
         modes: &[Mode::ConfirmWrite],
-        msg: Msg::Yes,
+        action: Action::Yes,
         help: "write the whitelist (atomically, keeping FILE.bak)",
         footer: "write",
     },
@@ -306,15 +358,20 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('y')],
         label: "y",
         modes: &[Mode::ConfirmQuit],
-        msg: Msg::Yes,
+        action: Action::Yes,
         help: "quit without writing the marks",
         footer: "quit",
     },
     Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
         label: "n/Esc",
-        modes: &[Mode::ConfirmWrite, Mode::ConfirmQuit, Mode::Help],
-        msg: Msg::No,
+        modes: &[
+            Mode::ConfirmWrite,
+            Mode::ConfirmQuit,
+            Mode::Help,
+            Mode::Findings,
+        ],
+        action: Action::No,
         help: "go back",
         footer: "back",
     },
@@ -322,7 +379,7 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('w')],
         label: "w",
         modes: &[Mode::ConfirmQuit],
-        msg: Msg::WritePreview,
+        action: Action::WritePreview,
         help: "preview the write instead of quitting",
         footer: "write",
     },
@@ -330,15 +387,15 @@ pub const KEYS: &[Binding] = &[
         keys: &[ch('?'), ch('q')],
         label: "?/q",
         modes: &[Mode::Help],
-        msg: Msg::No,
+        action: Action::No,
         help: "close the help",
         footer: "",
     },
     Binding {
         keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
         label: "q/Ctrl-C",
-        modes: &[Mode::Browse, Mode::Loading],
-        msg: Msg::Quit,
+        modes: &[Mode::Browse, Mode::Loading, Mode::Findings],
+        action: Action::Quit,
         help: "quit (asks first when marks are not written)",
         footer: "quit",
     },
@@ -351,14 +408,14 @@ pub const KEYS: &[Binding] = &[
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
         ],
-        msg: Msg::Quit,
+        action: Action::Quit,
         help: "quit",
         footer: "",
     },
 ];
 
 /// Turns a key press into a message for the model, if it means anything in `mode`.
-pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
+pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
@@ -366,7 +423,7 @@ pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
     let mods = key.modifiers - KeyModifiers::SHIFT;
     for b in KEYS {
         if b.modes.contains(&mode) && b.keys.iter().any(|&(c, m)| c == key.code && m == mods) {
-            return Some(b.msg);
+            return Some(b.action);
         }
     }
     if mode == Mode::Search
@@ -374,7 +431,7 @@ pub fn map_key(key: &KeyEvent, mode: Mode) -> Option<Msg> {
         && !mods.contains(KeyModifiers::CONTROL)
         && !mods.contains(KeyModifiers::ALT)
     {
-        return Some(Msg::SearchChar(c));
+        return Some(Action::SearchChar(c));
     }
     None
 }
@@ -417,18 +474,18 @@ mod tests {
     fn vim_and_arrow_keys_move_in_browse_mode() {
         assert_eq!(
             map_key(&press(KeyCode::Char('j'), NO), Mode::Browse),
-            Some(Msg::Down)
+            Some(Action::Down)
         );
         assert_eq!(
             map_key(&press(KeyCode::Up, NO), Mode::Browse),
-            Some(Msg::Up)
+            Some(Action::Up)
         );
         assert_eq!(
             map_key(
                 &press(KeyCode::Char('N'), KeyModifiers::SHIFT),
                 Mode::Browse
             ),
-            Some(Msg::PrevMatch)
+            Some(Action::PrevMatch)
         );
     }
 
@@ -436,15 +493,15 @@ mod tests {
     fn in_search_mode_letters_are_typed_not_commands() {
         assert_eq!(
             map_key(&press(KeyCode::Char('q'), NO), Mode::Search),
-            Some(Msg::SearchChar('q'))
+            Some(Action::SearchChar('q'))
         );
         assert_eq!(
             map_key(&press(KeyCode::Char('c'), CTRL), Mode::Search),
-            Some(Msg::Quit)
+            Some(Action::Quit)
         );
         assert_eq!(
             map_key(&press(KeyCode::Esc, NO), Mode::Search),
-            Some(Msg::SearchCancel)
+            Some(Action::SearchCancel)
         );
     }
 
@@ -452,7 +509,7 @@ mod tests {
     fn loading_screen_only_quits_and_releases_are_ignored() {
         assert_eq!(
             map_key(&press(KeyCode::Char('q'), NO), Mode::Loading),
-            Some(Msg::Quit)
+            Some(Action::Quit)
         );
         assert_eq!(map_key(&press(KeyCode::Char(' '), NO), Mode::Loading), None);
         let mut release = press(KeyCode::Char('q'), NO);
@@ -479,12 +536,13 @@ mod tests {
             Mode::Help,
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
+            Mode::Findings,
         ] {
             let mut seen = std::collections::HashMap::new();
             for b in bindings(mode) {
                 for k in b.keys {
-                    if let Some(prev) = seen.insert(*k, b.msg) {
-                        assert_eq!(prev, b.msg, "{k:?} is bound twice in {mode:?}");
+                    if let Some(prev) = seen.insert(*k, b.action) {
+                        assert_eq!(prev, b.action, "{k:?} is bound twice in {mode:?}");
                     }
                 }
             }

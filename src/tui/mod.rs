@@ -1,244 +1,529 @@
-//! The interactive review (SPEC §7), in the Elm architecture:
+//! The interactive review, in the Elm architecture:
 //!
 //! ```text
-//! key ──► keys::map_key ──► Msg ──► update::update(&mut Model) ──► Cmd ──► runtime (I/O)
-//!                                        │
-//!                                        ▼
-//!                               view::view(&Model) ──► Frame
+//!  keys, mouse ──► Action / Pointer ─┐
+//!                                    ├─► Msg ──► update (the only code that changes the Model) ──► Cmd
+//!  results of I/O (audit, previews, ─┘                  │                                          │
+//!  plan, writes, pager, editor) ◄────── runtime ◄───────┼──────────────────────────────────────────┘
+//!                                                       ▼
+//!                                      view(&Model) ──► Frame (one file per pane)
 //! ```
 //!
 //! - [`keys`]: the one key table (help, footer and README read it).
+//! - [`msg`]: [`msg::Msg`] (everything that changes the model) and
+//!   [`msg::Cmd`] (the I/O update asks for).
+//! - [`update`]: every state change.
+//! - [`model`]: the state: mode, focus, filters, search, marks, status.
+//! - [`data`]: the audit and what is derived from it at load (facts, totals,
+//!   the search index).
+//! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
+//! - [`search`]: search as you type over a million names.
 //! - [`marks`]: the marked paths; overlap rules.
-//! - [`model`]: the state: audit, aggregates, filter, rows, selection.
-//! - [`update`]: every state change; returns I/O work as a [`update::Cmd`].
-//! - [`view`]: drawing, only the visible window.
-//! - [`preview`]: file previews and line diffs (the only file reads).
-//! - [`whitelist`]: the seam to the whitelist writer of SPEC §6.
+//! - [`view`]: drawing, one file and props struct per pane.
+//! - [`preview`]: file previews and line diffs (read off the UI thread).
+//! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
 //! backend and fed from any iterator, so tests drive it headless), the
-//! background scan, and the execution of commands.
+//! background scan, and the commands, whose results go back to `update`
+//! as messages. Nothing here waits for a disk: the scan and the previews
+//! run on threads of their own and report through the loop's channel.
+//!
+//! # Adding a view (the findings of `check`, a migration plan)
+//!
+//! A view is a mode with its own keys, some state, and a widget:
+//!
+//! 1. A [`keys::Mode`] variant, and its rows in [`keys::KEYS`] (the help,
+//!    the footer and the README follow); `Esc`/`q` should lead back.
+//! 2. Its state in [`model::Model`] (an `Option<…>` field), filled by a
+//!    [`msg::Msg`] variant carrying the result of the [`msg::Cmd`] that
+//!    computes or reads it; the runtime's `execute` performs the command
+//!    (on a thread of its own when it may be slow, as the previews are).
+//! 3. Its arm in `update::act` (and a file under `update/` when it grows).
+//! 4. A props struct in `view/NAME.rs` and one line in `view::view`: over
+//!    everything like `help.rs` and `confirm.rs`, or in place of the body
+//!    like `plan.rs` (the write preview).
+//! 5. A snapshot and a journey in `tests/tui.rs`.
 
+pub mod data;
+pub mod findings;
 pub mod keys;
 pub mod marks;
 pub mod model;
+pub mod msg;
 pub mod preview;
+pub mod script;
+pub mod search;
+pub mod term;
+pub mod tree;
 pub mod update;
 pub mod view;
-pub mod whitelist;
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::audit::{Audit, AuditOptions, Baseline};
-use crate::diff::Change;
-use crate::scan::{Kind, NONE, Progress};
+use crate::audit::{Audit, AuditOptions};
+use crate::scan::Progress;
 use crate::{Error, Result};
 
-use model::{Model, Names, Settings, WritePlan};
-use preview::Preview;
-use update::Cmd;
+use model::{Model, Settings, WritePlan};
+use msg::{Cmd, Msg, Pointer};
+use preview::{Preview, PreviewJob};
 
 /// What the event loop reacts to.
 #[derive(Debug)]
 pub enum Input {
     /// A key press.
     Key(KeyEvent),
+    /// A click or a turn of the wheel.
+    Mouse(MouseEvent),
     /// The terminal was resized.
     Resize,
     /// Time passed (redraws the progress while scanning).
     Tick,
-    /// The background audit finished.
+    /// The background audit finished (the runtime reads the root's accounts).
     Loaded(Box<Result<Audit>>),
+    /// A message from another thread: the audit with its accounts, or the
+    /// result of a command run off the UI thread (a preview).
+    Msg(Msg),
+}
+
+/// How a session runs besides its settings.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Keys pressed first (`--keys`), once the audit is loaded.
+    pub keys: Vec<KeyEvent>,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
+    /// The whitelist configs given, for the check that feeds the findings view.
+    pub config: Vec<crate::check::ConfigFile>,
 }
 
 /// Runs the TUI on a real terminal: the audit in a background thread, keys
-/// from crossterm. Restores the terminal on return and on panic.
-pub fn run(opts: AuditOptions, settings: Settings) -> Result<Model> {
+/// from crossterm (after the scripted ones). Draws on stdout, or on
+/// `/dev/tty` when stdout is a pipe. Restores the terminal on return and on
+/// panic.
+pub fn run(opts: AuditOptions, settings: Settings, options: RunOptions) -> Result<Model> {
     use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(Error::Usage(
-            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report` or `darlings promote`"
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Terminal(
+            "the TUI needs a terminal; in scripts use `darlings summary`, `darlings report`, `darlings promote`, or `--keys` to run it headless"
                 .into(),
         ));
     }
     let progress = Arc::new(Progress::default());
-    let (tx, rx) = std::sync::mpsc::channel::<Input>();
+    let (tx, rx) = mpsc::channel::<Input>();
     {
         let progress = Arc::clone(&progress);
         let tx = tx.clone();
+        let config = options.config.clone();
         std::thread::spawn(move || {
-            let r = crate::audit::run(&opts, &progress);
-            let _ = tx.send(Input::Loaded(Box::new(r)));
+            // The accounts are read here too: the UI thread does no I/O. So
+            // is the whitelist check, which needs the audit before it moves.
+            let (input, checked) = match crate::audit::run(&opts, &progress) {
+                Ok(audit) => {
+                    let users = crate::users::Users::read(&audit.cur().root);
+                    let checked = crate::check::run(&audit, &config);
+                    (
+                        Input::Msg(Msg::Loaded(Box::new((audit, users)))),
+                        Some(checked),
+                    )
+                }
+                Err(e) => (Input::Loaded(Box::new(Err(e))), None),
+            };
+            let _ = tx.send(input);
+            if let Some(c) = checked {
+                let _ = tx.send(Input::Msg(Msg::Checked(Box::new(c))));
+            }
         });
     }
-    std::thread::spawn(move || {
-        use crossterm::event::Event;
-        loop {
-            let input = match crossterm::event::read() {
-                Ok(Event::Key(k)) => Input::Key(k),
-                Ok(Event::Resize(..)) => Input::Resize,
-                Ok(_) => continue,
-                Err(_) => break,
+    let gate = Arc::new(term::Gate::default());
+    {
+        let tx = tx.clone();
+        term::spawn_reader(Arc::clone(&gate), move |ev| {
+            use crossterm::event::Event;
+            let input = match ev {
+                Event::Key(k) => Input::Key(k),
+                Event::Mouse(m) => Input::Mouse(m),
+                Event::Resize(..) => Input::Resize,
+                _ => return true,
             };
-            if tx.send(input).is_err() {
-                break;
-            }
-        }
-    });
-    let inputs = std::iter::from_fn(|| match rx.recv_timeout(Duration::from_millis(100)) {
-        Ok(i) => Some(i),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Some(Input::Tick),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
-    });
+            tx.send(input).is_ok()
+        });
+    }
     let mut model = Model::new(settings);
-    let mut terminal = ratatui::try_init().map_err(|e| {
-        ratatui::restore();
-        Error::Usage(format!("cannot set up the terminal: {e}"))
-    })?;
-    let r = run_loop(&mut terminal, &mut model, inputs, &progress);
-    ratatui::restore();
+    model.print_marked = options.print_marked;
+    let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
+    let mut tty = term::Tty::open().map_err(fail)?;
+    if let Err(e) = term::enter(&mut tty) {
+        let _ = term::leave(&mut tty);
+        return Err(fail(e));
+    }
+    let r = Terminal::new(ratatui::backend::CrosstermBackend::new(tty))
+        .map_err(fail)
+        .and_then(|mut terminal| {
+            let r = interactive(
+                &mut terminal,
+                &mut model,
+                &rx,
+                tx,
+                &progress,
+                options.keys,
+                gate,
+            );
+            if let Ok(mut out) = term::Tty::open() {
+                let _ = term::leave(&mut out);
+            }
+            r
+        });
     progress.cancel.store(true, Ordering::Relaxed);
     r.map(|()| model)
 }
 
-/// The event loop: draws, reads an input, updates, runs the command, until
-/// the model asks to quit or the inputs end.
+/// The loop on a real terminal: every input, every result of a worker and
+/// every tick arrives on `rx`; nothing waits for I/O. Inputs that queued up
+/// while one was handled are all handled before the next draw. Scripted
+/// keys are pressed once the audit is in, one every [`SCRIPT_PACE`], so
+/// a demo can be followed.
+fn interactive<B: Backend>(
+    terminal: &mut Terminal<B>,
+    model: &mut Model,
+    rx: &Receiver<Input>,
+    tx: Sender<Input>,
+    progress: &Progress,
+    script: Vec<KeyEvent>,
+    gate: Arc<term::Gate>,
+) -> Result<()> {
+    let mut script = std::collections::VecDeque::from(script);
+    let mut rt = Runtime::new(terminal, model, progress, tx, Some(gate));
+    rt.draw()?;
+    let mut last_scripted = Instant::now();
+    loop {
+        let wait = if script.is_empty() || rt.model.data.is_none() {
+            Duration::from_millis(100)
+        } else {
+            SCRIPT_PACE.saturating_sub(last_scripted.elapsed())
+        };
+        let mut flow = match rx.recv_timeout(wait) {
+            Ok(input) => rt.handle(input)?,
+            Err(RecvTimeoutError::Timeout) => match script.pop_front() {
+                Some(key) if rt.model.data.is_some() => {
+                    last_scripted = Instant::now();
+                    rt.handle(Input::Key(key))?
+                }
+                held => {
+                    script.extend(held);
+                    rt.handle(Input::Tick)?
+                }
+            },
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let busy = Instant::now();
+        while flow != Flow::Quit && busy.elapsed() < Duration::from_millis(30) {
+            match rx.try_recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
+            }
+        }
+        match flow {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => return Ok(()),
+        }
+    }
+}
+
+/// The time between two scripted keys on a real terminal.
+const SCRIPT_PACE: Duration = Duration::from_millis(120);
+
+/// The event loop fed from a script of inputs (tests, `--keys`): draws,
+/// handles an input, waits for the work it started (so what the script
+/// sees does not depend on timing), draws, until the model asks to quit
+/// or the inputs end.
 pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     inputs: impl IntoIterator<Item = Input>,
     progress: &Progress,
 ) -> Result<()> {
-    let started = Instant::now();
-    let mut last_move = 0.0;
-    let mut vs = view::ViewState::default();
-    draw(terminal, model, &mut vs)?;
+    let (tx, rx) = mpsc::channel();
+    let mut rt = Runtime::new(terminal, model, progress, tx, None);
+    rt.draw()?;
     for input in inputs {
-        match input {
-            Input::Key(k) => {
-                if let Some(msg) = keys::map_key(&k, model.mode)
-                    && let Some(cmd) = update::update(model, msg)
-                    && execute(model, cmd)
-                {
-                    progress.cancel.store(true, Ordering::Relaxed);
-                    return Ok(());
-                }
+        let mut flow = rt.handle(input)?;
+        while flow != Flow::Quit && rt.in_flight.is_some() {
+            match rx.recv() {
+                Ok(input) => flow = flow.max(rt.handle(input)?),
+                Err(_) => break,
             }
-            Input::Resize => {}
+        }
+        match flow {
+            Flow::Draw => rt.draw()?,
+            Flow::Same => {}
+            Flow::Quit => {
+                progress.cancel.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the loop does after an input (ordered: the most a batch of inputs
+/// asks for wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Flow {
+    /// Nothing changed: no draw.
+    Same,
+    /// Draw the model.
+    Draw,
+    /// Leave.
+    Quit,
+}
+
+/// The state of the event loop besides the model.
+struct Runtime<'a, B: Backend> {
+    terminal: &'a mut Terminal<B>,
+    model: &'a mut Model,
+    progress: &'a Progress,
+    vs: view::ViewState,
+    started: Instant,
+    /// When the scan's counters last moved (seconds since `started`).
+    last_move: f64,
+    /// Jobs for the preview reader thread.
+    previews: Sender<PreviewJob>,
+    /// The pair whose preview is being read.
+    in_flight: Option<u32>,
+    /// On a real terminal, the key reader's gate (closed while the pager
+    /// or the editor has the terminal); `None` on an in-memory screen.
+    real: Option<Arc<term::Gate>>,
+}
+
+impl<'a, B: Backend> Runtime<'a, B> {
+    /// A runtime whose worker threads report on `results`.
+    fn new(
+        terminal: &'a mut Terminal<B>,
+        model: &'a mut Model,
+        progress: &'a Progress,
+        results: Sender<Input>,
+        real: Option<Arc<term::Gate>>,
+    ) -> Self {
+        Runtime {
+            terminal,
+            model,
+            progress,
+            vs: view::ViewState::default(),
+            started: Instant::now(),
+            last_move: 0.0,
+            previews: preview::reader(move |pair, p| {
+                results
+                    .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
+                    .is_ok()
+            }),
+            in_flight: None,
+            real,
+        }
+    }
+
+    /// Turns an input into a message and applies it.
+    fn handle(&mut self, input: Input) -> Result<Flow> {
+        let msg = match input {
+            Input::Key(k) => match keys::map_key(&k, self.model.mode) {
+                Some(a) => Msg::Action(a),
+                None => return Ok(Flow::Draw),
+            },
+            Input::Mouse(ev) => {
+                let spot = self.vs.spot(ev.column, ev.row);
+                Msg::Pointer(match ev.kind {
+                    MouseEventKind::Down(MouseButton::Left) => Pointer::Click(spot),
+                    MouseEventKind::ScrollUp => Pointer::Wheel(spot, -1),
+                    MouseEventKind::ScrollDown => Pointer::Wheel(spot, 1),
+                    _ => return Ok(Flow::Same),
+                })
+            }
+            Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
-                if model.data.is_some() {
-                    continue;
+                if self.model.data.is_some() {
+                    return Ok(Flow::Same);
                 }
-                let secs = started.elapsed().as_secs_f64();
-                let next = model::Loading {
-                    entries: progress.entries.load(Ordering::Relaxed),
-                    bytes: progress.bytes_hashed.load(Ordering::Relaxed),
-                    files: progress.files_hashed.load(Ordering::Relaxed),
-                    secs,
-                    idle: 0.0,
-                };
-                let prev = model.loading;
-                let moved = (next.entries, next.bytes) != (prev.entries, prev.bytes);
-                if moved {
-                    last_move = secs;
-                }
-                model.loading = model::Loading {
-                    idle: secs - last_move,
-                    ..next
-                };
+                Msg::Progress(self.loading())
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
-                let names = Names::read(&audit.cur.root);
-                model.load(audit, names);
+                let users = crate::users::Users::read(&audit.cur().root);
+                Msg::Loaded(Box::new((audit, users)))
             }
-        }
-        refresh_preview(model);
-        draw(terminal, model, &mut vs)?;
-    }
-    Ok(())
-}
-
-fn draw<B: Backend>(
-    terminal: &mut Terminal<B>,
-    model: &mut Model,
-    vs: &mut view::ViewState,
-) -> Result<()> {
-    terminal
-        .draw(|f| view::view(model, vs, f))
-        .map_err(|e| Error::Usage(format!("cannot draw on the terminal: {e}")))?;
-    model.page = vs.tree_height.max(1);
-    Ok(())
-}
-
-/// Loads the preview of the selected pair when the selection moved.
-fn refresh_preview(m: &mut Model) {
-    let Some(i) = m.selected_pair() else { return };
-    if m.preview.as_ref().is_some_and(|(p, _)| *p as usize == i) {
-        return;
-    }
-    let Some(d) = m.data.as_ref() else { return };
-    let a = &d.audit;
-    let p = a.pairs[i];
-    let prev = if p.cur == NONE || a.cur.entries[p.cur as usize].kind != Kind::File {
-        Preview::None
-    } else {
-        let c = p.cur as usize;
-        let base = match (&a.baseline, a.base.as_ref()) {
-            (Baseline::Directory(_), Some(b))
-                if p.base != NONE
-                    && a.changes[i].0 == Change::Modified
-                    && b.entries[p.base as usize].kind == Kind::File =>
-            {
-                Some(b.host_path(p.base as usize))
+            Input::Msg(msg) => {
+                if let Msg::PreviewLoaded(pair, _) = &msg
+                    && self.in_flight == Some(*pair)
+                {
+                    self.in_flight = None;
+                }
+                msg
             }
-            _ => None,
         };
-        let id = (a.cur.dev(c), a.cur.entries[c].ino);
-        preview::load(&a.cur.host_path(c), Some(id), base.as_deref())
-    };
-    m.preview = Some((i as u32, prev));
-}
+        self.dispatch(msg)
+    }
+    /// The scan's counters now.
+    fn loading(&mut self) -> model::Loading {
+        let p = self.progress;
+        let secs = self.started.elapsed().as_secs_f64();
+        let next = model::Loading {
+            entries: p.entries.load(Ordering::Relaxed),
+            bytes: p.bytes_hashed.load(Ordering::Relaxed),
+            files: p.files_hashed.load(Ordering::Relaxed),
+            secs,
+            idle: 0.0,
+        };
+        let prev = self.model.loading;
+        if (next.entries, next.bytes) != (prev.entries, prev.bytes) {
+            self.last_move = secs;
+        }
+        model::Loading {
+            idle: secs - self.last_move,
+            ..next
+        }
+    }
 
-/// Runs one command; returns true if and only if the TUI must end.
-fn execute(m: &mut Model, cmd: Cmd) -> bool {
-    match cmd {
-        Cmd::Quit => return true,
-        Cmd::PrepareWrite => {
-            let plan = prepare_write(m);
-            m.plan_ready(plan);
+    /// Updates the model with `msg` and every message its commands bring
+    /// back, then fetches what the screen now needs (the preview).
+    fn dispatch(&mut self, msg: Msg) -> Result<Flow> {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            if let Some(cmd) = update::update(self.model, msg) {
+                if cmd == Cmd::Quit {
+                    return Ok(Flow::Quit);
+                }
+                next = self.execute(cmd);
+            }
         }
-        Cmd::Write(text) => {
-            let r = whitelist::write(&m.settings.whitelist, &text);
-            m.write_done(r);
-        }
-        Cmd::AppendIgnore(rule) => {
-            let r = append_ignore(m, &rule);
-            m.ignore_saved(r);
-        }
-        Cmd::RestoreIgnore(prev) => {
-            if let Some(path) = m.settings.ignore.clone() {
-                let r = match prev {
-                    Some(bytes) => {
-                        crate::output::write_atomic(&path, true, |w| w.write_all(&bytes))
-                    }
-                    None => std::fs::remove_file(&path)
-                        .map_err(|e| Error::io("cannot remove", &path, e)),
-                };
-                if let Err(e) = r {
-                    m.status =
-                        format!("undone in memory, but the ignore file was not restored: {e}");
+        if let Some(Cmd::Preview(job)) = update::wanted_preview(self.model) {
+            if job.file.is_none() {
+                // Nothing to read: no need for the reader thread.
+                update::update(self.model, Msg::PreviewLoaded(job.pair, Preview::None));
+            } else if self.in_flight != Some(job.pair) {
+                self.in_flight = Some(job.pair);
+                if let Err(mpsc::SendError(job)) = self.previews.send(job) {
+                    self.in_flight = None;
+                    update::update(self.model, Msg::PreviewLoaded(job.pair, job.run()));
                 }
             }
         }
+        Ok(Flow::Draw)
     }
-    false
+
+    /// Performs one command; returns the message that reports its result.
+    fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
+        let m = &*self.model;
+        match cmd {
+            Cmd::Quit => None,
+            Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
+            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write(
+                &m.settings.whitelist,
+                &text,
+            ))),
+            Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
+            Cmd::RestoreIgnore(prev) => {
+                let path = m.settings.ignore.clone()?;
+                Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
+            }
+            Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
+            Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
+            Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
+        }
+    }
+
+    /// Shows a file of the root in `$PAGER`. The file is opened here as the
+    /// scan saw it and given to the pager as its standard input: the pager
+    /// reads it and learns no path, so nothing else on the root is opened,
+    /// followed or run, and the atime stays.
+    fn pager(&mut self, path: &Path, id: (u64, u64)) -> std::result::Result<(), String> {
+        let shown = crate::text::quote_path(path);
+        let file = crate::safe_open::open_regular(path, false, Some(id))
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let pager = program(&["PAGER"], "less");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(&pager).stdin(file);
+        self.hand_over(&mut cmd, "the pager", &pager)
+    }
+
+    /// Opens the whitelist in `$VISUAL` or `$EDITOR`.
+    fn editor(&mut self, path: &Path) -> std::result::Result<(), String> {
+        let editor = program(&["VISUAL", "EDITOR"], "vi");
+        let mut cmd = Command::new("/bin/sh");
+        // The path goes in as an argument, never into the command line.
+        cmd.arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("darlings-editor")
+            .arg(path);
+        self.hand_over(&mut cmd, "the editor", &editor)
+    }
+
+    /// Runs a program on the terminal, the TUI's screen put away meanwhile
+    /// and redrawn after; on an in-memory screen its output goes to stderr.
+    fn hand_over(
+        &mut self,
+        cmd: &mut Command,
+        what: &str,
+        program: &str,
+    ) -> std::result::Result<(), String> {
+        let status = if let Some(gate) = &self.real {
+            let status = term::hand_over(cmd, gate);
+            // Everything on the screen is gone: draw it all again.
+            let _ = self.terminal.clear();
+            status
+        } else {
+            cmd.stdout(std::io::stderr())
+                .stderr(std::io::stderr())
+                .status()
+        };
+        let program = crate::text::escape_str(program);
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("{what} ({program}) ended with {s}")),
+            Err(e) => Err(format!("cannot run {what} ({program}): {e}")),
+        }
+    }
+
+    /// Draws the model; a new height of the tree window goes back to the
+    /// model (PgUp/PgDn).
+    fn draw(&mut self) -> Result<()> {
+        let (m, vs) = (&*self.model, &mut self.vs);
+        self.terminal
+            .draw(|f| view::view(m, vs, f))
+            .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
+        let rows = self.vs.tree_height().max(1);
+        if rows != self.model.page {
+            update::update(self.model, Msg::Page(rows));
+        }
+        Ok(())
+    }
+}
+
+/// The command in the first of `vars` that is set and not blank, else
+/// `default`.
+fn program(vars: &[&str], default: &str) -> String {
+    vars.iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// Puts the ignore file back as it was (`None`: there was none).
+fn restore_ignore(path: &std::path::Path, prev: Option<Vec<u8>>) -> Result<()> {
+    match prev {
+        Some(bytes) => crate::output::write_atomic(path, true, |w| w.write_all(&bytes)),
+        None => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
+    }
 }
 
 /// Reads a file that may not exist yet.
@@ -253,37 +538,51 @@ fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
 
 /// Renders the whitelist with the marks and diffs it against the file.
 fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let path = m.settings.whitelist.clone();
-    let old = match read_optional(&path)? {
-        Some(b) => {
-            Some(String::from_utf8(b).map_err(|_| Error::bad_input(&path, "not valid UTF-8"))?)
-        }
-        None => None,
-    };
-    let storage = m
+    let new_storage = m
         .data
         .as_ref()
-        .and_then(|d| d.audit.storage.first().cloned())
+        .and_then(|d| d.audit.storage().first().cloned())
         .unwrap_or_else(|| std::path::PathBuf::from("/persist"));
     let homes = m
         .data
         .as_ref()
-        .map(|d| d.names.homes.clone())
+        .map(|d| d.users.people())
         .unwrap_or_default();
-    let new = whitelist::render(
-        old.as_deref(),
-        m.settings.flavor,
-        &storage,
-        &m.promotions(),
-        &homes,
-    )?;
-    let split = |s: &str| -> Vec<String> { s.lines().map(crate::text::escape_str).collect() };
-    let diff = preview::diff_lines(&split(old.as_deref().unwrap_or("")), &split(&new), 3);
+    let req = crate::whitelist::Request {
+        flavor: m.settings.flavor,
+        storage: m.settings.storage.clone(),
+        new_storage,
+    };
+    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &m.promotions(), &homes) {
+        Ok(plan) => plan,
+        // No safe place: the preview shows why and what to paste.
+        Err(Error::NoSafeEdit { problem, paste, .. }) => {
+            let old = read_optional(&m.settings.whitelist)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            return Ok(WritePlan {
+                path: m.settings.whitelist.clone(),
+                new: old.clone().unwrap_or_default(),
+                old,
+                diff: Vec::new(),
+                notes: Vec::new(),
+                refused: Some(format!("{problem}\n{paste}")),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let diff = crate::linediff::diff_texts(
+        plan.old.as_deref().unwrap_or(""),
+        &plan.new,
+        3,
+        crate::text::escape_str,
+    );
     Ok(WritePlan {
-        path,
-        old,
-        new,
+        path: plan.path,
+        old: plan.old,
+        new: plan.new,
         diff,
+        notes: plan.notes,
+        refused: None,
     })
 }
 
@@ -301,4 +600,47 @@ fn append_ignore(m: &Model, rule: &[u8]) -> Result<Option<Vec<u8>>> {
     next.push(b'\n');
     crate::output::write_atomic(&path, true, |w| w.write_all(&next))?;
     Ok(prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keys::Action;
+    use crate::tui::model::tests::model;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn previews_are_read_by_another_thread_and_arrive_as_messages() {
+        let (_d, mut m) = model();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress::default();
+        let (tx, rx) = mpsc::channel();
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx, None);
+        // /etc is the second row; its only child is the file machine-id.
+        rt.dispatch(Action::Down.into()).unwrap();
+        rt.dispatch(Action::Expand.into()).unwrap();
+        rt.dispatch(Action::Down.into()).unwrap();
+        let file = rt.model.selected_pair().unwrap();
+        assert_eq!(
+            rt.model.data.as_ref().unwrap().audit.path(file),
+            b"/etc/machine-id"
+        );
+        assert_eq!(rt.in_flight, Some(file as u32), "the read is elsewhere");
+        assert!(
+            rt.model
+                .preview
+                .as_ref()
+                .is_none_or(|(p, _)| *p as usize != file),
+            "the UI thread did not read the file"
+        );
+        let Ok(Input::Msg(msg)) = rx.recv() else {
+            panic!("the reader thread reports back")
+        };
+        rt.handle(Input::Msg(msg)).unwrap();
+        assert_eq!(rt.in_flight, None);
+        assert_eq!(
+            rt.model.preview,
+            Some((file as u32, Preview::Text(vec!["0123".into()], false)))
+        );
+    }
 }

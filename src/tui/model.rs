@@ -1,23 +1,26 @@
 //! `Model`: everything the TUI shows, as plain data: the audit with its
-//! per-directory aggregates, the filter, the sort, the visible rows, the
-//! selection, the marks and the status line. No drawing and no terminal;
-//! file access is limited to what the runtime hands in (previews, write
-//! plans). Built to stay fast on a million entries: aggregates are computed
-//! once in O(n), a filter change costs one O(n) pass, and only the expanded
-//! part of the tree becomes rows.
+//! per-directory aggregates, the filters, the tree pane ([`TreeView`]), the
+//! search, the marks and the status line. No drawing and no terminal; file
+//! access is limited to what the runtime hands in (previews, write plans).
+//! Aggregates are computed once in O(n) when the audit arrives.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::audit::Audit;
-use crate::classify::Class;
 use crate::diff::Change;
-use crate::scan::{Kind, NONE, PathCursor, Tree};
+use crate::scan::NONE;
+use crate::users::Users;
 
 use super::keys::Mode;
 use super::marks::Marks;
 use super::preview::Preview;
-use super::whitelist::Flavor;
+use super::tree::TreeView;
+
+pub use super::data::Data;
+use crate::whitelist::{Flavor, Promotion};
+
+pub use super::tree::SortKey;
 
 /// Which paths the tree shows (SPEC §7 `f`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,40 +60,6 @@ impl ClassFilter {
     }
 }
 
-/// The sort of sibling rows (SPEC §7 `s`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    /// Largest (bytes shown by the filter) first.
-    Size,
-    /// By name bytes.
-    Name,
-    /// Most recently modified (anywhere below) first.
-    Mtime,
-    /// Most entries shown by the filter first.
-    Entries,
-}
-
-impl SortKey {
-    /// The next sort in the `s` cycle.
-    pub fn next(self) -> SortKey {
-        match self {
-            SortKey::Size => SortKey::Name,
-            SortKey::Name => SortKey::Mtime,
-            SortKey::Mtime => SortKey::Entries,
-            SortKey::Entries => SortKey::Size,
-        }
-    }
-    /// How the header names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Size => "size",
-            SortKey::Name => "name",
-            SortKey::Mtime => "mtime",
-            SortKey::Entries => "entries",
-        }
-    }
-}
-
 /// The pane that receives movement keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
@@ -107,131 +76,15 @@ pub enum Focus {
 pub struct Settings {
     /// The whitelist file `w` writes.
     pub whitelist: PathBuf,
-    /// The module the whitelist targets.
-    pub flavor: Flavor,
+    /// The module the whitelist targets (`None`: the one the file uses).
+    pub flavor: Option<Flavor>,
+    /// `--storage`: the storage roots new entries may go to (empty: the
+    /// file's own).
+    pub storage: Vec<PathBuf>,
     /// The `--ignore` file dismissals are appended to, if given.
     pub ignore: Option<PathBuf>,
     /// The scanned root, as given.
     pub root: PathBuf,
-}
-
-/// Per-pair totals over each subtree, computed once.
-#[derive(Debug, Default)]
-pub struct Aggregates {
-    /// Entries on the root in the subtree, itself included.
-    pub entries: Vec<u32>,
-    /// Bytes of regular files on the root in the subtree.
-    pub bytes: Vec<u64>,
-    /// Entries of each class (`Class as usize`) on the root in the subtree.
-    pub classes: Vec<[u32; 3]>,
-    /// Latest mtime in the subtree.
-    pub mtime: Vec<i64>,
-}
-
-/// Per-pair totals of what the current filter shows, recomputed on a filter change.
-#[derive(Debug, Default)]
-pub struct Hits {
-    /// Entries shown by the filter in the subtree, itself included.
-    pub entries: Vec<u32>,
-    /// Bytes of those entries.
-    pub bytes: Vec<u64>,
-}
-
-/// uid/gid → name maps read from the scanned root's `/etc/passwd` and `/etc/group`.
-#[derive(Clone, Debug, Default)]
-pub struct Names {
-    /// Users by uid.
-    pub users: HashMap<u32, String>,
-    /// Groups by gid.
-    pub groups: HashMap<u32, String>,
-    /// People (root and uids 1000..60000) and their homes, for `users.NAME`.
-    pub homes: Vec<(String, PathBuf)>,
-}
-
-impl Names {
-    /// Reads `ROOT/etc/passwd` and `ROOT/etc/group`; missing files give empty maps.
-    pub fn read(root: &std::path::Path) -> Names {
-        fn parse(text: &str) -> HashMap<u32, String> {
-            text.lines()
-                .filter_map(|l| {
-                    let mut f = l.split(':');
-                    let name = f.next()?;
-                    let _pw = f.next()?;
-                    let id = f.next()?.parse().ok()?;
-                    Some((id, name.to_string()))
-                })
-                .collect()
-        }
-        // In-root files: a final symlink is not followed (it would lead to
-        // the host's files) and a fifo or device is never opened.
-        let raw = |rel: &str| -> std::io::Result<Vec<u8>> {
-            use std::io::Read;
-            let mut b = Vec::new();
-            crate::safe_open::open_regular(&root.join(rel), false, None)?.read_to_end(&mut b)?;
-            Ok(b)
-        };
-        let read = |rel: &str| {
-            raw(rel)
-                .map(|b| parse(&String::from_utf8_lossy(&b)))
-                .unwrap_or_default()
-        };
-        let homes = raw("etc/passwd")
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .filter_map(|l| {
-                        let f: Vec<&str> = l.split(':').collect();
-                        let uid: u32 = f.get(2)?.parse().ok()?;
-                        let home = f.get(5)?;
-                        let person = uid == 0 || (1000..60000).contains(&uid);
-                        (person && home.starts_with('/') && *home != "/")
-                            .then(|| (f[0].to_string(), PathBuf::from(home)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Names {
-            users: read("etc/passwd"),
-            groups: read("etc/group"),
-            homes,
-        }
-    }
-    /// The user name of `uid`, or the number.
-    pub fn user(&self, uid: u32) -> String {
-        self.users
-            .get(&uid)
-            .cloned()
-            .unwrap_or_else(|| uid.to_string())
-    }
-    /// The group name of `gid`, or the number.
-    pub fn group(&self, gid: u32) -> String {
-        self.groups
-            .get(&gid)
-            .cloned()
-            .unwrap_or_else(|| gid.to_string())
-    }
-}
-
-/// The loaded audit and everything derived from it.
-#[derive(Debug)]
-pub struct Data {
-    /// The pipeline's result.
-    pub audit: Audit,
-    /// Subtree totals.
-    pub agg: Aggregates,
-    /// Subtree totals of the current filter.
-    pub hits: Hits,
-    /// Owner names on the scanned root.
-    pub names: Names,
-}
-
-/// One visible row of the tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Row {
-    /// The pair shown.
-    pub pair: u32,
-    /// Nesting depth (0 for children of the root).
-    pub depth: u16,
 }
 
 /// A dismissal that `u` can undo.
@@ -256,7 +109,12 @@ pub struct WritePlan {
     /// Its text after the write.
     pub new: String,
     /// The line diff from old to new, as shown.
-    pub diff: Vec<super::preview::DiffLine>,
+    pub diff: Vec<crate::linediff::DiffLine>,
+    /// What the whitelist writer decided that is worth telling.
+    pub notes: Vec<String>,
+    /// Why nothing can be written, with the lines to add by hand (a file
+    /// without a safe place for the marked paths).
+    pub refused: Option<String>,
 }
 
 /// Progress of the background scan, as last seen by the runtime.
@@ -294,14 +152,8 @@ pub struct Model {
     pub filter: ClassFilter,
     /// The change-kind filter (`None`: any change).
     pub change: Option<Change>,
-    /// The sort of siblings.
-    pub sort: SortKey,
-    /// The visible rows.
-    pub rows: Vec<Row>,
-    /// Index of the selected row.
-    pub selected: usize,
-    /// Expanded directories (pair indices).
-    pub expanded: HashSet<u32>,
+    /// The tree pane: expanded directories, rows, selection, sort, hits.
+    pub tree: TreeView,
     /// The search text.
     pub search: String,
     /// The pair selected when the search started.
@@ -328,6 +180,11 @@ pub struct Model {
     pub status: String,
     /// Rows per screen of the tree (set by the runtime after drawing).
     pub page: usize,
+    /// The marks are printed on exit (`--print-marked`): quitting does not
+    /// ask about them.
+    pub print_marked: bool,
+    /// The problems with the whitelist (`!`).
+    pub findings: super::findings::Findings,
 }
 
 impl Model {
@@ -342,10 +199,7 @@ impl Model {
             settings,
             filter: ClassFilter::Stray,
             change: None,
-            sort: SortKey::Size,
-            rows: Vec::new(),
-            selected: 0,
-            expanded: HashSet::new(),
+            tree: TreeView::default(),
             search: String::new(),
             search_origin: 0,
             search_expanded: HashSet::new(),
@@ -359,33 +213,29 @@ impl Model {
             dismissals: Vec::new(),
             status: String::new(),
             page: 20,
+            print_marked: false,
+            findings: Default::default(),
         }
     }
 
     /// Takes the audit: computes aggregates and the first rows.
-    pub fn load(&mut self, audit: Audit, names: Names) {
-        let agg = aggregates(&audit);
-        let mut data = Data {
-            audit,
-            agg,
-            hits: Hits::default(),
-            names,
-        };
-        data.hits = hits(&data.audit, self.filter, self.change);
-        let n_open = data
-            .hits
-            .entries
-            .iter()
-            .zip(&data.audit.parent)
-            .filter(|(_, p)| **p == NONE)
-            .map(|(h, _)| *h as u64)
-            .sum::<u64>();
-        self.data = Some(data);
+    pub fn load(&mut self, audit: Audit, users: Users) {
+        let t = crate::timing::phase("tui data");
+        self.data = Some(Data::new(audit, users));
+        drop(t);
         if self.mode == Mode::Loading {
             self.mode = Mode::Browse;
         }
-        self.rebuild_rows();
-        self.open_largest();
+        let t = crate::timing::phase("tui filter");
+        self.refilter();
+        drop(t);
+        let _t = crate::timing::phase("tui rows");
+        let Some(d) = self.data.as_ref() else { return };
+        let n_open: u64 = (0..d.audit.len())
+            .filter(|&i| d.audit.merge().parent(i).is_none())
+            .map(|i| u64::from(self.tree.hits().entries[i]))
+            .sum();
+        self.tree.open_first(d);
         self.status = if n_open == 0 {
             "no unreviewed stray state: f shows other classes".into()
         } else {
@@ -395,159 +245,37 @@ impl Model {
         };
     }
 
-    /// Opens the directories leading to the first (by default: largest)
-    /// shown path that the filter matches itself, and selects it, so the
-    /// first screen starts at the biggest decision instead of at `/var`.
-    pub fn open_largest(&mut self) {
-        let mut parent = None;
-        let mut target = None;
-        for _ in 0..64 {
-            let Some(&first) = self.children(parent).first() else {
-                break;
-            };
-            if self.matches(first as usize) {
-                target = Some(first as usize);
-                break;
-            }
-            self.expanded.insert(first);
-            parent = Some(first as usize);
-        }
-        self.rebuild_rows();
-        if let Some(t) = target.or(parent) {
-            self.reveal(t);
-        }
-    }
-
     /// The selected pair, if any row is shown.
     pub fn selected_pair(&self) -> Option<usize> {
-        self.rows.get(self.selected).map(|r| r.pair as usize)
+        self.tree.selected_item()
     }
 
     /// Returns true if and only if pair `i` is shown by the current filters.
     pub fn matches(&self, i: usize) -> bool {
-        self.data
-            .as_ref()
-            .is_some_and(|d| matches(&d.audit, i, self.filter, self.change))
+        self.tree.shows(i)
     }
 
     /// Recomputes the filter totals (after a filter change or a dismissal) and the rows.
     pub fn refilter(&mut self) {
-        if let Some(d) = self.data.as_mut() {
-            d.hits = hits(&d.audit, self.filter, self.change);
+        if let Some(d) = self.data.as_ref() {
+            let (filter, change) = (self.filter, self.change);
+            self.tree
+                .refilter(d, |i| d.facts.matches(i, filter, change));
         }
-        self.rebuild_rows();
-    }
-
-    /// The shown children of `parent` (`None`: the root), sorted.
-    pub fn children(&self, parent: Option<usize>) -> Vec<u32> {
-        let Some(d) = self.data.as_ref() else {
-            return Vec::new();
-        };
-        let a = &d.audit;
-        let (mut c, stop) = match parent {
-            Some(p) => (p + 1, a.end[p] as usize),
-            None => (0, a.pairs.len()),
-        };
-        let mut out = Vec::new();
-        while c < stop {
-            if d.hits.entries[c] > 0 {
-                out.push(c as u32);
-            }
-            c = a.end[c] as usize;
-        }
-        let name = |i: u32| {
-            let (t, k) = a.entry(i as usize);
-            t.name(k)
-        };
-        match self.sort {
-            SortKey::Size => out.sort_by(|&x, &y| {
-                d.hits.bytes[y as usize]
-                    .cmp(&d.hits.bytes[x as usize])
-                    .then_with(|| name(x).cmp(name(y)))
-            }),
-            SortKey::Name => out.sort_by(|&x, &y| name(x).cmp(name(y))),
-            SortKey::Mtime => out.sort_by(|&x, &y| {
-                d.agg.mtime[y as usize]
-                    .cmp(&d.agg.mtime[x as usize])
-                    .then_with(|| name(x).cmp(name(y)))
-            }),
-            SortKey::Entries => out.sort_by(|&x, &y| {
-                d.hits.entries[y as usize]
-                    .cmp(&d.hits.entries[x as usize])
-                    .then_with(|| name(x).cmp(name(y)))
-            }),
-        }
-        out
-    }
-
-    /// Rebuilds the visible rows from the expanded set, keeping the
-    /// selection on the same pair (or its nearest shown ancestor).
-    pub fn rebuild_rows(&mut self) {
-        let keep = self.selected_pair();
-        let mut rows = Vec::new();
-        let mut stack: Vec<(u32, u16)> = self
-            .children(None)
-            .into_iter()
-            .rev()
-            .map(|c| (c, 0))
-            .collect();
-        while let Some((c, depth)) = stack.pop() {
-            rows.push(Row { pair: c, depth });
-            if self.expanded.contains(&c) {
-                for k in self.children(Some(c as usize)).into_iter().rev() {
-                    stack.push((k, depth + 1));
-                }
-            }
-        }
-        self.rows = rows;
-        self.selected = 0;
-        if let Some(p) = keep {
-            self.select_pair_or_ancestor(p);
-        }
-    }
-
-    /// Selects the row of `pair`, or of its nearest shown ancestor.
-    pub fn select_pair_or_ancestor(&mut self, pair: usize) {
-        let Some(d) = self.data.as_ref() else { return };
-        let mut p = pair as u32;
-        loop {
-            if let Some(r) = self.rows.iter().position(|r| r.pair == p) {
-                self.selected = r;
-                return;
-            }
-            p = d.audit.parent[p as usize];
-            if p == NONE {
-                break;
-            }
-        }
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
     /// Expands every ancestor of `pair` and selects it (if the filter shows it).
     pub fn reveal(&mut self, pair: usize) {
-        let Some(d) = self.data.as_ref() else { return };
-        let mut p = d.audit.parent[pair];
-        while p != NONE {
-            self.expanded.insert(p);
-            p = d.audit.parent[p as usize];
-        }
-        let old = self.selected_pair();
-        self.rebuild_rows();
-        if let Some(r) = self.rows.iter().position(|r| r.pair as usize == pair) {
-            self.selected = r;
-        } else if let Some(o) = old {
-            self.select_pair_or_ancestor(o);
+        if let Some(d) = self.data.as_ref() {
+            self.tree.reveal(d, pair);
         }
     }
 
-    /// Returns true if and only if pair `i` has shown children.
-    pub fn has_children(&self, i: usize) -> bool {
-        let Some(d) = self.data.as_ref() else {
-            return false;
-        };
-        // Own hit excluded: any hit left comes from below.
-        let own = u32::from(matches(&d.audit, i, self.filter, self.change));
-        d.hits.entries[i] > own
+    /// Rebuilds the rows after a change of the expanded set or the sort.
+    pub fn rebuild_rows(&mut self) {
+        if let Some(d) = self.data.as_ref() {
+            self.tree.rebuild(d);
+        }
     }
 
     /// Finds the next (or previous) pair whose path contains the search
@@ -555,58 +283,11 @@ impl Model {
     /// wraps around. Smart case: lower-case text matches any case.
     pub fn find(&self, from: usize, forward: bool) -> Option<usize> {
         let d = self.data.as_ref()?;
-        let a = &d.audit;
-        let n = a.pairs.len();
-        if n == 0 || self.search.is_empty() {
-            return None;
-        }
-        let fold = !self.search.chars().any(char::is_uppercase);
-        let needle: Vec<u8> = if fold {
-            self.search.to_lowercase().into_bytes()
-        } else {
-            self.search.clone().into_bytes()
-        };
-        let mut cur_cursor = PathCursor::default();
-        let mut base_cursor = PathCursor::default();
-        let mut hay = Vec::new();
-        for step in 0..n {
-            let i = if forward {
-                (from + step) % n
-            } else {
-                (from + n - step % n) % n
-            };
-            if d.hits.entries[i] == 0 {
-                continue;
-            }
-            let p = a.pairs[i];
-            let path: &[u8] = if p.cur != NONE {
-                cur_cursor.path(&a.cur, p.cur as usize)
-            } else if let Some(b) = a.base.as_ref() {
-                base_cursor.path(b, p.base as usize)
-            } else {
-                continue;
-            };
-            let found = if fold {
-                hay.clear();
-                hay.extend(path.iter().map(u8::to_ascii_lowercase));
-                contains(&hay, &needle)
-            } else {
-                contains(path, &needle)
-            };
-            if found {
-                return Some(i);
-            }
-        }
-        None
-    }
-
-    /// Mutable access to the loaded data.
-    pub fn data_mut(&mut self) -> Option<&mut Data> {
-        self.data.as_mut()
+        d.index.find(d, &self.tree, &self.search, from, forward)
     }
 
     /// Promotions for the marked paths, with owner and mode from the root.
-    pub fn promotions(&self) -> Vec<super::whitelist::Promotion> {
+    pub fn promotions(&self) -> Vec<Promotion> {
         let Some(d) = self.data.as_ref() else {
             return Vec::new();
         };
@@ -615,12 +296,12 @@ impl Model {
             .map(|(path, m)| {
                 let (t, k) = d.audit.entry(m.pair as usize);
                 let e = &t.entries[k];
-                super::whitelist::promotion(
+                Promotion::new(
                     path.to_vec(),
                     m.is_dir,
-                    d.names.user(e.uid),
-                    d.names.group(e.gid),
-                    e.mode,
+                    d.users.user(e.uid),
+                    d.users.group(e.gid),
+                    u32::from(e.mode),
                 )
             })
             .collect()
@@ -630,216 +311,8 @@ impl Model {
     pub fn on_root(&self, i: usize) -> bool {
         self.data
             .as_ref()
-            .is_some_and(|d| d.audit.pairs[i].cur != NONE)
+            .is_some_and(|d| d.audit.merge().pairs()[i].cur != NONE)
     }
-}
-
-/// The chain of a symlink, resolved inside the scanned root as `chroot`
-/// would: each hop's path, ending with a note when the chain leaves the
-/// scanned tree, dangles or loops. Reads only the tree.
-pub fn link_chain(t: &Tree, k: usize) -> Vec<String> {
-    use crate::text::escape_bytes;
-    let mut out = Vec::new();
-    let mut cur = k;
-    let mut budget = 40u32;
-    while let Some(target) = t.target(cur) {
-        if budget == 0 {
-            out.push("(loop)".into());
-            break;
-        }
-        budget -= 1;
-        let joined = if target.starts_with(b"/") {
-            target.to_vec()
-        } else {
-            let path = t.path(cur);
-            let dir_end = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-            let mut j = path[..dir_end].to_vec();
-            j.push(b'/');
-            j.extend_from_slice(target);
-            j
-        };
-        out.push(escape_bytes(target));
-        let resolved = resolve_dirs(t, &joined, &mut budget);
-        let Some(p) = resolved.filter(|p| t.lookup(p).is_some()) else {
-            let why = if budget == 0 {
-                " (loop)"
-            } else {
-                " (not on this root)"
-            };
-            if let Some(last) = out.last_mut() {
-                last.push_str(why);
-            }
-            break;
-        };
-        if normalize(&joined) != p {
-            out.push(escape_bytes(&p));
-        }
-        match t.lookup(&p) {
-            Some(n) => cur = n,
-            None => break,
-        }
-    }
-    out
-}
-
-/// `path` with `.`, `..` and repeated slashes removed, lexically.
-fn normalize(path: &[u8]) -> Vec<u8> {
-    let mut done: Vec<&[u8]> = Vec::new();
-    for c in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        match c {
-            b"." => {}
-            b".." => {
-                done.pop();
-            }
-            c => done.push(c),
-        }
-    }
-    done.iter()
-        .flat_map(|c| [b"/".as_slice(), c].concat())
-        .collect()
-}
-
-/// Normalises `path` lexically and resolves symlinks among its directory
-/// components inside the tree; `None` when a component is missing.
-fn resolve_dirs(t: &Tree, path: &[u8], budget: &mut u32) -> Option<Vec<u8>> {
-    let mut comps: Vec<Vec<u8>> = path
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
-    comps.reverse(); // a stack: next component last
-    let mut done: Vec<Vec<u8>> = Vec::new();
-    while let Some(c) = comps.pop() {
-        match c.as_slice() {
-            b"." => continue,
-            b".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        done.push(c);
-        if comps.is_empty() {
-            break; // the last component is not resolved here
-        }
-        let cur: Vec<u8> = done
-            .iter()
-            .flat_map(|c| [b"/".as_slice(), c].concat())
-            .collect();
-        let k = t.lookup(&cur)?;
-        if let Some(target) = t.target(k) {
-            if *budget == 0 {
-                return None;
-            }
-            *budget -= 1;
-            done.pop();
-            if target.starts_with(b"/") {
-                done.clear();
-            }
-            for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev() {
-                comps.push(c.to_vec());
-            }
-        }
-    }
-    Some(
-        done.iter()
-            .flat_map(|c| [b"/".as_slice(), c].concat())
-            .collect(),
-    )
-}
-
-/// Naive substring search (needles are short; paths are short).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let first = needle[0];
-    hay.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == first)
-        .any(|(k, _)| hay[k..].starts_with(needle))
-}
-
-/// Returns true if and only if pair `i` is shown by `filter` and `change`.
-pub fn matches(a: &Audit, i: usize, filter: ClassFilter, change: Option<Change>) -> bool {
-    if let Some(c) = change
-        && a.changes[i].0 != c
-    {
-        return false;
-    }
-    let v = &a.verdicts.verdicts[i];
-    match filter {
-        ClassFilter::Stray => a.is_open_stray(i),
-        ClassFilter::All => true,
-        ClassFilter::Persisted => v.class == Class::Persisted,
-        ClassFilter::NixManaged => v.class == Class::NixManaged,
-        ClassFilter::Dismissed => v.class == Class::Stray && v.dismissed,
-    }
-}
-
-/// Own size of an entry: bytes of a regular file, else 0.
-pub fn own_bytes(t: &Tree, k: usize) -> u64 {
-    let e = &t.entries[k];
-    if e.kind == Kind::File { e.size } else { 0 }
-}
-
-/// Subtree totals of every pair in one reverse pass (children come after
-/// their parent in tree order, so each is complete before it is added up).
-pub fn aggregates(a: &Audit) -> Aggregates {
-    let n = a.pairs.len();
-    let mut g = Aggregates {
-        entries: vec![0; n],
-        bytes: vec![0; n],
-        classes: vec![[0; 3]; n],
-        mtime: vec![i64::MIN; n],
-    };
-    for i in 0..n {
-        let (t, k) = a.entry(i);
-        g.mtime[i] = t.entries[k].mtime_ns;
-        if a.pairs[i].cur != NONE {
-            g.entries[i] = 1;
-            g.bytes[i] = own_bytes(t, k);
-            g.classes[i][a.class(i) as usize] = 1;
-        }
-    }
-    for i in (0..n).rev() {
-        let p = a.parent[i];
-        if p == NONE {
-            continue;
-        }
-        let p = p as usize;
-        g.entries[p] += g.entries[i];
-        g.bytes[p] += g.bytes[i];
-        for c in 0..3 {
-            g.classes[p][c] += g.classes[i][c];
-        }
-        g.mtime[p] = g.mtime[p].max(g.mtime[i]);
-    }
-    g
-}
-
-/// Subtree totals of what `filter` and `change` show.
-pub fn hits(a: &Audit, filter: ClassFilter, change: Option<Change>) -> Hits {
-    let n = a.pairs.len();
-    let mut h = Hits {
-        entries: vec![0; n],
-        bytes: vec![0; n],
-    };
-    for i in 0..n {
-        if matches(a, i, filter, change) {
-            h.entries[i] = 1;
-            let (t, k) = a.entry(i);
-            h.bytes[i] = own_bytes(t, k);
-        }
-    }
-    for i in (0..n).rev() {
-        let p = a.parent[i];
-        if p != NONE {
-            h.entries[p as usize] += h.entries[i];
-            h.bytes[p as usize] += h.bytes[i];
-        }
-    }
-    h
 }
 
 #[cfg(test)]
@@ -886,15 +359,16 @@ pub(crate) mod tests {
         let (dir, audit) = fixture();
         let mut m = Model::new(Settings {
             whitelist: dir.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: None,
             root: dir.path().join("root"),
         });
-        m.load(audit, Names::default());
+        m.load(audit, Users::default());
         // The unit tests start from the collapsed tree.
-        m.expanded.clear();
-        m.rebuild_rows();
-        m.selected = 0;
+        if let Some(d) = m.data.as_ref() {
+            m.tree.collapse_all(d);
+        }
         (dir, m)
     }
 
@@ -903,11 +377,12 @@ pub(crate) mod tests {
         let (dir, audit) = fixture();
         let mut m = Model::new(Settings {
             whitelist: dir.path().join("persist.nix"),
-            flavor: Flavor::Impermanence,
+            flavor: Some(Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: None,
             root: dir.path().join("root"),
         });
-        m.load(audit, Names::default());
+        m.load(audit, Users::default());
         let d = m.data.as_ref().unwrap();
         let sel = d.audit.path(m.selected_pair().unwrap());
         assert_eq!(
@@ -919,80 +394,30 @@ pub(crate) mod tests {
 
     fn path_of(m: &Model, row: usize) -> String {
         let d = m.data.as_ref().unwrap();
-        String::from_utf8(d.audit.path(m.rows[row].pair as usize)).unwrap()
-    }
-
-    #[test]
-    fn aggregates_add_up_every_subtree() {
-        let (_d, m) = model();
-        let d = m.data.as_ref().unwrap();
-        let var = d.audit.cur.lookup(b"/var").unwrap();
-        // Against `empty`, pairs and root entries coincide.
-        assert_eq!(
-            d.agg.entries[var], 7,
-            "var, lib, docker, big, small, log, messages"
-        );
-        assert_eq!(d.agg.bytes[var], 5000 + 1 + 5);
-        assert_eq!(
-            d.agg.classes[var].iter().sum::<u32>(),
-            7,
-            "every entry has one class"
-        );
-        assert!(d.hits.bytes[var] >= 5000, "the docker data is open stray");
+        String::from_utf8(d.audit.path(m.tree.rows()[row].item as usize)).unwrap()
     }
 
     #[test]
     fn top_rows_are_sorted_by_size_and_expand_on_demand() {
         let (_d, mut m) = model();
-        let top: Vec<String> = (0..m.rows.len()).map(|r| path_of(&m, r)).collect();
-        assert_eq!(top, ["/var", "/etc", "/home"]);
-        let var = m.rows[0].pair;
-        m.expanded.insert(var);
+        let top: Vec<String> = (0..m.tree.rows().len()).map(|r| path_of(&m, r)).collect();
+        assert_eq!(
+            top,
+            ["/var", "/etc", "/home/alice"],
+            "home holds only alice"
+        );
+        let var = m.tree.rows()[0].item;
+        m.tree.expanded.insert(var);
         m.rebuild_rows();
-        assert_eq!(path_of(&m, 1), "/var/lib");
-        assert_eq!(m.rows[1].depth, 1);
-        m.sort = SortKey::Name;
-        m.rebuild_rows();
+        assert_eq!(path_of(&m, 1), "/var/lib/docker", "lib holds only docker");
+        assert_eq!(m.tree.rows()[1].depth, 1);
+        m.tree.set_sort(m.data.as_ref().unwrap(), SortKey::Name);
         assert_eq!(path_of(&m, 0), "/etc");
         assert_eq!(
             m.selected_pair(),
             Some(var as usize),
             "the selection stays on the pair it was on"
         );
-    }
-
-    #[test]
-    fn link_chains_resolve_inside_the_root_and_stop_at_loops() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        std::fs::create_dir_all(r.join("nix/store/x-etc/etc")).unwrap();
-        std::fs::write(r.join("nix/store/x-etc/etc/hosts"), "h").unwrap();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        std::os::unix::fs::symlink("/nix/store/x-etc/etc", r.join("etc/static")).unwrap();
-        std::os::unix::fs::symlink("static/hosts", r.join("etc/hosts")).unwrap();
-        std::os::unix::fs::symlink("/nix/store/gone", r.join("etc/dangling")).unwrap();
-        std::os::unix::fs::symlink("b", r.join("etc/a")).unwrap();
-        std::os::unix::fs::symlink("a", r.join("etc/b")).unwrap();
-        let t = crate::scan::scan(
-            &ScanOptions {
-                root: r.to_path_buf(),
-                threads: 1,
-                exclude: Vec::new(),
-                hash_all: false,
-            },
-            &Progress::default(),
-        )
-        .unwrap();
-        let chain = |p: &[u8]| link_chain(&t, t.lookup(p).unwrap()).join(" → ");
-        assert_eq!(
-            chain(b"/etc/hosts"),
-            "static/hosts → /nix/store/x-etc/etc/hosts"
-        );
-        assert_eq!(
-            chain(b"/etc/dangling"),
-            "/nix/store/gone (not on this root)"
-        );
-        assert!(chain(b"/etc/a").ends_with("(loop)"), "{}", chain(b"/etc/a"));
     }
 
     #[test]
@@ -1003,7 +428,7 @@ pub(crate) mod tests {
         m.search = "docker/s".into();
         let hit = m.find(0, true).unwrap();
         m.reveal(hit);
-        assert_eq!(path_of(&m, m.selected), "/var/lib/docker/small");
+        assert_eq!(path_of(&m, m.tree.selected()), "/var/lib/docker/small");
         m.search = "machine".into();
         let back = m.find(hit, false).unwrap();
         assert_eq!(

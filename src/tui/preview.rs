@@ -4,9 +4,13 @@
 //! so a fifo or a device is never opened and no atime changes. Every shown
 //! line has its control characters made visible.
 
-use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
 
+use crate::audit::{Audit, Baseline};
+use crate::diff::Change;
+use crate::linediff::{DiffLine, diff_lines};
+use crate::scan::{Kind, NONE};
 use crate::text::escape_bytes;
 
 /// At most this many lines of a text file are shown.
@@ -15,19 +19,6 @@ pub const MAX_LINES: usize = 200;
 const MAX_BYTES: usize = 64 << 10;
 /// Binary files show this many bytes as hex.
 const HEX_BYTES: usize = 512;
-
-/// One line of a diff.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DiffLine {
-    /// In both.
-    Same(String),
-    /// Only in the new text.
-    Added(String),
-    /// Only in the old text.
-    Removed(String),
-    /// Unchanged lines left out.
-    Skipped(usize),
-}
 
 /// What the detail pane shows below the metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,14 +36,11 @@ pub enum Preview {
 }
 
 /// Reads up to `MAX_BYTES` of the regular file at `path` through
-/// [`crate::safe_open::open_regular`]: a final symlink is not followed, a
-/// fifo or device is never opened, the atime is left alone, and with
-/// `expect` the file must still be the (device, inode) the scan saw.
-pub fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
-    let file = crate::safe_open::open_regular(path, false, expect)?;
-    let mut out = Vec::new();
-    file.take(MAX_BYTES as u64).read_to_end(&mut out)?;
-    Ok(out)
+/// [`crate::safe_open::read_head`]: a final symlink is not followed, a fifo
+/// or device is never opened, the atime is left alone, and with `expect` the
+/// file must still be the (device, inode) the scan saw.
+fn read_head(path: &Path, expect: Option<(u64, u64)>) -> std::io::Result<Vec<u8>> {
+    crate::safe_open::read_head(path, MAX_BYTES as u64, expect)
 }
 
 /// Returns true if and only if `bytes` look like text: no NUL, and mostly valid UTF-8.
@@ -137,76 +125,84 @@ pub fn load(path: &Path, expect: Option<(u64, u64)>, baseline: Option<&Path>) ->
     }
 }
 
-/// A line diff of `old` → `new` (longest common subsequence), keeping
-/// `context` unchanged lines around each change and folding the rest.
-pub fn diff_lines(old: &[String], new: &[String], context: usize) -> Vec<DiffLine> {
-    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, old, new);
-    let mut all = Vec::new();
-    for op in ops {
-        for change in op.iter_changes(old, new) {
-            let text = change.value().clone();
-            all.push(match change.tag() {
-                similar::ChangeTag::Equal => DiffLine::Same(text),
-                similar::ChangeTag::Delete => DiffLine::Removed(text),
-                similar::ChangeTag::Insert => DiffLine::Added(text),
-            });
+/// A preview to read: what the detail pane of one pair needs from disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewJob {
+    /// The pair it is for.
+    pub pair: u32,
+    /// The file on the host with the (device, inode) the scan saw; `None`
+    /// when there is nothing to read (directories, links, removed paths).
+    pub file: Option<(PathBuf, (u64, u64))>,
+    /// The baseline's copy, for the diff of a modified file.
+    pub baseline: Option<PathBuf>,
+}
+
+impl PreviewJob {
+    /// The job for pair `i` of the audit.
+    pub fn for_pair(a: &Audit, i: usize) -> PreviewJob {
+        let p = a.merge().pairs()[i];
+        let mut job = PreviewJob {
+            pair: i as u32,
+            file: None,
+            baseline: None,
+        };
+        if p.cur == NONE || a.cur().entries[p.cur as usize].kind != Kind::File {
+            return job;
         }
-    }
-    // Keep unchanged lines within `context` of a change.
-    let changed: Vec<bool> = all
-        .iter()
-        .map(|l| !matches!(l, DiffLine::Same(_)))
-        .collect();
-    let mut keep = vec![false; all.len()];
-    for (k, &c) in changed.iter().enumerate() {
-        if c {
-            let lo = k.saturating_sub(context);
-            let hi = (k + context + 1).min(all.len());
-            keep[lo..hi].iter_mut().for_each(|x| *x = true);
-        }
-    }
-    let mut out = Vec::new();
-    let mut skipped = 0;
-    for (line, kept) in all.into_iter().zip(keep) {
-        if kept {
-            if skipped > 0 {
-                out.push(DiffLine::Skipped(skipped));
-                skipped = 0;
+        let c = p.cur as usize;
+        job.baseline = match (a.baseline(), a.base()) {
+            (Baseline::Directory(_), Some(b))
+                if p.base != NONE
+                    && a.change(i).0 == Change::Modified
+                    && b.entries[p.base as usize].kind == Kind::File =>
+            {
+                Some(b.host_path(p.base as usize))
             }
-            out.push(line);
-        } else {
-            skipped += 1;
+            _ => None,
+        };
+        let e = &a.cur().entries[c];
+        job.file = Some((a.cur().host_path(c), (a.cur().dev(c), e.ino)));
+        job
+    }
+
+    /// Reads it.
+    pub fn run(&self) -> Preview {
+        match &self.file {
+            None => Preview::None,
+            Some((path, id)) => load(path, Some(*id), self.baseline.as_deref()),
         }
     }
-    if skipped > 0 {
-        out.push(DiffLine::Skipped(skipped));
-    }
-    out
+}
+
+/// Starts the thread that reads previews, so a slow disk, a large file or
+/// a hung network mount never holds up a key: it reads the latest job
+/// (older ones queued behind it are dropped) and hands the preview to
+/// `results`. It ends when the runtime drops its end of the job channel, or
+/// when `results` returns false.
+pub fn reader(
+    mut results: impl FnMut(u32, Preview) -> bool + Send + 'static,
+) -> Sender<PreviewJob> {
+    let (tx, rx) = mpsc::channel::<PreviewJob>();
+    // Without a thread (spawning failed) the job receiver is dropped, sends
+    // fail, and the runtime reads the preview itself.
+    let _ = std::thread::Builder::new()
+        .name("darlings-preview".into())
+        .spawn(move || {
+            while let Ok(mut job) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    job = newer;
+                }
+                if !results(job.pair, job.run()) {
+                    break;
+                }
+            }
+        });
+    tx
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn diff_shows_changes_with_context_and_folds_the_rest() {
-        let old = s(&["a", "b", "c", "d", "e", "f", "g"]);
-        let new = s(&["a", "b", "c", "d", "e", "F", "g"]);
-        assert_eq!(
-            diff_lines(&old, &new, 1),
-            vec![
-                DiffLine::Skipped(4),
-                DiffLine::Same("e".into()),
-                DiffLine::Removed("f".into()),
-                DiffLine::Added("F".into()),
-                DiffLine::Same("g".into()),
-            ]
-        );
-    }
 
     #[test]
     fn control_characters_are_made_visible_and_binary_is_hex() {

@@ -256,3 +256,79 @@ pub fn report_with_binds(
     );
     json(&out.stdout)
 }
+
+/// Puts every atime (not symlinks') ten-odd years in the past, keeping
+/// mtimes, so that any read without `O_NOATIME` would update it even under
+/// relatime.
+pub fn age_atimes(root: &Path) {
+    let past = filetime::FileTime::from_unix_time(1_000_000_000, 0);
+    let mut all = walkdir_all(root);
+    all.push(root.to_path_buf());
+    for p in all {
+        let m = std::fs::symlink_metadata(&p).expect("lstat");
+        if m.file_type().is_symlink() {
+            continue;
+        }
+        filetime::set_symlink_file_times(
+            &p,
+            past,
+            filetime::FileTime::from_last_modification_time(&m),
+        )
+        .expect("set times");
+    }
+}
+
+/// Runs `setup` (shell commands, typically mounts) in a private mount
+/// namespace, so nothing leaks to the host, then `darlings ARGS...` there,
+/// as `nobody` when `as_nobody`. Needs root and unshare; callers skip
+/// otherwise.
+pub fn darlings_in_mount_ns(
+    setup: &[String],
+    as_nobody: bool,
+    args: &[&std::ffi::OsStr],
+) -> std::process::Output {
+    let mut script = String::new();
+    for cmd in setup {
+        script.push_str(cmd);
+        script.push_str(" && ");
+    }
+    if as_nobody {
+        script.push_str("exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\" \"$@\"");
+    } else {
+        script.push_str("exec \"$0\" \"$@\"");
+    }
+    std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run unshare")
+}
+
+/// `mount --bind SOURCE TARGET` for [`darlings_in_mount_ns`] (host paths).
+pub fn bind(source: &Path, target: &Path) -> String {
+    format!("mount --bind '{}' '{}'", source.display(), target.display())
+}
+
+/// `mount -t tmpfs` over `target` for [`darlings_in_mount_ns`].
+pub fn tmpfs(target: &Path) -> String {
+    format!("mount -t tmpfs darlings-test '{}'", target.display())
+}
+
+/// The paths whose state differs between two [`tree_state`]s, with both
+/// states: what an assertion prints instead of two whole trees.
+pub fn state_diff(a: &BTreeMap<Vec<u8>, String>, b: &BTreeMap<Vec<u8>, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in a {
+        match b.get(k) {
+            Some(w) if w == v => {}
+            Some(w) => out.push(format!("{}: {v} -> {w}", String::from_utf8_lossy(k))),
+            None => out.push(format!("{}: removed", String::from_utf8_lossy(k))),
+        }
+    }
+    for k in b.keys().filter(|k| !a.contains_key(*k)) {
+        out.push(format!("{}: created", String::from_utf8_lossy(k)));
+    }
+    out
+}

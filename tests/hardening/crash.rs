@@ -98,6 +98,9 @@ fn kill_at_random(cmd: &str, valid: fn(&[u8]) -> bool) {
                 is_darlings_tmp(&n),
                 "{cmd}: unexpected file {n:?} left in the output directory"
             );
+            // Named only once complete (between linkat and rename).
+            let left = std::fs::read(out.path().join(&n)).expect("read leftover");
+            assert!(valid(&left), "{cmd}: a leftover temporary is complete");
             leftovers += 1;
             std::fs::remove_file(out.path().join(&n)).expect("remove leftover");
         }
@@ -106,9 +109,12 @@ fn kill_at_random(cmd: &str, valid: fn(&[u8]) -> bool) {
         "{cmd}: {ITERATIONS} kills: {kept} left F as it was, {replaced} completed it, {leftovers} leftover temporaries"
     );
     if tmpfile_supported(out.path()) {
-        assert_eq!(
-            leftovers, 0,
-            "{cmd}: with O_TMPFILE a kill leaves no temporary"
+        // Only a kill in the instant between linkat and rename names the
+        // temporary; on a busy machine that instant is longer, so a few
+        // complete leftovers are possible, never most of them.
+        assert!(
+            leftovers <= ITERATIONS / 3,
+            "{cmd}: with O_TMPFILE a kill rarely leaves a temporary ({leftovers})"
         );
     }
     // A normal run after all that still works and leaves only F.
@@ -211,6 +217,8 @@ fn sigkill_during_promote_never_damages_the_previous_whitelist() {
                 is_darlings_tmp(&n),
                 "unexpected file {n:?} left next to the whitelist"
             );
+            let left = std::fs::read(out.path().join(&n)).expect("read leftover");
+            assert!(valid(&left), "a leftover temporary is a complete whitelist");
             leftovers += 1;
             std::fs::remove_file(out.path().join(&n)).expect("remove leftover");
         }
@@ -223,9 +231,9 @@ fn sigkill_during_promote_never_damages_the_previous_whitelist() {
         ITERATIONS - 1
     );
     if tmpfile_supported(out.path()) {
-        assert_eq!(
-            leftovers, 0,
-            "promote: with O_TMPFILE a kill leaves no temporary"
+        assert!(
+            leftovers <= ITERATIONS / 3,
+            "promote: with O_TMPFILE a kill rarely leaves a temporary ({leftovers})"
         );
     }
 }

@@ -100,7 +100,7 @@ pub fn tree_is_usable(t: &Tree) {
         ..Default::default()
     };
     let v = classify::classify(&classify::ClassifyInput {
-        cur: t,
+        cur: &darlings::resolve::Resolver::new(t, &darlings::resolve::NothingBeyond),
         base: None,
         pairs: &pairs,
         parent: &parent,
@@ -186,11 +186,12 @@ pub fn persistence(data: &[u8]) {
     }
 }
 
-/// `whitelist::render` merging promotions into an existing `.nix` file:
-/// never panics; what it writes reads back with the promoted paths, and a
-/// second render of the same promotions changes nothing (SPEC §6).
+/// `whitelist::apply` adding promotions to an existing `.nix` file: never
+/// panics; a person's file keeps every byte, in order; what it writes reads
+/// back with the promoted paths; and a second apply of the same promotions
+/// changes nothing (docs/whitelist-editing.md).
 pub fn whitelist(data: &[u8]) {
-    use darlings::whitelist::{Flavor, Promotion, render};
+    use darlings::whitelist::{Flavor, HEADER, Promotion, Request, apply};
     // The first line names a path to promote (exercising Nix quoting); the
     // rest is the existing file.
     let (first, rest) = match data.iter().position(|&b| b == b'\n') {
@@ -224,18 +225,30 @@ pub fn whitelist(data: &[u8]) {
             mode: 0o644,
         },
     ];
-    let storage = std::path::Path::new("/persist");
-    let existing = (!existing.is_empty()).then_some(existing);
-    for flavor in [Flavor::Impermanence, Flavor::Preservation] {
-        let Ok(once) = render(existing, flavor, storage, &promotions, &[]) else {
+    let file = std::path::Path::new("persist.nix");
+    let existing = (!existing.trim().is_empty()).then_some(existing);
+    for flavor in [None, Some(Flavor::Impermanence), Some(Flavor::Preservation)] {
+        let req = Request {
+            flavor,
+            ..Request::default()
+        };
+        let Ok(once) = apply(file, existing, &req, &promotions, &[]) else {
             continue;
         };
-        let twice = render(Some(&once), flavor, storage, &promotions, &[])
+        let twice = apply(file, Some(&once.text), &req, &promotions, &[])
             .expect("darlings reads back what it wrote");
         assert_eq!(
-            once, twice,
+            once.text, twice.text,
             "a second promote of the same paths changes nothing"
         );
+        if let Some(old) = existing.filter(|t| !t.starts_with(HEADER)) {
+            let mut new = once.text.chars();
+            assert!(
+                old.chars().all(|c| new.any(|n| n == c)),
+                "a person's file only gains text:\n{old}\n---\n{}",
+                once.text
+            );
+        }
         // The user's entries are kept as written, valid or not: the output
         // must read back as a whitelist whenever the input did.
         let read = |text: &str| {
@@ -248,12 +261,13 @@ pub fn whitelist(data: &[u8]) {
         if existing.is_some_and(|t| read(t).is_err()) {
             continue;
         }
-        let back = read(&once).expect("the written whitelist is a valid whitelist");
+        let back = read(&once.text).expect("the written whitelist is a valid whitelist");
         for p in &promotions {
             assert!(
                 back.entries.iter().any(|e| p.path.starts_with(&e.path)),
-                "{} is covered by the written file:\n{once}",
-                p.path.display()
+                "{} is covered by the written file:\n{}",
+                p.path.display(),
+                once.text
             );
         }
     }

@@ -6,26 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use filetime::FileTime;
-
-use crate::common::{Fixture, darlings, is_root, tree_state, walkdir_all};
+use crate::common::{Fixture, age_atimes, darlings, is_root, tree_state};
 use crate::{HANG, out_dir, scan_to};
-
-/// Puts every atime (not symlinks') ten-odd years in the past, keeping mtimes,
-/// so that any read without O_NOATIME would update it even under relatime.
-fn age_atimes(root: &Path) {
-    let past = FileTime::from_unix_time(1_000_000_000, 0);
-    let mut all = walkdir_all(root);
-    all.push(root.to_path_buf());
-    for p in all {
-        let m = std::fs::symlink_metadata(&p).expect("lstat");
-        if m.file_type().is_symlink() {
-            continue;
-        }
-        filetime::set_symlink_file_times(&p, past, FileTime::from_last_modification_time(&m))
-            .expect("set times");
-    }
-}
 
 fn fill(f: &Fixture, flavour: &str) {
     f.file("etc/machine-id", format!("{flavour}-id"))
@@ -233,6 +215,20 @@ fn no_command_changes_the_root_or_the_baselines_not_even_an_atime() {
             ],
             0,
         ),
+        // The check reads storage and, as root, ROOT's file system under
+        // mount points; both findings are errors (data not in storage, the
+        // tmpfiles link replaced by a file).
+        (
+            vec![
+                "check".into(),
+                p(r),
+                "--persistence".into(),
+                p(&cfg_json),
+                "--json".into(),
+            ],
+            1,
+        ),
+        (vec!["check".into(), p(r), "--against".into(), p(s)], 1),
         // Refused: an output inside the baseline, or over the baseline scan file.
         (
             vec![

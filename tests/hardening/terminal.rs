@@ -243,7 +243,8 @@ fn tui_screens_show_nasty_names_and_contents_escaped() {
     for presses in 0..=names.len() + 1 {
         let mut model = Model::new(Settings {
             whitelist: out.path().join("persist.nix"),
-            flavor: darlings::tui::whitelist::Flavor::Impermanence,
+            flavor: Some(darlings::whitelist::Flavor::Impermanence),
+            storage: Vec::new(),
             ignore: None,
             root: f.root().to_path_buf(),
         });

@@ -1,0 +1,115 @@
+//! `darlings tui` and `darlings demo`: the interactive review on ROOT, or on
+//! a sample NixOS-like root built in a temporary directory.
+
+use std::path::Path;
+
+use super::Outcome;
+use crate::audit::AuditOptions;
+use crate::cli::{ScanArgs, UiArgs, WriteArgs};
+use crate::tui::model::{Model, Settings};
+use crate::{Error, Result, demo, settings, tui, whitelist};
+
+/// The TUI with `--keys` and `--print-marked`: on the terminal, or headless
+/// (keys given, no terminal) printing its last screen.
+fn review(
+    opts: AuditOptions,
+    config: Vec<crate::check::ConfigFile>,
+    settings: Settings,
+    ui: &UiArgs,
+) -> Result<Model> {
+    use std::io::IsTerminal;
+    let options = tui::RunOptions {
+        keys: tui::script::parse(ui.keys.as_deref().unwrap_or(""))?,
+        print_marked: ui.print_marked,
+        config,
+    };
+    let model = if ui.keys.is_some() && !std::io::stdin().is_terminal() {
+        let size = |var: &str, default: u16| {
+            std::env::var(var)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &u16| (10..=1000).contains(&n))
+                .unwrap_or(default)
+        };
+        let (model, screen) = tui::script::replay(
+            opts,
+            settings,
+            options,
+            (size("COLUMNS", 120), size("LINES", 36)),
+        )?;
+        if !ui.print_marked {
+            print!("{screen}");
+        }
+        model
+    } else {
+        tui::run(opts, settings, options)?
+    };
+    if ui.print_marked {
+        for (path, _) in model.marks.iter() {
+            println!("{}", crate::text::escape_bytes(path));
+        }
+    }
+    Ok(model)
+}
+
+/// The TUI on ROOT with the given options.
+pub fn run(
+    root: Option<&Path>,
+    scan: &ScanArgs,
+    write: &WriteArgs,
+    ui: &UiArgs,
+) -> Result<Outcome> {
+    let (opts, config) = settings::audit_and_config(root, scan)?;
+    settings::check_output(&write.whitelist, &opts.baseline)?;
+    let settings = tui::model::Settings {
+        whitelist: write.whitelist.clone(),
+        flavor: write.flavor.map(Into::into),
+        storage: scan.storage.clone(),
+        ignore: scan.ignore.clone(),
+        root: opts.scan.root.clone(),
+    };
+    let model = review(opts, config, settings, ui)?;
+    if !ui.print_marked && (!model.promoted.is_empty() || !model.dismissals.is_empty()) {
+        println!("{}", model.status);
+    }
+    Ok(Outcome::Success)
+}
+
+/// `darlings demo`: the TUI on a freshly built sample root.
+pub fn demo(ui: &UiArgs) -> Result<Outcome> {
+    let demo = demo::build()?;
+    // The whitelist in effect is the file the demo writes to, so a write
+    // shows a merge into an existing module.
+    let whitelist = demo.dir.path().join("persist.nix");
+    std::fs::write(&whitelist, demo::WHITELIST)
+        .map_err(|e| Error::io("cannot write", &whitelist, e))?;
+    let scan = ScanArgs {
+        against: demo.baseline.to_string_lossy().into_owned(),
+        persistence: vec![whitelist.clone()],
+        storage: vec!["/persist".into()],
+        ignore: Some(demo.dir.path().join("ignore")),
+        ..ScanArgs::default()
+    };
+    let (opts, config) = settings::audit_and_config(Some(&demo.root), &scan)?;
+    let settings = tui::model::Settings {
+        whitelist: whitelist.clone(),
+        flavor: Some(whitelist::Flavor::Impermanence),
+        storage: Vec::new(),
+        ignore: scan.ignore.clone(),
+        root: demo.root.clone(),
+    };
+    let model = review(opts, config, settings, ui)?;
+    if ui.print_marked {
+        return Ok(Outcome::Success);
+    }
+    match std::fs::read_to_string(&whitelist) {
+        Ok(text) if text != demo::WHITELIST => println!(
+            "The demo wrote this whitelist (its temporary directory is removed now):\n\n{text}"
+        ),
+        _ if !model.marks.is_empty() => {
+            println!("Nothing was written: the marks were not written with w.")
+        }
+        _ => {}
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,857 @@
+//! `darlings check` (docs/check.md) on a NixOS-like root built in a
+//! temporary directory, with real bind mounts and tmpfs mounts made in a
+//! private mount namespace: every finding kind planted next to a control
+//! case that must not be reported, for an impermanence JSON config and a
+//! preservation `.nix` config; a clean root; broken input; and the root left
+//! exactly as it was, atimes included.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use common::{Fixture, bind, darlings, darlings_in_mount_ns, is_root, tmpfs};
+
+fn have_unshare() -> bool {
+    std::process::Command::new("unshare")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The planted root (see the comments per path for what each case is).
+fn planted() -> Fixture {
+    let f = Fixture::new();
+    let etc = "nix/store/aaa-etc/etc";
+    f.file(format!("{etc}/ssh/sshd_config"), "PermitRootLogin no\n")
+        .file(format!("{etc}/nix/nix.conf"), "sandbox = true\n")
+        .symlink("/nix/store/aaa-etc/etc", "etc/static")
+        .symlink("/etc/static/ssh/sshd_config", "etc/ssh/sshd_config")
+        // The activation script decrypts secrets with the ssh host key.
+        .file(
+            "nix/store/bbb-nixos-system/activate",
+            "#!/bin/sh\n/nix/store/ccc-sops-install-secrets/bin/sops-install-secrets\n",
+        )
+        .symlink("/nix/store/bbb-nixos-system", "nix/var/nix/profiles/system")
+        .file(
+            "etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nbird:x:1000:100::/home/bird:/bin/sh\n",
+        )
+        .file("etc/group", "root:x:0:\nusers:x:100:\n")
+        // hidden-data: data under the bind mount of /var/log ...
+        .file("var/log/old.log", "written before the mount")
+        .file("persist/var/log/new.log", "persisted")
+        // ... and under a tmpfs; an empty directory under a tmpfs (control).
+        .file("tmp/junk", "junk")
+        .dir("srv")
+        // Control: a bind mount over an empty directory.
+        .dir("var/lib/bluetooth")
+        .file("persist/var/lib/bluetooth/AA:BB/info", "paired")
+        // A file bind mount over a non-empty file (hidden-data), and over
+        // an empty placeholder (control).
+        .file("etc/adjtime", "root's copy\n")
+        .file("persist/etc/adjtime", "0.0 0 0\n")
+        .file("etc/machine-id", "")
+        .file("persist/etc/machine-id", "0123456789abcdef\n")
+        // needed-at-boot: the ssh host key, bind-mounted from storage.
+        .file("etc/ssh/ssh_host_ed25519_key", "")
+        .file("persist/etc/ssh/ssh_host_ed25519_key", "PRIVATE")
+        // not-in-storage: listed, not mounted, data on the root; a listed
+        // empty directory (control).
+        .file("var/lib/nixos/uid-map", "{}")
+        .dir("var/lib/empty-listed")
+        // replaced-link: persisted as a link, now a file; a link still in
+        // place (control).
+        .file("var/lib/systemd/random-seed", "new seed")
+        .file("persist/var/lib/systemd/random-seed", "old seed")
+        .symlink(
+            "/persist/var/lib/logrotate.status",
+            "var/lib/logrotate.status",
+        )
+        .file("persist/var/lib/logrotate.status", "logrotate state")
+        // shadows-nix: /etc/nix holds NixOS's nix.conf; a directory NixOS
+        // does not generate anything in (control).
+        .symlink("/etc/static/nix/nix.conf", "etc/nix/nix.conf")
+        .file("etc/nix/netrc", "machine cache login x")
+        .dir("etc/NetworkManager/system-connections")
+        .file(
+            "persist/etc/NetworkManager/system-connections/home.nmconnection",
+            "[wifi]",
+        )
+        // home-owner: a path in bird's home listed at system level; one
+        // listed under users.bird and one with user = "bird" (controls).
+        .dir("home/bird/.ssh")
+        .file("persist/home/bird/.ssh/id_ed25519", "KEY")
+        .dir("home/bird/.gnupg")
+        .file("persist/home/bird/.gnupg/pubring.kbx", "keys")
+        // stale-storage: data no entry covers; an empty directory and
+        // lost+found (controls).
+        .file("persist/var/lib/old-service/db", "rows")
+        .dir("persist/var/lib/emptyleft")
+        .file("persist/lost+found/#1234", "recovered");
+    f
+}
+
+/// The mounts of the planted root: what a booted system would show.
+fn mounts(f: &Fixture) -> Vec<String> {
+    let b = |s: &str, t: &str| bind(&f.path(s), &f.path(t));
+    vec![
+        b("persist/var/log", "var/log"),
+        b("persist/var/lib/bluetooth", "var/lib/bluetooth"),
+        b("persist/etc/adjtime", "etc/adjtime"),
+        b("persist/etc/machine-id", "etc/machine-id"),
+        b(
+            "persist/etc/ssh/ssh_host_ed25519_key",
+            "etc/ssh/ssh_host_ed25519_key",
+        ),
+        b(
+            "persist/etc/NetworkManager/system-connections",
+            "etc/NetworkManager/system-connections",
+        ),
+        b("persist/home/bird/.ssh", "home/bird/.ssh"),
+        b("persist/home/bird/.gnupg", "home/bird/.gnupg"),
+        tmpfs(&f.path("tmp")),
+        tmpfs(&f.path("srv")),
+    ]
+}
+
+const IMPERMANENCE: &str = r#"{ "/persist": {
+  "persistentStoragePath": "/persist",
+  "directories": [ "/var/log", "/var/log/journal", "/var/lib/bluetooth", "/var/lib/nixos",
+                   "/var/lib/empty-listed", "/etc/nix", "/etc/NetworkManager/system-connections",
+                   "/home/bird/.ssh", { "directory": "/var/lib/bluetooth" }, "/var/lib/bluetoothd",
+                   { "directory": "/home/bird/Music", "user": "bird", "group": "users" } ],
+  "files": [ "/etc/machine-id", "/etc/adjtime", "/etc/ssh/ssh_host_ed25519_key",
+             { "file": "/var/lib/systemd/random-seed", "method": "symlink" },
+             { "file": "/var/lib/logrotate.status", "method": "symlink" } ],
+  "users": { "bird": { "directories": [ ".gnupg" ] } } } }"#;
+
+const PRESERVATION: &str = r#"{ ... }:
+{
+  preservation.enable = true;
+  preservation.preserveAt."/persist" = {
+    directories = [
+      "/var/log"
+      "/var/log/journal"
+      "/var/lib/bluetooth"
+      { directory = "/var/lib/bluetooth"; }
+      "/var/lib/nixos"
+      "/var/lib/empty-listed"
+      "/etc/nix"
+      "/etc/NetworkManager/system-connections"
+      "/home/bird/.ssh"
+      "/var/lib/bluetoothd"
+    ];
+    files = [
+      { file = "/etc/machine-id"; inInitrd = true; }
+      "/etc/adjtime"
+      "/etc/ssh/ssh_host_ed25519_key"
+      { file = "/var/lib/systemd/random-seed"; how = "symlink"; inInitrd = true; }
+      { file = "/var/lib/logrotate.status"; how = "symlink"; }
+    ];
+    users.bird.directories = [ ".gnupg" ];
+  };
+}
+"#;
+
+/// Runs `darlings check ROOT --persistence CFG --json` with the mounts and
+/// returns (exit code, JSON).
+fn check_json(f: &Fixture, mounts: &[String], cfg: &Path) -> (i32, serde_json::Value) {
+    let out = darlings_in_mount_ns(
+        mounts,
+        false,
+        &[
+            OsStr::new("check"),
+            f.root().as_os_str(),
+            OsStr::new("--persistence"),
+            cfg.as_os_str(),
+            OsStr::new("--json"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let code = out.status.code().unwrap();
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    (code, common::json(&out.stdout))
+}
+
+/// The (kind, path) pairs of a check.
+fn pairs(r: &serde_json::Value) -> Vec<(String, String)> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(r: &'a serde_json::Value, kind: &str, path: &str) -> &'a serde_json::Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind && f["path"] == path)
+        .unwrap_or_else(|| panic!("{kind} on {path} in {:#?}", pairs(r)))
+}
+
+/// The findings both formats must give, and the controls neither may.
+fn common_expectations(r: &serde_json::Value) {
+    let got = pairs(r);
+    for (kind, path) in [
+        ("hidden-data", "/var/log"),
+        ("hidden-data", "/tmp"),
+        ("hidden-data", "/etc/adjtime"),
+        ("not-in-storage", "/var/lib/nixos"),
+        ("not-in-storage", "/etc/nix"),
+        ("replaced-link", "/var/lib/systemd/random-seed"),
+        ("stale-storage", "/persist/var/lib/old-service"),
+        ("shadows-nix", "/etc/nix"),
+        ("nested", "/var/log/journal"),
+        ("duplicate", "/var/lib/bluetooth"),
+        ("home-owner", "/home/bird/.ssh"),
+        ("needed-at-boot", "/etc/ssh/ssh_host_ed25519_key"),
+    ] {
+        assert!(
+            got.contains(&(kind.to_string(), path.to_string())),
+            "{kind} on {path} expected in {got:#?}"
+        );
+    }
+    // No finding on these, except the duplicate listing of /var/lib/bluetooth.
+    let controls = [
+        "/var/lib/bluetooth",
+        "/srv",
+        "/etc/machine-id",
+        "/var/lib/empty-listed",
+        "/var/lib/logrotate.status",
+        "/persist/var/lib/emptyleft",
+        "/persist/lost+found",
+        "/persist/var/lib/bluetooth",
+        "/persist/home",
+        "/etc/NetworkManager/system-connections",
+        "/home/bird/.gnupg",
+        "/home/bird/Music",
+        "/var/lib/bluetoothd",
+    ];
+    for (kind, path) in &got {
+        if (kind.as_str(), path.as_str()) == ("duplicate", "/var/lib/bluetooth") {
+            continue;
+        }
+        assert!(
+            !controls.contains(&path.as_str()),
+            "control case reported: {kind} on {path}"
+        );
+    }
+    // Each kind once per path: the listed duplicate is reported on its second listing only.
+    let dup = got.iter().filter(|(k, _)| k == "duplicate").count();
+    assert_eq!(dup, 1, "{got:#?}");
+    // Only the shadowing entry is reported for shadowing, and only the
+    // hidden places for hidden data.
+    let hidden: Vec<&str> = got
+        .iter()
+        .filter(|(k, _)| k == "hidden-data")
+        .map(|(_, p)| p.as_str())
+        .collect();
+    assert_eq!(hidden, ["/etc/adjtime", "/tmp", "/var/log"], "{got:#?}");
+    let shadows: Vec<&str> = got
+        .iter()
+        .filter(|(k, _)| k == "shadows-nix")
+        .map(|(_, p)| p.as_str())
+        .collect();
+    assert_eq!(shadows, ["/etc/nix"]);
+
+    // The details a user acts on.
+    let h = finding(r, "hidden-data", "/var/log");
+    assert_eq!(h["severity"], "error");
+    assert_eq!(h["bytes"], "written before the mount".len());
+    let msg = h["message"].as_str().unwrap();
+    assert!(
+        msg.contains("old.log") && msg.contains("bind mount from /persist/var/log"),
+        "{msg}"
+    );
+    assert!(h["fix"].as_str().unwrap().contains("mount --bind"), "{h}");
+    assert!(
+        h["entry"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with(".directories[0]"),
+        "{h}"
+    );
+    let s = finding(r, "stale-storage", "/persist/var/lib/old-service");
+    assert_eq!(s["severity"], "warning");
+    assert_eq!(s["bytes"], 4);
+    assert!(s["entry"].is_null());
+    let sh = finding(r, "shadows-nix", "/etc/nix");
+    assert!(sh["message"].as_str().unwrap().contains("nix.conf"), "{sh}");
+    assert!(
+        sh["fix"].as_str().unwrap().contains("\"/etc/nix/netrc\""),
+        "{sh}"
+    );
+    let rl = finding(r, "replaced-link", "/var/lib/systemd/random-seed");
+    assert_eq!(rl["bytes"], "new seed".len());
+    assert!(
+        rl["fix"]
+            .as_str()
+            .unwrap()
+            .contains("ln -s /persist/var/lib/systemd/random-seed"),
+        "{rl}"
+    );
+    let ho = finding(r, "home-owner", "/home/bird/.ssh");
+    let fix = ho["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("users.bird.directories = [ \".ssh\" ]"),
+        "{fix}"
+    );
+    assert!(
+        ho["message"]
+            .as_str()
+            .unwrap()
+            .contains("owned by root already"),
+        "{ho}"
+    );
+    let nb = finding(r, "needed-at-boot", "/etc/ssh/ssh_host_ed25519_key");
+    assert!(nb["message"].as_str().unwrap().contains("sops-nix"), "{nb}");
+    assert!(
+        nb["fix"]
+            .as_str()
+            .unwrap()
+            .contains("sops.age.sshKeyPaths = [ \"/persist/etc/ssh/ssh_host_ed25519_key\" ]"),
+        "{nb}"
+    );
+    // Errors come first.
+    let sev: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert!(
+        sev.windows(2)
+            .all(|w| !(w[0] == "warning" && w[1] == "error")),
+        "{sev:?}"
+    );
+}
+
+#[test]
+fn impermanence_config_every_kind_and_its_control() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = planted();
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("impermanence.json");
+    std::fs::write(&cfg, IMPERMANENCE).unwrap();
+    common::age_atimes(f.root());
+    let before = common::tree_state(f.root());
+    let (code, r) = check_json(&f, &mounts(&f), &cfg);
+    assert_eq!(code, 1, "errors found: exit 1");
+    assert_eq!(r["schema"], "darlings-check/1");
+    assert_eq!(r["root"], f.root().to_str().unwrap());
+    assert_eq!(
+        r["skipped"].as_array().unwrap().len(),
+        0,
+        "{}",
+        r["skipped"]
+    );
+    common_expectations(&r);
+    let got = pairs(&r);
+    // impermanence bind-mounts /var/lib/nixos in the initrd and handles the
+    // machine id itself: no needed-at-boot on either.
+    assert_eq!(
+        got.iter().filter(|(k, _)| k == "needed-at-boot").count(),
+        1,
+        "{got:#?}"
+    );
+    let e = &finding(&r, "duplicate", "/var/lib/bluetooth")["entry"];
+    assert_eq!(e["file"], cfg.to_str().unwrap());
+    assert_eq!(
+        e["location"],
+        "environment.persistence.\"/persist\".directories[8]"
+    );
+    assert_eq!(
+        r["counts"]["errors"],
+        got.iter()
+            .filter(|(k, _)| [
+                "hidden-data",
+                "not-in-storage",
+                "replaced-link",
+                "shadows-nix",
+                "nested"
+            ]
+            .contains(&k.as_str()))
+            .count()
+    );
+    let changed = common::state_diff(&before, &common::tree_state(f.root()));
+    assert!(
+        changed.is_empty(),
+        "the check changed the root: {changed:#?}"
+    );
+}
+
+#[test]
+fn preservation_config_every_kind_and_its_control() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = planted();
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("preservation.nix");
+    std::fs::write(&cfg, PRESERVATION).unwrap();
+    common::age_atimes(f.root());
+    let before = common::tree_state(f.root());
+    let (code, r) = check_json(&f, &mounts(&f), &cfg);
+    assert_eq!(code, 1);
+    common_expectations(&r);
+    // preservation sets up /var/lib/nixos at preservation.target unless
+    // inInitrd = true; /etc/machine-id has it (control).
+    let nb = finding(&r, "needed-at-boot", "/var/lib/nixos");
+    assert!(
+        nb["fix"].as_str().unwrap().contains("inInitrd = true"),
+        "{nb}"
+    );
+    assert_eq!(
+        nb["entry"]["location"],
+        "preservation.preserveAt.\"/persist\".directories[4]"
+    );
+    let got = pairs(&r);
+    assert!(!got.contains(&("needed-at-boot".into(), "/etc/machine-id".into())));
+    assert_eq!(
+        finding(&r, "duplicate", "/var/lib/bluetooth")["entry"]["location"],
+        "preservation.preserveAt.\"/persist\".directories[3]"
+    );
+    let rl = finding(&r, "replaced-link", "/var/lib/systemd/random-seed");
+    assert!(
+        rl["fix"].as_str().unwrap().contains("how = \"bindmount\""),
+        "{rl}"
+    );
+    let ho = finding(&r, "home-owner", "/home/bird/.ssh");
+    assert!(
+        ho["fix"]
+            .as_str()
+            .unwrap()
+            .contains("preservation.preserveAt.\"/persist\".users.bird"),
+        "{ho}"
+    );
+    let changed = common::state_diff(&before, &common::tree_state(f.root()));
+    assert!(
+        changed.is_empty(),
+        "the check changed the root: {changed:#?}"
+    );
+}
+
+#[test]
+fn human_output_names_each_finding_its_entry_and_fix() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = planted();
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("persist.json");
+    std::fs::write(&cfg, IMPERMANENCE).unwrap();
+    let out = darlings_in_mount_ns(
+        &mounts(&f),
+        false,
+        &[
+            OsStr::new("check"),
+            f.root().as_os_str(),
+            OsStr::new("--persistence"),
+            cfg.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hidden = format!(
+        "error   hidden-data     /var/log  ({} B)",
+        "written before the mount".len()
+    );
+    assert!(text.contains(&hidden), "{text}");
+    assert!(
+        text.contains("        entry: environment.persistence.\"/persist\".directories[0] in"),
+        "{text}"
+    );
+    assert!(
+        text.contains("        fix: see it through a bind mount of ROOT alone"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning stale-storage   /persist/var/lib/old-service  (4 B)"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("8 errors, 4 warnings."), "{text}");
+}
+
+/// A root whose whitelist is right: mounts over empty directories, the data
+/// in storage, nothing else in storage.
+#[test]
+fn a_clean_root_exits_0_with_no_findings() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = Fixture::new();
+    f.dir("var/log")
+        .file("persist/var/log/new.log", "persisted")
+        .file("etc/machine-id", "")
+        .file("persist/etc/machine-id", "id\n")
+        .symlink("/persist/etc/adjtime", "etc/adjtime")
+        .file("persist/etc/adjtime", "0.0 0 0\n")
+        .dir("tmp");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/log" ], "files": [ "/etc/machine-id", { "file": "/etc/adjtime", "method": "symlink" } ] } }"#,
+    )
+    .unwrap();
+    let m = vec![
+        bind(&f.path("persist/var/log"), &f.path("var/log")),
+        bind(&f.path("persist/etc/machine-id"), &f.path("etc/machine-id")),
+        tmpfs(&f.path("tmp")),
+    ];
+    let (code, r) = check_json(&f, &m, &cfg);
+    assert_eq!(pairs(&r), Vec::<(String, String)>::new());
+    assert_eq!(code, 0);
+    let out = darlings_in_mount_ns(
+        &m,
+        false,
+        &[
+            OsStr::new("check"),
+            f.root().as_os_str(),
+            OsStr::new("--persistence"),
+            cfg.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("No problems found"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Warnings alone do not fail the gate.
+#[test]
+fn warnings_alone_exit_0() {
+    let f = Fixture::new();
+    f.file("persist/var/lib/old data/db", "rows")
+        .dir("persist/var/lib/kept");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/kept" ] } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = common::json(&out.stdout);
+    assert_eq!(
+        pairs(&r),
+        [
+            (
+                "stale-storage".to_string(),
+                "/persist/var/lib/old data".to_string()
+            ),
+            ("duplicate".to_string(), "/var/lib/kept".to_string())
+        ]
+    );
+    assert_eq!(r["counts"]["warnings"], 2);
+    // Paths in the fix's commands are shell words.
+    let fix = finding(&r, "stale-storage", "/persist/var/lib/old data")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let quoted = format!("`rm -r '{}/persist/var/lib/old data'`", f.root().display());
+    assert!(fix.contains(&quoted), "{fix}");
+}
+
+#[test]
+fn broken_input_exits_2_naming_the_problem() {
+    let f = Fixture::new();
+    f.dir("etc");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let bad = cfg_dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{ "/persist": { "directories": [ 42 ] } }"#).unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.json") && err.contains("directories[0]"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no partial output");
+    darlings()
+        .arg("check")
+        .arg(f.path("missing-root"))
+        .assert()
+        .code(2);
+    darlings()
+        .args(["check", "--against", "/nonexistent-baseline"])
+        .arg(f.root())
+        .assert()
+        .code(2);
+}
+
+/// Without the privilege to clone ROOT's mount, hidden data is not looked
+/// for, and the check says so instead of failing.
+#[test]
+fn unprivileged_the_hidden_data_check_is_skipped_with_a_note() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root to mount, then drops to nobody"
+    );
+    let f = Fixture::new();
+    f.file("var/log/old.log", "hidden")
+        .file("persist/var/log/new.log", "persisted");
+    // nobody must be able to read the root and the config.
+    f.chmod(".", 0o755);
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(&cfg, r#"{ "/persist": { "directories": [ "/var/log" ] } }"#).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(cfg_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let m = vec![bind(&f.path("persist/var/log"), &f.path("var/log"))];
+    let args = [
+        OsStr::new("check"),
+        f.root().as_os_str(),
+        OsStr::new("--persistence"),
+        cfg.as_os_str(),
+        OsStr::new("--json"),
+    ];
+    let out = darlings_in_mount_ns(&m, true, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = common::json(&out.stdout);
+    assert_eq!(r["skipped"][0]["kind"], "hidden-data");
+    assert!(
+        r["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs root"),
+        "{r}"
+    );
+    // As root, the same root has the finding.
+    let out = darlings_in_mount_ns(&m, false, &args);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        pairs(&common::json(&out.stdout)),
+        [("hidden-data".to_string(), "/var/log".to_string())]
+    );
+}
+
+/// Without --persistence, the whitelist is what the live system shows:
+/// bind mounts from storage (from a storage root nested in another one
+/// too) and links into storage cover their data, so they are not stale.
+#[test]
+fn without_a_config_the_live_system_is_the_whitelist() {
+    skip_unless!(
+        is_root() && have_unshare(),
+        "needs root and unshare for mounts"
+    );
+    let f = Fixture::new();
+    f.file("var/log/old.log", "hidden")
+        .file("persist/var/log/new.log", "persisted")
+        .dir("var/cache/fwupd")
+        .file("persist/cache/var/cache/fwupd/meta", "m")
+        .symlink("/persist/etc/adjtime", "etc/adjtime")
+        .file("persist/etc/adjtime", "0.0 0 0\n")
+        // impermanence took the link branch for the machine id.
+        .symlink("/persist/etc/machine-id", "etc/machine-id")
+        .file("persist/etc/machine-id", "id\n")
+        .file("persist/var/lib/old/db", "rows");
+    let m = vec![
+        bind(&f.path("persist/var/log"), &f.path("var/log")),
+        bind(
+            &f.path("persist/cache/var/cache/fwupd"),
+            &f.path("var/cache/fwupd"),
+        ),
+    ];
+    let run = || {
+        let out = darlings_in_mount_ns(
+            &m,
+            false,
+            &[
+                OsStr::new("check"),
+                f.root().as_os_str(),
+                OsStr::new("--json"),
+            ],
+        );
+        (out.status.code(), common::json(&out.stdout))
+    };
+    let (code, r) = run();
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        pairs(&r),
+        [
+            ("hidden-data".to_string(), "/var/log".to_string()),
+            ("needed-at-boot".to_string(), "/etc/machine-id".to_string()),
+            (
+                "stale-storage".to_string(),
+                "/persist/var/lib/old".to_string()
+            ),
+        ]
+    );
+    assert!(finding(&r, "hidden-data", "/var/log")["entry"].is_null());
+    // On a preservation system the link may come from the initrd's own
+    // tmpfiles rules, which the root does not show: no warning then.
+    f.file("etc/tmpfiles.d/preservation.conf", "# no links\n");
+    let (_, r) = run();
+    assert!(
+        !pairs(&r).iter().any(|(k, _)| k == "needed-at-boot"),
+        "{:#?}",
+        pairs(&r)
+    );
+}
+
+/// `summary` and `report` show the check's findings: the report as the very
+/// objects `check --json` prints, the summary in its own section.
+#[test]
+fn summary_and_report_show_the_same_findings() {
+    let f = Fixture::new();
+    f.file("persist/var/lib/old/db", "rows")
+        .file("var/lib/nixos/uid-map", "{}")
+        .dir("persist/var/lib/kept");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos" ] } }"#,
+    )
+    .unwrap();
+    let run = |cmd: &str, extra: &[&str]| {
+        darlings()
+            .arg(cmd)
+            .arg(f.root())
+            .arg("--persistence")
+            .arg(&cfg)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let check = run("check", &["--json"]);
+    assert_eq!(check.status.code(), Some(1));
+    let check = common::json(&check.stdout);
+    assert_eq!(
+        pairs(&check),
+        [
+            ("not-in-storage".to_string(), "/var/lib/nixos".to_string()),
+            (
+                "stale-storage".to_string(),
+                "/persist/var/lib/old".to_string()
+            ),
+        ]
+    );
+    let report = common::report(f.root(), &["--persistence", cfg.to_str().unwrap()]);
+    assert_eq!(report["findings"], check["findings"]);
+    assert_eq!(report["findings_skipped"], check["skipped"]);
+    let summary = run("summary", &[]);
+    assert_eq!(summary.status.code(), Some(0), "the summary is no gate");
+    let text = String::from_utf8(summary.stdout).unwrap();
+    assert!(
+        text.contains("Problems with the whitelist: 1 error, 1 warning"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  error   not-in-storage  /var/lib/nixos  (2 B)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("First: fix the problems with the whitelist"),
+        "{text}"
+    );
+}
+
+/// A directory home-manager links files into, persisted whole: its links
+/// are found on the root and in the user's home-manager generation; the
+/// fix lists what holds state, never a directory holding a link.
+#[test]
+fn a_home_manager_directory_persisted_whole_shadows_its_links() {
+    let f = Fixture::new();
+    let hm = "nix/store/xyz-home-manager-files";
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nbird:x:1000:100::/home/bird:/bin/sh\n",
+    )
+    .file(format!("{hm}/.config/git/config"), "[user]\n")
+    .file(format!("{hm}/.config/starship.toml"), "")
+    .symlink(
+        format!("/{hm}"),
+        "nix/store/abc-home-manager-generation/home-files",
+    )
+    .symlink(
+        "/nix/store/abc-home-manager-generation",
+        "home/bird/.local/state/nix/profiles/home-manager",
+    )
+    .symlink(
+        format!("/{hm}/.config/git/config"),
+        "home/bird/.config/git/config",
+    )
+    .file("home/bird/.config/app/state", "kept")
+    .file("home/bird/.local/share/app/db", "kept");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "users": { "bird": { "directories": [ ".config", ".local/share/app" ] } } } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r = common::json(&out.stdout);
+    let shadows: Vec<(String, String)> = pairs(&r)
+        .into_iter()
+        .filter(|(k, _)| k == "shadows-nix")
+        .collect();
+    assert_eq!(
+        shadows,
+        [("shadows-nix".to_string(), "/home/bird/.config".to_string())]
+    );
+    let s = finding(&r, "shadows-nix", "/home/bird/.config");
+    let msg = s["message"].as_str().unwrap();
+    assert!(
+        msg.contains("home-manager") && msg.contains("starship.toml"),
+        "{msg}"
+    );
+    let fix = s["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("directories = [ \"/home/bird/.config/app\" ]"),
+        "{fix}"
+    );
+    assert!(!fix.contains("/home/bird/.config/git"), "{fix}");
+}

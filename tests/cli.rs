@@ -1,0 +1,178 @@
+//! What NixOS users install and script against: shell completions, the man
+//! page, and the Nix packaging (package.nix evaluated by real Nix over the
+//! real nixpkgs lib, flake.nix parsed by real Nix).
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::darlings;
+
+/// Returns true if and only if `tool` can be run.
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = darlings().args(args).output().unwrap();
+    assert!(out.status.success(), "darlings {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Feeds `script` to `shell ARGS` on stdin or as a file and expects success.
+fn shell_accepts(shell: &str, args: &[&str], script: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("completion");
+    std::fs::write(&file, script).unwrap();
+    let out = Command::new(shell).args(args).arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{shell} rejects the completion script: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn completions_parse_in_every_shell_and_know_every_command() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        for cmd in ["summary", "report", "scan", "promote", "tui", "man"] {
+            assert!(script.contains(cmd), "{shell} completion names `{cmd}`");
+        }
+        assert!(script.contains("persistence"), "{shell}: options too");
+    }
+    let checks: [(&str, &[&str], &str); 3] = [
+        ("bash", &["-n"], "bash"),
+        ("zsh", &["-n"], "zsh"),
+        ("fish", &["--no-execute"], "fish"),
+    ];
+    for (shell, args, name) in checks {
+        if !have(shell) {
+            eprintln!("SKIPPED: {shell} is not installed, its completion is not parsed");
+            continue;
+        }
+        shell_accepts(shell, args, &stdout_of(&["completions", name]));
+    }
+    darlings().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn the_man_page_renders_without_warnings_and_documents_the_commands() {
+    let page = stdout_of(&["man"]);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH darlings 1"),
+        "roff"
+    );
+    for cmd in ["summary", "report", "promote", "completions"] {
+        assert!(page.contains(cmd), "the man page names `{cmd}`");
+    }
+    assert!(page.contains("Exit codes"), "the exit codes are documented");
+    if !have("groff") {
+        eprintln!("SKIPPED: groff is not installed, the man page is not rendered");
+        return;
+    }
+    let mut child = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "groff warns about nothing"
+    );
+}
+
+/// The repository's top directory.
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn flake_and_package_are_valid_nix() {
+    if !have("nix-instantiate") {
+        eprintln!("SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)");
+        return;
+    }
+    for file in ["flake.nix", "package.nix"] {
+        let out = Command::new("nix-instantiate")
+            .arg("--parse")
+            .arg(repo().join(file))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `pkgs.callPackage ./package.nix { }` with the real nixpkgs lib (from
+/// nix-community/nixpkgs.lib, pointed to by DARLINGS_NIXPKGS_LIB; not part of
+/// this repository) and a stub rustPlatform: the package darlings publishes.
+#[test]
+fn package_nix_builds_the_crate_of_this_repository() {
+    let Some(lib) = std::env::var_os("DARLINGS_NIXPKGS_LIB") else {
+        eprintln!(
+            "SKIPPED: set DARLINGS_NIXPKGS_LIB to a checkout of nix-community/nixpkgs.lib to evaluate package.nix"
+        );
+        return;
+    };
+    if !have("nix-instantiate") {
+        eprintln!("SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)");
+        return;
+    }
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json"])
+        .arg(repo().join("tests/data/package-eval.nix"))
+        .arg("--arg")
+        .arg("libPath")
+        .arg(Path::new(&lib))
+        .arg("--arg")
+        .arg("pkgPath")
+        .arg(repo().join("package.nix"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pname"], "darlings");
+    assert_eq!(
+        v["version"],
+        env!("CARGO_PKG_VERSION"),
+        "the version of Cargo.toml"
+    );
+    assert_eq!(v["name"], format!("darlings-{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(v["mainProgram"], "darlings", "`nix run` finds the binary");
+    assert_eq!(
+        Path::new(v["lockFile"].as_str().unwrap()),
+        repo().join("Cargo.lock"),
+        "the committed lock file pins the dependencies"
+    );
+    let kept = &v["kept"];
+    for wanted in ["manifest", "lock", "main", "knowledge", "readme"] {
+        assert_eq!(kept[wanted], true, "the source keeps {wanted}");
+    }
+    for dropped in ["tests", "bench", "target"] {
+        assert_eq!(kept[dropped], false, "the source leaves out {dropped}");
+    }
+}
