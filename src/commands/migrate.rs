@@ -74,7 +74,10 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
     let mut given = a.paths.clone();
     // `migrate /var/lib/foo` names a whitelisted path on /; `migrate
     // /mnt/root` a ROOT. The whitelist (read with the homes of /) decides.
-    let host = settings::load_persistence(Path::new("/"), &files)?;
+    let listed = |root: &Path| -> Result<Vec<crate::evidence::Listed>> {
+        Ok(crate::check::listed(&settings::load_config(root, &files)?))
+    };
+    let host = listed(Path::new("/"))?;
     let root = match &a.root {
         Some(first)
             if first.is_absolute()
@@ -91,7 +94,7 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
     let listed = if root == Path::new("/") {
         host
     } else {
-        settings::load_persistence(&root, &files)?
+        listed(&root)?
     };
     let only = given
         .iter()
@@ -102,12 +105,13 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
         .iter()
         .map(|p| in_root(p, "--storage"))
         .collect::<Result<Vec<_>>>()?;
+    let keepers = migrate::keepers::running(&root);
     Ok(migrate::Request {
         root,
         listed,
         only,
         storage,
-        keepers: Vec::new(),
+        keepers,
     })
 }
 

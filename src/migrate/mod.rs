@@ -17,6 +17,7 @@ pub mod compare;
 mod content;
 pub mod copy;
 mod fsx;
+pub mod keepers;
 pub mod render;
 pub mod staging;
 pub mod tree;
