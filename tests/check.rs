@@ -1026,3 +1026,47 @@ fn home_manager_configs_alone_judge_only_their_homes_storage() {
         "{r}"
     );
 }
+
+/// A listed path the scan cannot read (a 0700 directory, checked as another
+/// user) is named as not checked, not passed as clean.
+#[test]
+fn a_listed_path_that_cannot_be_read_is_named_as_not_checked() {
+    skip_unless!(is_root() && have_unshare(), "needs root to drop to nobody");
+    let f = Fixture::new();
+    f.file("home/alice/.ssh/id_ed25519", "KEY").dir("persist");
+    f.chmod(".", 0o755);
+    f.chmod("home/alice/.ssh", 0o700);
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/home/alice/.ssh" ] } }"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(cfg_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args = [
+        OsStr::new("check"),
+        f.root().as_os_str(),
+        OsStr::new("--persistence"),
+        cfg.as_os_str(),
+        OsStr::new("--json"),
+    ];
+    let out = darlings_in_mount_ns(&[], true, &args);
+    let r = common::json(&out.stdout);
+    let skipped = r["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["kind"] == "not-in-storage"
+            && s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("/home/alice/.ssh could not be read")),
+        "{r}"
+    );
+    // As root it is read, and found not in storage.
+    let out = darlings_in_mount_ns(&[], false, &args);
+    assert_eq!(
+        pairs(&common::json(&out.stdout)),
+        [("not-in-storage".to_string(), "/home/alice/.ssh".to_string())]
+    );
+}
