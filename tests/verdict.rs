@@ -684,3 +684,66 @@ fn what_users_keep_is_known_and_never_called_safe_to_lose() {
         "{must_persist} of {must} advised persist"
     );
 }
+
+/// A system generation whose activation runs update-users-groups on a spec
+/// with `mutableUsers` (as nixos/modules/config/users-groups.nix writes it).
+fn with_accounts_spec(f: &Fixture, mutable: bool) {
+    let spec = "nix/store/0v0pb5zz3nb4xvm4g8bf0d9ax5nhzrgy-users-groups.json";
+    f.file(
+        spec,
+        format!(r#"{{"mutableUsers":{mutable},"users":[{{"name":"alice","uid":1000}}],"groups":[]}}"#),
+    )
+    .file(
+        "nix/store/sss-nixos-system-host-25.11/activate",
+        format!(
+            "#!/nix/store/ccc-bash/bin/sh\n#### Activation script snippet users:\ninstall -m 0700 -d /root\n/nix/store/ppp-perl-env/bin/perl \\\n-w /nix/store/qqq-update-users-groups.pl /{spec}\n"
+        ),
+    )
+    .symlink(
+        "/nix/store/sss-nixos-system-host-25.11",
+        "nix/var/nix/profiles/system",
+    )
+    .file("etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n")
+    .file("etc/shadow", "root:!:1::::::\nalice:$y$j9T$set-with-passwd:20000::::::\n")
+    .file("etc/group", "root:x:0:\nusers:x:100:\n");
+}
+
+/// With users.mutableUsers = true (NixOS's default), what passwd changed lives
+/// only in /etc/shadow: stray, not "regenerated"; with false it is rewritten
+/// from the configuration; without a generation to read, as before.
+#[test]
+fn account_files_follow_the_generation_s_mutable_users() {
+    let f = Fixture::new();
+    nixos_base(&f, &[], &[]);
+    with_accounts_spec(&f, true);
+    let r = report(&f);
+    for p in ["/etc/shadow", "/etc/passwd", "/etc/group"] {
+        let e = get(&r, p);
+        assert_eq!(e["class"], "stray", "{p}: {e}");
+        assert!(
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .contains("mutableUsers = true"),
+            "{p}: {e}"
+        );
+        assert_eq!(e["advice"], "review", "{p}: {e}");
+    }
+    let f = Fixture::new();
+    nixos_base(&f, &[], &[]);
+    with_accounts_spec(&f, false);
+    let r = report(&f);
+    let e = get(&r, "/etc/shadow");
+    assert_eq!(e["class"], "nix-managed", "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mutableUsers = false"),
+        "{e}"
+    );
+    let f = Fixture::new();
+    nixos_base(&f, &[], &[]);
+    f.file("etc/shadow", "root:!:1::::::\n");
+    assert_eq!(get(&report(&f), "/etc/shadow")["class"], "nix-managed");
+}

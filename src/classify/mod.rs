@@ -462,7 +462,30 @@ fn entry_rule(
     if e.depth > 2 {
         return None;
     }
-    if let Some((_, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
+    if let Some((p, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
+        // The account files are only regenerated without mutable users; the
+        // root's generation says which (evidence/accounts.rs).
+        if let Some(acc) = &input.evidence.accounts
+            && crate::evidence::accounts::FILES.contains(p)
+        {
+            return if acc.mutable {
+                Found::new(
+                    Class::Stray,
+                    v.intern(&format!(
+                        "activation merges users.users into this file and keeps the rest: what passwd, useradd or chsh changed lives only here ({})",
+                        acc.evidence
+                    )),
+                )
+            } else {
+                Found::new(
+                    Class::NixManaged,
+                    v.intern(&format!(
+                        "rewritten by activation from users.users ({})",
+                        acc.evidence
+                    )),
+                )
+            };
+        }
         return Found::new(Class::NixManaged, v.intern(why));
     }
     if e.kind == Kind::Dir && BOOT_DIRS.iter().any(|d| d.as_bytes() == path) {

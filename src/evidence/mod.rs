@@ -16,12 +16,14 @@ use crate::mountinfo::Mount;
 use crate::resolve::{Ending, Resolver, is_under};
 use crate::scan::Kind;
 
+pub mod accounts;
 mod ignore_rules;
 mod mounts;
 mod tmpfiles;
 pub mod units;
 mod userborn;
 
+pub use accounts::Accounts;
 pub use ignore_rules::{load_ignore, parse_ignore};
 pub use userborn::Userborn;
 
@@ -74,6 +76,8 @@ pub struct Evidence {
     pub owners: crate::owners::Owners,
     /// userborn, when the root uses it.
     pub userborn: Option<Userborn>,
+    /// `users.mutableUsers` of the root's system generation, when it has one.
+    pub accounts: Option<Accounts>,
     /// The homes of the root's people (`/etc/passwd`), `/root` included.
     pub homes: Vec<Vec<u8>>,
 }
@@ -148,6 +152,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         .map(|(_, home)| normalize(home.as_os_str().as_bytes()))
         .collect();
     ev.userborn = userborn::detect(res, &units.services);
+    ev.accounts = accounts::detect(res);
     ev.owners = crate::owners::Owners::new(&units.services, users);
     for s in units.services.iter().filter(|s| s.dynamic_user) {
         for d in &s.dirs {
