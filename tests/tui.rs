@@ -861,6 +861,29 @@ fn keys_replay_headless_and_print_the_last_screen() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Ctrl-Space"));
 }
 
+/// The file the TUI writes to is read back on the next run: paths written
+/// there are listed (persisted, not backed yet), not stray to review again.
+#[test]
+fn paths_written_on_an_earlier_run_are_not_offered_again() {
+    let f = fixture();
+    let out = tempfile::tempdir().expect("temp dir");
+    let marked = |keys: &str| {
+        let r = headless(&f, out.path(), keys)
+            .arg("--print-marked")
+            .output()
+            .expect("run");
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    // The first screen selects the largest stray directory: docker.
+    assert_eq!(marked("Space q"), "/var/lib/docker\n");
+    marked("Space w y q");
+    // Written, it is listed now: the first screen selects what is left.
+    let again = marked("Space q");
+    assert!(!again.contains("/var/lib/docker"), "{again}");
+    assert!(!again.is_empty(), "something else is still stray");
+}
+
 #[test]
 fn print_marked_prints_the_marks_left_at_exit_and_quits_without_asking() {
     let f = fixture();

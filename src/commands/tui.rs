@@ -59,7 +59,7 @@ pub fn run(
     write: &WriteArgs,
     ui: &UiArgs,
 ) -> Result<Outcome> {
-    let (opts, config) = settings::audit_and_config(root, scan)?;
+    let (opts, config) = with_written_whitelist(root, scan, &write.whitelist)?;
     settings::check_output(&write.whitelist, &opts.baseline)?;
     let settings = tui::model::Settings {
         whitelist: write.whitelist.clone(),
@@ -73,6 +73,42 @@ pub fn run(
         println!("{}", model.status);
     }
     Ok(Outcome::Success)
+}
+
+/// The audit with the whitelist file the TUI writes to read as a config too,
+/// when it exists: the paths written there on an earlier run are listed
+/// (persisted, "not backed yet" until migrated and rebuilt), not stray again
+/// for a second review. A file darlings cannot read as a config (a person's
+/// module with `let` or functions) is left out with a note on stderr.
+fn with_written_whitelist(
+    root: Option<&Path>,
+    scan: &ScanArgs,
+    whitelist: &Path,
+) -> Result<(AuditOptions, Vec<crate::check::ConfigFile>)> {
+    let same = |p: &Path| {
+        std::fs::canonicalize(p)
+            .ok()
+            .is_some_and(|c| Some(c) == std::fs::canonicalize(whitelist).ok())
+    };
+    let exists = std::fs::symlink_metadata(whitelist).is_ok_and(|m| m.is_file());
+    if !exists || scan.persistence.iter().any(|p| same(p)) {
+        return settings::audit_and_config(root, scan);
+    }
+    let mut with = scan.clone();
+    with.persistence.push(whitelist.to_path_buf());
+    match settings::audit_and_config(root, &with) {
+        Ok(r) => Ok(r),
+        Err(e @ Error::BadInput { .. }) if matches!(&e, Error::BadInput { path, .. } if same(path)) =>
+        {
+            eprintln!(
+                "darlings: note: the paths already in {} are not counted as listed: {}",
+                crate::text::quote_path(whitelist),
+                crate::text::escape_message(&e.to_string(), false)
+            );
+            settings::audit_and_config(root, scan)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `darlings demo`: the TUI on a freshly built sample root.
