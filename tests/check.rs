@@ -1070,3 +1070,50 @@ fn a_listed_path_that_cannot_be_read_is_named_as_not_checked() {
         [("not-in-storage".to_string(), "/home/alice/.ssh".to_string())]
     );
 }
+
+/// A directory listed under `files` (or a file under `directories`): the
+/// mount fails at boot. Reported with the entry to move, not a copy command.
+#[test]
+fn an_entry_of_the_wrong_kind_says_to_move_it_to_the_right_list() {
+    let f = Fixture::new();
+    f.file("var/lib/app/db", "rows")
+        .file("etc/adjtime", "0.0 0 0\n")
+        .dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/etc/adjtime" ], "files": [ "/var/lib/app" ] } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let app = finding(&r, "not-in-storage", "/var/lib/app");
+    assert!(
+        app["message"]
+            .as_str()
+            .unwrap()
+            .contains("listed as a file, but it is a directory"),
+        "{app}"
+    );
+    assert!(
+        app["fix"].as_str().unwrap().contains("directories list"),
+        "{app}"
+    );
+    let adj = finding(&r, "not-in-storage", "/etc/adjtime");
+    assert!(
+        adj["message"]
+            .as_str()
+            .unwrap()
+            .contains("listed as a directory, but it is a file"),
+        "{adj}"
+    );
+    assert!(adj["fix"].as_str().unwrap().contains("files list"), "{adj}");
+}

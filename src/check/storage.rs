@@ -338,6 +338,29 @@ fn not_in_storage(
 ) -> Finding {
     let path = &item.path;
     let p = ctx.host(path);
+    // Listed as the wrong kind, the module mounts a file over a directory
+    // (or the reverse) and the mount fails at boot: fix the entry first,
+    // since copying cannot help (migrate refuses it too).
+    let wrong_kind = match (item.is_file, now) {
+        (Some(true), Now::Dir(..)) => Some(("a file", "a directory", "directories")),
+        (Some(false), Now::File(..)) => Some(("a directory", "a file", "files")),
+        _ => None,
+    };
+    if let Some((listed_as, is, list)) = wrong_kind {
+        return Finding {
+            kind: Kind::NotInStorage,
+            path: path.clone(),
+            entry: item.entry.clone(),
+            bytes: now.bytes(),
+            message: format!(
+                "listed as {listed_as}, but it is {is} on ROOT ({}): the mount at the next boot fails, nothing keeps it, and the wipe deletes it",
+                now.describe()
+            ),
+            fix: format!(
+                "move the entry to the {list} list, then copy the data into storage (darlings migrate)"
+            ),
+        };
+    }
     let (message_tail, fix) = match dest {
         None => (
             String::new(),
