@@ -40,10 +40,11 @@
 //! - [`cli`], [`settings`]: the command line and its validation.
 //! - [`commands`]: one file per command: arguments → settings → pipeline → printer, TUI or writer.
 
+pub mod text;
+
 pub mod error;
 pub mod linediff;
 pub mod paths;
-pub mod text;
 pub mod timing;
 
 pub mod safe_open;
@@ -65,9 +66,11 @@ pub mod knowledge;
 pub mod nix;
 pub mod persistence;
 
-pub mod classify;
-pub mod evidence;
 pub mod owners;
+
+pub mod evidence;
+
+pub mod classify;
 
 pub mod audit;
 pub mod check;
