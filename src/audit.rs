@@ -317,6 +317,8 @@ impl Audit {
     /// An audit of `cur` against `base` whose verdicts were decided
     /// elsewhere (synthetic roots in tests and benchmarks): pairs and changes
     /// are computed, nothing is hashed, classified or read from disk.
+    // Public only so integration tests (tests/tui.rs) can build an audit of a
+    // synthetic root; hidden from the API documentation.
     #[doc(hidden)]
     pub fn from_verdicts(
         cur: Tree,
