@@ -120,19 +120,19 @@ fn roots_used(stream: TokenStream, depth: usize, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn no_module_uses_a_module_declared_below_it_in_lib_rs() {
+/// One use of a module by another: (user, used, file below src/).
+struct Import {
+    user: String,
+    used: String,
+    file: String,
+}
+
+/// Every use of one top-level module by another in src/.
+fn imports() -> Vec<Import> {
     let (order, reexports) = lib_map();
-    assert!(order.len() > 20, "lib.rs declares {order:?}");
-    let rank: HashMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), i))
-        .collect();
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
-    let mut upward = Vec::new();
-    let mut edges = 0;
+    let mut out = Vec::new();
     for file in &files {
         let rel = file.strip_prefix(src()).unwrap();
         let parts: Vec<String> = rel
@@ -140,9 +140,9 @@ fn no_module_uses_a_module_declared_below_it_in_lib_rs() {
             .map(|c| c.to_string_lossy().into_owned())
             .collect();
         let me = parts[0].trim_end_matches(".rs");
-        let Some(&my_rank) = rank.get(me) else {
+        if !order.iter().any(|m| m == me) {
             continue; // lib.rs, main.rs
-        };
+        }
         // src/x.rs and src/x/mod.rs are one module below the root; src/x/y.rs two.
         let depth = parts.len() - usize::from(parts.last().unwrap() == "mod.rs");
         let text = std::fs::read_to_string(file).unwrap();
@@ -151,30 +151,59 @@ fn no_module_uses_a_module_declared_below_it_in_lib_rs() {
         let mut names = Vec::new();
         roots_used(stream, depth, &mut names);
         for name in names {
-            let target = reexports.get(&name).map_or(name.as_str(), String::as_str);
-            let Some(&r) = rank.get(target) else {
-                continue; // `crate::*` or a root item that is not a module
-            };
-            if target != me {
-                edges += 1;
-                if r > my_rank {
-                    upward.push(format!("{} uses {target}", rel.display()));
-                }
+            let used = reexports.get(&name).unwrap_or(&name);
+            // `crate::*` or a root item that is not a module does not count.
+            if used != me && order.contains(used) {
+                out.push(Import {
+                    user: me.to_string(),
+                    used: used.clone(),
+                    file: rel.display().to_string(),
+                });
             }
         }
     }
     // The lexer found the real imports (audit uses scan, classify, ...).
     assert!(
-        edges > 100,
-        "only {edges} imports found: the lexer is broken"
+        out.len() > 100,
+        "only {} imports found: the lexer is broken",
+        out.len()
     );
-    upward.sort();
-    upward.dedup();
+    out
+}
+
+/// The imports of `imports` that `bad` rejects, one line each.
+fn offending(imports: &[Import], bad: impl Fn(&Import) -> bool) -> String {
+    let mut lines: Vec<String> = imports
+        .iter()
+        .filter(|i| bad(i))
+        .map(|i| format!("{} uses {}", i.file, i.used))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines.join("\n  ")
+}
+
+#[test]
+fn no_module_uses_a_module_declared_below_it_in_lib_rs() {
+    let (order, _) = lib_map();
+    assert!(order.len() > 20, "lib.rs declares {order:?}");
+    let rank = |m: &str| order.iter().position(|o| o == m).unwrap();
+    let upward = offending(&imports(), |i| rank(&i.used) > rank(&i.user));
     assert!(
         upward.is_empty(),
         "imports of a module declared below the importer in src/lib.rs \
-         (move the code, or the module, so data flows one way):\n  {}",
-        upward.join("\n  ")
+         (move the code, or the module, so data flows one way):\n  {upward}"
+    );
+}
+
+#[test]
+fn the_tui_uses_neither_the_command_line_nor_the_printers() {
+    let bad = offending(&imports(), |i| {
+        i.user == "tui" && ["cli", "settings", "report", "summary"].contains(&i.used.as_str())
+    });
+    assert!(
+        bad.is_empty(),
+        "the TUI gets its settings and text helpers from below it:\n  {bad}"
     );
 }
 
