@@ -31,6 +31,8 @@
 //! - [`owners`]: who keeps state in a service directory (the unit naming it, or its user and that user's units).
 //! - [`evidence`]: storage, whitelist (configs + live mounts/links), /etc/.clean, units, tmpfiles links, userborn, ignore rules.
 //! - [`classify`]: persisted / Nix-managed / stray, with reasons and advice.
+//! - [`migrate`]: copies whitelisted data from ROOT into storage, verified and crash-safe
+//!   (`docs/migrate.md`); it needs the whitelist and the units, not the audit.
 //! - [`audit`]: the pipeline every command runs, producing a sealed [`audit::Audit`].
 //! - [`check`]: what is wrong with the whitelist in effect (`darlings check`, `docs/check.md`).
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
@@ -41,7 +43,6 @@
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: adds paths to the whitelist file: a person's file edited in place through
 //!   rnix's tree, a new one rendered (`docs/whitelist-editing.md`); atomic writes, `.bak`.
-//! - [`migrate`]: copies whitelisted data from ROOT into storage, verified and crash-safe (`docs/migrate.md`).
 //! - [`tui`]: the interactive review (model / update / view, one file per pane in `tui/view/`).
 //! - [`demo`]: the sample NixOS-like root of `darlings demo`.
 //!
@@ -81,6 +82,8 @@ pub mod evidence;
 
 pub mod classify;
 
+pub mod migrate;
+
 pub mod audit;
 pub mod check;
 pub mod suggest;
@@ -89,8 +92,6 @@ pub mod progress;
 pub mod report;
 pub mod summary;
 pub mod whitelist;
-
-pub mod migrate;
 
 pub mod tui;
 
