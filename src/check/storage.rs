@@ -146,6 +146,7 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
     let tree = ctx.audit.cur();
     let base = ctx.audit.base().map(|b| Resolver::new(b, &NothingBeyond));
     let mut out = Vec::new();
+    let mut maybe_copied = Vec::new();
     for item in distinct(&ctx.items) {
         if item.entry.is_none() {
             continue; // mounted from storage without a listing: backed by definition
@@ -198,13 +199,76 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
             _ => continue,
         };
         let stored = dest.as_ref().and_then(|d| meta_in_root(ctx, d));
-        out.push(if expect_link {
-            replaced_link(ctx, item, &now, dest.as_deref(), stored)
+        // A link is "replaced" only on evidence that it was there: the
+        // baseline had it, or storage holds the data it pointed to. A root
+        // never set up (no copy in storage yet) just has its data on ROOT:
+        // not-in-storage, whose fix copies it, where replaced-link's would
+        // offer to delete the only copy.
+        let replaced =
+            expect_link && (was_link.is_some() || stored.is_some() || matches!(now, Now::Link(_)));
+        if replaced {
+            out.push(replaced_link(ctx, item, &now, dest.as_deref(), stored));
         } else {
-            not_in_storage(ctx, item, &now, dest.as_deref(), stored)
-        });
+            let copied = stored.is_some()
+                && item.storage.is_some()
+                && matches!(now, Now::Dir(..) | Now::File(..));
+            let finding = not_in_storage(ctx, item, &now, dest.as_deref(), stored);
+            if copied {
+                maybe_copied.push((item, finding));
+            } else {
+                out.push(finding);
+            }
+        }
     }
+    // Storage holds a copy too (a root checked offline after `darlings
+    // migrate`, or a copy made by hand): when it is the same data, the boot
+    // shows storage's copy and the wipe deletes only a duplicate, so nothing
+    // is lost. Decided as migrate decides "already in storage" (every entry's
+    // metadata and BLAKE3), in one plan for all such paths.
+    let same = same_in_storage(ctx, maybe_copied.iter().map(|(item, _)| *item));
+    out.extend(
+        maybe_copied
+            .into_iter()
+            .filter(|(item, _)| !same.contains(&item.path))
+            .map(|(_, finding)| finding),
+    );
     out
+}
+
+/// The paths among `items` whose copy in storage holds the same data as
+/// ROOT: content, kind, mode, owner, mtime, link text, xattrs and hard links
+/// (the comparison of `darlings migrate`). A path the comparison cannot
+/// decide (unreadable, a file open for writing) is not in the set.
+fn same_in_storage<'a>(ctx: &Ctx<'_>, items: impl Iterator<Item = &'a Item>) -> BTreeSet<Vec<u8>> {
+    let listed: Vec<crate::evidence::Listed> = items
+        .filter_map(|item| {
+            Some(crate::evidence::Listed {
+                path: item.path.clone(),
+                storage: item.storage.clone()?,
+                is_file: item.is_file.unwrap_or(false),
+                by_symlink: false,
+                origin: String::new(),
+            })
+        })
+        .collect();
+    if listed.is_empty() {
+        return BTreeSet::new();
+    }
+    let request = crate::migrate::Request {
+        root: ctx.audit.cur().root.clone(),
+        listed,
+        only: Vec::new(),
+        storage: Vec::new(),
+        keepers: Vec::new(),
+    };
+    let Ok(plan) = crate::migrate::plan(&request) else {
+        return BTreeSet::new();
+    };
+    plan.paths
+        .into_iter()
+        .filter(|p| matches!(p.state, crate::migrate::State::InStorage(_)))
+        .map(|p| p.entry.path)
+        .collect()
 }
 
 /// What sits at a listed path on ROOT.
@@ -254,6 +318,17 @@ fn stored_text(ctx: &Ctx<'_>, dest: &[u8], stored: Option<Meta>) -> String {
     }
 }
 
+/// `darlings migrate [ROOT] PATH --yes`: the verified copy of one listed path.
+fn migrate_command(ctx: &Ctx<'_>, path: &[u8]) -> String {
+    let root = ctx.audit.cur().root.as_os_str().as_bytes();
+    let root = if root == b"/" {
+        String::new()
+    } else {
+        format!("{} ", super::sh(root))
+    };
+    format!("darlings migrate {root}{} --yes", super::sh(path))
+}
+
 fn not_in_storage(
     ctx: &Ctx<'_>,
     item: &Item,
@@ -277,8 +352,11 @@ fn not_in_storage(
                 (_, Some(_)) => format!(
                     "compare {p} with {host_d} and keep the one you need in storage before the next boot (`cp -a {p} {host_d}` makes the root's copy win)"
                 ),
+                // migrate copies, verifies and only then makes the copy
+                // visible; cp -a stays as the by-hand way.
                 (_, None) => format!(
-                    "copy it into storage before the next boot: `mkdir -p {} && cp -a {p} {host_d}`",
+                    "copy it into storage before the next boot, verified: `{}` (with the same --persistence), or by hand: `mkdir -p {} && cp -a {p} {host_d}`",
+                    migrate_command(ctx, path),
                     ctx.host(parent(d))
                 ),
             };
@@ -338,10 +416,24 @@ fn replaced_link(
             "persisted as a symlink into {shown_d}, but it is now {}: a program replaced the link, so what it wrote since stays on ROOT and is lost at the next wipe{stored}",
             now.describe()
         ),
-        fix: format!(
-            "{restore}; a program that saves by replacing the file will do it again: persist the directory holding it ({}) instead, or bind-mount the file ({how})",
-            escape_bytes(parent(path))
-        ),
+        fix: format!("{restore}; {}", instead(path, how)),
+    }
+}
+
+/// What to persist instead of a link a program keeps replacing: the
+/// directory holding it, unless NixOS generates files in that directory
+/// (`/etc`: persisting it whole hides them), then only the bind mount.
+fn instead(path: &[u8], how: &str) -> String {
+    let dir = parent(path);
+    if dir == b"/" || dir == b"/etc" {
+        format!(
+            "a program that saves by replacing the file will do it again: bind-mount the file instead ({how})"
+        )
+    } else {
+        format!(
+            "a program that saves by replacing the file will do it again: persist the directory holding it ({}) instead, or bind-mount the file ({how})",
+            escape_bytes(dir)
+        )
     }
 }
 
@@ -356,6 +448,41 @@ pub fn stale(ctx: &Ctx<'_>) -> (Vec<Finding>, Vec<String>) {
                 .to_string(),
         );
         return (out, skipped);
+    }
+    // Only Home Manager configs given (one file per user): they say nothing
+    // of the system's entries, so storage outside those users' homes is not
+    // judged (it would all look stale, with `rm -r` as the fix).
+    let configs: Vec<&Item> = ctx
+        .items
+        .iter()
+        .filter(|i| i.entry.as_ref().is_some_and(|e| e.file.is_some()))
+        .collect();
+    let home_only = !configs.is_empty()
+        && configs
+            .iter()
+            .all(|i| i.module == super::items::Module::HomeManager);
+    let homes: BTreeSet<Vec<u8>> = if home_only {
+        configs
+            .iter()
+            .filter_map(|i| {
+                let name = i.home_user.as_deref()?;
+                let home = ctx.users.home_of(name)?;
+                Some(crate::paths::normalize(home.as_os_str().as_bytes()))
+            })
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    if home_only {
+        let shown: Vec<String> = homes.iter().map(|h| escape_bytes(h)).collect();
+        skipped.push(format!(
+            "only Home Manager configs were given: storage outside {} is not checked (give the NixOS config's export too)",
+            if shown.is_empty() {
+                "the users' homes".to_string()
+            } else {
+                shown.join(", ")
+            }
+        ));
     }
     for s in &ctx.ev.storage {
         let Ok(fd) = walk::open_at_path(ctx.root_fd.as_fd(), s, true, ResolveFlags::IN_ROOT) else {
@@ -393,7 +520,16 @@ pub fn stale(ctx: &Ctx<'_>) -> (Vec<Finding>, Vec<String>) {
             ));
             continue;
         }
+        let before = out.len();
         stale_in(ctx, s, &fd, b"", &covered, &mut out);
+        if home_only {
+            let mut kept = out.split_off(before);
+            kept.retain(|f| {
+                let rel = &f.path[if s == b"/" { 0 } else { s.len() }..];
+                homes.iter().any(|h| is_under(rel, h))
+            });
+            out.extend(kept);
+        }
     }
     (out, skipped)
 }

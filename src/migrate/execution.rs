@@ -153,6 +153,8 @@ struct Publish {
     /// The storage directory it goes into.
     dest_parent: OwnedFd,
     methods: Methods,
+    /// Storage held an empty directory there (see [`Source`]).
+    over_empty: bool,
 }
 
 impl Publish {
@@ -164,6 +166,8 @@ impl Publish {
         let name = std::ffi::OsStr::from_bytes(&self.name);
         let state = if let Err(e) = rustix::fs::syncfs(&self.slot) {
             failed(format!("cannot sync the copy: {}", std::io::Error::from(e)))
+        } else if self.over_empty {
+            self.exchange_with_empty()
         } else {
             match rustix::fs::renameat_with(
                 &self.slot,
@@ -188,6 +192,52 @@ impl Publish {
         };
         let _ = fsx::remove_tree(self.staging.as_fd(), &self.slot_name);
         state
+    }
+}
+
+impl Publish {
+    /// Puts the copy in place of storage's empty directory: the two are
+    /// exchanged atomically, then the old one is removed only if it is still
+    /// empty (rmdir refuses otherwise); if something was written into it
+    /// meanwhile, the exchange is undone and the path refused.
+    fn exchange_with_empty(&self) -> State {
+        let name = std::ffi::OsStr::from_bytes(&self.name);
+        let failed = |s: String| State::Refused(Refusal::Failed(s));
+        if let Err(e) = rustix::fs::renameat_with(
+            &self.slot,
+            name,
+            &self.dest_parent,
+            name,
+            rustix::fs::RenameFlags::EXCHANGE,
+        ) {
+            return match e {
+                Errno::NOENT => State::Refused(Refusal::Appeared),
+                e => failed(format!(
+                    "cannot move the verified copy into place: {}",
+                    std::io::Error::from(e)
+                )),
+            };
+        }
+        match rustix::fs::unlinkat(&self.slot, name, rustix::fs::AtFlags::REMOVEDIR) {
+            Ok(()) => match fsx::sync_dir(self.dest_parent.as_fd()) {
+                Ok(()) => State::Copied(self.methods),
+                Err(e) => failed(format!(
+                    "the copy is in place, but its directory cannot be synced: {}",
+                    std::io::Error::from(e)
+                )),
+            },
+            Err(_) => {
+                // Storage's directory got entries while we copied: put it back.
+                let _ = rustix::fs::renameat_with(
+                    &self.slot,
+                    name,
+                    &self.dest_parent,
+                    name,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                );
+                State::Refused(Refusal::Appeared)
+            }
+        }
     }
 }
 
@@ -262,6 +312,7 @@ fn migrate_one(
                     name,
                     dest_parent,
                     methods,
+                    over_empty: source.over_empty,
                 });
             }
             Ok(Err(state)) => {

@@ -136,6 +136,9 @@ struct Source {
     tree: Tree,
     /// When it was walked (seconds since the epoch).
     walked_at: i64,
+    /// Storage holds an empty directory at the destination (the module
+    /// created it at activation): the copy takes its place.
+    over_empty: bool,
 }
 
 /// The plan of a migration, and after [`execute`], its results.

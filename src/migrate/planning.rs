@@ -305,7 +305,17 @@ fn decide(
     if !busy.is_empty() {
         return State::Refused(Refusal::Writers(busy));
     }
-    if let (Some(dp), Some(_)) = (&dest_parent, &dest_top) {
+    // impermanence and preservation create each listed directory in storage
+    // when the whitelist is first activated: an empty one holds nothing to
+    // lose, so the copy replaces it (never a non-empty one).
+    let over_empty = kind == Kind::Dir
+        && dest_top
+            .as_ref()
+            .is_some_and(|d| d.node().kind == Kind::Dir)
+        && dest_parent.as_ref().is_some_and(|dp| {
+            tree::walk(dp.as_fd(), &name, tree::Read::META).is_ok_and(|t| t.nodes.len() == 1)
+        });
+    if !over_empty && let (Some(dp), Some(_)) = (&dest_parent, &dest_top) {
         return match compare_with_storage(parent.as_fd(), &tree, dp.as_fd()) {
             Ok(d) if d.is_empty() => State::InStorage("same content and metadata"),
             Ok(d) => State::Refused(Refusal::Conflict(d)),
@@ -317,6 +327,7 @@ fn decide(
         parent,
         tree,
         walked_at,
+        over_empty,
     });
     State::ToCopy
 }
