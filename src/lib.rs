@@ -8,7 +8,7 @@
 //!                                   └──► migrate (the whitelist's data into storage; no audit)
 //! ```
 //!
-//! Foundations, used by every stage:
+//! Foundations, below every stage:
 //! - [`text`]: escaping of names for terminals (control chars, BiDi, bad UTF-8), sizes, dates.
 //! - [`error`]: the library's error type; every variant names its file.
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
