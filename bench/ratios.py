@@ -6,7 +6,7 @@ Usage: bench/ratios.py RESULTS_DIR [RESULTS_DIR...]
 Reads, per directory: meta.txt (key=value), GROUP.rN.json (hyperfine --export-json, one per
 round), rss.tsv (name, peak RSS KiB, command), GROUP.vmstat and probe/FAILED. Prints:
   * medians per command, pooling the runs of all rounds of a group;
-  * the ratios darlings targets (shared/PERF.md section 7), pooled and per round; a ratio is
+  * the ratios darlings targets (RATIOS below), pooled and per round; a ratio is
     only ever taken between commands of the same hyperfine invocation (round);
   * peak RSS in bytes per scanned entry;
   * warnings: failed darlings commands, rounds that disagree, page-cache drops during warm groups.

@@ -38,8 +38,9 @@
 #
 # Method (why it looks like this):
 #   * Every group compares commands inside ONE hyperfine invocation (--warmup 1, 10 runs for walks,
-#     5 for the rest, --export-json). This VM drifts by 10-30% over minutes (see shared/PERF.md),
-#     so only numbers from the same invocation are compared, and every target is a ratio.
+#     5 for the rest, --export-json). This VM drifts by 10-30% over minutes (the same command
+#     timed again later), so only numbers from the same invocation are compared, and every
+#     target is a ratio.
 #   * hyperfine does not alternate: it runs all runs of command A, then all runs of B. A slow
 #     drift (another job compiling on this 2-core box, page-cache state) can therefore land on
 #     one command only. We repeat each group --rounds times (default 2) and reverse the command
@@ -47,13 +48,13 @@
 #     sides. ratios.py pools the runs of all rounds for the medians and also prints the ratio of
 #     each round on its own: if the rounds disagree much, the figure is noise, not a result.
 #     We chose this over a custom alternating runner to keep hyperfine's statistics, warmup
-#     handling and JSON format, which are what PERF.md's numbers were made with.
+#     handling and JSON format, which the peers' first measurements were also made with.
 #   * darlings is still being written. Each darlings command is first run once outside hyperfine
 #     (a "probe", also a second warmup). If it fails, its stderr is printed and it is left out of
 #     the hyperfine invocation, so the peers are still timed (hyperfine aborts a whole invocation
 #     when one command fails, and --ignore-failure would time a crash as if it were a result).
 #   * Reports are written to stdout, which hyperfine sends to /dev/null, instead of
-#     `-o /dev/null`: SPEC section 3 says -o files are written atomically (temp file + rename in
+#     `-o /dev/null`: -o files are written atomically (README, 'Development': temp file + rename in
 #     the same directory), which as root could replace /dev/null itself with a regular file.
 #     The harness also checks /dev/null after every darlings probe.
 #   * The machine is shared (other sessions compile Rust on the same 2 cores). Each round first
@@ -450,7 +451,7 @@ run_target() {
             c+=(darlings-report-diff "$D report $R2 --against $R")
         fi
         # Dry run (-n) with itemized changes (-i): rsync's quick check (size + mtime) plus
-        # permissions, owner, group, devices/specials and symlinks, like PERF.md 3.4.
+        # permissions, owner, group, devices/specials and symlinks: the peers' tree-diff setting.
         c+=(rsync-n "rsync -rlpgoDn --delete -i $R/ $R2/")
         bench_group diff 5 --warmup 1 -- "${c[@]}"
     fi

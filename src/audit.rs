@@ -14,7 +14,7 @@ use crate::resolve::{ChildIndex, HostBeyond, Resolver};
 use crate::scan::{self, Kind, NONE, Progress, ScanError, ScanOptions, Tree};
 use crate::{Error, Result, snapshot};
 
-/// What the root is compared with (SPEC §2).
+/// What the root is compared with (`--against`; docs/report-schema.md, 'Changes and hashing').
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Baseline {
     /// A blank root: every path is added.
@@ -26,7 +26,7 @@ pub enum Baseline {
 }
 
 impl Baseline {
-    /// The SPEC §4 `baseline.kind`.
+    /// The report's `baseline.kind` (docs/report-schema.md).
     pub fn kind(&self) -> &'static str {
         match self {
             Baseline::Empty => "empty",
@@ -44,7 +44,7 @@ impl Baseline {
     }
 }
 
-/// When file contents are read (SPEC §2 `--hash`).
+/// When file contents are read (`--hash`; docs/report-schema.md, 'Changes and hashing').
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashMode {
     /// Only where size and mtime cannot decide.
@@ -317,6 +317,8 @@ impl Audit {
     /// An audit of `cur` against `base` whose verdicts were decided
     /// elsewhere (synthetic roots in tests and benchmarks): pairs and changes
     /// are computed, nothing is hashed, classified or read from disk.
+    // Public only so integration tests (tests/tui.rs) can build an audit of a
+    // synthetic root; hidden from the API documentation.
     #[doc(hidden)]
     pub fn from_verdicts(
         cur: Tree,

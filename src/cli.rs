@@ -1,4 +1,4 @@
-//! The command line (SPEC §3), as clap derive types. No logic here:
+//! The command line (README, 'Commands'), as clap derive types. No logic here:
 //! `settings` turns these into the library's options.
 
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ input (the message names the file and the problem).";
 const MIGRATE_EXIT_CODES: &str = "Exit codes: 0 every path is in storage (or nothing was written \
 without --yes); 1 some paths were refused (the others were migrated); 2 bad usage or unusable input.";
 
-/// The subcommands of SPEC §3.
+/// The subcommands (README, 'Commands').
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Browse stray state, promote or dismiss paths, write the whitelist.

@@ -21,7 +21,7 @@ pub enum Change {
 }
 
 impl Change {
-    /// The SPEC §2 spelling.
+    /// The report's spelling of `change` (docs/report-schema.md).
     pub fn as_str(self) -> &'static str {
         match self {
             Change::Added => "added",
@@ -39,7 +39,7 @@ impl Change {
     ];
 }
 
-/// The attributes a modified entry differs in (a bit set, in SPEC §2 order).
+/// The attributes a modified entry differs in (a bit set, in the order of the report's `what`, docs/report-schema.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct What(pub u8);
 
@@ -79,7 +79,7 @@ impl What {
     fn add(&mut self, other: What) {
         self.0 |= other.0;
     }
-    /// The SPEC spellings of the attributes in the set, in SPEC order.
+    /// The report's spellings of the attributes in the set, in its order (`what`, docs/report-schema.md).
     pub fn names(self) -> impl Iterator<Item = &'static str> {
         What::NAMES
             .into_iter()

@@ -1,5 +1,5 @@
 //! The library's error type: every variant names the file or value it is about,
-//! so `main.rs` can print one clear line and map it to SPEC exit code 2.
+//! so `main.rs` can print one clear line and exit 2 (bad usage or unusable input).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! The `darlings` binary: parse the command line, run, map the outcome to
-//! the exit codes of SPEC §3 (0 success, 1 check failed, 2 bad input).
+//! the exit codes of the README's 'Commands' (0 success, 1 check failed, 2 bad input).
 
 use std::process::ExitCode;
 

@@ -3,12 +3,13 @@
 //! `StateDirectory=`, `CacheDirectory=`, `LogsDirectory=` (or
 //! `ConfigurationDirectory=`, `RuntimeDirectory=`) names the directory; else
 //! the user owning it and the units that run as that user (`User=`). Built
-//! once per audit from the unit files read by [`crate::evidence`] and the
-//! root's `/etc/passwd`; a lookup reads nothing.
+//! once per audit from the services that `evidence` reads from the unit files
+//! and the root's `/etc/passwd`; a lookup reads nothing. [`Service`] is
+//! defined here, below `evidence`, so the evidence depends on the owners and
+//! not the reverse.
 
 use std::collections::HashMap;
 
-use crate::evidence::units::Service;
 use crate::users::Users;
 
 /// The owner of a service directory.
@@ -27,6 +28,44 @@ pub struct Owner {
     /// user's directory in `/var/lib`): a knowledge-base rule keyed on the
     /// unit applies to it.
     pub state: bool,
+}
+
+/// What a service unit says about its state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Service {
+    /// The unit's name (`postgresql.service`).
+    pub name: String,
+    /// The in-root path it was read from (`/etc/systemd/system/postgresql.service`).
+    pub file: String,
+    /// `User=`, when set.
+    pub user: Option<String>,
+    /// `DynamicUser=yes`: its directories live under `private/`.
+    pub dynamic_user: bool,
+    /// The directories it asks systemd to create, as in-root paths with the
+    /// directive that names each (`/var/lib/postgresql`, `StateDirectory=postgresql`).
+    pub dirs: Vec<UnitDir>,
+    /// `ExecStart=` (the last one), for services whose arguments say where
+    /// their state is (userborn).
+    pub exec_start: Option<String>,
+}
+
+/// One directory a unit's `*Directory=` directive names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitDir {
+    /// The in-root path systemd creates (under `private/` with `DynamicUser=`).
+    pub path: Vec<u8>,
+    /// Which directive: `StateDirectory`, `CacheDirectory`, ...
+    pub directive: &'static str,
+    /// The value as written (`postgresql`).
+    pub value: String,
+}
+
+impl UnitDir {
+    /// Returns true if and only if the directory holds the unit's state
+    /// (`StateDirectory=`), where a knowledge-base rule keyed on the unit applies.
+    pub fn is_state(&self) -> bool {
+        self.directive == "StateDirectory"
+    }
 }
 
 /// The directories whose children are service directories.
@@ -235,7 +274,6 @@ pub fn unprivate(path: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::units::UnitDir;
 
     fn svc(name: &str, user: Option<&str>, dynamic: bool, dirs: &[(&str, &str)]) -> Service {
         Service {

@@ -16,8 +16,8 @@ pub fn is_under(path: &[u8], dir: &[u8]) -> bool {
 }
 
 /// `p` as an absolute path without `//`, `.` and trailing slashes; `..` is
-/// kept (it can only be resolved against the file system, see
-/// [`crate::resolve`]). The empty path and `/` give `/`.
+/// kept (it can only be resolved against the file system, which the
+/// resolver in `resolve.rs`, above this module, does). The empty path and `/` give `/`.
 pub fn normalize(p: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(p.len() + 1);
     for c in components(p).filter(|c| *c != b".") {

@@ -1,4 +1,4 @@
-//! The JSON report of SPEC §4, streamed entry by entry so a million-entry
+//! The JSON report of docs/report-schema.md, streamed entry by entry so a million-entry
 //! report never exists twice in memory. Paths that are not UTF-8 are written
 //! lossily in `path` with their exact bytes in `path_b64` (like ripgrep's JSON
 //! printer's text/bytes pair). It ends with the whitelist check's `findings`
@@ -160,7 +160,7 @@ struct ErrorJson {
     kind: &'static str,
 }
 
-/// Writes the SPEC §4 report of `audit` to `w`, with the findings of the
+/// Writes the report (docs/report-schema.md) of `audit` to `w`, with the findings of the
 /// whitelist check when it ran (docs/check.md).
 pub fn write_json(
     audit: &Audit,
@@ -218,7 +218,7 @@ pub fn write_json(
     to_json(&mut head, &header)?;
     w.write_all(&head[..head.len() - 1])?;
     w.write_all(b",\"entries\":[")?;
-    // SPEC: entries sorted by path bytes (see `for_each_in_path_order`).
+    // docs/report-schema.md: entries sorted by path bytes (see `for_each_in_path_order`).
     let mut n = 0usize;
     let any_listed =
         opts.include_unchanged || (0..audit.len()).any(|i| audit.change(i).0 != Change::Unchanged);

@@ -1,5 +1,6 @@
 //! Classification on a NixOS-like root built in a temporary directory
-//! (SPEC §1, §5): every path's class, reason and advice, one test per rule.
+//! (docs/report-schema.md `class`, docs/knowledge-base.md): every path's class,
+//! reason and advice, one test per rule.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -366,7 +367,7 @@ fn a_mount_unit_lists_a_path_and_unmigrated_data_gets_a_warning() {
     let f = nixos_root();
     let r = report(&f, &[]);
     // The unit says /var/lib/bluetooth is bind-mounted from storage, but here it is
-    // a plain directory on the root: persisted, with the SPEC §1 warning.
+    // a plain directory on the root: persisted, with the `warning` of docs/report-schema.md.
     check(
         &r,
         "/var/lib/bluetooth",

@@ -1,5 +1,6 @@
 //! The audit engine end to end through the binary: scan, scan files,
-//! baselines, change detection, report and summary (SPEC §2-§4).
+//! baselines, change detection, report and summary (README 'Commands',
+//! docs/report-schema.md).
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 

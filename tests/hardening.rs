@@ -1,4 +1,4 @@
-//! Hardening (issue 6): darlings runs as root on the machine whose data it
+//! Hardening: darlings runs as root on the machine whose data it
 //! protects, so it must never lose, change or leak anything, whatever the
 //! input or the file system throws at it. One test crate, one module per
 //! area; each later reader (persistence JSON, `.nix` whitelist, ignore rules)
@@ -64,7 +64,7 @@ pub fn is_darlings_tmp(name: &std::ffi::OsStr) -> bool {
     n.starts_with(".darlings-") && n.ends_with(".tmp")
 }
 
-/// Asserts a run was refused the SPEC §3 way: exit 2, stderr naming every
+/// Asserts a run was refused as the README's exit codes say: exit 2, stderr naming every
 /// one of `needles`, no panic, and nothing new in `out_dir`.
 pub fn assert_refused(
     output: &Output,

@@ -68,7 +68,7 @@ pub struct Evidence {
     /// storage), with the file of the rule.
     pub tmpfiles_links: HashMap<Vec<u8>, String>,
     /// The service units of the root.
-    pub services: Vec<units::Service>,
+    pub services: Vec<crate::owners::Service>,
     /// The links systemd makes to a `DynamicUser=` service's directories
     /// (`/var/lib/foo` → `private/foo`) when it starts, with the unit.
     pub dynamic_links: HashMap<Vec<u8>, String>,

@@ -4,49 +4,13 @@
 //! bind storage (`What=` in storage, `Where=` the kept path), and what each
 //! service says about the state it keeps (`StateDirectory=`,
 //! `CacheDirectory=`, `LogsDirectory=`, `ConfigurationDirectory=`, `User=`,
-//! `DynamicUser=`), for the owners of `/var/lib/X` and friends.
+//! `DynamicUser=`) as an [`owners::Service`](crate::owners::Service), for the
+//! owners of `/var/lib/X` and friends.
 
 use super::{Listed, list_in_root, read_in_root};
+use crate::owners::{Service, UnitDir};
 use crate::paths::{is_under, normalize};
 use crate::resolve::{Ending, Resolver};
-
-/// What a service unit says about its state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Service {
-    /// The unit's name (`postgresql.service`).
-    pub name: String,
-    /// The in-root path it was read from (`/etc/systemd/system/postgresql.service`).
-    pub file: String,
-    /// `User=`, when set.
-    pub user: Option<String>,
-    /// `DynamicUser=yes`: its directories live under `private/`.
-    pub dynamic_user: bool,
-    /// The directories it asks systemd to create, as in-root paths with the
-    /// directive that names each (`/var/lib/postgresql`, `StateDirectory=postgresql`).
-    pub dirs: Vec<UnitDir>,
-    /// `ExecStart=` (the last one), for services whose arguments say where
-    /// their state is (userborn).
-    pub exec_start: Option<String>,
-}
-
-/// One directory a unit's `*Directory=` directive names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnitDir {
-    /// The in-root path systemd creates (under `private/` with `DynamicUser=`).
-    pub path: Vec<u8>,
-    /// Which directive: `StateDirectory`, `CacheDirectory`, ...
-    pub directive: &'static str,
-    /// The value as written (`postgresql`).
-    pub value: String,
-}
-
-impl UnitDir {
-    /// Returns true if and only if the directory holds the unit's state
-    /// (`StateDirectory=`), where a knowledge-base rule keyed on the unit applies.
-    pub fn is_state(&self) -> bool {
-        self.directive == "StateDirectory"
-    }
-}
 
 /// Everything read from the unit directory.
 #[derive(Debug, Default)]

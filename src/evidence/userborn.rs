@@ -8,7 +8,7 @@
 //! location other than `/etc`. Module:
 //! <https://github.com/NixOS/nixpkgs/blob/2673362ab77ed15b31cf677393386b6caf07afa8/nixos/modules/services/system/userborn.nix>
 
-use super::units::Service;
+use crate::owners::Service;
 use crate::paths::{is_under, normalize, parent};
 use crate::resolve::{Ending, Resolver};
 use crate::scan::Kind;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Marks "no index" in the `u32` side-table references of an [`Entry`].
 pub const NONE: u32 = u32::MAX;
 
-/// The type of a file system entry, as SPEC §4 names it.
+/// The type of a file system entry, as the report's `kind` names it (docs/report-schema.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Kind {
@@ -34,7 +34,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The SPEC §4 spelling of this kind.
+    /// The report's spelling of this kind (docs/report-schema.md).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::File => "file",

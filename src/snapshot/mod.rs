@@ -150,6 +150,8 @@ fn trailer(errors: &[ScanError]) -> Vec<u8> {
 }
 
 /// The whole decompressed payload of `tree` (for tests and fuzz seeds).
+// Public only for the tests and the fuzz corpus; hidden from the API documentation.
+#[doc(hidden)]
 pub fn encode_payload(tree: &Tree) -> Vec<u8> {
     let mut raw = meta(
         tree.root.as_os_str(),
@@ -253,6 +255,9 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Tree, String> {
 
 /// Decodes and validates a decompressed payload: the structure behind the
 /// checksum, which a fuzzer could never reach through [`decode_file`].
+// Public only for the fuzz target (fuzz/fuzz_targets/scan_payload.rs through
+// tests/hardening/fuzz_checks.rs); hidden from the API documentation.
+#[doc(hidden)]
 pub fn decode_payload(raw: &[u8]) -> std::result::Result<Tree, String> {
     decode_stream(raw, raw.len() as u64, raw.len() as u64)
 }

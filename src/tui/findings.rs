@@ -7,7 +7,8 @@
 //! it.
 //!
 //! The check runs in the background with the audit; its result arrives as
-//! [`super::Input::Checked`] and is kept in [`Findings`].
+//! [`Msg::Checked`](super::msg::Msg::Checked) (an [`Input::Msg`](super::Input::Msg))
+//! and is kept in [`Findings`].
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};

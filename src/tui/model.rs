@@ -22,7 +22,7 @@ use crate::whitelist::{Flavor, Promotion};
 
 pub use super::tree::SortKey;
 
-/// Which paths the tree shows (SPEC §7 `f`).
+/// Which paths the tree shows (the `f` key: README, 'The review TUI').
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClassFilter {
     /// Unreviewed stray state: stray, not dismissed, on the root.

@@ -671,7 +671,7 @@ fn a_home_at_the_root_does_not_swallow_every_path() {
 
 #[test]
 fn other_options_next_to_a_location_keep_their_place_at_the_next_promote() {
-    // Found by the whitelist fuzz target (issue 6): `preservation.enable`
+    // Found by fuzz/fuzz_targets/whitelist.rs: `preservation.enable`
     // written after `users` moved in front of it once read back, because Nix
     // merges it into the `preservation.preserveAt` written at the top.
     let existing = "{\n  users.users.root.home = \"/root\";\n  preservation.enable = true;\n  preservation.preserveAt.\"/persistent\".directories = [ \"/var/log\" ];\n}\n";
