@@ -57,6 +57,27 @@ pub struct Request {
     pub keepers: Vec<Keeper>,
 }
 
+impl Request {
+    /// The request to migrate `only` (empty: every path) of the whitelist
+    /// read from `config` on `root`, within the storage roots `storage`
+    /// (empty: all); the running units keeping state there are looked up
+    /// here. `darlings migrate` and the TUI's `m` both build theirs with it.
+    pub fn new(
+        root: PathBuf,
+        config: &[crate::check::ConfigFile],
+        only: Vec<Vec<u8>>,
+        storage: Vec<Vec<u8>>,
+    ) -> Request {
+        Request {
+            listed: crate::check::listed(config),
+            keepers: keepers::running(&root),
+            root,
+            only,
+            storage,
+        }
+    }
+}
+
 /// Why a path is not migrated.
 #[derive(Debug, Clone)]
 pub enum Refusal {
