@@ -19,6 +19,8 @@
 //! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
 //! - [`search`]: search as you type over a million names.
 //! - [`marks`]: the marked paths; overlap rules.
+//! - [`migrate`]: `m`, the migration of the written paths into storage
+//!   (its state, and the worker thread that plans and copies).
 //! - [`view`]: drawing, one file and props struct per pane.
 //! - [`preview`]: file previews and line diffs (read off the UI thread).
 //! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
@@ -49,6 +51,7 @@ pub mod data;
 pub mod findings;
 pub mod keys;
 pub mod marks;
+pub mod migrate;
 pub mod model;
 pub mod msg;
 pub mod preview;
@@ -260,10 +263,11 @@ pub fn run_loop<B: Backend>(
     rt.draw()?;
     for input in inputs {
         let mut flow = rt.handle(input)?;
-        while flow != Flow::Quit && rt.in_flight.is_some() {
-            match rx.recv() {
+        while flow != Flow::Quit && rt.waiting() {
+            match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(input) => flow = flow.max(rt.handle(input)?),
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => rt.check_worker(),
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         match flow {
@@ -303,6 +307,10 @@ struct Runtime<'a, B: Backend> {
     previews: Sender<PreviewJob>,
     /// The pair whose preview is being read.
     in_flight: Option<u32>,
+    /// Where workers report (the migration's).
+    results: Sender<Input>,
+    /// The thread planning or copying a migration, until its last report.
+    migration: Option<migrate::Worker>,
     /// On a real terminal, the key reader's gate (closed while the pager
     /// or the editor has the terminal); `None` on an in-memory screen.
     real: Option<Arc<term::Gate>>,
@@ -324,12 +332,17 @@ impl<'a, B: Backend> Runtime<'a, B> {
             vs: view::ViewState::default(),
             started: Instant::now(),
             last_move: 0.0,
-            previews: preview::reader(move |pair, p| {
-                results
-                    .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
-                    .is_ok()
-            }),
+            previews: {
+                let results = results.clone();
+                preview::reader(move |pair, p| {
+                    results
+                        .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
+                        .is_ok()
+                })
+            },
             in_flight: None,
+            results,
+            migration: None,
             real,
         }
     }
@@ -351,12 +364,14 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 })
             }
             Input::Resize => return Ok(Flow::Draw),
-            Input::Tick => {
-                if self.model.data.is_some() {
-                    return Ok(Flow::Same);
+            Input::Tick => match &self.migration {
+                // The gauge: the copy's counters, read on every tick.
+                Some(w) if w.copying => {
+                    Msg::Migration(w.id, migrate::Report::Progress(w.progress()))
                 }
-                Msg::Progress(self.loading())
-            }
+                _ if self.model.data.is_some() => return Ok(Flow::Same),
+                _ => Msg::Progress(self.loading()),
+            },
             Input::Loaded(r) => {
                 let audit = (*r)?;
                 let users = crate::users::Users::read(&audit.cur().root);
@@ -368,11 +383,60 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 {
                     self.in_flight = None;
                 }
+                if let Msg::Migration(id, r) = &msg {
+                    self.worker_reported(*id, r);
+                }
                 msg
             }
         };
         self.dispatch(msg)
     }
+    /// Whether a result the script must see is on its way (a preview, a
+    /// migration's plan or results).
+    fn waiting(&self) -> bool {
+        self.in_flight.is_some() || self.migration.is_some()
+    }
+
+    /// A worker that ended without its last report (it cannot, but a
+    /// script must not wait for it forever) is not waited for.
+    fn check_worker(&mut self) {
+        if self.migration.as_ref().is_some_and(|w| !w.alive()) {
+            self.migration = None;
+        }
+    }
+
+    /// Keeps track of the migration worker from its reports: its last one
+    /// ends it.
+    fn worker_reported(&mut self, id: u32, r: &migrate::Report) {
+        if matches!(
+            r,
+            migrate::Report::Planned(_) | migrate::Report::Finished(_)
+        ) && self.migration.as_ref().is_some_and(|w| w.id == id)
+        {
+            self.migration = None;
+        }
+    }
+
+    /// How migration `id`'s worker reports: through the loop's channel.
+    fn reporter(&self, id: u32) -> impl Fn(migrate::Report) -> bool + Send + 'static {
+        let tx = self.results.clone();
+        move |r| tx.send(Input::Msg(Msg::Migration(id, r))).is_ok()
+    }
+
+    /// Keeps the worker that started, or reports why none could.
+    fn start_worker(&mut self, id: u32, w: Result<migrate::Worker>) -> Option<Msg> {
+        match w {
+            Ok(w) => {
+                self.migration = Some(w);
+                None
+            }
+            Err(e) => Some(Msg::Migration(
+                id,
+                migrate::Report::Finished(Err(e.to_string())),
+            )),
+        }
+    }
+
     /// The scan's counters now.
     fn loading(&mut self) -> model::Loading {
         let p = self.progress;
@@ -439,6 +503,20 @@ impl<'a, B: Backend> Runtime<'a, B> {
             Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
             Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
             Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
+            Cmd::PlanMigration(job) => {
+                let homes = m
+                    .data
+                    .as_ref()
+                    .map(|d| crate::persistence::LoadOptions::for_users(&d.users))
+                    .unwrap_or_default();
+                let id = job.id;
+                let send = self.reporter(id);
+                self.start_worker(id, migrate::Worker::plan(job, homes, send))
+            }
+            Cmd::RunMigration(id, plan) => {
+                let send = self.reporter(id);
+                self.start_worker(id, migrate::Worker::copy(id, plan, send))
+            }
         }
     }
 
