@@ -1333,3 +1333,35 @@ fn m_before_writing_or_after_the_paths_left_the_file_says_so() {
     );
     assert!(!s.root.path("persist/var").exists());
 }
+
+/// Every screenshot the README shows is in the repository, a PNG, and
+/// retaken by `screenshots/take.sh`; the findings view and the migration
+/// plan are among them.
+#[test]
+fn the_readme_screenshots_exist_and_take_sh_takes_each() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("README");
+    let take = std::fs::read_to_string(dir.join("screenshots/take.sh")).expect("take.sh");
+    let shown: Vec<&str> = readme
+        .split("](screenshots/")
+        .skip(1)
+        .filter_map(|s| s.split(')').next())
+        .collect();
+    for name in [
+        "main.png",
+        "findings.png",
+        "detail.png",
+        "write.png",
+        "migrate.png",
+    ] {
+        assert!(shown.contains(&name), "the README shows {name}");
+    }
+    for name in shown {
+        let png = std::fs::read(dir.join("screenshots").join(name)).expect(name);
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
+        assert!(
+            take.contains(&format!("shot {name}")),
+            "take.sh takes {name}"
+        );
+    }
+}
