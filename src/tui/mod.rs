@@ -266,7 +266,18 @@ pub fn run_loop<B: Backend>(
         while flow != Flow::Quit && rt.waiting() {
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(input) => flow = flow.max(rt.handle(input)?),
-                Err(RecvTimeoutError::Timeout) => rt.check_worker(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(msg) = rt.lost_worker() {
+                        // Its last report may have come in just now.
+                        while let Ok(input) = rx.try_recv() {
+                            flow = flow.max(rt.handle(input)?);
+                        }
+                        if rt.migration.is_some() {
+                            rt.migration = None;
+                            flow = flow.max(rt.dispatch(msg)?);
+                        }
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -364,14 +375,19 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 })
             }
             Input::Resize => return Ok(Flow::Draw),
-            Input::Tick => match &self.migration {
-                // The gauge: the copy's counters, read on every tick.
-                Some(w) if w.copying => {
+            Input::Tick => {
+                if let Some(msg) = self.lost_worker() {
+                    self.migration = None;
+                    msg
+                } else if let Some(w) = self.migration.as_ref().filter(|w| w.copying) {
+                    // The gauge: the copy's counters, read on every tick.
                     Msg::Migration(w.id, migrate::Report::Progress(w.progress()))
+                } else if self.model.data.is_some() {
+                    return Ok(Flow::Same);
+                } else {
+                    Msg::Progress(self.loading())
                 }
-                _ if self.model.data.is_some() => return Ok(Flow::Same),
-                _ => Msg::Progress(self.loading()),
-            },
+            }
             Input::Loaded(r) => {
                 let audit = (*r)?;
                 let users = crate::users::Users::read(&audit.cur().root);
@@ -391,18 +407,24 @@ impl<'a, B: Backend> Runtime<'a, B> {
         };
         self.dispatch(msg)
     }
+
     /// Whether a result the script must see is on its way (a preview, a
     /// migration's plan or results).
     fn waiting(&self) -> bool {
         self.in_flight.is_some() || self.migration.is_some()
     }
 
-    /// A worker that ended without its last report (it cannot, but a
-    /// script must not wait for it forever) is not waited for.
-    fn check_worker(&mut self) {
-        if self.migration.as_ref().is_some_and(|w| !w.alive()) {
-            self.migration = None;
-        }
+    /// When the migration's thread ended without its last report (it
+    /// cannot, short of a bug), the report that says so: nobody waits
+    /// for it forever, and the view leaves its stage.
+    fn lost_worker(&self) -> Option<Msg> {
+        let w = self.migration.as_ref().filter(|w| !w.alive())?;
+        Some(Msg::Migration(
+            w.id,
+            migrate::Report::Finished(Err(
+                "the migration stopped without a result; darlings migrate shows where it is".into(),
+            )),
+        ))
     }
 
     /// Keeps track of the migration worker from its reports: its last one
