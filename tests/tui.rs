@@ -1380,3 +1380,40 @@ fn the_readme_screenshots_exist_and_take_sh_takes_each() {
         );
     }
 }
+
+/// Leaving `darlings tui` with written paths not migrated says how to
+/// migrate them; after `m`, `y` it does not.
+#[test]
+fn leaving_with_written_paths_not_migrated_names_darlings_migrate() {
+    let f = fixture();
+    f.dir("persist");
+    let out = tempfile::tempdir().expect("temp dir");
+    let r = headless(&f, out.path(), "Space w y q")
+        .output()
+        .expect("run");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let hint = format!(
+        "still only on ROOT: darlings migrate {} --whitelist {} copies it into storage",
+        f.root().display(),
+        out.path().join("persist.nix").display()
+    );
+    assert!(stdout.contains(&hint), "{stdout}");
+    assert!(!f.path("persist/var/lib/docker").exists());
+    let r = headless(&f, out.path(), "m y Esc q").output().expect("run");
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        stdout.contains("nothing written yet"),
+        "a new session has written nothing: {stdout}"
+    );
+    let r = headless(&f, out.path(), "Space w y m y Esc q")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(!stdout.contains("still only on ROOT"), "{stdout}");
+    assert!(
+        f.path("persist/var/lib/docker/volumes/db/PG_VERSION")
+            .exists(),
+        "{stdout}"
+    );
+}

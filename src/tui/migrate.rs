@@ -125,6 +125,8 @@ pub struct Migration {
     pub id: u32,
     /// ROOT.
     pub root: PathBuf,
+    /// How many written paths it was asked to migrate.
+    pub asked: usize,
     /// Where it is.
     pub stage: Stage,
     /// The plan, then the results.
@@ -145,6 +147,7 @@ impl Migration {
         Migration {
             id: job.id,
             root: job.root.clone(),
+            asked: job.paths.len(),
             stage: Stage::Planning,
             sheet: None,
             current: None,

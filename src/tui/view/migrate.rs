@@ -166,6 +166,7 @@ mod tests {
         let g = Migration {
             id: 1,
             root: "/mnt/root".into(),
+            asked: 1,
             stage: Stage::Copying,
             sheet: Some(Sheet {
                 lines: vec!["  copy       /var/lib/docker  (7 entries, 2.0 MiB) → /persist".into()],
