@@ -10,7 +10,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Widget, Wrap};
 
-use super::{BOLD, DIM, fit};
+use super::{BOLD, DIM, fit, str_width};
 use crate::text::{escape_str, human_bytes, quote_path};
 use crate::tui::migrate::{Migration, Stage};
 
@@ -43,6 +43,31 @@ fn styled(l: &str) -> Line<'static> {
         Style::new()
     };
     Line::styled(l.to_string(), style)
+}
+
+/// The rows `line` takes when wrapped at word boundaries into `width`
+/// columns (never fewer than the paragraph draws: a word is counted as
+/// starting a row whenever it does not fit on the current one).
+fn wrapped_rows(line: &str, width: usize) -> usize {
+    if width == 0 {
+        return 1;
+    }
+    let (mut rows, mut col) = (1, 0);
+    for word in line.split_inclusive(' ') {
+        let w = str_width(word.trim_end_matches(' '));
+        if col > 0 && col + w > width {
+            rows += 1;
+            col = 0;
+        }
+        if w > width {
+            // A word longer than a row is cut.
+            rows += (w - 1) / width;
+            col = w % width;
+        } else {
+            col += str_width(word);
+        }
+    }
+    rows
 }
 
 impl Widget for MigrateProps<'_> {
@@ -84,10 +109,14 @@ impl Widget for MigrateProps<'_> {
             (_, Some(s)) => s.lines.iter().map(|l| styled(l)).collect(),
             (_, None) => Vec::new(),
         };
-        // Wrapped lines take more rows than lines: scroll no further than
-        // the count of lines allows (the wheel and j/k stop there).
-        let max = lines.len().saturating_sub(body.height as usize);
-        let scroll = (self.scroll as usize).min(max) as u16;
+        // Scroll no further than the last row shows (the wheel and j/k
+        // stop there); long lines wrap onto several rows.
+        let rows: usize = lines
+            .iter()
+            .map(|l| wrapped_rows(&l.to_string(), body.width as usize))
+            .sum();
+        let max = rows.saturating_sub(body.height as usize);
+        let scroll = max.min(self.scroll as usize) as u16;
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((scroll, 0))
@@ -187,6 +216,36 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("q quits at once"), "{s}");
+        // Scrolling stops where the last wrapped row shows.
+        let long = Migration {
+            sheet: Some(Sheet {
+                lines: (0..12)
+                    .map(|i| format!("line {i} {}", "word ".repeat(30)))
+                    .collect(),
+                ..Sheet::default()
+            }),
+            stage: Stage::Done,
+            ..g.clone()
+        };
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(90, 12)).unwrap();
+        t.draw(|f| {
+            f.render_widget(
+                MigrateProps {
+                    migration: &long,
+                    scroll: u16::MAX,
+                },
+                f.area(),
+            )
+        })
+        .unwrap();
+        let s = t.backend().to_string();
+        assert!(
+            s.contains("line 11"),
+            "the last line can be scrolled to: {s}"
+        );
+        assert_eq!(wrapped_rows("", 10), 1);
+        assert_eq!(wrapped_rows("aaaa bbbb cccc", 9), 2);
+        assert_eq!(wrapped_rows("aaaaaaaaaaaaaaaaaaaa", 8), 3);
         let failed = Migration {
             stage: Stage::Failed("cannot read '/x\u{1b}[31m'".into()),
             ..g
