@@ -601,8 +601,10 @@ impl<'a, B: Backend> Runtime<'a, B> {
         self.terminal
             .draw(|f| view::view(m, vs, f))
             .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-        let rows = self.vs.tree_height().max(1);
-        if rows != self.model.page {
+        // A frame without the tree (the write preview, the migration)
+        // keeps the last height: PgUp/PgDn there move by a screen, not a row.
+        let rows = self.vs.tree_height();
+        if rows > 0 && rows != self.model.page {
             update::update(self.model, Msg::Page(rows));
         }
         Ok(())
@@ -708,6 +710,25 @@ mod tests {
     use crate::tui::keys::Action;
     use crate::tui::model::tests::model;
     use ratatui::backend::TestBackend;
+
+    #[test]
+    fn page_keys_move_a_screen_in_views_without_the_tree() {
+        let (_d, mut m) = model();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress::default();
+        let (tx, _rx) = mpsc::channel();
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx, None);
+        rt.draw().unwrap();
+        let page = rt.model.page;
+        assert!(page > 1, "the tree's height: {page}");
+        rt.dispatch(Action::ToggleMark.into()).unwrap();
+        rt.dispatch(Action::WritePreview.into()).unwrap();
+        assert_eq!(rt.model.mode, keys::Mode::ConfirmWrite);
+        // The preview replaces the tree: its frame keeps the page.
+        rt.draw().unwrap();
+        rt.dispatch(Action::PageDown.into()).unwrap();
+        assert_eq!(rt.model.popup_scroll as usize, page);
+    }
 
     #[test]
     fn previews_are_read_by_another_thread_and_arrive_as_messages() {
