@@ -69,6 +69,11 @@ shot() {
 # Main view: the first screen opens the way to the largest stray directory.
 shot main.png
 
+# Findings: what `darlings check` finds wrong with the demo's whitelist.
+key exclam
+shot findings.png
+key Escape
+
 # Detail pane: a modified file with its diff against the baseline.
 key slash
 typed configuration.nix
@@ -83,4 +88,9 @@ typed ssh_host_ed25519_key
 key Return space w
 shot write.png
 
-key n q y
+# Migration plan: write, then m plans copying the written paths into storage.
+key y m
+sleep 1 # the plan walks the paths and compares them with storage
+shot migrate.png
+
+key n q

@@ -186,18 +186,7 @@ pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::C
         return Ok(Vec::new());
     }
     let users = crate::users::Users::read(root);
-    let opts = crate::persistence::LoadOptions {
-        homes: users
-            .accounts()
-            .iter()
-            .filter(|a| a.home.is_absolute())
-            .map(|a| crate::persistence::UserHome {
-                name: a.name.clone(),
-                dir: a.home.clone(),
-            })
-            .collect(),
-        home_manager_user: None,
-    };
+    let opts = crate::persistence::LoadOptions::for_users(&users);
     let mut config = Vec::new();
     for arg in files {
         let (owner, f) = owner_and_file(arg);

@@ -74,14 +74,12 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
     let mut given = a.paths.clone();
     // `migrate /var/lib/foo` names a whitelisted path on /; `migrate
     // /mnt/root` a ROOT. The whitelist (read with the homes of /) decides.
-    let listed = |root: &Path| -> Result<Vec<crate::evidence::Listed>> {
-        Ok(crate::check::listed(&settings::load_config(root, &files)?))
-    };
-    let host = listed(Path::new("/"))?;
+    let host = settings::load_config(Path::new("/"), &files)?;
+    let host_listed = crate::check::listed(&host);
     let root = match &a.root {
         Some(first)
             if first.is_absolute()
-                && host
+                && host_listed
                     .iter()
                     .any(|e| e.path == paths::normalize(first.as_os_str().as_bytes())) =>
         {
@@ -91,10 +89,10 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
         r => r.clone(),
     };
     let root = settings::resolve_root(root.as_deref())?;
-    let listed = if root == Path::new("/") {
+    let config = if root == Path::new("/") {
         host
     } else {
-        listed(&root)?
+        settings::load_config(&root, &files)?
     };
     let only = given
         .iter()
@@ -105,14 +103,12 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
         .iter()
         .map(|p| in_root(p, "--storage"))
         .collect::<Result<Vec<_>>>()?;
-    let keepers = migrate::keepers::running(&root);
-    Ok(migrate::Request {
+    Ok(migrate::Request::new(
         root,
-        listed,
+        crate::check::listed(&config),
         only,
         storage,
-        keepers,
-    })
+    ))
 }
 
 /// The command line that runs this plan (for "run again with --yes").

@@ -68,9 +68,27 @@ pub fn run(
         ignore: scan.ignore.clone(),
         root: opts.scan.root.clone(),
     };
+    let whitelist = settings.whitelist.clone();
     let model = review(opts, config, settings, ui)?;
     if !ui.print_marked && (!model.promoted.is_empty() || !model.dismissals.is_empty()) {
         println!("{}", model.status);
+    }
+    if !ui.print_marked && !model.promoted.is_empty() && !migrated(&model) {
+        let root = model
+            .data
+            .as_ref()
+            .map(|d| d.audit.cur().root.clone())
+            .unwrap_or_default();
+        let root = if root == Path::new("/") {
+            String::new()
+        } else {
+            format!(" {}", crate::text::quote_path(&root))
+        };
+        println!(
+            "The written paths' data is still only on ROOT: darlings migrate{root} --whitelist {} \
+             copies it into storage (m in the TUI does the same).",
+            crate::text::quote_path(&whitelist)
+        );
     }
     Ok(Outcome::Success)
 }
@@ -109,6 +127,15 @@ fn with_written_whitelist(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether the session's last migration ran to its end over every path
+/// written.
+fn migrated(model: &Model) -> bool {
+    model
+        .migration
+        .as_ref()
+        .is_some_and(|g| g.stage == tui::migrate::Stage::Done && g.asked == model.promoted.len())
 }
 
 /// `darlings demo`: the TUI on a freshly built sample root.

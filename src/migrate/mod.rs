@@ -55,6 +55,29 @@ pub struct Request {
     pub keepers: Vec<Keeper>,
 }
 
+impl Request {
+    /// The request to migrate `only` (empty: every path) of the whitelist
+    /// entries `listed` (`check::listed` of the configs read) on `root`,
+    /// within the storage roots `storage` (empty: all); the running units
+    /// keeping state there are looked up here. `darlings migrate` and the
+    /// TUI's `m` both build theirs with it. (The entries come in read, so
+    /// migrate stays below check, which plans with it.)
+    pub fn new(
+        root: PathBuf,
+        listed: Vec<Listed>,
+        only: Vec<Vec<u8>>,
+        storage: Vec<Vec<u8>>,
+    ) -> Request {
+        Request {
+            listed,
+            keepers: keepers::running(&root),
+            root,
+            only,
+            storage,
+        }
+    }
+}
+
 /// Why a path is not migrated.
 #[derive(Debug, Clone)]
 pub enum Refusal {

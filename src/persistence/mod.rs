@@ -97,6 +97,25 @@ pub struct LoadOptions {
     pub home_manager_user: Option<UserHome>,
 }
 
+impl LoadOptions {
+    /// The options for a root whose accounts are `users`: every account
+    /// with an absolute home gives its home to `users.NAME` lists.
+    pub fn for_users(users: &crate::users::Users) -> LoadOptions {
+        LoadOptions {
+            homes: users
+                .accounts()
+                .iter()
+                .filter(|a| a.home.is_absolute())
+                .map(|a| UserHome {
+                    name: a.name.clone(),
+                    dir: a.home.clone(),
+                })
+                .collect(),
+            home_manager_user: None,
+        }
+    }
+}
+
 /// Reads a whitelist file, detecting its format (see the module doc).
 pub fn load(path: &Path) -> Result<Whitelist> {
     load_with(path, &LoadOptions::default())

@@ -22,6 +22,9 @@ pub enum Mode {
     ConfirmQuit,
     /// The problems with the whitelist (`darlings check`), see `tui::findings`.
     Findings,
+    /// The migration of the written paths into storage (plan, gauge,
+    /// results), see `tui::migrate`.
+    Migrate,
 }
 
 /// What a key asks for (the vocabulary of the key table); the update gets
@@ -80,6 +83,8 @@ pub enum Action {
     ViewFile,
     /// Open the whitelist in `$EDITOR`.
     EditWhitelist,
+    /// Plan copying the data of the written paths into storage.
+    Migrate,
     /// Answer yes to the question on screen.
     Yes,
     /// Answer no / go back.
@@ -111,8 +116,15 @@ pub struct Binding {
 const NO: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const B: &[Mode] = &[Mode::Browse];
-/// Movement also scrolls the help and the write preview, and moves through the findings.
-const MOVE: &[Mode] = &[Mode::Browse, Mode::Help, Mode::ConfirmWrite, Mode::Findings];
+/// Movement also scrolls the help, the write preview and the migration, and
+/// moves through the findings.
+const MOVE: &[Mode] = &[
+    Mode::Browse,
+    Mode::Help,
+    Mode::ConfirmWrite,
+    Mode::Findings,
+    Mode::Migrate,
+];
 
 const fn ch(c: char) -> (KeyCode, KeyModifiers) {
     (KeyCode::Char(c), NO)
@@ -207,6 +219,15 @@ pub const KEYS: &[Binding] = &[
         action: Action::WritePreview,
         help: "preview what will be written to the whitelist, then y writes",
         footer: "write",
+    },
+    Binding {
+        keys: &[ch('m')],
+        label: "m",
+        modes: B,
+        action: Action::Migrate,
+        help: "after writing: plan copying the written paths' data into storage, then y copies",
+        // The status line after a write names the key.
+        footer: "",
     },
     Binding {
         keys: &[ch('v')],
@@ -363,6 +384,14 @@ pub const KEYS: &[Binding] = &[
         footer: "quit",
     },
     Binding {
+        keys: &[ch('y')],
+        label: "y",
+        modes: &[Mode::Migrate],
+        action: Action::Yes,
+        help: "copy each path into storage, verify every byte, then put it in place",
+        footer: "copy",
+    },
+    Binding {
         keys: &[ch('n'), (KeyCode::Esc, NO)],
         label: "n/Esc",
         modes: &[
@@ -370,6 +399,7 @@ pub const KEYS: &[Binding] = &[
             Mode::ConfirmQuit,
             Mode::Help,
             Mode::Findings,
+            Mode::Migrate,
         ],
         action: Action::No,
         help: "go back",
@@ -397,6 +427,14 @@ pub const KEYS: &[Binding] = &[
         modes: &[Mode::Browse, Mode::Loading, Mode::Findings],
         action: Action::Quit,
         help: "quit (asks first when marks are not written)",
+        footer: "quit",
+    },
+    Binding {
+        keys: &[ch('q'), (KeyCode::Char('c'), CTRL)],
+        label: "q/Ctrl-C",
+        modes: &[Mode::Migrate],
+        action: Action::Quit,
+        help: "quit; while copying at once: each path is left absent from storage or complete",
         footer: "quit",
     },
     Binding {
@@ -537,6 +575,7 @@ mod tests {
             Mode::ConfirmWrite,
             Mode::ConfirmQuit,
             Mode::Findings,
+            Mode::Migrate,
         ] {
             let mut seen = std::collections::HashMap::new();
             for b in bindings(mode) {

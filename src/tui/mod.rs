@@ -19,6 +19,8 @@
 //! - [`tree`]: the tree pane's state (expansion, rows, selection, sort, hits).
 //! - [`search`]: search as you type over a million names.
 //! - [`marks`]: the marked paths; overlap rules.
+//! - [`migrate`]: `m`, the migration of the written paths into storage
+//!   (its state, and the worker thread that plans and copies).
 //! - [`view`]: drawing, one file and props struct per pane.
 //! - [`preview`]: file previews and line diffs (read off the UI thread).
 //! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
@@ -49,6 +51,7 @@ pub mod data;
 pub mod findings;
 pub mod keys;
 pub mod marks;
+pub mod migrate;
 pub mod model;
 pub mod msg;
 pub mod preview;
@@ -260,10 +263,22 @@ pub fn run_loop<B: Backend>(
     rt.draw()?;
     for input in inputs {
         let mut flow = rt.handle(input)?;
-        while flow != Flow::Quit && rt.in_flight.is_some() {
-            match rx.recv() {
+        while flow != Flow::Quit && rt.waiting() {
+            match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(input) => flow = flow.max(rt.handle(input)?),
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(msg) = rt.lost_worker() {
+                        // Its last report may have come in just now.
+                        while let Ok(input) = rx.try_recv() {
+                            flow = flow.max(rt.handle(input)?);
+                        }
+                        if rt.migration.is_some() {
+                            rt.migration = None;
+                            flow = flow.max(rt.dispatch(msg)?);
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         match flow {
@@ -303,6 +318,10 @@ struct Runtime<'a, B: Backend> {
     previews: Sender<PreviewJob>,
     /// The pair whose preview is being read.
     in_flight: Option<u32>,
+    /// Where workers report (the migration's).
+    results: Sender<Input>,
+    /// The thread planning or copying a migration, until its last report.
+    migration: Option<migrate::Worker>,
     /// On a real terminal, the key reader's gate (closed while the pager
     /// or the editor has the terminal); `None` on an in-memory screen.
     real: Option<Arc<term::Gate>>,
@@ -324,12 +343,17 @@ impl<'a, B: Backend> Runtime<'a, B> {
             vs: view::ViewState::default(),
             started: Instant::now(),
             last_move: 0.0,
-            previews: preview::reader(move |pair, p| {
-                results
-                    .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
-                    .is_ok()
-            }),
+            previews: {
+                let results = results.clone();
+                preview::reader(move |pair, p| {
+                    results
+                        .send(Input::Msg(Msg::PreviewLoaded(pair, p)))
+                        .is_ok()
+                })
+            },
             in_flight: None,
+            results,
+            migration: None,
             real,
         }
     }
@@ -352,10 +376,17 @@ impl<'a, B: Backend> Runtime<'a, B> {
             }
             Input::Resize => return Ok(Flow::Draw),
             Input::Tick => {
-                if self.model.data.is_some() {
+                if let Some(msg) = self.lost_worker() {
+                    self.migration = None;
+                    msg
+                } else if let Some(w) = self.migration.as_ref().filter(|w| w.copying) {
+                    // The gauge: the copy's counters, read on every tick.
+                    Msg::Migration(w.id, migrate::Report::Progress(w.progress()))
+                } else if self.model.data.is_some() {
                     return Ok(Flow::Same);
+                } else {
+                    Msg::Progress(self.loading())
                 }
-                Msg::Progress(self.loading())
             }
             Input::Loaded(r) => {
                 let audit = (*r)?;
@@ -368,11 +399,66 @@ impl<'a, B: Backend> Runtime<'a, B> {
                 {
                     self.in_flight = None;
                 }
+                if let Msg::Migration(id, r) = &msg {
+                    self.worker_reported(*id, r);
+                }
                 msg
             }
         };
         self.dispatch(msg)
     }
+
+    /// Whether a result the script must see is on its way (a preview, a
+    /// migration's plan or results).
+    fn waiting(&self) -> bool {
+        self.in_flight.is_some() || self.migration.is_some()
+    }
+
+    /// When the migration's thread ended without its last report (it
+    /// cannot, short of a bug), the report that says so: nobody waits
+    /// for it forever, and the view leaves its stage.
+    fn lost_worker(&self) -> Option<Msg> {
+        let w = self.migration.as_ref().filter(|w| !w.alive())?;
+        Some(Msg::Migration(
+            w.id,
+            migrate::Report::Finished(Err(
+                "the migration stopped without a result; darlings migrate shows where it is".into(),
+            )),
+        ))
+    }
+
+    /// Keeps track of the migration worker from its reports: its last one
+    /// ends it.
+    fn worker_reported(&mut self, id: u32, r: &migrate::Report) {
+        if matches!(
+            r,
+            migrate::Report::Planned(_) | migrate::Report::Finished(_)
+        ) && self.migration.as_ref().is_some_and(|w| w.id == id)
+        {
+            self.migration = None;
+        }
+    }
+
+    /// How migration `id`'s worker reports: through the loop's channel.
+    fn reporter(&self, id: u32) -> impl Fn(migrate::Report) -> bool + Send + 'static {
+        let tx = self.results.clone();
+        move |r| tx.send(Input::Msg(Msg::Migration(id, r))).is_ok()
+    }
+
+    /// Keeps the worker that started, or reports why none could.
+    fn start_worker(&mut self, id: u32, w: Result<migrate::Worker>) -> Option<Msg> {
+        match w {
+            Ok(w) => {
+                self.migration = Some(w);
+                None
+            }
+            Err(e) => Some(Msg::Migration(
+                id,
+                migrate::Report::Finished(Err(e.to_string())),
+            )),
+        }
+    }
+
     /// The scan's counters now.
     fn loading(&mut self) -> model::Loading {
         let p = self.progress;
@@ -439,6 +525,20 @@ impl<'a, B: Backend> Runtime<'a, B> {
             Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
             Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
             Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
+            Cmd::PlanMigration(job) => {
+                let homes = m
+                    .data
+                    .as_ref()
+                    .map(|d| crate::persistence::LoadOptions::for_users(&d.users))
+                    .unwrap_or_default();
+                let id = job.id;
+                let send = self.reporter(id);
+                self.start_worker(id, migrate::Worker::plan(job, homes, send))
+            }
+            Cmd::RunMigration(id, plan) => {
+                let send = self.reporter(id);
+                self.start_worker(id, migrate::Worker::copy(id, plan, send))
+            }
         }
     }
 
@@ -501,8 +601,10 @@ impl<'a, B: Backend> Runtime<'a, B> {
         self.terminal
             .draw(|f| view::view(m, vs, f))
             .map_err(|e| Error::Terminal(format!("cannot draw on the terminal: {e}")))?;
-        let rows = self.vs.tree_height().max(1);
-        if rows != self.model.page {
+        // A frame without the tree (the write preview, the migration)
+        // keeps the last height: PgUp/PgDn there move by a screen, not a row.
+        let rows = self.vs.tree_height();
+        if rows > 0 && rows != self.model.page {
             update::update(self.model, Msg::Page(rows));
         }
         Ok(())
@@ -608,6 +710,25 @@ mod tests {
     use crate::tui::keys::Action;
     use crate::tui::model::tests::model;
     use ratatui::backend::TestBackend;
+
+    #[test]
+    fn page_keys_move_a_screen_in_views_without_the_tree() {
+        let (_d, mut m) = model();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress::default();
+        let (tx, _rx) = mpsc::channel();
+        let mut rt = Runtime::new(&mut terminal, &mut m, &progress, tx, None);
+        rt.draw().unwrap();
+        let page = rt.model.page;
+        assert!(page > 1, "the tree's height: {page}");
+        rt.dispatch(Action::ToggleMark.into()).unwrap();
+        rt.dispatch(Action::WritePreview.into()).unwrap();
+        assert_eq!(rt.model.mode, keys::Mode::ConfirmWrite);
+        // The preview replaces the tree: its frame keeps the page.
+        rt.draw().unwrap();
+        rt.dispatch(Action::PageDown.into()).unwrap();
+        assert_eq!(rt.model.popup_scroll as usize, page);
+    }
 
     #[test]
     fn previews_are_read_by_another_thread_and_arrive_as_messages() {

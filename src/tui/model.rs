@@ -168,7 +168,7 @@ pub struct Model {
     pub marked_sel: usize,
     /// Scroll offset of the detail pane.
     pub detail_scroll: u16,
-    /// Scroll offset of the help screen and the write preview.
+    /// Scroll offset of the help screen, the write preview and the migration.
     pub popup_scroll: u16,
     /// Preview of the selected pair, loaded by the runtime.
     pub preview: Option<(u32, Preview)>,
@@ -185,6 +185,8 @@ pub struct Model {
     pub print_marked: bool,
     /// The problems with the whitelist (`!`).
     pub findings: super::findings::Findings,
+    /// The last migration `m` started (its view shows in [`Mode::Migrate`]).
+    pub migration: Option<super::migrate::Migration>,
 }
 
 impl Model {
@@ -215,6 +217,7 @@ impl Model {
             page: 20,
             print_marked: false,
             findings: Default::default(),
+            migration: None,
         }
     }
 

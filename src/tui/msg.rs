@@ -45,6 +45,9 @@ pub enum Msg {
     PagerDone(std::result::Result<(), String>),
     /// The editor ended (`Err`: why it could not run).
     EditorDone(std::result::Result<(), String>),
+    /// A step of migration `.0`: its plan, the path being copied, the
+    /// gauge, the results (`tui::migrate`).
+    Migration(u32, super::migrate::Report),
 }
 
 /// What is under the mouse, as the last frame drew it.
@@ -106,4 +109,10 @@ pub enum Cmd {
     },
     /// Open the whitelist in `$VISUAL` / `$EDITOR` ([`Msg::EditorDone`]).
     Editor(PathBuf),
+    /// Plan the migration of the written paths on a thread of its own
+    /// ([`Msg::Migration`] with the plan).
+    PlanMigration(super::migrate::Job),
+    /// Carry plan `.1` of migration `.0` out on a thread of its own
+    /// ([`Msg::Migration`] as each path starts, then the results).
+    RunMigration(u32, super::migrate::Ticket),
 }

@@ -6,9 +6,10 @@
 //!
 //! This file dispatches by message and mode and takes the runtime's
 //! results; [`navigate`] moves through the tree and searches, [`marking`]
-//! marks, dismisses and undoes.
+//! marks, dismisses and undoes, [`migrate`] runs the migration view.
 
 pub mod marking;
+pub mod migrate;
 pub mod navigate;
 
 use crate::diff::Change;
@@ -77,6 +78,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
                 ),
                 Err(e) => e,
             };
+            None
+        }
+        Msg::Migration(id, r) => {
+            migrate::reported(m, id, r);
             None
         }
         Msg::IgnoreRestored(r) => {
@@ -161,6 +166,7 @@ fn act(m: &mut Model, msg: Action) -> Option<Cmd> {
         Mode::Search => search(m, msg),
         Mode::Browse => browse(m, msg),
         Mode::Findings => super::findings::update(m, msg),
+        Mode::Migrate => migrate::act(m, msg),
     }
 }
 
@@ -262,6 +268,7 @@ fn browse(m: &mut Model, msg: Action) -> Option<Cmd> {
             };
         }
         Action::WritePreview => return write_preview(m),
+        Action::Migrate => return migrate::start(m),
         Action::ViewFile => return view_file(m),
         Action::EditWhitelist => return Some(Cmd::Editor(m.settings.whitelist.clone())),
         Action::Help => {
@@ -335,7 +342,7 @@ fn write_done(m: &mut Model, r: crate::Result<()>) {
             m.focus = Focus::Tree;
             let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
             m.status = format!(
-                "wrote {n} {} to {}{}",
+                "wrote {n} {} to {}{}; m copies their data into storage",
                 if n == 1 { "path" } else { "paths" },
                 crate::text::quote_path(&path),
                 if had_old {

@@ -131,7 +131,7 @@ pub(in crate::tui::update) fn pointer(m: &mut Model, p: Pointer) {
         }
     };
     match m.mode {
-        Mode::Help | Mode::ConfirmWrite => {
+        Mode::Help | Mode::ConfirmWrite | Mode::Migrate => {
             if let Pointer::Wheel(_, d) = p {
                 m.popup_scroll = step(m.popup_scroll, d);
             }

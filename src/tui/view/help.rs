@@ -24,6 +24,7 @@ impl Widget for HelpProps {
             (Mode::Search, "While typing a search"),
             (Mode::ConfirmWrite, "Write preview"),
             (Mode::Findings, "Problems with the whitelist"),
+            (Mode::Migrate, "Migration (m after writing)"),
         ] {
             lines.push(Line::styled(title, BOLD));
             for b in keys::bindings(mode) {

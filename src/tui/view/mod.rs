@@ -15,7 +15,8 @@
 //! │                │ marked (when something is)   │
 //! ├ status ───────────────────────────────────────┤
 //! └ footer ───────────────────────────────────────┘
-//!   popups over it: help, confirm; the write plan replaces the body
+//!   popups over it: help, confirm; the write plan, the findings and the
+//!   migration replace the body
 //! ```
 
 pub mod confirm;
@@ -24,6 +25,7 @@ pub mod header;
 pub mod help;
 pub mod loading;
 pub mod marked;
+pub mod migrate;
 pub mod plan;
 pub mod status;
 pub mod tree;
@@ -126,6 +128,14 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
                 body,
             );
         }
+    } else if let (Mode::Migrate, Some(g)) = (m.mode, &m.migration) {
+        f.render_widget(
+            migrate::MigrateProps {
+                migration: g,
+                scroll: m.popup_scroll,
+            },
+            body,
+        );
     } else {
         draw_body(m, vs, f, body);
     }
