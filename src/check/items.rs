@@ -113,10 +113,9 @@ pub fn collect(ctx: &Ctx<'_>, config: &[ConfigFile]) -> Vec<Item> {
         }
         seen.insert(path.clone());
         let on_root = ctx.res.lookup(path).map(|k| &tree.entries[k]);
-        let live = kept.live.as_deref().and_then(live_source);
         let symlink = kept.listed.as_deref() == Some(PRESERVATION_TMPFILES)
-            || live.as_ref().is_some_and(|(link, _)| *link);
-        let source = live.map(|(_, s)| s);
+            || kept.live.as_ref().is_some_and(|l| l.link);
+        let source = kept.live.as_ref().map(|l| l.source.clone());
         items.push(Item {
             path: path.clone(),
             storage: source.as_deref().and_then(storage_of),
@@ -173,16 +172,6 @@ pub fn collect(ctx: &Ctx<'_>, config: &[ConfigFile]) -> Vec<Item> {
         });
     }
     items
-}
-
-/// What the evidence stage says backs a kept path: (by a link, the storage
-/// path). It words it `bind mount from SOURCE` or `symlink into TARGET`.
-fn live_source(live: &str) -> Option<(bool, Vec<u8>)> {
-    if let Some(s) = live.strip_prefix("bind mount from ") {
-        return Some((false, s.as_bytes().to_vec()));
-    }
-    live.strip_prefix("symlink into ")
-        .map(|s| (true, s.as_bytes().to_vec()))
 }
 
 /// The first item of each path, in path order: what the rules about the

@@ -350,6 +350,7 @@ pub fn listed(config: &[ConfigFile]) -> Vec<crate::evidence::Listed> {
             is_file: e.is_file,
             by_symlink: e.how == crate::persistence::How::Symlink,
             origin: e.origin.clone(),
+            what: None,
         })
         .collect()
 }

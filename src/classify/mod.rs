@@ -351,12 +351,15 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
     if let Some(kept) = ev.kept.get(path) {
         let shown = String::from_utf8_lossy(path);
         return Some(match (&kept.live, &kept.listed) {
-            (Some(live), _) => Region {
-                class: Class::Persisted,
-                top: v.intern(live),
-                below: v.intern(&format!("inside {shown}, {live}")),
-                warning: NONE,
-            },
+            (Some(live), _) => {
+                let live = live.describe();
+                Region {
+                    class: Class::Persisted,
+                    top: v.intern(&live),
+                    below: v.intern(&format!("inside {shown}, {live}")),
+                    warning: NONE,
+                }
+            }
             (None, Some(listed)) => Region {
                 class: Class::Persisted,
                 top: v.intern(&format!("listed in {listed}")),
