@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 
 use crate::classify::{self, Class, Verdict, Verdicts};
 use crate::diff::{self, Change, Merge, Pair, What};
+use crate::evidence::Evidence;
 use crate::resolve::{ChildIndex, HostBeyond, Resolver};
 use crate::scan::{self, Kind, NONE, Progress, ScanError, ScanOptions, Tree};
 use crate::{Error, Result, snapshot};
@@ -96,7 +97,8 @@ pub struct Audit {
     changes: Vec<(Change, What)>,
     verdicts: Verdicts,
     errors: Vec<ScanError>,
-    warnings: Vec<String>,
+    /// What classification read besides the trees (the check and explain read it too).
+    evidence: Evidence,
     hash_stats: HashStats,
     /// The root's child index, built once and shared by every resolver.
     index: ChildIndex,
@@ -202,7 +204,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         changes,
         verdicts,
         errors,
-        warnings: evidence.warnings,
+        evidence,
         hash_stats,
         index,
         beyond,
@@ -343,7 +345,7 @@ impl Audit {
             changes,
             verdicts,
             errors: Vec::new(),
-            warnings: Vec::new(),
+            evidence: Evidence::default(),
             hash_stats: HashStats::default(),
             index,
             beyond,
@@ -407,7 +409,14 @@ impl Audit {
 
     /// Disagreements between the configuration and the live system.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        &self.evidence.warnings
+    }
+
+    /// The evidence classification read: storage roots, what the whitelist
+    /// keeps and how the live system backs it, every listing in effect, the
+    /// units and owners, `/etc/.clean`, the ignore rules.
+    pub fn evidence(&self) -> &Evidence {
+        &self.evidence
     }
 
     /// What hashing did.

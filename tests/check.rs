@@ -585,6 +585,58 @@ fn warnings_alone_exit_0() {
     assert!(fix.contains(&quoted), "{fix}");
 }
 
+/// The check reads the evidence the audit gathered for the same configs;
+/// given other configs (or none), it gathers the evidence for those.
+#[test]
+fn the_check_reads_the_audits_evidence_or_gathers_its_own() {
+    let f = Fixture::new();
+    f.file("var/lib/nixos/uid-map", "{}")
+        .file("var/lib/kept/state", "rows");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = |name: &str, dir: &str| {
+        let p = cfg_dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(r#"{{ "/persist": {{ "directories": [ "{dir}" ] }} }}"#),
+        )
+        .unwrap();
+        p
+    };
+    let (a, b) = (
+        cfg("a.json", "/var/lib/nixos"),
+        cfg("b.json", "/var/lib/kept"),
+    );
+    let audit_and_config = |files: &[&Path]| {
+        let args = darlings::cli::ScanArgs {
+            against: "empty".into(),
+            persistence: files.iter().map(|p| p.to_path_buf()).collect(),
+            threads: Some(1),
+            ..Default::default()
+        };
+        let (opts, config) = darlings::settings::audit_and_config(Some(f.root()), &args).unwrap();
+        let audit = darlings::audit::run(&opts, &darlings::scan::Progress::default()).unwrap();
+        (audit, config)
+    };
+    let not_in_storage = |c: &darlings::check::Checked| -> Vec<String> {
+        c.findings
+            .iter()
+            .filter(|f| f.kind == darlings::check::Kind::NotInStorage)
+            .map(|f| String::from_utf8_lossy(&f.path).into_owned())
+            .collect()
+    };
+    let (audit, config_a) = audit_and_config(&[&a]);
+    assert_eq!(audit.evidence().configured, 1);
+    let with_a = darlings::check::run(&audit, &config_a).unwrap();
+    assert_eq!(not_in_storage(&with_a), ["/var/lib/nixos"]);
+    let (audit_b, config_b) = audit_and_config(&[&b]);
+    let on_own = darlings::check::run(&audit_b, &config_b).unwrap();
+    let on_other = darlings::check::run(&audit, &config_b).unwrap();
+    assert_eq!(not_in_storage(&on_other), ["/var/lib/kept"]);
+    assert_eq!(on_other, on_own);
+    let without = darlings::check::run(&audit, &[]).unwrap();
+    assert!(not_in_storage(&without).is_empty(), "{without:?}");
+}
+
 #[test]
 fn broken_input_exits_2_naming_the_problem() {
     let f = Fixture::new();
