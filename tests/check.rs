@@ -637,6 +637,43 @@ fn the_check_reads_the_audits_evidence_or_gathers_its_own() {
     assert!(not_in_storage(&without).is_empty(), "{without:?}");
 }
 
+/// Without a config, a mount unit that is not mounted yet and a tmpfiles
+/// link into storage that a program replaced: the fixes name the storage
+/// path the unit's What= and the rule's target give.
+#[test]
+fn live_listings_name_their_storage_path_in_the_fix() {
+    let f = Fixture::new();
+    f.file(
+        "etc/systemd/system/var-lib-foo.mount",
+        "[Mount]\nWhat=/persist/data/foo\nWhere=/var/lib/foo\nType=none\nOptions=bind\n",
+    )
+    .file("var/lib/foo/db", "rows on the root")
+    .dir("persist/data/foo")
+    .file(
+        "etc/tmpfiles.d/preservation.conf",
+        "L+ /var/lib/systemd/random-seed - - - - /persist/seeds/random-seed\n",
+    )
+    .file("var/lib/systemd/random-seed", "a file now")
+    .file("persist/seeds/random-seed", "old seed");
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = common::json(&out.stdout);
+    let root = f.root().display().to_string();
+    let fix = finding(&r, "not-in-storage", "/var/lib/foo")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.contains(&format!("{root}/persist/data/foo/")), "{fix}");
+    let fix = finding(&r, "replaced-link", "/var/lib/systemd/random-seed")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.contains("ln -s /persist/seeds/random-seed "), "{fix}");
+}
+
 #[test]
 fn broken_input_exits_2_naming_the_problem() {
     let f = Fixture::new();

@@ -34,7 +34,8 @@ pub struct Item {
     pub storage: Option<Vec<u8>>,
     /// Where its data lives in storage (in-root path), when known: the
     /// storage root joined with `path` for an entry of a configuration, the
-    /// source of a live bind mount, the target of a live link.
+    /// source of a live bind mount, the target of a live link, else the
+    /// `What=` of a mount unit or the target of a tmpfiles link listing it.
     pub source: Option<Vec<u8>>,
     /// A file entry (`None`: the live system does not say).
     pub is_file: Option<bool>,
@@ -115,7 +116,16 @@ pub fn collect(ctx: &Ctx<'_>, config: &[ConfigFile]) -> Vec<Item> {
         let on_root = ctx.res.lookup(path).map(|k| &tree.entries[k]);
         let symlink = kept.listed.as_deref() == Some(PRESERVATION_TMPFILES)
             || kept.live.as_ref().is_some_and(|l| l.link);
-        let source = kept.live.as_ref().map(|l| l.source.clone());
+        // Where the data lives: the live source, else where the listing
+        // says (a mount unit's What=, a tmpfiles link's target), so a fix
+        // for a listing the live system does not back yet names it.
+        let source = kept.live.as_ref().map(|l| l.source.clone()).or_else(|| {
+            ctx.ev
+                .listed
+                .iter()
+                .filter(|l| l.path == *path)
+                .find_map(|l| l.what.clone())
+        });
         items.push(Item {
             path: path.clone(),
             storage: source.as_deref().and_then(storage_of),
