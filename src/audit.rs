@@ -408,7 +408,7 @@ impl Audit {
     }
 
     /// Disagreements between the configuration and the live system.
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[crate::evidence::Warning] {
         &self.evidence.warnings
     }
 

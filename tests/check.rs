@@ -829,12 +829,13 @@ fn summary_and_report_show_the_same_findings() {
     let f = Fixture::new();
     f.file("persist/var/lib/old/db", "rows")
         .file("var/lib/nixos/uid-map", "{}")
+        .dir("var/lib/empty")
         .dir("persist/var/lib/kept");
     let cfg_dir = tempfile::tempdir().unwrap();
     let cfg = cfg_dir.path().join("cfg.json");
     std::fs::write(
         &cfg,
-        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos" ] } }"#,
+        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos", "/var/lib/empty" ] } }"#,
     )
     .unwrap();
     let run = |cmd: &str, extra: &[&str]| {
@@ -878,6 +879,26 @@ fn summary_and_report_show_the_same_findings() {
         text.contains("First: fix the problems with the whitelist"),
         "{text}"
     );
+    // Each problem once: the finding, not also the evidence's warning about
+    // the same path; a warning no finding repeats stays, and the report
+    // keeps both lists.
+    assert!(!text.contains("/var/lib/nixos is listed in"), "{text}");
+    assert!(text.contains("/var/lib/empty is listed in"), "{text}");
+    let warned = |path: &str| {
+        report["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .starts_with(&format!("{path} is listed in"))
+        })
+    };
+    assert!(
+        warned("/var/lib/nixos") && warned("/var/lib/empty"),
+        "{report}"
+    );
+    // A finding the summary does not print leaves its warning in place.
+    let summary = run("summary", &["--top", "0"]);
+    let text = String::from_utf8(summary.stdout).unwrap();
+    assert!(text.contains("/var/lib/nixos is listed in"), "{text}");
 }
 
 /// A directory home-manager links files into, persisted whole: its links

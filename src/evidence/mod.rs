@@ -77,6 +77,27 @@ impl Live {
     }
 }
 
+/// A disagreement between the configuration and the live system.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// What is wrong, in words (names escaped for terminals).
+    pub text: String,
+    /// The in-root path it is about.
+    pub path: Vec<u8>,
+    /// Which disagreement.
+    pub kind: WarningKind,
+}
+
+/// The disagreements between the configuration and the live system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// Bind-mounted from storage but not listed in the configs given.
+    NotListed,
+    /// Listed but neither mounted nor linked, with something on the root
+    /// (the check's `not-in-storage` or `replaced-link` when it holds data).
+    NotBacked,
+}
+
 /// Everything classification knows besides the trees.
 #[derive(Debug, Default)]
 pub struct Evidence {
@@ -88,8 +109,8 @@ pub struct Evidence {
     pub etc_clean: HashSet<Vec<u8>>,
     /// The user's ignore rules (`--ignore`).
     pub ignore: Option<ignore::gitignore::Gitignore>,
-    /// Disagreements between configuration and the live system.
-    pub warnings: Vec<String>,
+    /// Disagreements between configuration and the live system, sorted by text.
+    pub warnings: Vec<Warning>,
     /// Symlinks systemd-tmpfiles makes at every boot (other than into
     /// storage), with the file of the rule.
     pub tmpfiles_links: HashMap<Vec<u8>, String>,
@@ -210,11 +231,15 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
                 link: false,
             });
             if configs_given && k.listed.is_none() {
-                ev.warnings.push(format!(
-                    "{} is bind-mounted from {} but not listed in the given persistence configs",
-                    crate::text::escape_bytes(&path),
-                    crate::text::escape_bytes(&source)
-                ));
+                ev.warnings.push(Warning {
+                    text: format!(
+                        "{} is bind-mounted from {} but not listed in the given persistence configs",
+                        crate::text::escape_bytes(&path),
+                        crate::text::escape_bytes(&source)
+                    ),
+                    path: path.clone(),
+                    kind: WarningKind::NotListed,
+                });
             }
         }
     }
@@ -241,14 +266,18 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         if e.is_mount {
             continue; // mounted from elsewhere: classified by its mount
         }
-        ev.warnings.push(format!(
-            "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
-             would be hidden (then lost) once the whitelist is active; move it to {}{} first",
-            crate::text::escape_bytes(&l.path),
-            l.origin,
-            crate::text::escape_bytes(&l.storage),
-            crate::text::escape_bytes(&l.path),
-        ));
+        ev.warnings.push(Warning {
+            text: format!(
+                "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
+                 would be hidden (then lost) once the whitelist is active; move it to {}{} first",
+                crate::text::escape_bytes(&l.path),
+                l.origin,
+                crate::text::escape_bytes(&l.storage),
+                crate::text::escape_bytes(&l.path),
+            ),
+            path: l.path.clone(),
+            kind: WarningKind::NotBacked,
+        });
     }
     ev.warnings.sort();
     ev.warnings.dedup();
