@@ -24,6 +24,10 @@
 #                        Remove that directory when you are done: medium is ~2.5 GB with its
 #                        drifted copy, large ~15 GB.
 #   FD, B3SUM, HYPERFINE override the peer binaries.
+#   WALKBENCH            the bare statx walker (`walkbench raw TREE NPROC`: openat + getdents64 +
+#                        one statx(dirfd, name) per entry on rayon, nothing kept), the reference
+#                        the scan is held to; default: built once from
+#                        $DARLINGS_SHARED/bench/make-walkbench.sh into $DARLINGS_BENCH_DIR/walkbench
 #   BENCH_NICE           nice value for the timed runs (default -10 as root, else 0); see Method
 #   BENCH_QUIET_WAIT     before each round, wait up to this many seconds (default 30) for the
 #                        rest of the machine to use < 25% of the CPUs; 0 disables the wait
@@ -63,7 +67,10 @@
 #     GROUP.vmstat records the machine's busy CPU time around every round and ratios.py warns
 #     when other processes used more than 10% of the machine during one.
 #   * Peak RSS is measured separately (one run each under /usr/bin/time -f %M), not inside the
-#     timed runs, and reported in bytes per entry of the scanned tree.
+#     timed runs, and reported in bytes per entry of the scanned tree. The target is the
+#     *marginal* cost of an entry: the scan of a 50,000-entry corpus (generated once, same
+#     generator and seed) is measured too, and ratios.py divides the difference of the two peaks
+#     by the difference of the entry counts, which removes the binary's fixed cost.
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +149,24 @@ ensure_tools() {
     fi
     command -v rsync >/dev/null || apt_install rsync
     [[ -x /usr/bin/time ]] || apt_install time
+    WALKBENCH=${WALKBENCH:-$WORK/walkbench/target/release/walkbench}
+    if [[ ! -x $WALKBENCH && -x $SHARED/bench/make-walkbench.sh ]]; then
+        log "building the bare statx walker (walkbench) in $WORK/walkbench"
+        WALKBENCH_DIR=$WORK/walkbench "$SHARED/bench/make-walkbench.sh" >&2 ||
+            warn "walkbench build failed: the walker will not be measured"
+    fi
+    [[ -x $WALKBENCH ]] || { warn "no walkbench: the bare-walker ratio will be missing"; WALKBENCH=""; }
+}
+
+# The 50,000-entry corpus the RSS group subtracts (see Method); no drifted copy.
+ensure_small50k() {
+    local base=$CORPUS_DIR/50k
+    if [[ ! -f $base.stats.json ]]; then
+        rm -rf "$base"
+        log "generating the 50k corpus in $base (one-off)"
+        mkdir -p "$CORPUS_DIR"
+        "$MAKE_CORPUS" gen "$base" --scale 50000 --seed 42 >&2
+    fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +208,8 @@ ensure_corpus() {   # $1 = scale
         log "generating $scale corpus in $base (one-off; cached for later runs)"
         "$MAKE_CORPUS" gen "$base" --scale "$scale" --seed 42 >&2
     fi
-    if [[ ! -f $drift.truth.summary.json ]]; then
+    # The drifted copy only serves the diff group (it doubles the disk and the build time).
+    if want diff && [[ ! -f $drift.truth.summary.json ]]; then
         rm -rf "$drift"
         log "generating drifted copy $drift"
         "$MAKE_CORPUS" drift "$base" "$drift" --seed 42 >&2
@@ -365,6 +391,7 @@ run_target() {
         echo "b3sum=$B3SUM $("$B3SUM" --version)"
         echo "find=$(find --version | head -1)"
         echo "rsync=$(rsync --version | head -1)"
+        echo "walker=${WALKBENCH:-none}"
         echo "loadavg_start=$(cat /proc/loadavg)"
     } >"$RES/meta.txt"
     log "$TARGET: $entries entries, $bytes bytes in $dir -> results in $RES"
@@ -385,6 +412,7 @@ run_target() {
             c+=(darlings-scan-none "$D scan --hash none $R -o $O/walk.scan")
         fi
         c+=(fd "$(q "$FD") -HI --one-file-system . $R$LIVE")
+        [[ -n $WALKBENCH ]] && c+=(walker "$(q "$WALKBENCH") raw $R $NPROC")
         c+=(find-printf "find $R -xdev -printf '%p %s %T@\\n'$LIVE")
         bench_group walk 10 --warmup 1 -- "${c[@]}"
     fi
@@ -435,6 +463,7 @@ run_target() {
                 c+=(darlings-scan-cold "$D scan --hash none $R -o $O/walk.scan")
             fi
             c+=(fd-cold "$(q "$FD") -HI --one-file-system . $R")
+            [[ -n $WALKBENCH ]] && c+=(walker-cold "$(q "$WALKBENCH") raw $R $NPROC")
             # No warmup: a warmup run is exactly what a cold measurement must not have.
             bench_group cold 3 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1' -- "${c[@]}"
         else
@@ -456,6 +485,11 @@ run_target() {
                 rss darlings-report-diff "$D report $R2 --against $R"
         fi
         rss fd "$(q "$FD") -HI --one-file-system . $R"
+        if ((have)) && [[ -x $MAKE_CORPUS ]]; then
+            ensure_small50k
+            echo "entries_50k=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$CORPUS_DIR/50k.stats.json")" >>"$RES/meta.txt"
+            rss darlings-scan-none-50k "$D scan --hash none $(q "$CORPUS_DIR/50k") -o $O/walk50k.scan"
+        fi
     fi
 
     echo "loadavg_end=$(cat /proc/loadavg)" >>"$RES/meta.txt"

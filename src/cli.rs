@@ -32,6 +32,9 @@ const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` fou
 or `check` found a problem of severity error; 2 bad usage or unusable input (the message names the file \
 and the problem).";
 
+const MIGRATE_EXIT_CODES: &str = "Exit codes: 0 every path is in storage (or nothing was written \
+without --yes); 1 some paths were refused (the others were migrated); 2 bad usage or unusable input.";
+
 /// The subcommands of SPEC §3.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -139,6 +142,31 @@ pub enum Command {
         /// Storage root for the new entries (default: the file's, else /persist).
         #[arg(long, value_name = "PATH")]
         storage: Option<PathBuf>,
+    },
+    /// Copy the data of whitelisted paths from ROOT into storage, verified.
+    ///
+    /// Without --yes, prints the plan and writes nothing. ROOT is taken as the
+    /// first argument unless that argument is itself a whitelisted path.
+    #[command(after_help = MIGRATE_EXIT_CODES)]
+    Migrate {
+        /// The root holding the data (default /); paths and storage roots are resolved inside it.
+        #[arg(value_name = "ROOT")]
+        root: Option<PathBuf>,
+        /// Whitelisted paths to migrate (default: every whitelisted path).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The whitelist: JSON from `nix eval --json`, or a darlings .nix file; may repeat.
+        #[arg(long, value_name = "FILE", conflicts_with = "whitelist")]
+        persistence: Vec<PathBuf>,
+        /// The whitelist file darlings wrote (default: ./persist.nix when it exists).
+        #[arg(long, value_name = "FILE")]
+        whitelist: Option<PathBuf>,
+        /// Only the paths kept in this storage root (in-root path); may repeat.
+        #[arg(long, value_name = "PATH")]
+        storage: Vec<PathBuf>,
+        /// Carry the plan out (copy, verify, rename into place).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Build a sample NixOS-like root in a temporary directory and open the TUI on it.
     Demo {

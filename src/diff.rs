@@ -154,7 +154,7 @@ pub fn same_identity(cur: &Tree, c: usize, base: &Tree, b: usize) -> bool {
     let (x, y) = (&cur.entries[c], &base.entries[b]);
     x.kind == Kind::File
         && y.kind == Kind::File
-        && x.dev == y.dev
+        && cur.dev(c) == base.dev(b)
         && x.ino == y.ino
         && x.size == y.size
         && x.mtime_ns == y.mtime_ns
@@ -406,23 +406,15 @@ mod tests {
             let idx = t.entries.len();
             t.entries.push(Entry {
                 name_off: t.names.len() as u32,
-                name_len: name.len() as u16,
+                name_len: name.len() as _,
                 parent: stack.last().map_or(NONE, |&(e, _)| e as u32),
                 end: idx as u32 + 1,
                 depth: depth as u16,
                 kind: *kind,
-                is_mount: false,
                 mode: 0o644,
-                uid: 0,
-                gid: 0,
-                nlink: 1,
                 size: 1,
-                mtime_ns: 0,
-                ctime_ns: 0,
-                dev: 0,
                 ino: idx as u64,
-                target: NONE,
-                hash: NONE,
+                ..Entry::default()
             });
             t.names.extend_from_slice(name);
             stack.push((idx, depth));

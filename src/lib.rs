@@ -33,6 +33,7 @@
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: adds paths to the whitelist file: a person's file edited in place through
 //!   rnix's tree, a new one rendered (docs/whitelist-editing.md); atomic writes, `.bak`.
+//! - [`migrate`]: copies whitelisted data from ROOT into storage, verified and crash-safe.
 //! - [`progress`]: the progress line on stderr.
 //! - [`tui`]: the interactive review (model / update / view) and the whitelist seam.
 //! - [`demo`]: the sample NixOS-like root of `darlings demo`.
@@ -76,6 +77,8 @@ pub mod progress;
 pub mod report;
 pub mod summary;
 pub mod whitelist;
+
+pub mod migrate;
 
 pub mod tui;
 

@@ -525,24 +525,17 @@ fn synthetic_audit(dirs: u32, files: u64) -> darlings::audit::Audit {
         let k = tree.entries.len() as u64;
         tree.entries.push(Entry {
             name_off: off,
-            name_len: name.len() as u16,
+            name_len: name.len() as _,
             parent,
             end: 0,
             depth,
             kind,
-            is_mount: false,
             mode: 0o644,
-            uid: 0,
-            gid: 0,
-            nlink: 1,
             size,
             // Scattered, so the mtime sort reorders everything.
             mtime_ns: ((k * 2_654_435_761) % 1_000_000_007) as i64 * 1_000_000_000,
-            ctime_ns: 0,
-            dev: 1,
             ino: k,
-            target: NONE,
-            hash: NONE,
+            ..Entry::default()
         });
         tree.entries.len() as u32 - 1
     };

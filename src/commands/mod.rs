@@ -5,6 +5,7 @@
 
 mod check;
 mod docs;
+mod migrate;
 mod promote;
 mod report;
 mod scan;
@@ -22,7 +23,8 @@ use crate::{Error, Result, audit, progress, scan as scanner};
 pub enum Outcome {
     /// Exit 0.
     Success,
-    /// Exit 1: a check failed (`summary --fail-on-stray`, an error finding of `check`).
+    /// Exit 1: a check failed (`summary --fail-on-stray`, an error finding of `check`), or
+    /// `migrate` refused some paths.
     CheckFailed,
 }
 
@@ -43,6 +45,21 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             write,
             storage,
         }) => promote::run(root.as_deref(), &paths, &write, storage.as_deref()),
+        Some(Command::Migrate {
+            root,
+            paths,
+            persistence,
+            whitelist,
+            storage,
+            yes,
+        }) => migrate::run(&migrate::Args {
+            root,
+            paths,
+            persistence,
+            whitelist,
+            storage,
+            yes,
+        }),
         Some(Command::Summary {
             root,
             scan,

@@ -28,10 +28,9 @@ pub fn run(
     output::check_target(out)?;
     opts.scan.hash_all = hash == HashArg::All;
     let progress = Arc::new(scan::Progress::default());
-    let tree = {
+    {
         let _line = progress::ProgressLine::start(Arc::clone(&progress));
-        scan::scan(&opts.scan, &progress)?
-    };
-    snapshot::save(&tree, out)?;
+        snapshot::scan_to_file(&opts.scan, &progress, out)?;
+    }
     Ok(Outcome::Success)
 }

@@ -101,28 +101,42 @@ pub(super) fn read(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Units {
             let Some(text) = read_in_root(res, unit) else {
                 continue;
             };
-            let mut service = Service {
-                name: String::from_utf8_lossy(name).into_owned(),
-                file: String::from_utf8_lossy(&shown).into_owned(),
-                ..Service::default()
-            };
-            let mut values = Values::default();
-            values.apply(&text);
+            let mut texts = vec![text];
             let mut dropin = unit.clone();
             dropin.extend_from_slice(b".d");
             let mut confs = list_in_root(res, &dropin);
             confs.sort();
             for conf in confs.iter().filter(|c| c.ends_with(b".conf")) {
                 if let Some(text) = read_in_root(res, conf) {
-                    values.apply(&text);
+                    texts.push(text);
                 }
             }
-            values.fill(&mut service);
-            out.services.push(service);
+            out.services.push(parse_service(
+                &String::from_utf8_lossy(name),
+                &String::from_utf8_lossy(&shown),
+                &texts,
+            ));
         }
     }
     out.services.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The service `name` read from `file`: its unit text, then its drop-ins'
+/// in order (a list directive appends, an empty assignment resets it). Also
+/// for readers without an audit's resolver (`darlings migrate`).
+pub fn parse_service(name: &str, file: &str, texts: &[Vec<u8>]) -> Service {
+    let mut service = Service {
+        name: name.to_string(),
+        file: file.to_string(),
+        ..Service::default()
+    };
+    let mut values = Values::default();
+    for t in texts {
+        values.apply(t);
+    }
+    values.fill(&mut service);
+    service
 }
 
 /// The last component of a path.

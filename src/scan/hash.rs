@@ -45,7 +45,7 @@ pub fn hash_entries(
         .par_iter()
         .map(|&i| {
             let e = &tree.entries[i];
-            let r = match hash_file(&tree.host_path(i), Some((e.dev, e.ino))) {
+            let r = match hash_file(&tree.host_path(i), Some((tree.dev(i), e.ino))) {
                 Ok(h) if h.bytes != e.size => {
                     Err((ErrorKind::Changed, "changed size during scan".to_string()))
                 }

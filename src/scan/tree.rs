@@ -1,11 +1,12 @@
-//! `Tree`: the result of one scan, stored compactly (about 100 bytes per
-//! entry) so a million-entry root fits in memory twice (root and baseline).
+//! `Tree`: the result of one scan, stored compactly (a 64-byte [`Entry`]
+//! plus its name: about 80 bytes per entry) so a million-entry root fits in
+//! memory twice (root and baseline).
 //!
 //! Entries are kept in *tree order*: depth-first preorder with the children of
 //! each directory sorted by name bytes. That is the order in which two trees
 //! can be merged by comparing names only (see `diff`). Names live in one byte
-//! arena, symlink targets in another; hashes and mounts are side tables
-//! because most entries have neither.
+//! arena, symlink targets in another; hashes, mounts and device changes are
+//! side tables because most entries have none.
 
 use std::path::{Path, PathBuf};
 
@@ -75,45 +76,67 @@ impl Kind {
     }
 }
 
-/// One scanned path: its place in the tree and its metadata.
+/// One scanned path: its place in the tree and its metadata, in 64 bytes
+/// (a million entries take 64 MB plus their names). The device is not here
+/// ([`Tree::dev`]: most entries share their directory's), and a symlink's
+/// target and a file's hash share one side-table index, `extra`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// Offset of the name in [`Tree::names`].
-    pub name_off: u32,
-    /// Length of the name (at most 255 bytes on Linux).
-    pub name_len: u16,
-    /// Index of the parent directory entry, or [`NONE`] for children of the root.
-    pub parent: u32,
-    /// Index one past the last entry of this entry's subtree (itself + descendants).
-    pub end: u32,
-    /// 1 for children of the root.
-    pub depth: u16,
-    /// The entry's type.
-    pub kind: Kind,
-    /// Whether a mount point: the entry is another file system's root (see [`Tree::mounts`]).
-    pub is_mount: bool,
-    /// Permission bits including setuid/setgid/sticky (`st_mode & 0o7777`).
-    pub mode: u16,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Hard link count.
-    pub nlink: u32,
     /// Size in bytes (`st_size`; a sparse file's apparent size).
     pub size: u64,
     /// Modification time, ns since the epoch.
     pub mtime_ns: i64,
     /// Status change time, ns since the epoch (trusted with inode to reuse hashes).
     pub ctime_ns: i64,
-    /// Device of the file system holding the entry.
-    pub dev: u64,
     /// Inode number.
     pub ino: u64,
-    /// Index into [`Tree::targets`] for symlinks, else [`NONE`].
-    pub target: u32,
-    /// Index into [`Tree::hashes`] once the content is hashed, else [`NONE`].
-    pub hash: u32,
+    /// Offset of the name in [`Tree::names`].
+    pub name_off: u32,
+    /// Index of the parent directory entry, or [`NONE`] for children of the root.
+    pub parent: u32,
+    /// Index one past the last entry of this entry's subtree (itself + descendants).
+    pub end: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// For a symlink, its index in [`Tree::targets`]; for a regular file whose
+    /// content was hashed, its index in [`Tree::hashes`]; else [`NONE`]. Read
+    /// it through [`Tree::target`] and [`Tree::hash`].
+    pub extra: u32,
+    /// Permission bits including setuid/setgid/sticky (`st_mode & 0o7777`).
+    pub mode: u16,
+    /// 1 for children of the root.
+    pub depth: u16,
+    /// Length of the name (at most 255 bytes on Linux).
+    pub name_len: u8,
+    /// The entry's type.
+    pub kind: Kind,
+    /// Whether a mount point: the entry is another file system's root (see [`Tree::mounts`]).
+    pub is_mount: bool,
+}
+
+impl Default for Entry {
+    /// A regular file at the top level with every field zero and no side-table references.
+    fn default() -> Entry {
+        Entry {
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 0,
+            name_off: 0,
+            parent: NONE,
+            end: 0,
+            uid: 0,
+            gid: 0,
+            extra: NONE,
+            mode: 0,
+            depth: 1,
+            name_len: 0,
+            kind: Kind::File,
+            is_mount: false,
+        }
+    }
 }
 
 /// A mounted file system met by the scan (the scan does not descend into it).
@@ -239,6 +262,8 @@ impl ScanError {
 pub struct Tree {
     /// The scanned root as given (absolute).
     pub root: PathBuf,
+    /// The device (`makedev(major, minor)`) of the root's file system.
+    pub root_dev: u64,
     /// Every entry below the root, in tree order.
     pub entries: Vec<Entry>,
     /// Name bytes of all entries.
@@ -251,6 +276,10 @@ pub struct Tree {
     pub hashes: Vec<[u8; 32]>,
     /// Mount points met, sorted by entry index.
     pub mounts: Vec<MountPoint>,
+    /// The entries whose device differs from their parent's (the root's for
+    /// top-level entries): mount points and, on btrfs, subvolumes. `(entry,
+    /// device)`, sorted by entry; every other entry is on its parent's device.
+    pub devs: Vec<(u32, u64)>,
     /// Per-path problems, sorted by path.
     pub errors: Vec<ScanError>,
     /// Whether every regular file was hashed (`--hash all`): a complete baseline.
@@ -277,28 +306,48 @@ impl Tree {
 
     /// The symlink target of entry `i`, if it is a symlink.
     pub fn target(&self, i: usize) -> Option<&[u8]> {
-        let t = self.entries[i].target;
-        (t != NONE).then(|| {
-            let (off, len) = self.targets[t as usize];
+        let e = &self.entries[i];
+        (e.kind == Kind::Symlink && e.extra != NONE).then(|| {
+            let (off, len) = self.targets[e.extra as usize];
             &self.target_bytes[off as usize..(off + len) as usize]
         })
     }
 
-    /// The content hash of entry `i`, if computed.
+    /// The content hash of entry `i`, if it is a regular file whose content was hashed.
     pub fn hash(&self, i: usize) -> Option<&[u8; 32]> {
-        let h = self.entries[i].hash;
-        (h != NONE).then(|| &self.hashes[h as usize])
+        let e = &self.entries[i];
+        (e.kind == Kind::File && e.extra != NONE).then(|| &self.hashes[e.extra as usize])
     }
 
-    /// Records the content hash of entry `i`.
+    /// Records the content hash of entry `i`, a regular file (other kinds
+    /// have no content to hash, and are left alone).
     pub fn set_hash(&mut self, i: usize, digest: [u8; 32]) {
-        let h = self.entries[i].hash;
-        if h == NONE {
-            self.entries[i].hash = self.hashes.len() as u32;
+        let e = &mut self.entries[i];
+        if e.kind != Kind::File {
+            debug_assert!(false, "set_hash on a {:?}", e.kind);
+            return;
+        }
+        if e.extra == NONE {
+            e.extra = self.hashes.len() as u32;
             self.hashes.push(digest);
         } else {
-            self.hashes[h as usize] = digest;
+            self.hashes[e.extra as usize] = digest;
         }
+    }
+
+    /// The device number (`makedev(major, minor)`) of the file system
+    /// holding entry `i`: the nearest device change at or above it in
+    /// [`Tree::devs`], else the root's.
+    pub fn dev(&self, i: usize) -> u64 {
+        let first = self.devs.first().map_or(u32::MAX, |d| d.0);
+        let mut cur = i as u32;
+        while cur != NONE && cur >= first {
+            if let Ok(k) = self.devs.binary_search_by_key(&cur, |d| d.0) {
+                return self.devs[k].1;
+            }
+            cur = self.entries[cur as usize].parent;
+        }
+        self.root_dev
     }
 
     /// The mount met at entry `i`, if it is a mount point.
@@ -445,6 +494,41 @@ impl PathCursor {
 mod tests {
     use super::*;
     use rustix::io::Errno;
+
+    #[test]
+    fn an_entry_takes_64_bytes() {
+        assert!(std::mem::size_of::<Entry>() <= 64);
+    }
+
+    #[test]
+    fn devices_come_from_the_nearest_change_above() {
+        // /a (dir, dev 7) { /a/b (dir) { /a/b/c }, /a/m (mount, dev 9) }, /z
+        let mut t = Tree {
+            root_dev: 1,
+            ..Tree::default()
+        };
+        let rows = [
+            (NONE, 4, Kind::Dir),
+            (0, 3, Kind::Dir),
+            (1, 3, Kind::File),
+            (0, 4, Kind::Dir),
+            (NONE, 5, Kind::File),
+        ];
+        for (k, (parent, end, kind)) in rows.into_iter().enumerate() {
+            t.entries.push(Entry {
+                parent,
+                end,
+                kind,
+                name_off: k as u32,
+                name_len: 1,
+                ..Entry::default()
+            });
+            t.names.push(b'a' + k as u8);
+        }
+        t.devs = vec![(0, 7), (3, 9)];
+        let devs: Vec<u64> = (0..t.len()).map(|i| t.dev(i)).collect();
+        assert_eq!(devs, [7, 7, 7, 9, 1]);
+    }
 
     #[test]
     fn error_kinds_come_from_the_errno() {

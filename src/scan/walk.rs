@@ -1,11 +1,18 @@
 //! The walk: one rayon task per directory, each directory opened relative
-//! to its parent's descriptor, read with `getdents64` into one buffer, and
-//! every entry statted relative to it (`statx(dirfd, name)`); see the module
-//! doc of [`super`] for why it is hand-written. Each directory's children
-//! become one name-sorted run of a [`Flat`] store, which [`super::assemble`]
-//! puts in tree order.
+//! to its parent's descriptor, read with `getdents64`, and every entry
+//! statted relative to it (`statx(dirfd, name)`); see the module doc of
+//! [`super`] for why it is hand-written.
+//!
+//! Each directory's task writes its part of the entry stream (see
+//! [`super::record`]) as it goes: its own record (from `statx` on the
+//! descriptor it opened, so a directory costs no lookup by name), its
+//! children's records in name order, and an END. Where a child directory's
+//! part belongs, it notes the child's task id instead ([`Segment::subs`]);
+//! [`super::assemble`] follows those notes to read the stream in tree order.
+//! Nothing per entry is allocated except symlink targets of very large
+//! directories' children.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -14,30 +21,51 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use rustix::fs::{AtFlags, Mode, OFlags, RawDir, Statx, StatxAttributes, StatxFlags};
+use rustix::fs::{AtFlags, Statx, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
 
+use super::assemble::{Order, Sink};
 use super::hash;
-use super::tree::{Entry, ErrorKind, Kind, MountPoint, NONE, ScanError};
+use super::readdir::{DT_DIR, NAMES, Name, fills_buffer, open_dir, read_names};
+use super::record::{Base, Counts, END, Record};
+use super::tree::{ErrorKind, Kind, MountPoint, ScanError};
 use super::{Progress, ScanOptions, errno_reason, io_reason};
 use crate::mountinfo::{self, Mount};
 use crate::{Error, Result};
 
-/// Directories with more entries than this are statted by several threads.
+/// Directories with more entries than this are statted by several threads,
+/// in blocks of [`BLOCK`] names.
 const SPLIT_DIR: usize = 512;
+const BLOCK: usize = 128;
 
 /// The statx fields every entry needs.
 pub(super) const STATX_MASK: StatxFlags = StatxFlags::BASIC_STATS.union(StatxFlags::MNT_ID);
 
+/// One directory's part of the entry stream.
+#[derive(Default)]
+pub(super) struct Segment {
+    /// Records and ENDs.
+    pub(super) bytes: Vec<u8>,
+    /// `(offset in bytes, task id)`: where each child directory's segment goes.
+    pub(super) subs: Vec<(u32, u32)>,
+}
+
+/// What a walk leaves besides its stream.
+pub(super) struct Walked {
+    pub(super) counts: Counts,
+    /// Unsorted.
+    pub(super) errors: Vec<ScanError>,
+}
+
 /// Walks the directory `root_fd` (statted as `root_stat`) on `opts.threads`
-/// threads; returns every entry found, one run per directory, and the
-/// per-path errors met (unsorted).
+/// threads; its entry stream goes to `sink` as the walk goes.
 pub(super) fn walk(
     opts: &ScanOptions,
     progress: &Progress,
     root_fd: OwnedFd,
     root_stat: &Statx,
-) -> Result<(Flat, Vec<ScanError>)> {
+    sink: &mut dyn Sink,
+) -> Result<Walked> {
     let exclude = build_excludes(&opts.exclude)?;
     raise_fd_limit();
 
@@ -49,243 +77,373 @@ pub(super) fn walk(
         has_mnt_id: root_stat.stx_mask & StatxFlags::MNT_ID.bits() != 0,
         mounts_by_id: mounts.iter().map(|m| (m.id, m.clone())).collect(),
         mount_paths: mount_paths_inside(&mounts, &canonical_root),
-        flat: Mutex::new(Flat::default()),
+        order: Order::new(sink),
         errors: Mutex::new(Vec::new()),
         next_dir: AtomicU32::new(1),
         progress,
+        short_is_end: fills_buffer(&root_fd),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .thread_name(|i| format!("darlings-scan-{i}"))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let root_dir = DirTask {
-        fd: root_fd,
-        id: 0,
-        path: Arc::new(Vec::new()),
+    let dev = (root_stat.stx_dev_major, root_stat.stx_dev_minor);
+    let root_dev = rustix::fs::makedev(dev.0, dev.1);
+    let root = Dir {
+        fd: Arc::new(root_fd),
+        path: Vec::new(),
         depth: 0,
         mnt_id: root_stat.stx_mnt_id,
-        dev: (root_stat.stx_dev_major, root_stat.stx_dev_minor),
+        dev,
+        base: Base::root(root_dev),
     };
     {
         let _t = crate::timing::phase("walk");
-        pool.scope(|s| walker.visit(s, root_dir));
+        pool.scope(|s| {
+            let mut seg = Segment::default();
+            let mut counts = Counts::default();
+            let tasks = walker.list(&root, &mut seg, &mut counts);
+            seg.bytes.push(END);
+            walker.store(0, seg, counts);
+            walker.spawn_all(s, tasks);
+        });
     }
-    let Walker { flat, errors, .. } = walker;
-    Ok((
-        flat.into_inner().unwrap_or_else(|p| p.into_inner()),
-        errors.into_inner().unwrap_or_else(|p| p.into_inner()),
-    ))
+    let Walker { order, errors, .. } = walker;
+    let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
+    if progress.cancel.load(Ordering::Relaxed) {
+        return Err(Error::Usage("scan cancelled".into()));
+    }
+    let counts = order.finish().map_err(|e| {
+        Error::bad_input(
+            &opts.root,
+            format!("internal error: the walk left a gap: {e}"),
+        )
+    })?;
+    Ok(Walked { counts, errors })
 }
 
-/// One directory to read: its descriptor and where it sits.
-struct DirTask {
-    fd: OwnedFd,
-    /// Index of this directory's listing (0 = the root).
-    id: u32,
+/// A directory whose children are being read.
+struct Dir {
+    fd: Arc<OwnedFd>,
     /// In-root path (`/var/lib`; empty for the root).
-    path: Arc<Vec<u8>>,
-    /// Depth of the directory (0 for the root).
+    path: Vec<u8>,
+    /// 0 for the root.
     depth: u16,
-    /// Mount id of the directory, to tell which children are mount points.
+    /// Mount id, to tell which children are mount points.
     mnt_id: u64,
-    /// `major:minor` of the directory's file system (fallback mount check).
+    /// `major:minor` of its file system (fallback mount check).
     dev: (u32, u32),
+    /// What its children's records are written against.
+    base: Base,
 }
 
-/// Entries with their names, link targets, hashes and mounts, indices local
-/// to this piece: one directory's children as a worker builds them, or all
-/// of them once appended (see [`Flat`]).
-#[derive(Default)]
-pub(super) struct Listing {
-    pub(super) entries: Vec<Entry>,
-    pub(super) hashes: Vec<[u8; 32]>,
-    pub(super) names: Vec<u8>,
-    pub(super) targets: Vec<(u32, u32)>,
-    pub(super) target_bytes: Vec<u8>,
-    /// Mount points, with `entry` an index into `entries`.
-    pub(super) mounts: Vec<MountPoint>,
+/// A child directory to open and read, in a task of its own.
+struct ChildTask {
+    parent: Arc<OwnedFd>,
+    name: CString,
+    path: Vec<u8>,
+    id: u32,
+    /// The child's own depth.
+    depth: u16,
+    parent_mnt: u64,
+    parent_dev: (u32, u32),
+    /// The parent's base, for the child's own record.
+    base: Base,
 }
 
-impl Listing {
-    /// Appends `l`, rebasing its indices; returns where its entries start.
-    fn append(&mut self, l: Listing) -> u32 {
-        let start = self.entries.len() as u32;
-        let (name_base, target_base, bytes_base, hash_base) = (
-            self.names.len() as u32,
-            self.targets.len() as u32,
-            self.target_bytes.len() as u32,
-            self.hashes.len() as u32,
-        );
-        self.hashes.extend_from_slice(&l.hashes);
-        self.names.extend_from_slice(&l.names);
-        self.target_bytes.extend_from_slice(&l.target_bytes);
-        self.targets
-            .extend(l.targets.iter().map(|&(o, n)| (o + bytes_base, n)));
-        self.entries.extend(l.entries.into_iter().map(|mut e| {
-            e.name_off += name_base;
-            if e.target != NONE {
-                e.target += target_base;
-            }
-            if e.hash != NONE {
-                e.hash += hash_base;
-            }
-            e
-        }));
-        self.mounts.extend(l.mounts.into_iter().map(|mut m| {
-            m.entry += start;
-            m
-        }));
-        start
-    }
+/// One entry's metadata, as the walk records it.
+struct Stat {
+    kind: Kind,
+    mode: u16,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    ino: u64,
+    dev: (u32, u32),
+    mnt_id: u64,
+    is_mount: bool,
+    hash: Option<[u8; 32]>,
+    /// The link text is in the caller's buffer.
+    has_target: bool,
+    mount: Option<Box<MountPoint>>,
 }
 
-/// Every entry found, in the order directories were read: each directory's
-/// children are one contiguous, name-sorted run. `assemble` puts the runs in
-/// tree order in place, so a million entries are stored once, not twice.
-/// While flat, an entry's `end` holds its directory's listing id (or NONE).
-#[derive(Default)]
-pub(super) struct Flat {
-    pub(super) all: Listing,
-    /// `(start, len)` in `all.entries` of each listing id's children.
-    pub(super) runs: Vec<(u32, u32)>,
-}
-
-struct Walker<'p> {
+struct Walker<'p, 's> {
     exclude: Option<globset::GlobSet>,
     /// Hash regular files as they are met (`--hash all`).
     hash_all: bool,
     has_mnt_id: bool,
     mounts_by_id: HashMap<u64, Mount>,
-    /// In-root paths of mount points (used when statx has no mount id).
-    mount_paths: std::collections::HashSet<Vec<u8>>,
-    flat: Mutex<Flat>,
+    /// In-root paths of mount points: never opened (an automount point would
+    /// mount), and the mount check when statx has no mount id.
+    mount_paths: HashSet<Vec<u8>>,
+    /// The segments, passed on in tree order.
+    order: Order<'s>,
     errors: Mutex<Vec<ScanError>>,
     next_dir: AtomicU32,
     progress: &'p Progress,
+    /// The root's file system fills getdents buffers (see [`FILLS_BUFFER`]).
+    short_is_end: bool,
 }
 
-impl<'p> Walker<'p> {
-    fn visit<'s>(&'s self, scope: &rayon::Scope<'s>, dir: DirTask) {
+impl Walker<'_, '_> {
+    /// Opens, stats and reads one child directory; stores its segment.
+    fn visit<'s>(&'s self, scope: &rayon::Scope<'s>, t: ChildTask) {
         if self.progress.cancel.load(Ordering::Relaxed) {
             return;
         }
-        let (buf, mut names) = match read_names(&dir.fd) {
-            Ok(n) => n,
+        let mut seg = Segment::default();
+        let mut counts = Counts::default();
+        let opened = open_dir(t.parent.as_fd(), t.name.as_c_str()).and_then(|fd| {
+            let st = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, STATX_MASK)?;
+            Ok((fd, st))
+        });
+        let (fd, st) = match opened {
+            Ok(o) => o,
             Err(e) => {
-                self.error(
-                    dir.path.to_vec(),
-                    ErrorKind::from_errno(e),
-                    format!("cannot read directory: {}", errno_reason(e)),
-                );
+                // Not openable (permissions, replaced, gone): what is there now, by name.
+                let mut link = Vec::new();
+                if let Some(st) = self.stat_child(
+                    &t.parent,
+                    &t.path,
+                    t.parent_mnt,
+                    t.parent_dev,
+                    &t.name,
+                    &mut link,
+                ) {
+                    if st.kind == Kind::Dir && !st.is_mount {
+                        self.error(
+                            t.path.clone(),
+                            ErrorKind::from_errno(e),
+                            format!("cannot open directory: {}", errno_reason(e)),
+                        );
+                    }
+                    let name = t.name.to_bytes();
+                    self.emit(&st, name, &link, &t.base, &mut seg, &mut counts);
+                    if st.kind == Kind::Dir {
+                        seg.bytes.push(END);
+                    }
+                }
+                self.store(t.id, seg, counts);
                 return;
             }
         };
-        // Names stay in the one buffer getdents filled (NUL-terminated, so
-        // each is a ready `CStr` for statx); sorting moves only (offset, len).
-        let name_of = |&(off, len): &(u32, u32)| &buf[off as usize..(off + len) as usize];
-        names.sort_unstable_by(|a, b| name_of(a).cmp(name_of(b)));
-        let dir_fd = Arc::new(dir.fd);
-        let stat_one = |r: &(u32, u32)| {
-            let with_nul = &buf[r.0 as usize..=(r.0 + r.1) as usize];
-            let name = CStr::from_bytes_with_nul(with_nul).ok()?;
-            self.stat_child(&dir_fd, &dir.path, dir.mnt_id, dir.dev, name)
-        };
-        let results: Vec<Option<ChildStat>> = if names.len() > SPLIT_DIR {
-            names.par_iter().with_min_len(64).map(stat_one).collect()
-        } else {
-            names.iter().map(stat_one).collect()
-        };
-        let mut listing = Listing {
-            entries: Vec::with_capacity(results.len()),
-            ..Listing::default()
-        };
-        for (name_ref, st) in names.iter().zip(results) {
-            let Some(st) = st else { continue };
-            let nb = name_of(name_ref);
-            let mut entry = st.entry;
-            entry.name_off = listing.names.len() as u32;
-            entry.name_len = nb.len() as u16;
-            listing.names.extend_from_slice(nb);
-            if let Some(t) = st.target {
-                entry.target = listing.targets.len() as u32;
-                listing
-                    .targets
-                    .push((listing.target_bytes.len() as u32, t.len() as u32));
-                listing.target_bytes.extend_from_slice(&t);
-            }
-            if let Some(h) = st.hash {
-                entry.hash = listing.hashes.len() as u32;
-                listing.hashes.push(h);
-            }
-            if let Some(mut m) = st.mount {
-                m.entry = listing.entries.len() as u32;
-                listing.mounts.push(*m);
-            }
-            entry.end = NONE;
-            if entry.kind == Kind::Dir && !entry.is_mount {
-                let depth = u32::from(dir.depth) + 1;
-                let mut path = Vec::with_capacity(dir.path.len() + 1 + nb.len());
-                path.extend_from_slice(&dir.path);
-                path.push(b'/');
-                path.extend_from_slice(nb);
-                if depth > u32::from(u16::MAX) {
-                    self.error(
-                        path,
-                        ErrorKind::TooLong,
-                        "too deep: not descended (more than 65,535 levels)".into(),
-                    );
-                } else {
-                    let subdir = self.next_dir.fetch_add(1, Ordering::Relaxed);
-                    entry.end = subdir;
-                    let parent = Arc::clone(&dir_fd);
-                    let name = CString::new(nb).unwrap_or_default();
-                    let (task_mnt, task_dev) = (dir.mnt_id, dir.dev);
-                    scope.spawn(move |s| match open_dir(parent.as_fd(), name.as_c_str()) {
-                        Ok(fd) => {
-                            drop(parent);
-                            self.visit(
-                                s,
-                                DirTask {
-                                    fd,
-                                    id: subdir,
-                                    path: Arc::new(path),
-                                    depth: depth as u16,
-                                    mnt_id: task_mnt,
-                                    dev: task_dev,
-                                },
-                            );
-                        }
-                        Err(e) => {
-                            self.error(
-                                path,
-                                ErrorKind::from_errno(e),
-                                format!("cannot open directory: {}", errno_reason(e)),
-                            );
-                            // An empty run keeps the directory in the tree.
-                            self.append(subdir, Listing::default());
-                        }
-                    });
-                }
-            }
-            listing.entries.push(entry);
+        drop(t.parent);
+        let mut own = self.stat_from(&st, &t.path, t.parent_mnt, t.parent_dev);
+        let name = t.name.to_bytes();
+        if own.is_mount {
+            // A mount that appeared after mountinfo was read: not entered.
+            own.mount = Some(self.describe(&st));
+            self.emit(&own, name, &[], &t.base, &mut seg, &mut counts);
+            seg.bytes.push(END);
+            self.store(t.id, seg, counts);
+            return;
         }
-        self.progress
-            .entries
-            .fetch_add(listing.entries.len() as u64, Ordering::Relaxed);
-        self.append(dir.id, listing);
+        self.emit(&own, name, &[], &t.base, &mut seg, &mut counts);
+        let dir = Dir {
+            fd: Arc::new(fd),
+            path: t.path,
+            depth: t.depth,
+            mnt_id: own.mnt_id,
+            dev: own.dev,
+            base: self.base_of(&own),
+        };
+        let tasks = self.list(&dir, &mut seg, &mut counts);
+        seg.bytes.push(END);
+        self.store(t.id, seg, counts);
+        self.spawn_all(scope, tasks);
     }
 
-    /// Appends one directory's children to the shared flat storage.
-    fn append(&self, id: u32, l: Listing) {
-        let mut f = self.flat.lock().unwrap_or_else(|p| p.into_inner());
-        let start = f.all.append(l);
-        let len = f.all.entries.len() as u32 - start;
-        let id = id as usize;
-        if f.runs.len() <= id {
-            f.runs.resize(id + 1, (0, 0));
+    /// Starts the tasks of a directory's children, the last first: rayon
+    /// runs a thread's own tasks last-in first-out, so this thread goes on
+    /// with the first child, in tree order (see [`super::assemble`]).
+    fn spawn_all<'s>(&'s self, scope: &rayon::Scope<'s>, tasks: Vec<ChildTask>) {
+        for task in tasks.into_iter().rev() {
+            scope.spawn(move |s| self.visit(s, task));
         }
-        f.runs[id] = (start, len);
+    }
+
+    /// Reads the children of `dir` into `seg` (without the closing END);
+    /// returns the tasks of its child directories, in name order.
+    fn list(&self, dir: &Dir, seg: &mut Segment, counts: &mut Counts) -> Vec<ChildTask> {
+        let mut tasks = Vec::new();
+        let mut names = NAMES.with(std::cell::Cell::take);
+        if let Err(e) = read_names(&dir.fd, &mut names, self.short_is_end) {
+            self.error(
+                dir.path.clone(),
+                ErrorKind::from_errno(e),
+                format!("cannot read directory: {}", errno_reason(e)),
+            );
+            NAMES.with(|c| c.set(names));
+            return tasks;
+        }
+        let buf = &names.buf;
+        let name_of = |n: &Name| &buf[n.off as usize..n.off as usize + usize::from(n.len)];
+        names
+            .list
+            .sort_unstable_by(|a, b| name_of(a).cmp(name_of(b)));
+        if names.list.len() > SPLIT_DIR {
+            type Part = (Segment, Counts, Vec<ChildTask>);
+            let parts: Vec<Part> = names
+                .list
+                .par_chunks(BLOCK)
+                .map(|block| {
+                    let mut part = Segment::default();
+                    let mut c = Counts::default();
+                    let mut t = Vec::new();
+                    self.block(dir, buf, block, &mut part, &mut c, &mut t);
+                    (part, c, t)
+                })
+                .collect();
+            for (part, c, t) in parts {
+                let base = seg.bytes.len() as u32;
+                seg.subs
+                    .extend(part.subs.iter().map(|&(o, id)| (o + base, id)));
+                seg.bytes.extend_from_slice(&part.bytes);
+                counts.add(&c);
+                tasks.extend(t);
+            }
+        } else {
+            seg.bytes.reserve(names.list.len() * 32 + buf.len());
+            self.block(dir, buf, &names.list, seg, counts, &mut tasks);
+        }
+        NAMES.with(|c| c.set(names));
+        tasks
+    }
+
+    /// Stats and writes the children `block` of `dir` (names in `buf`);
+    /// notes a task in `tasks` for each child directory.
+    fn block(
+        &self,
+        dir: &Dir,
+        buf: &[u8],
+        block: &[Name],
+        seg: &mut Segment,
+        counts: &mut Counts,
+        tasks: &mut Vec<ChildTask>,
+    ) {
+        let mut link = Vec::new();
+        let mut child = Vec::new();
+        for n in block {
+            let with_nul = &buf[n.off as usize..=n.off as usize + usize::from(n.len)];
+            let Ok(name) = CStr::from_bytes_with_nul(with_nul) else {
+                continue;
+            };
+            let nb = name.to_bytes();
+            if self.excluded(&dir.path, nb, &mut child) {
+                continue;
+            }
+            let depth = dir.depth + 1;
+            let deep_ok = depth < u16::MAX;
+            let path_of = |child: &mut Vec<u8>| {
+                child.clear();
+                child.extend_from_slice(&dir.path);
+                child.push(b'/');
+                child.extend_from_slice(nb);
+            };
+            if n.dtype == DT_DIR && deep_ok {
+                path_of(&mut child);
+                if self.mount_paths.is_empty() || !self.mount_paths.contains(&child) {
+                    tasks.push(self.note_child(dir, name, child.clone(), depth, seg));
+                    continue;
+                }
+            }
+            let Some(st) =
+                self.stat_child(&dir.fd, &dir.path, dir.mnt_id, dir.dev, name, &mut link)
+            else {
+                continue;
+            };
+            if st.kind == Kind::Dir && !st.is_mount {
+                path_of(&mut child);
+                if deep_ok {
+                    // d_type did not say (or a mount has gone): its task stats it again.
+                    tasks.push(self.note_child(dir, name, child.clone(), depth, seg));
+                    continue;
+                }
+                self.error(
+                    child.clone(),
+                    ErrorKind::TooLong,
+                    "too deep: not descended (more than 65,535 levels)".into(),
+                );
+            }
+            self.emit(&st, nb, &link, &dir.base, seg, counts);
+            if st.kind == Kind::Dir {
+                seg.bytes.push(END);
+            }
+        }
+    }
+
+    /// Notes in `seg` where the child directory `name` goes; returns its task.
+    fn note_child(
+        &self,
+        dir: &Dir,
+        name: &CStr,
+        path: Vec<u8>,
+        depth: u16,
+        seg: &mut Segment,
+    ) -> ChildTask {
+        let id = self.next_dir.fetch_add(1, Ordering::Relaxed);
+        seg.subs.push((seg.bytes.len() as u32, id));
+        ChildTask {
+            parent: Arc::clone(&dir.fd),
+            name: name.to_owned(),
+            path,
+            id,
+            depth,
+            parent_mnt: dir.mnt_id,
+            parent_dev: dir.dev,
+            base: dir.base,
+        }
+    }
+
+    /// Writes one record and counts it.
+    fn emit(
+        &self,
+        st: &Stat,
+        name: &[u8],
+        link: &[u8],
+        base: &Base,
+        seg: &mut Segment,
+        counts: &mut Counts,
+    ) {
+        let r = Record {
+            name,
+            kind: st.kind,
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            size: st.size,
+            mtime_ns: st.mtime_ns,
+            ctime_ns: st.ctime_ns,
+            ino: st.ino,
+            dev: rustix::fs::makedev(st.dev.0, st.dev.1),
+            target: st.has_target.then_some(link),
+            hash: st.hash.as_ref(),
+            mount: st.mount.as_deref(),
+        };
+        r.encode(base, &mut seg.bytes);
+        counts.count(&r, base);
+    }
+
+    fn base_of(&self, st: &Stat) -> Base {
+        Base {
+            mtime_ns: st.mtime_ns,
+            ino: st.ino,
+            uid: st.uid,
+            gid: st.gid,
+            dev: rustix::fs::makedev(st.dev.0, st.dev.1),
+        }
+    }
+
+    /// Stores a finished segment; the stream goes on as far as it can.
+    fn store(&self, id: u32, seg: Segment, counts: Counts) {
+        self.progress
+            .entries
+            .fetch_add(counts.entries, Ordering::Relaxed);
+        self.order.store(id, seg, &counts);
     }
 
     fn error(&self, path: Vec<u8>, kind: ErrorKind, error: String) {
@@ -304,8 +462,63 @@ impl<'p> Walker<'p> {
         p
     }
 
-    /// Stats one directory entry; `None` when it is excluded or unreadable
-    /// (the latter recorded as an error).
+    /// Returns true if and only if `--exclude` skips the child `name` of `dir`.
+    fn excluded(&self, dir: &[u8], name: &[u8], scratch: &mut Vec<u8>) -> bool {
+        let Some(ex) = &self.exclude else {
+            return false;
+        };
+        scratch.clear();
+        scratch.extend_from_slice(dir);
+        scratch.push(b'/');
+        scratch.extend_from_slice(name);
+        ex.is_match(Path::new(OsStr::from_bytes(scratch)))
+            || ex.is_match(Path::new(OsStr::from_bytes(name)))
+    }
+
+    /// The metadata of a statx result for an entry of a directory with mount
+    /// id `dir_mnt` and device `dir_dev` (no hash, target or mount description).
+    fn stat_from(&self, st: &Statx, path: &[u8], dir_mnt: u64, dir_dev: (u32, u32)) -> Stat {
+        let mode = u32::from(st.stx_mode);
+        let dev = (st.stx_dev_major, st.stx_dev_minor);
+        let is_mount = if self.has_mnt_id && st.stx_mask & StatxFlags::MNT_ID.bits() != 0 {
+            st.stx_mnt_id != dir_mnt
+                || (st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+                    && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+        } else {
+            dev != dir_dev || self.mount_paths.contains(path)
+        };
+        Stat {
+            kind: Kind::from_mode(mode).unwrap_or(Kind::File),
+            mode: (mode & 0o7777) as u16,
+            uid: st.stx_uid,
+            gid: st.stx_gid,
+            size: st.stx_size,
+            mtime_ns: ts_ns(&st.stx_mtime),
+            ctime_ns: ts_ns(&st.stx_ctime),
+            ino: st.stx_ino,
+            dev,
+            mnt_id: st.stx_mnt_id,
+            is_mount,
+            hash: None,
+            has_target: false,
+            mount: None,
+        }
+    }
+
+    /// The mount whose root `st` is, from mountinfo.
+    fn describe(&self, st: &Statx) -> Box<MountPoint> {
+        let m = self.mounts_by_id.get(&st.stx_mnt_id);
+        Box::new(MountPoint {
+            entry: 0,
+            fstype: m.map_or_else(|| "unknown".into(), |m| m.fstype.clone()),
+            source: m.map_or_else(String::new, |m| m.source.clone()),
+            fs_root: m.map_or_else(Vec::new, |m| m.fs_root.clone()),
+            dev: (st.stx_dev_major, st.stx_dev_minor),
+        })
+    }
+
+    /// Stats one directory entry by name; `None` when it is unreadable (the
+    /// error recorded). A symlink's text goes into `link`.
     fn stat_child(
         &self,
         dir_fd: &OwnedFd,
@@ -313,14 +526,8 @@ impl<'p> Walker<'p> {
         dir_mnt: u64,
         dir_dev: (u32, u32),
         name: &CStr,
-    ) -> Option<ChildStat> {
-        if let Some(ex) = &self.exclude {
-            let p = Self::child_path(dir_path, name.to_bytes());
-            let as_path = Path::new(OsStr::from_bytes(&p));
-            if ex.is_match(as_path) || ex.is_match(Path::new(OsStr::from_bytes(name.to_bytes()))) {
-                return None;
-            }
-        }
+        link: &mut Vec<u8>,
+    ) -> Option<Stat> {
         let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
         let st = match rustix::fs::statx(dir_fd, name, flags, STATX_MASK) {
             Ok(st) => st,
@@ -339,59 +546,43 @@ impl<'p> Walker<'p> {
             }
         };
         let mode = u32::from(st.stx_mode);
-        let Some(kind) = Kind::from_mode(mode) else {
+        if Kind::from_mode(mode).is_none() {
             self.error(
                 Self::child_path(dir_path, name.to_bytes()),
                 ErrorKind::Other,
                 format!("unknown file type {:o}", mode & 0o170000),
             );
             return None;
-        };
-        let dev = (st.stx_dev_major, st.stx_dev_minor);
-        let is_mount = if self.has_mnt_id && st.stx_mask & StatxFlags::MNT_ID.bits() != 0 {
-            st.stx_mnt_id != dir_mnt
-                || (st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
-                    && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+        }
+        let path = if self.has_mnt_id || self.mount_paths.is_empty() {
+            Vec::new()
         } else {
-            dev != dir_dev
-                || self
-                    .mount_paths
-                    .contains(&Self::child_path(dir_path, name.to_bytes()))
+            Self::child_path(dir_path, name.to_bytes())
         };
-        let mount = is_mount.then(|| {
-            let m = self.mounts_by_id.get(&st.stx_mnt_id);
-            Box::new(MountPoint {
-                entry: NONE,
-                fstype: m.map_or_else(|| "unknown".into(), |m| m.fstype.clone()),
-                source: m.map_or_else(String::new, |m| m.source.clone()),
-                fs_root: m.map_or_else(Vec::new, |m| m.fs_root.clone()),
-                dev,
-            })
-        });
-        let target = if kind == Kind::Symlink {
-            match rustix::fs::readlinkat(dir_fd, name, Vec::new()) {
-                Ok(t) => Some(t.into_bytes()),
-                Err(e) => {
-                    self.error(
-                        Self::child_path(dir_path, name.to_bytes()),
-                        ErrorKind::from_errno(e),
-                        format!("cannot read link: {}", errno_reason(e)),
-                    );
-                    Some(Vec::new())
-                }
+        let mut s = self.stat_from(&st, &path, dir_mnt, dir_dev);
+        if s.is_mount {
+            s.mount = Some(self.describe(&st));
+        }
+        if s.kind == Kind::Symlink {
+            s.has_target = true;
+            link.clear();
+            match rustix::fs::readlinkat(dir_fd, name, std::mem::take(link)) {
+                Ok(t) => *link = t.into_bytes(),
+                Err(e) => self.error(
+                    Self::child_path(dir_path, name.to_bytes()),
+                    ErrorKind::from_errno(e),
+                    format!("cannot read link: {}", errno_reason(e)),
+                ),
             }
-        } else {
-            None
-        };
-        let mut hash = None;
-        if self.hash_all && kind == Kind::File {
+        }
+        if self.hash_all && s.kind == Kind::File {
             match hash::hash_at(dir_fd.as_fd(), name, st.stx_ino) {
                 Ok(h) if h.bytes == st.stx_size => {
                     self.progress.files_hashed.fetch_add(1, Ordering::Relaxed);
                     self.progress
                         .bytes_hashed
                         .fetch_add(h.bytes, Ordering::Relaxed);
-                    hash = Some(h.digest);
+                    s.hash = Some(h.digest);
                 }
                 Ok(_) => self.error(
                     Self::child_path(dir_path, name.to_bytes()),
@@ -405,39 +596,8 @@ impl<'p> Walker<'p> {
                 ),
             }
         }
-        Some(ChildStat {
-            hash,
-            entry: Entry {
-                name_off: 0,
-                name_len: 0,
-                parent: NONE,
-                end: 0,
-                depth: 0,
-                kind,
-                is_mount,
-                mode: (mode & 0o7777) as u16,
-                uid: st.stx_uid,
-                gid: st.stx_gid,
-                nlink: st.stx_nlink,
-                size: st.stx_size,
-                mtime_ns: ts_ns(&st.stx_mtime),
-                ctime_ns: ts_ns(&st.stx_ctime),
-                dev: rustix::fs::makedev(dev.0, dev.1),
-                ino: st.stx_ino,
-                target: NONE,
-                hash: NONE,
-            },
-            target,
-            mount,
-        })
+        Some(s)
     }
-}
-
-struct ChildStat {
-    entry: Entry,
-    hash: Option<[u8; 32]>,
-    target: Option<Vec<u8>>,
-    mount: Option<Box<MountPoint>>,
 }
 
 fn ts_ns(t: &rustix::fs::StatxTimestamp) -> i64 {
@@ -446,48 +606,8 @@ fn ts_ns(t: &rustix::fs::StatxTimestamp) -> i64 {
         .saturating_add(i64::from(t.tv_nsec))
 }
 
-/// Opens a directory relative to `dirfd` without following a symlink put in
-/// its place, and without updating its atime where the kernel allows.
-pub(super) fn open_dir<Fd: AsFd, P: rustix::path::Arg + Copy>(
-    dirfd: Fd,
-    path: P,
-) -> rustix::io::Result<OwnedFd> {
-    let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    match rustix::fs::openat(dirfd.as_fd(), path, base | OFlags::NOATIME, Mode::empty()) {
-        Err(Errno::PERM) => rustix::fs::openat(dirfd, path, base, Mode::empty()),
-        r => r,
-    }
-}
-
-/// A directory's names, NUL-terminated in one buffer, with (offset, length) of each.
-type NameBuffer = (Vec<u8>, Vec<(u32, u32)>);
-
-/// Reads all names of a directory (without `.` and `..`) with `getdents64`
-/// through a thread-local 64 KiB buffer into one byte buffer, each name
-/// NUL-terminated; returns the buffer and each name's (offset, length).
-fn read_names(fd: &OwnedFd) -> rustix::io::Result<NameBuffer> {
-    thread_local! {
-        static BUF: std::cell::RefCell<Vec<u8>> =
-            std::cell::RefCell::new(Vec::with_capacity(64 << 10));
-    }
-    BUF.with_borrow_mut(|raw| {
-        let mut names = Vec::new();
-        let mut buf = Vec::new();
-        let mut dir = RawDir::new(fd, raw.spare_capacity_mut());
-        while let Some(entry) = dir.next() {
-            let entry = entry?;
-            let n = entry.file_name().to_bytes_with_nul();
-            if n != b".\0" && n != b"..\0" {
-                names.push((buf.len() as u32, (n.len() - 1) as u32));
-                buf.extend_from_slice(n);
-            }
-        }
-        Ok((buf, names))
-    })
-}
-
-/// In-root paths of the mounts below `root` (for kernels without statx mount ids).
-fn mount_paths_inside(mounts: &[Mount], root: &Path) -> std::collections::HashSet<Vec<u8>> {
+/// In-root paths of the mounts below `root`.
+fn mount_paths_inside(mounts: &[Mount], root: &Path) -> HashSet<Vec<u8>> {
     let root = root.as_os_str().as_bytes();
     let root = if root == b"/" { &b""[..] } else { root };
     mounts

@@ -161,7 +161,7 @@ impl PreviewJob {
             _ => None,
         };
         let e = &a.cur().entries[c];
-        job.file = Some((a.cur().host_path(c), (e.dev, e.ino)));
+        job.file = Some((a.cur().host_path(c), (a.cur().dev(c), e.ino)));
         job
     }
 

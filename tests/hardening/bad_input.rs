@@ -105,11 +105,13 @@ fn a_scan_file_with_a_valid_checksum_but_a_lying_payload_is_refused() {
     // A hostile file: the checksum is right, the structure is not.
     let f = fixture();
     let bases = out_dir();
-    let mut raw = Vec::new();
-    raw.extend_from_slice(&1u64.to_le_bytes());
-    raw.push(b'/');
-    raw.push(0);
-    raw.extend_from_slice(&u64::MAX.to_le_bytes()); // absurd entry count
+    // The meta section (see src/snapshot.rs): root "/", no flags, device 0,
+    // then an absurd entry count and six zero counts (varints).
+    let mut raw = vec![1, b'/', 0];
+    raw.extend_from_slice(&0u64.to_le_bytes());
+    raw.extend_from_slice(&[0xff; 9]);
+    raw.push(0x01); // u64::MAX as a varint
+    raw.extend_from_slice(&[0; 6]);
     let z = zstd::bulk::compress(&raw, 1).expect("compress");
     let mut file = b"DARLSCAN".to_vec();
     file.extend_from_slice(&darlings::snapshot::FORMAT_VERSION.to_le_bytes());

@@ -299,7 +299,7 @@ fn view_file(m: &mut Model) -> Option<Cmd> {
     }
     Some(Cmd::Pager {
         path: t.host_path(k),
-        id: (e.dev, e.ino),
+        id: (t.dev(k), e.ino),
     })
 }
 

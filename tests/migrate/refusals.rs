@@ -1,0 +1,307 @@
+//! What stops a path, and what stops the whole run: a conflict with what
+//! storage holds (differences listed, the other paths still migrated, exit
+//! 1), a file held open for writing (the process named), too little room
+//! (nothing written), a running unit keeping its state there, and the
+//! staging leftovers of an interrupted run (removed and reported).
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::{LoopFs, assert_same_tree, migrate, need_loop, stdout, untouched_state, whitelist};
+
+fn two_apps(root: &Path) {
+    for (app, n) in [("app1", 20), ("app2", 5)] {
+        for i in 0..n {
+            let p = root.join(format!("var/lib/{app}/d{}/f{i}", i % 3));
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, format!("{app} {i}").repeat(100)).expect("write");
+        }
+    }
+}
+
+#[test]
+fn a_conflict_is_refused_with_its_differences_and_the_rest_is_migrated() {
+    need_loop!("ext4");
+    let fs = LoopFs::new("512M", "ext4", None);
+    let root = fs.dir.clone();
+    two_apps(&root);
+    // Storage already holds an older, different app1.
+    let old = root.join("persist/var/lib/app1");
+    std::fs::create_dir_all(old.join("d0")).expect("mkdir");
+    std::fs::write(old.join("d0/f0"), b"an older version").expect("write");
+    std::fs::write(old.join("stale"), b"only here").expect("write");
+    std::fs::write(old.join("evil\x1b[31m\nname"), b"x").expect("write");
+    let storage_app1 = untouched_state(&old, &[]);
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/lib/app1", "/var/lib/app2"],
+        &[],
+    );
+    let plan = migrate(&root, &wl, &[]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "a plan exits 0 even with conflicts"
+    );
+    assert!(stdout(&plan).contains("REFUSED    /var/lib/app1"));
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /var/lib/app1"), "{text}");
+    assert!(
+        text.contains("storage already holds different data"),
+        "{text}"
+    );
+    assert!(text.contains("d0/f0: content differs"), "{text}");
+    assert!(text.contains("stale: only in storage (file)"), "{text}");
+    assert!(
+        text.contains("evil\\e[31m\\nname: only in storage (file)"),
+        "names are escaped: {text}"
+    );
+    assert!(!text.contains('\x1b'), "no raw escape reaches the terminal");
+    assert!(text.contains("d1: only on ROOT (directory)"), "{text}");
+    assert!(text.contains("nothing was overwritten"), "{text}");
+    assert!(text.contains("copied     /var/lib/app2"), "{text}");
+    assert_eq!(
+        untouched_state(&old, &[]),
+        storage_app1,
+        "the conflict was left alone"
+    );
+    assert_same_tree(
+        &root.join("var/lib/app2"),
+        &root.join("persist/var/lib/app2"),
+    );
+}
+
+#[test]
+fn a_file_open_for_writing_is_refused_naming_the_process() {
+    need_loop!("ext4");
+    let fs = LoopFs::new("512M", "ext4", None);
+    let root = fs.dir.clone();
+    two_apps(&root);
+    std::fs::create_dir_all(root.join("persist")).expect("mkdir");
+    let held = root.join("var/lib/app1/d0/f0");
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec 3>>\"$0\"; echo ready; exec sleep 120")
+        .arg(&held)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    {
+        use std::io::Read;
+        let mut b = [0u8; 6];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut b)
+            .expect("ready");
+    }
+    let pid = child.id();
+    let guard = Kill(child);
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/lib/app1", "/var/lib/app2"],
+        &[],
+    );
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /var/lib/app1"), "{text}");
+    assert!(
+        text.contains(&format!("d0/f0: open for writing by pid {pid} (sleep")),
+        "{text}"
+    );
+    assert!(text.contains("stop it first"), "{text}");
+    assert!(!root.join("persist/var/lib/app1").exists());
+    assert_same_tree(
+        &root.join("var/lib/app2"),
+        &root.join("persist/var/lib/app2"),
+    );
+    // Once the writer is gone the path migrates.
+    drop(guard);
+    let out = migrate(&root, &wl, &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_same_tree(
+        &root.join("var/lib/app1"),
+        &root.join("persist/var/lib/app1"),
+    );
+}
+
+#[test]
+fn too_little_room_stops_everything_before_anything_is_written() {
+    need_loop!("ext4");
+    let fs = LoopFs::new("1G", "ext4", None);
+    let root = fs.dir.clone();
+    let persist = root.join("persist");
+    let small = LoopFs::new("64M", "ext4", Some(&persist));
+    std::fs::create_dir_all(root.join("var/lib/big")).expect("mkdir");
+    let mut rng = crate::Rng(7);
+    let data: Vec<u8> = (0..(96 << 20) / 8)
+        .flat_map(|_| rng.next_u64().to_le_bytes())
+        .collect();
+    std::fs::write(root.join("var/lib/big/blob"), data).expect("write");
+    std::fs::create_dir_all(root.join("var/lib/small")).expect("mkdir");
+    std::fs::write(root.join("var/lib/small/f"), b"small").expect("write");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/lib/big", "/var/lib/small"],
+        &[],
+    );
+    let before = untouched_state(&persist, &[]);
+    let plan = migrate(&root, &wl, &[]);
+    let text = stdout(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{text}");
+    assert!(text.contains("not enough room"), "{text}");
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("not enough room"), "{text}");
+    assert!(text.contains("nothing was copied"), "{text}");
+    assert_eq!(
+        untouched_state(&persist, &[]),
+        before,
+        "nothing was written"
+    );
+    drop(small);
+}
+
+#[test]
+fn staging_leftovers_are_removed_and_reported() {
+    let f = crate::common::Fixture::new();
+    f.file("var/lib/app/a", "a")
+        .file("persist/.darlings-staging-1-2/3/app/x", "partial")
+        .file("persist/.darlings-staging-1-2/3/app/y", "partial");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(wl_dir.path(), "/persist", &["/var/lib/app"], &[]);
+    let plan = migrate(f.root(), &wl, &[]);
+    assert!(stdout(&plan).contains("was left by an interrupted migration; --yes removes it"));
+    assert!(
+        f.path("persist/.darlings-staging-1-2").exists(),
+        "the plan removes nothing"
+    );
+    let out = migrate(f.root(), &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(".darlings-staging-1-2 left by an interrupted migration (5 entries)"),
+        "{text}"
+    );
+    let names: Vec<_> = std::fs::read_dir(f.path("persist"))
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().as_bytes().to_vec())
+        .collect();
+    assert_eq!(names, [b"var".to_vec()]);
+}
+
+/// The seam for the owner attribution: a running unit that keeps its state
+/// under a path stops it, with the unit named.
+#[test]
+fn a_running_unit_keeping_state_there_is_refused() {
+    let f = crate::common::Fixture::new();
+    f.file("var/lib/postgresql/base/1", "rows")
+        .file("var/lib/other/x", "x")
+        .dir("persist");
+    let listed = ["/var/lib/postgresql", "/var/lib/other"]
+        .iter()
+        .map(|p| darlings::evidence::Listed {
+            path: p.as_bytes().to_vec(),
+            storage: b"/persist".to_vec(),
+            is_file: false,
+            by_symlink: false,
+            origin: "test".into(),
+            what: None,
+        })
+        .collect();
+    let req = darlings::migrate::Request {
+        root: f.root().to_path_buf(),
+        listed,
+        only: Vec::new(),
+        storage: Vec::new(),
+        keepers: vec![darlings::migrate::Keeper {
+            unit: "postgresql.service".into(),
+            dir: b"/var/lib/postgresql".to_vec(),
+            evidence: "StateDirectory=postgresql".into(),
+        }],
+    };
+    let mut plan = darlings::migrate::plan(&req).expect("plan");
+    let counters = darlings::migrate::Counters::default();
+    darlings::migrate::execute(&mut plan, &counters, &mut darlings::migrate::Quiet)
+        .expect("execute");
+    let mut text = Vec::new();
+    darlings::migrate::render::report(&mut text, &plan, true, "darlings migrate").expect("render");
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("the running unit postgresql.service keeps its state in /var/lib/postgresql"),
+        "{text}"
+    );
+    assert!(text.contains("systemctl stop postgresql.service"), "{text}");
+    assert!(!plan.all_in_storage());
+    assert!(!f.path("persist/var/lib/postgresql").exists());
+    assert!(f.path("persist/var/lib/other/x").exists());
+}
+
+/// On a live system the paths already persisted are bind mounts or links
+/// from storage: migrate leaves them alone ("mounted", "linked") and
+/// copies only what is still on ROOT.
+#[test]
+fn paths_already_mounted_or_linked_from_storage_are_left_alone() {
+    crate::skip_unless!(crate::common::is_root(), "needs root (a mount namespace)");
+    crate::skip_unless!(
+        crate::which("unshare").is_some(),
+        "needs unshare (util-linux)"
+    );
+    let f = crate::common::Fixture::new();
+    f.file("persist/var/log/old.log", "kept")
+        .dir("var/log")
+        .file("persist/etc/machine-id", "id")
+        .symlink("/persist/etc/machine-id", "etc/machine-id")
+        .file("var/lib/new/data", "new");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/log", "/var/lib/new"],
+        &["/etc/machine-id"],
+    );
+    let script = format!(
+        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
+        f.path("persist/var/log").display(),
+        f.path("var/log").display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&wl)
+        .arg("--yes")
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("mounted    /var/log"), "{text}");
+    assert!(text.contains("linked     /etc/machine-id"), "{text}");
+    assert!(text.contains("copied     /var/lib/new"), "{text}");
+    assert_same_tree(&f.path("var/lib/new"), &f.path("persist/var/lib/new"));
+}
