@@ -448,6 +448,15 @@ impl Audit {
         self.verdicts.owner(self.verdicts.verdicts[i].owner)
     }
 
+    /// The knowledge-base rule pair `i` falls under, whatever its class
+    /// (its advice is the path's only when it is stray): what `darlings
+    /// explain` shows. `None` for an audit of verdicts decided elsewhere.
+    pub fn kb_rule(&self, i: usize) -> Option<&crate::knowledge::Rule> {
+        self.verdicts
+            .kb_rule(i)
+            .map(|id| crate::knowledge::Knowledge::builtin().rule(id))
+    }
+
     /// [`Audit::owner`] of the path `path` (absolute, as seen inside ROOT),
     /// or of its nearest ancestor present in the audit: which unit keeps its
     /// state there (stop it before moving the data).
