@@ -965,3 +965,68 @@ fn a_home_manager_directory_persisted_whole_shadows_its_links() {
     );
     assert!(!fix.contains("/home/bird/.config/git"), "{fix}");
 }
+
+/// The not-in-storage fix is a `darlings migrate` command that does what it
+/// says: run as given (with the same --persistence), the data is in storage
+/// and the check is clean.
+#[test]
+fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
+    let f = Fixture::new();
+    f.file("var/lib/nixos/uid-map", "{\"alice\": 1000}")
+        .file("var/lib/nixos/gid-map", "{}")
+        .dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/lib/nixos" ] } }"#,
+    )
+    .unwrap();
+    let run_check = || {
+        let out = darlings()
+            .arg("check")
+            .arg(f.root())
+            .arg("--persistence")
+            .arg(&cfg)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), r)
+    };
+    let (code, r) = run_check();
+    assert_eq!(code, Some(1));
+    let fix = finding(&r, "not-in-storage", "/var/lib/nixos")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let command = fix.split('`').nth(1).unwrap();
+    let expected = format!(
+        "darlings migrate {} /var/lib/nixos --yes",
+        f.root().display()
+    );
+    assert_eq!(command, expected, "{fix}");
+    let words: Vec<&str> = command.split(' ').skip(1).collect();
+    darlings()
+        .args(&words)
+        .arg("--persistence")
+        .arg(&cfg)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(f.path("persist/var/lib/nixos/uid-map")).unwrap(),
+        b"{\"alice\": 1000}"
+    );
+    let (code, r) = run_check();
+    assert_eq!(pairs(&r), Vec::<(String, String)>::new());
+    assert_eq!(code, Some(0));
+    // Control: once ROOT's copy differs from storage's (written after the
+    // migration), the boot would hide the newer data: reported again.
+    std::fs::write(f.path("var/lib/nixos/uid-map"), "{\"alice\": 1001}").unwrap();
+    let (code, r) = run_check();
+    assert_eq!(
+        pairs(&r),
+        [("not-in-storage".to_string(), "/var/lib/nixos".to_string())]
+    );
+    assert_eq!(code, Some(1));
+}

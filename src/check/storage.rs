@@ -146,6 +146,7 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
     let tree = ctx.audit.cur();
     let base = ctx.audit.base().map(|b| Resolver::new(b, &NothingBeyond));
     let mut out = Vec::new();
+    let mut maybe_copied = Vec::new();
     for item in distinct(&ctx.items) {
         if item.entry.is_none() {
             continue; // mounted from storage without a listing: backed by definition
@@ -198,13 +199,70 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
             _ => continue,
         };
         let stored = dest.as_ref().and_then(|d| meta_in_root(ctx, d));
-        out.push(if expect_link {
-            replaced_link(ctx, item, &now, dest.as_deref(), stored)
+        if expect_link {
+            out.push(replaced_link(ctx, item, &now, dest.as_deref(), stored));
         } else {
-            not_in_storage(ctx, item, &now, dest.as_deref(), stored)
-        });
+            let copied = stored.is_some()
+                && item.storage.is_some()
+                && matches!(now, Now::Dir(..) | Now::File(..));
+            let finding = not_in_storage(ctx, item, &now, dest.as_deref(), stored);
+            if copied {
+                maybe_copied.push((item, finding));
+            } else {
+                out.push(finding);
+            }
+        }
     }
+    // Storage holds a copy too (a root checked offline after `darlings
+    // migrate`, or a copy made by hand): when it is the same data, the boot
+    // shows storage's copy and the wipe deletes only a duplicate, so nothing
+    // is lost. Decided as migrate decides "already in storage" (every entry's
+    // metadata and BLAKE3), in one plan for all such paths.
+    let same = same_in_storage(ctx, maybe_copied.iter().map(|(item, _)| *item));
+    out.extend(
+        maybe_copied
+            .into_iter()
+            .filter(|(item, _)| !same.contains(&item.path))
+            .map(|(_, finding)| finding),
+    );
     out
+}
+
+/// The paths among `items` whose copy in storage holds the same data as
+/// ROOT: content, kind, mode, owner, mtime, link text, xattrs and hard links
+/// (the comparison of `darlings migrate`). A path the comparison cannot
+/// decide (unreadable, a file open for writing) is not in the set.
+fn same_in_storage<'a>(ctx: &Ctx<'_>, items: impl Iterator<Item = &'a Item>) -> BTreeSet<Vec<u8>> {
+    let listed: Vec<crate::evidence::Listed> = items
+        .filter_map(|item| {
+            Some(crate::evidence::Listed {
+                path: item.path.clone(),
+                storage: item.storage.clone()?,
+                is_file: item.is_file.unwrap_or(false),
+                by_symlink: false,
+                origin: String::new(),
+                what: None,
+            })
+        })
+        .collect();
+    if listed.is_empty() {
+        return BTreeSet::new();
+    }
+    let request = crate::migrate::Request {
+        root: ctx.audit.cur().root.clone(),
+        listed,
+        only: Vec::new(),
+        storage: Vec::new(),
+        keepers: Vec::new(),
+    };
+    let Ok(plan) = crate::migrate::plan(&request) else {
+        return BTreeSet::new();
+    };
+    plan.paths
+        .into_iter()
+        .filter(|p| matches!(p.state, crate::migrate::State::InStorage(_)))
+        .map(|p| p.entry.path)
+        .collect()
 }
 
 /// What sits at a listed path on ROOT.
@@ -254,6 +312,17 @@ fn stored_text(ctx: &Ctx<'_>, dest: &[u8], stored: Option<Meta>) -> String {
     }
 }
 
+/// `darlings migrate [ROOT] PATH --yes`: the verified copy of one listed path.
+fn migrate_command(ctx: &Ctx<'_>, path: &[u8]) -> String {
+    let root = ctx.audit.cur().root.as_os_str().as_bytes();
+    let root = if root == b"/" {
+        String::new()
+    } else {
+        format!("{} ", super::sh(root))
+    };
+    format!("darlings migrate {root}{} --yes", super::sh(path))
+}
+
 fn not_in_storage(
     ctx: &Ctx<'_>,
     item: &Item,
@@ -277,8 +346,11 @@ fn not_in_storage(
                 (_, Some(_)) => format!(
                     "compare {p} with {host_d} and keep the one you need in storage before the next boot (`cp -a {p} {host_d}` makes the root's copy win)"
                 ),
+                // migrate copies, verifies and only then makes the copy
+                // visible; cp -a stays as the by-hand way.
                 (_, None) => format!(
-                    "copy it into storage before the next boot: `mkdir -p {} && cp -a {p} {host_d}`",
+                    "copy it into storage before the next boot, verified: `{}` (with the same --persistence), or by hand: `mkdir -p {} && cp -a {p} {host_d}`",
+                    migrate_command(ctx, path),
                     ctx.host(parent(d))
                 ),
             };
