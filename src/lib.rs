@@ -29,6 +29,7 @@
 //! - [`audit`]: the pipeline every command runs, producing an [`audit::Audit`].
 //! - [`check`]: what is wrong with the whitelist in effect (`darlings check`, docs/check.md).
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
+//! - [`explain`]: everything behind one path's verdict (`darlings explain`, docs/explain.md).
 //! - [`report`]: the SPEC §4 JSON report.
 //! - [`summary`]: the one-screen human summary.
 //! - [`whitelist`]: adds paths to the whitelist file: a person's file edited in place through
@@ -72,6 +73,8 @@ pub mod owners;
 pub mod audit;
 pub mod check;
 pub mod suggest;
+
+pub mod explain;
 
 pub mod progress;
 pub mod report;

@@ -147,9 +147,7 @@ impl ClassRule {
             ClassRule::VolatileMount => "a tmpfs or pseudo file system, mounted again at boot",
             ClassRule::LinkLoop => "a symlink loop: not followed, and nothing recreates it",
             ClassRule::LinkIntoStorage => "a symlink that resolves into persistent storage",
-            ClassRule::RecreatedLink => {
-                "a store link activation or stage 2 makes at a fixed place"
-            }
+            ClassRule::RecreatedLink => "a store link activation or stage 2 makes at a fixed place",
             ClassRule::LoaderLink => "the ELF loader link activation makes",
             ClassRule::DynamicUserLink => {
                 "the link systemd makes to a DynamicUser= service's private directory"
@@ -167,7 +165,7 @@ impl ClassRule {
             ClassRule::Holds => {
                 "a directory holding persisted or Nix-managed paths, recreated to hold them"
             }
-            ClassRule::NoRule => "no rule matched: nothing keeps or recreates it",
+            ClassRule::NoRule => "nothing keeps or recreates it",
         }
     }
 
