@@ -468,10 +468,11 @@ pub fn explain(input: &Input<'_>, i: usize) -> Explanation {
         } else if change == Change::Unchanged {
             "unchanged against the baseline: only added and modified paths are suggested"
         } else if tree.entries[k].kind == Kind::Dir {
-            "not everything below it is lost under one knowledge-base rule: the paths below \
-             are suggested on their own"
+            "not everything below it is lost under one knowledge-base rule (some of it is \
+             unchanged, dismissed, kept or advised otherwise): the paths below are suggested \
+             on their own"
         } else {
-            "the path above it holds it whole"
+            "no suggestion covers it"
         }
     });
     Explanation {

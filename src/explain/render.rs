@@ -639,7 +639,8 @@ pub fn write_text(x: &Explanation, w: &mut dyn Write) -> std::io::Result<()> {
                 "covered by"
             };
             line(w, "suggestion", &format!("{whole}: {}", suggestion_text(s)))?;
-            if x.advice_reason.as_deref() != Some(s.reason.as_str()) {
+            // Its reason, unless it was just said (the advice's or the class's).
+            if x.advice_reason.as_deref() != Some(s.reason.as_str()) && x.reason != s.reason {
                 more(w, &esc(&s.reason))?;
             }
         }
