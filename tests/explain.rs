@@ -794,3 +794,27 @@ fn completions_and_the_man_page_know_explain() {
         assert!(help.contains(opt), "explain takes {opt}: {help}");
     }
 }
+
+#[test]
+fn explaining_changes_nothing_in_the_root_not_even_an_atime() {
+    let r = nixos_root();
+    common::age_atimes(r.f.root());
+    let before = common::tree_state(r.f.root());
+    for path in [
+        "/etc/machine-id",
+        "/etc/hosts",
+        "/var/lib/nixos/uid-map",
+        "/opt/app",
+    ] {
+        r.explain_json(path);
+        darlings()
+            .arg("explain")
+            .arg(path)
+            .arg(r.f.root())
+            .args(r.args())
+            .assert()
+            .success();
+    }
+    let after = common::tree_state(r.f.root());
+    assert_eq!(common::state_diff(&before, &after), Vec::<String>::new());
+}
