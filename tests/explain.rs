@@ -668,6 +668,15 @@ fn paths_not_in_the_root_exit_2_with_a_clear_message() {
         assert!(stderr.contains(want), "{path:?}: {stderr}");
         assert!(out.stdout.is_empty());
     }
+    // A path --exclude left out of the scan.
+    let out = darlings()
+        .args(["explain", "/var/lib/nixos/uid-map"])
+        .arg(root)
+        .args(["--exclude", "/var/lib/nixos"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--exclude left it out"));
     // A missing ROOT, and a bad option, are usage errors too.
     darlings()
         .args(["explain", "/etc"])

@@ -15,7 +15,13 @@ pub fn run(path: &Path, root: Option<&Path>, scan: &ScanArgs, json: bool) -> Res
     let wanted = explain::parse_path(path)?;
     let (opts, config) = settings::audit_and_config(root, scan)?;
     let audit = run_audit(&opts)?;
-    let i = explain::find(&audit, &wanted)?;
+    let i = explain::find(&audit, &wanted).map_err(|e| match e {
+        // The scan never met what --exclude left out: say so.
+        crate::Error::Usage(msg) if !scan.exclude.is_empty() => {
+            crate::Error::Usage(format!("{msg} (or --exclude left it out of the scan)"))
+        }
+        e => e,
+    })?;
     let checked = check::run(&audit, &config)?;
     let users = crate::users::Users::read(&audit.cur().root);
     let x = explain::explain(
