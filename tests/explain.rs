@@ -625,6 +625,23 @@ fn a_bind_mount_and_a_tmpfs_show_the_mount_from_mountinfo() {
     assert_eq!(evidence(&x, "mount")[0]["fstype"], "tmpfs");
     assert_eq!(x["mount"]["fstype"], "tmpfs");
 
+    // Without root the check cannot look under mount points: explain says so.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let persist = r.persist.as_os_str();
+    let args: Vec<&OsStr> = vec![
+        "explain".as_ref(),
+        "/tmp".as_ref(),
+        root.as_os_str(),
+        "--persistence".as_ref(),
+        persist,
+        "--json".as_ref(),
+    ];
+    let out = common::darlings_in_mount_ns(&setup, true, &args);
+    assert!(out.status.success(), "{out:?}");
+    let x = common::json(&out.stdout);
+    assert_eq!(x["findings_skipped"][0]["kind"], "hidden-data", "{x}");
+
     // A bind mount from outside storage: its own file system's verdict.
     let x = run("/srv");
     let fstype = evidence(&x, "mount")[0]["fstype"]

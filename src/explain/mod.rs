@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::audit::Audit;
-use crate::check::{Checked, ConfigFile, Finding};
+use crate::check::{Checked, ConfigFile, Finding, Skipped};
 use crate::classify::{Advice, Class, ClassRule};
 use crate::diff::{Change, What};
 use crate::knowledge::Rule;
@@ -279,6 +279,8 @@ pub struct Explanation {
     pub findings: Vec<Finding>,
     /// The check's findings on paths inside it.
     pub findings_below: Vec<Finding>,
+    /// The kinds of findings the check could not look for, and why.
+    pub findings_skipped: Vec<Skipped>,
     /// The suggestion covering the path.
     pub suggestion: Option<SuggestionFacts>,
     /// The suggestions inside it (for a directory not suggested as a whole).
@@ -497,6 +499,7 @@ pub fn explain(input: &Input<'_>, i: usize) -> Explanation {
         owner: audit.owner(i).cloned(),
         findings,
         findings_below,
+        findings_skipped: input.checked.map(|c| c.skipped.clone()).unwrap_or_default(),
         suggestion,
         suggestions_below,
         not_suggested,

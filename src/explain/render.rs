@@ -52,6 +52,7 @@ struct Doc<'a> {
     owner: Option<OwnerJson<'a>>,
     findings: Vec<FindingJson>,
     findings_below: Vec<FindingJson>,
+    findings_skipped: Vec<SkippedJson<'a>>,
     suggestion: Option<SuggestionJson<'a>>,
     suggestions_below: Vec<SuggestionJson<'a>>,
     not_suggested: Option<&'static str>,
@@ -323,6 +324,13 @@ impl FactJson {
     }
 }
 
+/// A kind of finding the check could not look for (as the report's `findings_skipped`).
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    kind: &'static str,
+    reason: &'a str,
+}
+
 #[derive(Serialize)]
 struct KnowledgeJson<'a> {
     pattern: &'a str,
@@ -431,6 +439,14 @@ pub fn write_json(audit: &Audit, x: &Explanation, w: &mut dyn Write) -> std::io:
         }),
         findings: x.findings.iter().map(FindingJson::of).collect(),
         findings_below: x.findings_below.iter().map(FindingJson::of).collect(),
+        findings_skipped: x
+            .findings_skipped
+            .iter()
+            .map(|k| SkippedJson {
+                kind: k.kind.as_str(),
+                reason: &k.reason,
+            })
+            .collect(),
         suggestion: x.suggestion.as_ref().map(SuggestionJson::of),
         suggestions_below: x.suggestions_below.iter().map(SuggestionJson::of).collect(),
         not_suggested: x.not_suggested,
@@ -628,6 +644,13 @@ pub fn write_text(x: &Explanation, w: &mut dyn Write) -> std::io::Result<()> {
                 &format!("  ... and {} more", x.findings_below.len() - BELOW_SHOWN),
             )?;
         }
+    }
+
+    for k in &x.findings_skipped {
+        more(
+            w,
+            &format!("not looked for: {}: {}", k.kind.as_str(), esc(&k.reason)),
+        )?;
     }
 
     // The suggestion.
