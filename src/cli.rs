@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Without a command, opens the interactive review of ROOT (default /).
 #[derive(Debug, Parser)]
+// Options and ROOT before a command would belong to the default TUI and be
+// silently ignored by the command (`darlings --persistence p.json check r`
+// checked without the config): clap refuses them instead (exit 2).
 #[command(name = "darlings", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do (default: the TUI on ROOT).
     #[command(subcommand)]
@@ -29,8 +33,8 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 `summary --fail-on-stray` found unresolved stray paths, \
-or `check` found a problem of severity error; 2 bad usage or unusable input (the message names the file \
-and the problem).";
+`check` found a problem of severity error, or `migrate --yes` refused some paths; 2 bad usage or unusable \
+input (the message names the file and the problem).";
 
 const MIGRATE_EXIT_CODES: &str = "Exit codes: 0 every path is in storage (or nothing was written \
 without --yes); 1 some paths were refused (the others were migrated); 2 bad usage or unusable input.";

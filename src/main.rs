@@ -18,6 +18,9 @@ fn main() -> ExitCode {
             // name from a shell glob: escape it like every other name.
             let text = darlings::text::escape_message(&e.render().to_string(), true);
             eprint!("{text}");
+            if let Some(hint) = misplaced_command_hint(&e) {
+                eprintln!("{hint}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -32,4 +35,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `darlings --persistence p.json check r`: options and ROOT before a command
+/// belong to the default TUI, so clap refuses them (in its own words, which
+/// name the wrong word as the subcommand); say where they go.
+fn misplaced_command_hint(e: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    if e.kind() != clap::error::ErrorKind::ArgumentConflict {
+        return None;
+    }
+    let cmd = darlings::cli::Cli::command();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (at, name) = args.iter().enumerate().skip(1).find_map(|(i, a)| {
+        cmd.get_subcommands()
+            .find(|c| c.get_name() == a)
+            .map(|c| (i, c.get_name().to_string()))
+    })?;
+    let before = darlings::text::escape_message(&args[..at].join(" "), false);
+    Some(format!(
+        "darlings: `{before}` comes before the command `{name}`: options and ROOT go after it (darlings {name} [ROOT] [OPTIONS]; see darlings {name} --help)"
+    ))
 }

@@ -34,6 +34,11 @@ pub struct Totals {
     pub unresolved_stray: u64,
     /// Stray and dismissed.
     pub dismissed: u64,
+    /// (entries, bytes) that are stray, not dismissed, and the same as in the
+    /// baseline: never counted above. A blank snapshot brings them back at
+    /// rollback; against an older scan or root of this machine they are lost
+    /// at the wipe too, so the summary says how many there are.
+    pub unchanged_stray: (u64, u64),
 }
 
 impl Totals {
@@ -42,6 +47,12 @@ impl Totals {
         let mut t = Totals::default();
         for i in 0..audit.len() {
             let change = audit.change(i).0;
+            if change == Change::Unchanged && audit.is_open_stray(i) {
+                let (tree, k) = audit.entry(i);
+                let e = &tree.entries[k];
+                t.unchanged_stray.0 += 1;
+                t.unchanged_stray.1 += if e.kind == Kind::File { e.size } else { 0 };
+            }
             if change == Change::Unchanged && !include_unchanged {
                 continue;
             }

@@ -86,6 +86,17 @@ pub fn write(
             "  of the stray ones, dismissed", t.dismissed
         )?;
     }
+    if t.unchanged_stray.0 > 0 {
+        // Only what differs is counted above. Whether the rest comes back
+        // depends on what the baseline is, which darlings cannot tell.
+        writeln!(
+            w,
+            "  not counted: {} stray {} ({}) the same as in the baseline: a blank snapshot brings them back at rollback, but against an older scan or root of this machine they are lost at the wipe too (see them with --against empty)",
+            t.unchanged_stray.0,
+            plural(t.unchanged_stray.0, "entry", "entries"),
+            human_bytes(t.unchanged_stray.1)
+        )?;
+    }
     if let Some(c) = checked
         && (!c.findings.is_empty() || !c.skipped.is_empty())
     {
@@ -144,7 +155,12 @@ pub fn write(
             "{}",
             paint(
                 code,
-                &format!("{title}: {} paths, {}", group.len(), human_bytes(bytes))
+                &format!(
+                    "{title}: {} {}, {}",
+                    group.len(),
+                    plural(group.len() as u64, "path", "paths"),
+                    human_bytes(bytes)
+                )
             )
         )?;
         let shown = if advice == Some(Advice::Ephemeral) {
@@ -220,8 +236,9 @@ pub fn write(
     if !audit.errors().is_empty() {
         writeln!(
             w,
-            "{} paths could not be read (see `darlings report` for the list), e.g. {}: {}",
+            "{} {} could not be read (see `darlings report` for the list), e.g. {}: {}",
             audit.errors().len(),
+            plural(audit.errors().len() as u64, "path", "paths"),
             escape_bytes(&audit.errors()[0].path),
             crate::text::escape_str(&audit.errors()[0].error)
         )?;
@@ -242,8 +259,20 @@ pub fn write(
             w,
             "Next: review and promote them with `darlings tui{root_arg}`, or save the list with `darlings report{root_arg} -o report.json`."
         )?;
+    } else if t.unchanged_stray.0 > 0 {
+        writeln!(
+            w,
+            "Nothing unresolved that differs from the baseline would be lost at the next wipe ({} unchanged stray {} not counted: see above).",
+            t.unchanged_stray.0,
+            plural(t.unchanged_stray.0, "entry", "entries"),
+        )?;
     } else {
         writeln!(w, "Nothing unresolved would be lost at the next wipe.")?;
     }
     Ok(())
+}
+
+/// `n` with the singular or plural word ("1 entry", "2 entries").
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

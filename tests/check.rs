@@ -1030,3 +1030,153 @@ fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
     );
     assert_eq!(code, Some(1));
 }
+
+/// A root never set up for persistence (nothing in storage, no baseline with
+/// the link): a path persisted by symlink that is a regular file on ROOT is
+/// data still to copy (not-in-storage), not a "replaced link" whose fix
+/// would offer to delete the only copy.
+#[test]
+fn a_symlink_entry_on_a_root_never_set_up_is_not_in_storage_not_replaced() {
+    let f = Fixture::new();
+    f.file("etc/adjtime", "0.0 0 0\n0\nUTC\n").dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "files": [ { "file": "/etc/adjtime", "method": "symlink" } ] } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("not-in-storage".to_string(), "/etc/adjtime".to_string())]
+    );
+    let fix = finding(&r, "not-in-storage", "/etc/adjtime")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(!fix.contains("rm "), "{fix}");
+    // Control: once storage holds a copy, a regular file at the path means a
+    // program replaced the link; the advice never says to persist /etc whole.
+    f.file("persist/etc/adjtime", "0.0 0 0\n0\nLOCAL\n");
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("replaced-link".to_string(), "/etc/adjtime".to_string())]
+    );
+    let fix = finding(&r, "replaced-link", "/etc/adjtime")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(!fix.contains("persist the directory"), "{fix}");
+}
+
+/// With only a Home Manager export given (one file per user), storage outside
+/// that user's home is not judged stale (the system's entries are not known):
+/// a note says so, and stale data inside the home is still found.
+#[test]
+fn home_manager_configs_alone_judge_only_their_homes_storage() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+    )
+    .file("persist/etc/machine-id", "0123\n")
+    .file("persist/var/lib/nixos/uid-map", "{}")
+    .file("persist/home/alice/.ssh/id_ed25519", "KEY")
+    .file("persist/home/alice/old-project/notes", "kept once")
+    .dir("home/alice/.ssh");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("alice.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ { "directory": ".ssh", "dirPath": "/home/alice/.ssh", "home": "/home/alice", "user": "alice", "group": null, "mode": "0700", "persistentStoragePath": "/persist" } ], "files": [] } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(format!("alice={}", cfg.display()))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stale: Vec<(String, String)> = pairs(&r)
+        .into_iter()
+        .filter(|(k, _)| k == "stale-storage")
+        .collect();
+    assert_eq!(
+        stale,
+        [(
+            "stale-storage".to_string(),
+            "/persist/home/alice/old-project".to_string()
+        )],
+        "{r}"
+    );
+    assert!(
+        r["skipped"].as_array().unwrap().iter().any(|s| s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("only Home Manager configs")),
+        "{r}"
+    );
+}
+
+/// A listed path the scan cannot read (a 0700 directory, checked as another
+/// user) is named as not checked, not passed as clean.
+#[test]
+fn a_listed_path_that_cannot_be_read_is_named_as_not_checked() {
+    skip_unless!(is_root() && have_unshare(), "needs root to drop to nobody");
+    let f = Fixture::new();
+    f.file("home/alice/.ssh/id_ed25519", "KEY").dir("persist");
+    f.chmod(".", 0o755);
+    f.chmod("home/alice/.ssh", 0o700);
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/home/alice/.ssh" ] } }"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(cfg_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args = [
+        OsStr::new("check"),
+        f.root().as_os_str(),
+        OsStr::new("--persistence"),
+        cfg.as_os_str(),
+        OsStr::new("--json"),
+    ];
+    let out = darlings_in_mount_ns(&[], true, &args);
+    let r = common::json(&out.stdout);
+    let skipped = r["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["kind"] == "not-in-storage"
+            && s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("/home/alice/.ssh could not be read")),
+        "{r}"
+    );
+    // As root it is read, and found not in storage.
+    let out = darlings_in_mount_ns(&[], false, &args);
+    assert_eq!(
+        pairs(&common::json(&out.stdout)),
+        [("not-in-storage".to_string(), "/home/alice/.ssh".to_string())]
+    );
+}

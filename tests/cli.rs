@@ -176,3 +176,28 @@ fn package_nix_builds_the_crate_of_this_repository() {
         assert_eq!(kept[dropped], false, "the source leaves out {dropped}");
     }
 }
+
+/// Options or ROOT before a command would belong to the default TUI and be
+/// ignored by the command: refused (exit 2), saying where they go.
+#[test]
+fn options_before_a_command_are_refused_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::darlings()
+        .args(["--persistence", "p.json", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--persistence p.json` comes before the command `check`"),
+        "{err}"
+    );
+    let out = common::darlings()
+        .arg(dir.path())
+        .arg("summary")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

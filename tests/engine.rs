@@ -612,3 +612,56 @@ fn a_drifted_corpus_matches_its_ground_truth_exactly() {
         expected.len()
     );
 }
+
+/// Against a baseline that is not empty, the summary counts what differs;
+/// stray data that is the same as in the baseline is not counted, and the
+/// summary says so instead of "nothing would be lost" (against an older scan
+/// or root of the machine, that data is lost at the wipe too).
+#[test]
+fn summary_names_the_stray_data_it_does_not_count_against_a_baseline() {
+    let old = Fixture::new();
+    old.file("var/lib/docker/volumes/db/data", "rows");
+    let cur = Fixture::new();
+    cur.file("var/lib/docker/volumes/db/data", "rows");
+    let mtime = std::fs::metadata(old.path("var/lib/docker/volumes/db/data"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    for rel in [
+        "var/lib/docker/volumes/db/data",
+        "var/lib/docker/volumes/db",
+        "var/lib/docker/volumes",
+        "var/lib/docker",
+        "var/lib",
+        "var",
+    ] {
+        for f in [&old, &cur] {
+            std::fs::File::options()
+                .read(true)
+                .open(f.path(rel))
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        }
+    }
+    let out = darlings()
+        .arg("summary")
+        .arg(cur.root())
+        .arg("--against")
+        .arg(old.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not counted: "), "{text}");
+    assert!(
+        text.contains("Nothing unresolved that differs from the baseline would be lost"),
+        "{text}"
+    );
+    assert!(!text.contains("Nothing unresolved would be lost"), "{text}");
+    // Against empty the same data is counted and the usual advice follows.
+    let out = darlings().arg("summary").arg(cur.root()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("not counted"), "{text}");
+    assert!(text.contains("/var/lib/docker"), "{text}");
+}

@@ -334,6 +334,7 @@ pub fn run(audit: &Audit, config: &[ConfigFile]) -> Result<Checked> {
         }),
     }
     findings.extend(storage::not_backed(&ctx));
+    skipped.extend(unreadable_listings(&ctx));
     let (stale, why) = storage::stale(&ctx);
     findings.extend(stale);
     skipped.extend(why.into_iter().map(|reason| Skipped {
@@ -366,6 +367,32 @@ pub fn listed(config: &[ConfigFile]) -> Vec<crate::evidence::Listed> {
             by_symlink: e.how == crate::persistence::How::Symlink,
             origin: e.origin.clone(),
             what: None,
+        })
+        .collect()
+}
+
+/// Listed paths the scan could not read (all of it, or something below it:
+/// as a user without the rights, a home's 0700 directory): whether their
+/// data is in storage is not known, so they are named as not checked rather
+/// than passed as clean.
+fn unreadable_listings(ctx: &Ctx<'_>) -> Vec<Skipped> {
+    let errors = ctx.audit.errors();
+    items::distinct(&ctx.items)
+        .into_iter()
+        .filter(|i| i.entry.is_some())
+        .filter_map(|i| {
+            let e = errors
+                .iter()
+                .find(|e| crate::paths::is_under(&i.path, &e.path) || crate::paths::is_under(&e.path, &i.path))?;
+            Some(Skipped {
+                kind: Kind::NotInStorage,
+                reason: format!(
+                    "{} could not be read ({}: {}), so whether its data is in storage is not known (run as root)",
+                    crate::text::escape_bytes(&i.path),
+                    crate::text::escape_bytes(&e.path),
+                    crate::text::escape_str(&e.error)
+                ),
+            })
         })
         .collect()
 }

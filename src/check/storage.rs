@@ -199,7 +199,14 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
             _ => continue,
         };
         let stored = dest.as_ref().and_then(|d| meta_in_root(ctx, d));
-        if expect_link {
+        // A link is "replaced" only on evidence that it was there: the
+        // baseline had it, or storage holds the data it pointed to. A root
+        // never set up (no copy in storage yet) just has its data on ROOT:
+        // not-in-storage, whose fix copies it, where replaced-link's would
+        // offer to delete the only copy.
+        let replaced =
+            expect_link && (was_link.is_some() || stored.is_some() || matches!(now, Now::Link(_)));
+        if replaced {
             out.push(replaced_link(ctx, item, &now, dest.as_deref(), stored));
         } else {
             let copied = stored.is_some()
@@ -410,10 +417,24 @@ fn replaced_link(
             "persisted as a symlink into {shown_d}, but it is now {}: a program replaced the link, so what it wrote since stays on ROOT and is lost at the next wipe{stored}",
             now.describe()
         ),
-        fix: format!(
-            "{restore}; a program that saves by replacing the file will do it again: persist the directory holding it ({}) instead, or bind-mount the file ({how})",
-            escape_bytes(parent(path))
-        ),
+        fix: format!("{restore}; {}", instead(path, how)),
+    }
+}
+
+/// What to persist instead of a link a program keeps replacing: the
+/// directory holding it, unless NixOS generates files in that directory
+/// (`/etc`: persisting it whole hides them), then only the bind mount.
+fn instead(path: &[u8], how: &str) -> String {
+    let dir = parent(path);
+    if dir == b"/" || dir == b"/etc" {
+        format!(
+            "a program that saves by replacing the file will do it again: bind-mount the file instead ({how})"
+        )
+    } else {
+        format!(
+            "a program that saves by replacing the file will do it again: persist the directory holding it ({}) instead, or bind-mount the file ({how})",
+            escape_bytes(dir)
+        )
     }
 }
 
@@ -428,6 +449,41 @@ pub fn stale(ctx: &Ctx<'_>) -> (Vec<Finding>, Vec<String>) {
                 .to_string(),
         );
         return (out, skipped);
+    }
+    // Only Home Manager configs given (one file per user): they say nothing
+    // of the system's entries, so storage outside those users' homes is not
+    // judged (it would all look stale, with `rm -r` as the fix).
+    let configs: Vec<&Item> = ctx
+        .items
+        .iter()
+        .filter(|i| i.entry.as_ref().is_some_and(|e| e.file.is_some()))
+        .collect();
+    let home_only = !configs.is_empty()
+        && configs
+            .iter()
+            .all(|i| i.module == super::items::Module::HomeManager);
+    let homes: BTreeSet<Vec<u8>> = if home_only {
+        configs
+            .iter()
+            .filter_map(|i| {
+                let name = i.home_user.as_deref()?;
+                let home = ctx.users.home_of(name)?;
+                Some(crate::paths::normalize(home.as_os_str().as_bytes()))
+            })
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    if home_only {
+        let shown: Vec<String> = homes.iter().map(|h| escape_bytes(h)).collect();
+        skipped.push(format!(
+            "only Home Manager configs were given: storage outside {} is not checked (give the NixOS config's export too)",
+            if shown.is_empty() {
+                "the users' homes".to_string()
+            } else {
+                shown.join(", ")
+            }
+        ));
     }
     for s in &ctx.ev.storage {
         let Ok(fd) = walk::open_at_path(ctx.root_fd.as_fd(), s, true, ResolveFlags::IN_ROOT) else {
@@ -465,7 +521,16 @@ pub fn stale(ctx: &Ctx<'_>) -> (Vec<Finding>, Vec<String>) {
             ));
             continue;
         }
+        let before = out.len();
         stale_in(ctx, s, &fd, b"", &covered, &mut out);
+        if home_only {
+            let mut kept = out.split_off(before);
+            kept.retain(|f| {
+                let rel = &f.path[if s == b"/" { 0 } else { s.len() }..];
+                homes.iter().any(|h| is_under(rel, h))
+            });
+            out.extend(kept);
+        }
     }
     (out, skipped)
 }

@@ -138,6 +138,9 @@ struct Source {
     tree: Tree,
     /// When it was walked (seconds since the epoch).
     walked_at: i64,
+    /// Storage holds an empty directory at the destination (the module
+    /// created it at activation): the copy takes its place.
+    over_empty: bool,
 }
 
 /// The plan of a migration, and after [`execute`], its results.
@@ -525,7 +528,17 @@ fn decide(
     if !busy.is_empty() {
         return State::Refused(Refusal::Writers(busy));
     }
-    if let (Some(dp), Some(_)) = (&dest_parent, &dest_top) {
+    // impermanence and preservation create each listed directory in storage
+    // when the whitelist is first activated: an empty one holds nothing to
+    // lose, so the copy replaces it (never a non-empty one).
+    let over_empty = kind == Kind::Dir
+        && dest_top
+            .as_ref()
+            .is_some_and(|d| d.node().kind == Kind::Dir)
+        && dest_parent.as_ref().is_some_and(|dp| {
+            tree::walk(dp.as_fd(), &name, tree::Read::META).is_ok_and(|t| t.nodes.len() == 1)
+        });
+    if !over_empty && let (Some(dp), Some(_)) = (&dest_parent, &dest_top) {
         return match compare_with_storage(parent.as_fd(), &tree, dp.as_fd()) {
             Ok(d) if d.is_empty() => State::InStorage("same content and metadata"),
             Ok(d) => State::Refused(Refusal::Conflict(d)),
@@ -537,6 +550,7 @@ fn decide(
         parent,
         tree,
         walked_at,
+        over_empty,
     });
     State::ToCopy
 }
@@ -736,6 +750,8 @@ struct Publish {
     /// The storage directory it goes into.
     dest_parent: OwnedFd,
     methods: Methods,
+    /// Storage held an empty directory there (see [`Source`]).
+    over_empty: bool,
 }
 
 impl Publish {
@@ -747,6 +763,8 @@ impl Publish {
         let name = std::ffi::OsStr::from_bytes(&self.name);
         let state = if let Err(e) = rustix::fs::syncfs(&self.slot) {
             failed(format!("cannot sync the copy: {}", std::io::Error::from(e)))
+        } else if self.over_empty {
+            self.exchange_with_empty()
         } else {
             match rustix::fs::renameat_with(
                 &self.slot,
@@ -771,6 +789,52 @@ impl Publish {
         };
         let _ = fsx::remove_tree(self.staging.as_fd(), &self.slot_name);
         state
+    }
+}
+
+impl Publish {
+    /// Puts the copy in place of storage's empty directory: the two are
+    /// exchanged atomically, then the old one is removed only if it is still
+    /// empty (rmdir refuses otherwise); if something was written into it
+    /// meanwhile, the exchange is undone and the path refused.
+    fn exchange_with_empty(&self) -> State {
+        let name = std::ffi::OsStr::from_bytes(&self.name);
+        let failed = |s: String| State::Refused(Refusal::Failed(s));
+        if let Err(e) = rustix::fs::renameat_with(
+            &self.slot,
+            name,
+            &self.dest_parent,
+            name,
+            rustix::fs::RenameFlags::EXCHANGE,
+        ) {
+            return match e {
+                Errno::NOENT => State::Refused(Refusal::Appeared),
+                e => failed(format!(
+                    "cannot move the verified copy into place: {}",
+                    std::io::Error::from(e)
+                )),
+            };
+        }
+        match rustix::fs::unlinkat(&self.slot, name, rustix::fs::AtFlags::REMOVEDIR) {
+            Ok(()) => match fsx::sync_dir(self.dest_parent.as_fd()) {
+                Ok(()) => State::Copied(self.methods),
+                Err(e) => failed(format!(
+                    "the copy is in place, but its directory cannot be synced: {}",
+                    std::io::Error::from(e)
+                )),
+            },
+            Err(_) => {
+                // Storage's directory got entries while we copied: put it back.
+                let _ = rustix::fs::renameat_with(
+                    &self.slot,
+                    name,
+                    &self.dest_parent,
+                    name,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                );
+                State::Refused(Refusal::Appeared)
+            }
+        }
     }
 }
 
@@ -845,6 +909,7 @@ fn migrate_one(
                     name,
                     dest_parent,
                     methods,
+                    over_empty: source.over_empty,
                 });
             }
             Ok(Err(state)) => {

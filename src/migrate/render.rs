@@ -456,13 +456,30 @@ fn next_steps(out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     let refused = plan
         .paths
         .iter()
-        .any(|p| matches!(p.state, State::Refused(_)));
-    if refused {
+        .filter(|p| matches!(p.state, State::Refused(_)))
+        .count();
+    if refused > 0 {
+        // No "reboot" step while data is still only on ROOT: the boot with
+        // the whitelist hides it under the mount, and the wipe deletes it.
         writeln!(
             out,
             "Refused paths are not in storage: their data is still only on ROOT. Fix what is said \
              above and run darlings migrate again before you reboot."
         )?;
+        writeln!(out)?;
+        writeln!(out, "Next steps:")?;
+        writeln!(
+            out,
+            "  1. Fix what stops the {refused} refused {} (above), then run darlings migrate again.",
+            if refused == 1 { "path" } else { "paths" }
+        )?;
+        writeln!(
+            out,
+            "  2. Do not boot a generation with the whitelist until it says every path is in \
+             storage: a refused path's data is hidden by the mount at that boot, and the wipe \
+             deletes it."
+        )?;
+        return Ok(());
     }
     writeln!(out)?;
     writeln!(out, "Next steps:")?;

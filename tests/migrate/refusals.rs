@@ -305,3 +305,43 @@ fn paths_already_mounted_or_linked_from_storage_are_left_alone() {
     assert!(text.contains("copied     /var/lib/new"), "{text}");
     assert_same_tree(&f.path("var/lib/new"), &f.path("persist/var/lib/new"));
 }
+
+/// impermanence creates every listed directory in storage when the whitelist
+/// is first activated: an empty one there is not a conflict, the copy takes
+/// its place. A non-empty one still is, and while any path is refused the
+/// next steps never say to reboot.
+#[test]
+fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
+    need_loop!("ext4");
+    let fs = LoopFs::new("512M", "ext4", None);
+    let root = fs.dir.clone();
+    two_apps(&root);
+    std::fs::create_dir_all(root.join("persist/var/lib/app1")).expect("mkdir");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(wl_dir.path(), "/persist", &["/var/lib/app1"], &[]);
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("copied     /var/lib/app1"), "{text}");
+    assert_same_tree(
+        &root.join("var/lib/app1"),
+        &root.join("persist/var/lib/app1"),
+    );
+    // Control: storage's directory holds something: refused, no reboot step.
+    std::fs::create_dir_all(root.join("persist/var/lib/app2")).expect("mkdir");
+    std::fs::write(root.join("persist/var/lib/app2/keep"), b"mine").expect("write");
+    let wl = whitelist(wl_dir.path(), "/persist", &["/var/lib/app2"], &[]);
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /var/lib/app2"), "{text}");
+    assert!(!text.contains("Reboot"), "{text}");
+    assert!(
+        text.contains("Do not boot a generation with the whitelist"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(root.join("persist/var/lib/app2/keep")).expect("read"),
+        b"mine"
+    );
+}
