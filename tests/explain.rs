@@ -90,6 +90,11 @@ fn nixos_root() -> Root {
             "home/alice/.config/git/config",
         )
         .symlink("/nix/store/ccc-hello", "home/alice/project/result")
+        .dir("nix/store/fff-home-manager-generation")
+        .symlink(
+            "/nix/store/fff-home-manager-generation",
+            "home/alice/.local/state/home-manager/gcroots/current-home",
+        )
         .file("home/alice/project/main.c", "int main;\n")
         .file("home/alice/.bash_history", "ls\n")
         .symlink("/persist/opt/app/data", "opt/app/data")
@@ -253,6 +258,7 @@ fn every_path_has_the_report_s_class_and_reason_and_a_rule() {
         "dynamic-user-link",
         "tmpfiles-link",
         "home-manager-link",
+        "home-manager-generation",
         "etc-static-link",
         "store-link",
         "userborn",
