@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 
 use crate::classify::{self, Class, Verdict, Verdicts};
 use crate::diff::{self, Change, Merge, Pair, What};
+use crate::evidence::Evidence;
 use crate::resolve::{ChildIndex, HostBeyond, Resolver};
 use crate::scan::{self, Kind, NONE, Progress, ScanError, ScanOptions, Tree};
 use crate::{Error, Result, snapshot};
@@ -96,7 +97,8 @@ pub struct Audit {
     changes: Vec<(Change, What)>,
     verdicts: Verdicts,
     errors: Vec<ScanError>,
-    warnings: Vec<String>,
+    /// What classification read besides the trees (the check and explain read it too).
+    evidence: Evidence,
     hash_stats: HashStats,
     /// The root's child index, built once and shared by every resolver.
     index: ChildIndex,
@@ -202,7 +204,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         changes,
         verdicts,
         errors,
-        warnings: evidence.warnings,
+        evidence,
         hash_stats,
         index,
         beyond,
@@ -345,7 +347,7 @@ impl Audit {
             changes,
             verdicts,
             errors: Vec::new(),
-            warnings: Vec::new(),
+            evidence: Evidence::default(),
             hash_stats: HashStats::default(),
             index,
             beyond,
@@ -408,8 +410,15 @@ impl Audit {
     }
 
     /// Disagreements between the configuration and the live system.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+    pub fn warnings(&self) -> &[crate::evidence::Warning] {
+        &self.evidence.warnings
+    }
+
+    /// The evidence classification read: storage roots, what the whitelist
+    /// keeps and how the live system backs it, every listing in effect, the
+    /// units and owners, `/etc/.clean`, the ignore rules.
+    pub fn evidence(&self) -> &Evidence {
+        &self.evidence
     }
 
     /// What hashing did.
@@ -439,6 +448,15 @@ impl Audit {
     /// names it, else its owning user and the units running as that user.
     pub fn owner(&self, i: usize) -> Option<&crate::owners::Owner> {
         self.verdicts.owner(self.verdicts.verdicts[i].owner)
+    }
+
+    /// The knowledge-base rule pair `i` falls under, whatever its class
+    /// (its advice is the path's only when it is stray): what `darlings
+    /// explain` shows. `None` for an audit of verdicts decided elsewhere.
+    pub fn kb_rule(&self, i: usize) -> Option<&crate::knowledge::Rule> {
+        self.verdicts
+            .kb_rule(i)
+            .map(|id| crate::knowledge::Knowledge::builtin().rule(id))
     }
 
     /// [`Audit::owner`] of the path `path` (absolute, as seen inside ROOT),

@@ -115,6 +115,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain one path's verdict: its entry, its change, the rule that decided its class with
+    /// the evidence, the knowledge base's advice, its owner, the check's findings and the
+    /// suggestion covering it.
+    ///
+    /// PATH is read inside ROOT, as it is (links not followed). Schema of --json:
+    /// darlings-explain/1 (docs/explain.md).
+    Explain {
+        /// The path, absolute as seen inside ROOT (`/etc/machine-id`).
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// The root it lives on (default /).
+        #[arg(value_name = "ROOT")]
+        root: Option<PathBuf>,
+        /// Scan options (the same as summary and report, so the verdict is theirs).
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Print JSON (schema darlings-explain/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Save a scan of ROOT, to serve later as `--against FILE`.
     Scan {
         /// The root to scan (default /).

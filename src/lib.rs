@@ -38,6 +38,7 @@
 //! - [`suggest`]: what to act on: the minimal cover of stray paths, and the totals.
 //!
 //! What people see and what darlings writes:
+//! - [`explain`]: everything behind one path's verdict (`darlings explain`, `docs/explain.md`).
 //! - [`progress`]: the progress line on stderr.
 //! - [`report`]: the JSON report (`docs/report-schema.md`).
 //! - [`summary`]: the one-screen human summary.
@@ -87,6 +88,8 @@ pub mod migrate;
 pub mod audit;
 pub mod check;
 pub mod suggest;
+
+pub mod explain;
 
 pub mod progress;
 pub mod report;

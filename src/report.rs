@@ -35,7 +35,7 @@ struct Header<'a> {
     storage: Vec<String>,
     summary: SummaryJson,
     hashing: HashingJson,
-    warnings: &'a [String],
+    warnings: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -211,7 +211,7 @@ pub fn write_json(
             bytes_read: audit.hash_stats().bytes_read,
             reused: audit.hash_stats().reused,
         },
-        warnings: audit.warnings(),
+        warnings: audit.warnings().iter().map(|w| w.text.as_str()).collect(),
     };
     // The header object without its closing brace, then the big arrays.
     let mut head = Vec::new();

@@ -210,11 +210,26 @@ pub fn write(
             )?;
         }
     }
-    if !audit.warnings().is_empty() {
+    // A listed path nothing backs is both an evidence warning and, when it
+    // holds data, a finding printed above: say it once, as the finding
+    // (which has the fix). The report keeps both lists.
+    let shown_findings = checked.map_or(&[][..], |c| &c.findings[..c.findings.len().min(opts.top)]);
+    let said = |warn: &crate::evidence::Warning| {
+        warn.kind == crate::evidence::WarningKind::NotBacked
+            && shown_findings.iter().any(|f| {
+                f.path == warn.path
+                    && matches!(
+                        f.kind,
+                        crate::check::Kind::NotInStorage | crate::check::Kind::ReplacedLink
+                    )
+            })
+    };
+    let warnings: Vec<_> = audit.warnings().iter().filter(|w| !said(w)).collect();
+    if !warnings.is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", paint("33;1", "Warnings:"))?;
-        for warn in audit.warnings() {
-            writeln!(w, "  - {}", crate::text::escape_str(warn))?;
+        for warn in warnings {
+            writeln!(w, "  - {}", crate::text::escape_str(&warn.text))?;
         }
     }
     writeln!(w)?;

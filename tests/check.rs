@@ -585,6 +585,95 @@ fn warnings_alone_exit_0() {
     assert!(fix.contains(&quoted), "{fix}");
 }
 
+/// The check reads the evidence the audit gathered for the same configs;
+/// given other configs (or none), it gathers the evidence for those.
+#[test]
+fn the_check_reads_the_audits_evidence_or_gathers_its_own() {
+    let f = Fixture::new();
+    f.file("var/lib/nixos/uid-map", "{}")
+        .file("var/lib/kept/state", "rows");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = |name: &str, dir: &str| {
+        let p = cfg_dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(r#"{{ "/persist": {{ "directories": [ "{dir}" ] }} }}"#),
+        )
+        .unwrap();
+        p
+    };
+    let (a, b) = (
+        cfg("a.json", "/var/lib/nixos"),
+        cfg("b.json", "/var/lib/kept"),
+    );
+    let audit_and_config = |files: &[&Path]| {
+        let args = darlings::cli::ScanArgs {
+            against: "empty".into(),
+            persistence: files.iter().map(|p| p.to_path_buf()).collect(),
+            threads: Some(1),
+            ..Default::default()
+        };
+        let (opts, config) = darlings::settings::audit_and_config(Some(f.root()), &args).unwrap();
+        let audit = darlings::audit::run(&opts, &darlings::scan::Progress::default()).unwrap();
+        (audit, config)
+    };
+    let not_in_storage = |c: &darlings::check::Checked| -> Vec<String> {
+        c.findings
+            .iter()
+            .filter(|f| f.kind == darlings::check::Kind::NotInStorage)
+            .map(|f| String::from_utf8_lossy(&f.path).into_owned())
+            .collect()
+    };
+    let (audit, config_a) = audit_and_config(&[&a]);
+    assert_eq!(audit.evidence().configured, 1);
+    let with_a = darlings::check::run(&audit, &config_a).unwrap();
+    assert_eq!(not_in_storage(&with_a), ["/var/lib/nixos"]);
+    let (audit_b, config_b) = audit_and_config(&[&b]);
+    let on_own = darlings::check::run(&audit_b, &config_b).unwrap();
+    let on_other = darlings::check::run(&audit, &config_b).unwrap();
+    assert_eq!(not_in_storage(&on_other), ["/var/lib/kept"]);
+    assert_eq!(on_other, on_own);
+    let without = darlings::check::run(&audit, &[]).unwrap();
+    assert!(not_in_storage(&without).is_empty(), "{without:?}");
+}
+
+/// Without a config, a mount unit that is not mounted yet and a tmpfiles
+/// link into storage that a program replaced: the fixes name the storage
+/// path the unit's What= and the rule's target give.
+#[test]
+fn live_listings_name_their_storage_path_in_the_fix() {
+    let f = Fixture::new();
+    f.file(
+        "etc/systemd/system/var-lib-foo.mount",
+        "[Mount]\nWhat=/persist/data/foo\nWhere=/var/lib/foo\nType=none\nOptions=bind\n",
+    )
+    .file("var/lib/foo/db", "rows on the root")
+    .dir("persist/data/foo")
+    .file(
+        "etc/tmpfiles.d/preservation.conf",
+        "L+ /var/lib/systemd/random-seed - - - - /persist/seeds/random-seed\n",
+    )
+    .file("var/lib/systemd/random-seed", "a file now")
+    .file("persist/seeds/random-seed", "old seed");
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = common::json(&out.stdout);
+    let root = f.root().display().to_string();
+    let fix = finding(&r, "not-in-storage", "/var/lib/foo")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.contains(&format!("{root}/persist/data/foo/")), "{fix}");
+    let fix = finding(&r, "replaced-link", "/var/lib/systemd/random-seed")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.contains("ln -s /persist/seeds/random-seed "), "{fix}");
+}
+
 #[test]
 fn broken_input_exits_2_naming_the_problem() {
     let f = Fixture::new();
@@ -740,12 +829,13 @@ fn summary_and_report_show_the_same_findings() {
     let f = Fixture::new();
     f.file("persist/var/lib/old/db", "rows")
         .file("var/lib/nixos/uid-map", "{}")
+        .dir("var/lib/empty")
         .dir("persist/var/lib/kept");
     let cfg_dir = tempfile::tempdir().unwrap();
     let cfg = cfg_dir.path().join("cfg.json");
     std::fs::write(
         &cfg,
-        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos" ] } }"#,
+        r#"{ "/persist": { "directories": [ "/var/lib/kept", "/var/lib/nixos", "/var/lib/empty" ] } }"#,
     )
     .unwrap();
     let run = |cmd: &str, extra: &[&str]| {
@@ -789,6 +879,26 @@ fn summary_and_report_show_the_same_findings() {
         text.contains("First: fix the problems with the whitelist"),
         "{text}"
     );
+    // Each problem once: the finding, not also the evidence's warning about
+    // the same path; a warning no finding repeats stays, and the report
+    // keeps both lists.
+    assert!(!text.contains("/var/lib/nixos is listed in"), "{text}");
+    assert!(text.contains("/var/lib/empty is listed in"), "{text}");
+    let warned = |path: &str| {
+        report["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .starts_with(&format!("{path} is listed in"))
+        })
+    };
+    assert!(
+        warned("/var/lib/nixos") && warned("/var/lib/empty"),
+        "{report}"
+    );
+    // A finding the summary does not print leaves its warning in place.
+    let summary = run("summary", &["--top", "0"]);
+    let text = String::from_utf8(summary.stdout).unwrap();
+    assert!(text.contains("/var/lib/nixos is listed in"), "{text}");
 }
 
 /// A directory home-manager links files into, persisted whole: its links

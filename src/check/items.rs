@@ -34,7 +34,8 @@ pub struct Item {
     pub storage: Option<Vec<u8>>,
     /// Where its data lives in storage (in-root path), when known: the
     /// storage root joined with `path` for an entry of a configuration, the
-    /// source of a live bind mount, the target of a live link.
+    /// source of a live bind mount, the target of a live link, else the
+    /// `What=` of a mount unit or the target of a tmpfiles link listing it.
     pub source: Option<Vec<u8>>,
     /// A file entry (`None`: the live system does not say).
     pub is_file: Option<bool>,
@@ -113,10 +114,18 @@ pub fn collect(ctx: &Ctx<'_>, config: &[ConfigFile]) -> Vec<Item> {
         }
         seen.insert(path.clone());
         let on_root = ctx.res.lookup(path).map(|k| &tree.entries[k]);
-        let live = kept.live.as_deref().and_then(live_source);
         let symlink = kept.listed.as_deref() == Some(PRESERVATION_TMPFILES)
-            || live.as_ref().is_some_and(|(link, _)| *link);
-        let source = live.map(|(_, s)| s);
+            || kept.live.as_ref().is_some_and(|l| l.link);
+        // Where the data lives: the live source, else where the listing
+        // says (a mount unit's What=, a tmpfiles link's target), so a fix
+        // for a listing the live system does not back yet names it.
+        let source = kept.live.as_ref().map(|l| l.source.clone()).or_else(|| {
+            ctx.ev
+                .listed
+                .iter()
+                .filter(|l| l.path == *path)
+                .find_map(|l| l.what.clone())
+        });
         items.push(Item {
             path: path.clone(),
             storage: source.as_deref().and_then(storage_of),
@@ -173,16 +182,6 @@ pub fn collect(ctx: &Ctx<'_>, config: &[ConfigFile]) -> Vec<Item> {
         });
     }
     items
-}
-
-/// What the evidence stage says backs a kept path: (by a link, the storage
-/// path). It words it `bind mount from SOURCE` or `symlink into TARGET`.
-fn live_source(live: &str) -> Option<(bool, Vec<u8>)> {
-    if let Some(s) = live.strip_prefix("bind mount from ") {
-        return Some((false, s.as_bytes().to_vec()));
-    }
-    live.strip_prefix("symlink into ")
-        .map(|s| (true, s.as_bytes().to_vec()))
 }
 
 /// The first item of each path, in path order: what the rules about the

@@ -4,7 +4,7 @@
 //! a concrete fix.
 //!
 //! It reads the audit of ROOT (the scan, its resolver, the live evidence
-//! gathered again with the evidence stage's public API), the configuration
+//! the audit gathered), the configuration
 //! files as given (each entry with its file and location, duplicates kept),
 //! the storage roots' contents (walked by descriptor, only where no entry
 //! covers them) and ROOT's own file system under its mount points (through
@@ -210,7 +210,7 @@ impl Checked {
 pub(crate) struct Ctx<'a> {
     pub audit: &'a Audit,
     pub res: Resolver<'a>,
-    pub ev: Evidence,
+    pub ev: &'a Evidence,
     pub items: Vec<items::Item>,
     pub users: crate::users::Users,
     /// ROOT, opened `O_PATH`: storage paths are resolved inside it.
@@ -285,15 +285,30 @@ pub fn run(audit: &Audit, config: &[ConfigFile]) -> Result<Checked> {
     let _t = crate::timing::phase("check");
     let root = audit.cur().root.clone();
     let res = audit.resolver();
-    let host_mounts = crate::mountinfo::read_own();
-    let storage: Vec<PathBuf> = audit.storage().to_vec();
-    let ev = crate::evidence::gather(crate::evidence::GatherInput {
-        resolver: &res,
-        storage: &storage,
-        listed: listed(config),
-        ignore_file: None,
-        host_mounts: &host_mounts,
-    })?;
+    // The audit's evidence, unless it was gathered for other configs than
+    // these, or not at all (an audit of verdicts decided elsewhere, which
+    // has no storage root): then gathered here.
+    let wanted = listed(config);
+    let gathered;
+    let ev = match audit.evidence() {
+        ev if !ev.storage.is_empty()
+            && ev.listed[..ev.configured.min(ev.listed.len())] == wanted[..] =>
+        {
+            ev
+        }
+        _ => {
+            let host_mounts = crate::mountinfo::read_own();
+            let storage: Vec<PathBuf> = audit.storage().to_vec();
+            gathered = crate::evidence::gather(crate::evidence::GatherInput {
+                resolver: &res,
+                storage: &storage,
+                listed: wanted,
+                ignore_file: None,
+                host_mounts: &host_mounts,
+            })?;
+            &gathered
+        }
+    };
     let root_fd = rustix::fs::open(
         &root,
         rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -351,6 +366,7 @@ pub fn listed(config: &[ConfigFile]) -> Vec<crate::evidence::Listed> {
             is_file: e.is_file,
             by_symlink: e.how == crate::persistence::How::Symlink,
             origin: e.origin.clone(),
+            what: None,
         })
         .collect()
 }

@@ -75,9 +75,9 @@ pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
         let path = tree.path(u.entry);
         let shown = escape_bytes(&path);
         let item = item_of(ctx, &path);
-        let live = ctx.ev.kept.get(&path).and_then(|k| k.live.clone());
-        let over = match (&live, tree.mount(u.entry)) {
-            (Some(l), _) => l.clone(),
+        let live = ctx.ev.kept.get(&path).and_then(|k| k.live.as_ref());
+        let over = match (live, tree.mount(u.entry)) {
+            (Some(l), _) => l.describe(),
             (None, Some(m)) if m.fstype == "tmpfs" || m.source == m.fstype => {
                 format!("{} mount", m.fstype)
             }
@@ -248,6 +248,7 @@ fn same_in_storage<'a>(ctx: &Ctx<'_>, items: impl Iterator<Item = &'a Item>) -> 
                 is_file: item.is_file.unwrap_or(false),
                 by_symlink: false,
                 origin: String::new(),
+                what: None,
             })
         })
         .collect();

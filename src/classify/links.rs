@@ -5,7 +5,9 @@
 //! through `/etc/static`); anywhere else nothing brings it back, so it is
 //! stray. A link into persistent storage is persisted.
 
-use super::{Advice, Class, ClassifyInput, Ending, Found, Resolver, Verdicts, etc_rule, is_under};
+use super::{
+    Advice, Class, ClassRule, ClassifyInput, Ending, Found, Resolver, Verdicts, etc_rule, is_under,
+};
 
 /// Symlinks into the store that activation recreates at fixed places, with who does.
 const RECREATED_LINKS: &[(&str, &str)] = &[
@@ -26,10 +28,15 @@ pub(super) fn link_rule(
 ) -> Option<Found> {
     let r = res.resolve(path);
     if r.ending == Ending::Loop {
-        return Found::new(Class::Stray, v.intern("symlink loop (not followed)"));
+        return Found::new(
+            ClassRule::LinkLoop,
+            Class::Stray,
+            v.intern("symlink loop (not followed)"),
+        );
     }
     if let Some(s) = input.evidence.storage.iter().find(|s| is_under(&r.path, s)) {
         return Found::new(
+            ClassRule::LinkIntoStorage,
             Class::Persisted,
             v.intern(&format!(
                 "symlink into persistent storage {}",
@@ -48,6 +55,7 @@ pub(super) fn link_rule(
     // Recreated at fixed places, at boot by systemd-tmpfiles, or by home-manager.
     if let Some((_, who)) = RECREATED_LINKS.iter().find(|(p, _)| p.as_bytes() == path) {
         return Found::new(
+            ClassRule::RecreatedLink,
             Class::NixManaged,
             v.intern(&format!(
                 "symlink into /nix/store{missing}, recreated by {who}"
@@ -56,6 +64,7 @@ pub(super) fn link_rule(
     }
     if is_loader(path) {
         return Found::new(
+            ClassRule::LoaderLink,
             Class::NixManaged,
             v.intern("ELF loader link, recreated by activation (environment.ldso, nix-ld)"),
         );
@@ -64,6 +73,7 @@ pub(super) fn link_rule(
         && r.via.len() == 1
     {
         return Found::new(
+            ClassRule::DynamicUserLink,
             Class::NixManaged,
             v.intern(&format!(
                 "link systemd makes when {unit} starts (DynamicUser=: its state is in private/)"
@@ -72,6 +82,7 @@ pub(super) fn link_rule(
     }
     if let Some(file) = input.evidence.tmpfiles_links.get(path) {
         return Found::new(
+            ClassRule::TmpfilesLink,
             Class::NixManaged,
             v.intern(&format!(
                 "symlink made at every boot by systemd-tmpfiles ({file})"
@@ -94,10 +105,15 @@ pub(super) fn link_rule(
                 crate::text::escape_bytes(&r.path)
             )
         };
-        return Found::new(Class::NixManaged, v.intern(&reason));
+        return Found::new(
+            ClassRule::HomeManagerLink,
+            Class::NixManaged,
+            v.intern(&reason),
+        );
     }
     if into_store && input.evidence.in_home(path) && is_home_manager_root(path, &r.path) {
         return Found::new(
+            ClassRule::HomeManagerGeneration,
             Class::NixManaged,
             v.intern(
                 "home-manager's link to its current generation, recreated at every activation",
@@ -110,6 +126,7 @@ pub(super) fn link_rule(
     if path.starts_with(b"/etc/") {
         if r.via.iter().any(|p| p == b"/etc/static") {
             return Found::new(
+                ClassRule::EtcStaticLink,
                 Class::NixManaged,
                 v.intern(&format!("symlink into /nix/store via /etc/static{missing}")),
             );
@@ -144,6 +161,7 @@ pub(super) fn link_rule(
         class: Class::Stray,
         reason: v.intern(&reason),
         advice,
+        by: ClassRule::StoreLink,
     })
 }
 

@@ -45,6 +45,9 @@ impl Class {
 
 pub use crate::knowledge::Advice;
 
+mod class_rule;
+pub use class_rule::ClassRule;
+
 /// The verdict on one path. Reasons and warnings are interned in
 /// [`Verdicts::texts`] because millions of paths share a few hundred of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +72,8 @@ pub struct Verdict {
     pub rule: u32,
     /// Index of the owner in [`Verdicts::owners`], or `NONE`.
     pub owner: u32,
+    /// The rule that decided the class (one byte, in the struct's padding).
+    pub by: ClassRule,
 }
 
 /// Verdicts for every pair of the merged trees, in the same order.
@@ -80,6 +85,9 @@ pub struct Verdicts {
     pub texts: Vec<String>,
     /// Owners of service directories (the unit or user keeping state there).
     pub owners: Vec<crate::owners::Owner>,
+    /// The knowledge-base rule each pair falls under, whatever its class
+    /// (empty when the verdicts were decided elsewhere).
+    pub kb: Vec<Option<RuleId>>,
     index: std::collections::HashMap<String, u32>,
 }
 
@@ -104,6 +112,11 @@ impl Verdicts {
     pub fn owner(&self, i: u32) -> Option<&crate::owners::Owner> {
         self.owners.get(i as usize)
     }
+
+    /// The knowledge-base rule pair `i` falls under, if any.
+    pub fn kb_rule(&self, i: usize) -> Option<RuleId> {
+        self.kb.get(i).copied().flatten()
+    }
 }
 
 impl Verdict {
@@ -118,6 +131,7 @@ impl Verdict {
             warning: NONE,
             rule: NONE,
             owner: NONE,
+            by: ClassRule::NoRule,
         }
     }
 }
@@ -209,6 +223,8 @@ const VOLATILE_FS: &[&str] = &["tmpfs", "ramfs", "overlay", "squashfs", "erofs"]
 #[derive(Clone, Copy)]
 struct Region {
     class: Class,
+    /// The rule at the top path (paths below get its [`ClassRule::inside`]).
+    by: ClassRule,
     /// Reason for the region's top path.
     top: u32,
     /// Reason for paths below it.
@@ -268,12 +284,15 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
             verdict.class = r.class;
             verdict.reason = r.top;
             verdict.warning = r.warning;
+            verdict.by = r.by;
         } else if let Some(r) = parent_region {
             verdict.class = r.class;
             verdict.reason = r.below;
+            verdict.by = r.by.inside();
         } else if let Some(found) = entry_rule(&mut v, input, res, k, path) {
             verdict.class = found.class;
             verdict.reason = found.reason;
+            verdict.by = found.by;
             own_advice = found.advice;
         }
         // The owner: a unit naming this directory, else (for a service
@@ -331,6 +350,7 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
         v.verdicts.push(verdict);
     }
     v.owners = owners.into_table();
+    v.kb = kb_rule;
     let _t = crate::timing::phase("hold rule");
     hold_rule(&mut v, input);
     v
@@ -343,6 +363,7 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
         let s = String::from_utf8_lossy(s);
         return Some(Region {
             class: Class::Persisted,
+            by: ClassRule::Storage,
             top: v.intern(&format!("persistent storage {s}")),
             below: v.intern(&format!("inside persistent storage {s}")),
             warning: NONE,
@@ -351,14 +372,19 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
     if let Some(kept) = ev.kept.get(path) {
         let shown = String::from_utf8_lossy(path);
         return Some(match (&kept.live, &kept.listed) {
-            (Some(live), _) => Region {
-                class: Class::Persisted,
-                top: v.intern(live),
-                below: v.intern(&format!("inside {shown}, {live}")),
-                warning: NONE,
-            },
+            (Some(live), _) => {
+                let live = live.describe();
+                Region {
+                    class: Class::Persisted,
+                    by: ClassRule::Kept,
+                    top: v.intern(&live),
+                    below: v.intern(&format!("inside {shown}, {live}")),
+                    warning: NONE,
+                }
+            }
             (None, Some(listed)) => Region {
                 class: Class::Persisted,
+                by: ClassRule::Listed,
                 top: v.intern(&format!("listed in {listed}")),
                 below: v.intern(&format!(
                     "inside {shown}, listed in {listed} (not mounted yet)"
@@ -374,6 +400,7 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
     if path == b"/nix" {
         return Some(Region {
             class: Class::NixManaged,
+            by: ClassRule::Nix,
             top: v.intern(
                 "/nix: the Nix store, database and profiles (kept on their own file system)",
             ),
@@ -392,14 +419,16 @@ struct Found {
     class: Class,
     reason: u32,
     advice: Option<(Advice, u32)>,
+    by: ClassRule,
 }
 
 impl Found {
-    fn new(class: Class, reason: u32) -> Option<Found> {
+    fn new(by: ClassRule, class: Class, reason: u32) -> Option<Found> {
         Some(Found {
             class,
             reason,
             advice: None,
+            by,
         })
     }
 }
@@ -420,11 +449,13 @@ fn entry_rule(
         let source = m.map_or("", |m| m.source.as_str());
         return if crate::mountinfo::PSEUDO_FS.contains(&fstype) || VOLATILE_FS.contains(&fstype) {
             Found::new(
+                ClassRule::VolatileMount,
                 Class::NixManaged,
                 v.intern(&format!("{fstype} mount, recreated at boot")),
             )
         } else {
             Found::new(
+                ClassRule::SeparateFs,
                 Class::Persisted,
                 v.intern(&format!(
                     "separate file system ({fstype} {source}), not wiped with the root"
@@ -453,6 +484,7 @@ fn entry_rule(
             class: Class::Stray,
             reason,
             advice: Some((Advice::Persist, advice)),
+            by: ClassRule::Userborn,
         });
     }
     if let Some(found) = etc_rule(v, input, res, path) {
@@ -470,6 +502,7 @@ fn entry_rule(
         {
             return if acc.mutable {
                 Found::new(
+                    ClassRule::MutableAccounts,
                     Class::Stray,
                     v.intern(&format!(
                         "activation merges users.users into this file and keeps the rest: what passwd, useradd or chsh changed lives only here ({})",
@@ -478,6 +511,7 @@ fn entry_rule(
                 )
             } else {
                 Found::new(
+                    ClassRule::Regenerated,
                     Class::NixManaged,
                     v.intern(&format!(
                         "rewritten by activation from users.users ({})",
@@ -486,10 +520,11 @@ fn entry_rule(
                 )
             };
         }
-        return Found::new(Class::NixManaged, v.intern(why));
+        return Found::new(ClassRule::Regenerated, Class::NixManaged, v.intern(why));
     }
     if e.kind == Kind::Dir && BOOT_DIRS.iter().any(|d| d.as_bytes() == path) {
         return Found::new(
+            ClassRule::BootDir,
             Class::NixManaged,
             v.intern("directory created at every boot; what is inside is classified on its own"),
         );
@@ -511,6 +546,7 @@ fn etc_rule(
     }
     if input.evidence.etc_clean.contains(path) {
         return Found::new(
+            ClassRule::EtcClean,
             Class::NixManaged,
             v.intern("copied into /etc by activation, listed in /etc/.clean"),
         );
@@ -519,6 +555,7 @@ fn etc_rule(
     stat.extend_from_slice(rel);
     if res.resolve(&stat).ending == Ending::Exists {
         return Found::new(
+            ClassRule::EtcStatic,
             Class::NixManaged,
             v.intern("declared in environment.etc (/etc/static has it)"),
         );
@@ -546,6 +583,7 @@ fn hold_rule(v: &mut Verdicts, input: &ClassifyInput<'_>) {
             if tree.entries[k].kind == Kind::Dir {
                 verdict.class = Class::NixManaged;
                 verdict.reason = reason;
+                verdict.by = ClassRule::Holds;
                 verdict.advice = None;
                 verdict.advice_reason = NONE;
                 verdict.dismissed = false;

@@ -5,6 +5,7 @@
 
 mod check;
 mod docs;
+mod explain;
 mod migrate;
 mod promote;
 mod report;
@@ -92,6 +93,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             };
             check::run(root.as_deref(), &scan, json)
         }
+        Some(Command::Explain {
+            path,
+            root,
+            scan,
+            json,
+        }) => explain::run(&path, root.as_deref(), &scan, json),
         Some(Command::Scan {
             root,
             output,

@@ -40,6 +40,11 @@ pub struct Listed {
     pub by_symlink: bool,
     /// Where it was listed, for reasons (`environment.persistence."/persist" in cfg.json`).
     pub origin: String,
+    /// Where its data lives in storage, when the listing names it: a mount
+    /// unit's `What=`, the target of a tmpfiles `L` rule (in-root path).
+    /// `None` for a configuration's entry, whose copy is the storage root
+    /// joined with the path.
+    pub what: Option<Vec<u8>>,
 }
 
 /// What is known about one kept path.
@@ -47,8 +52,52 @@ pub struct Listed {
 pub struct Kept {
     /// Listed in a configuration (or a mount unit / tmpfiles rule): where.
     pub listed: Option<String>,
-    /// Backed on the live system: how (`bind mount from /persist/var/log`).
-    pub live: Option<String>,
+    /// Backed on the live system: how, and from where.
+    pub live: Option<Live>,
+}
+
+/// How the live system backs a kept path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Live {
+    /// The storage path its data lives at (in-root): the bind mount's
+    /// source, or where the symlink resolves inside ROOT.
+    pub source: Vec<u8>,
+    /// A symlink into storage (else a bind mount from it).
+    pub link: bool,
+}
+
+impl Live {
+    /// The words of the classification's reasons (`bind mount from
+    /// /persist/var/log`, `symlink into /persist/etc/machine-id`).
+    pub fn describe(&self) -> String {
+        let how = if self.link {
+            "symlink into"
+        } else {
+            "bind mount from"
+        };
+        format!("{how} {}", String::from_utf8_lossy(&self.source))
+    }
+}
+
+/// A disagreement between the configuration and the live system.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// What is wrong, in words (names escaped for terminals).
+    pub text: String,
+    /// The in-root path it is about.
+    pub path: Vec<u8>,
+    /// Which disagreement.
+    pub kind: WarningKind,
+}
+
+/// The disagreements between the configuration and the live system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// Bind-mounted from storage but not listed in the configs given.
+    NotListed,
+    /// Listed but neither mounted nor linked, with something on the root
+    /// (the check's `not-in-storage` or `replaced-link` when it holds data).
+    NotBacked,
 }
 
 /// Everything classification knows besides the trees.
@@ -62,8 +111,8 @@ pub struct Evidence {
     pub etc_clean: HashSet<Vec<u8>>,
     /// The user's ignore rules (`--ignore`).
     pub ignore: Option<ignore::gitignore::Gitignore>,
-    /// Disagreements between configuration and the live system.
-    pub warnings: Vec<String>,
+    /// Disagreements between configuration and the live system, sorted by text.
+    pub warnings: Vec<Warning>,
     /// Symlinks systemd-tmpfiles makes at every boot (other than into
     /// storage), with the file of the rule.
     pub tmpfiles_links: HashMap<Vec<u8>, String>,
@@ -80,6 +129,12 @@ pub struct Evidence {
     pub accounts: Option<Accounts>,
     /// The homes of the root's people (`/etc/passwd`), `/root` included.
     pub homes: Vec<Vec<u8>>,
+    /// Every listing in effect, in order: the `--persistence` configs' entries
+    /// (the first [`Evidence::configured`]), then the mount units and the
+    /// tmpfiles rules into storage.
+    pub listed: Vec<Listed>,
+    /// How many of [`Evidence::listed`] come from the `--persistence` configs.
+    pub configured: usize,
 }
 
 impl Evidence {
@@ -125,6 +180,7 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
     } = input;
     let tree = res.tree();
     let configs_given = !listed.is_empty();
+    let configured = listed.len();
     let mut ev = Evidence::default();
     // `--storage` adds to the configs' storage roots, never hides them.
     let mut roots: Vec<Vec<u8>> = storage
@@ -175,16 +231,20 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         let path = tree.path(m.entry as usize);
         if let Some(source) = mounts::storage_source(&ev.storage, &root_host, host_mounts, m) {
             let k = ev.kept.entry(path.clone()).or_default();
-            k.live = Some(format!(
-                "bind mount from {}",
-                String::from_utf8_lossy(&source)
-            ));
+            k.live = Some(Live {
+                source: source.clone(),
+                link: false,
+            });
             if configs_given && k.listed.is_none() {
-                ev.warnings.push(format!(
-                    "{} is bind-mounted from {} but not listed in the given persistence configs",
-                    crate::text::escape_bytes(&path),
-                    crate::text::escape_bytes(&source)
-                ));
+                ev.warnings.push(Warning {
+                    text: format!(
+                        "{} is bind-mounted from {} but not listed in the given persistence configs",
+                        crate::text::escape_bytes(&path),
+                        crate::text::escape_bytes(&source)
+                    ),
+                    path: path.clone(),
+                    kind: WarningKind::NotListed,
+                });
             }
         }
     }
@@ -200,26 +260,34 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         }
         if e.kind == Kind::Symlink {
             let r = res.resolve(&l.path);
-            if let Some(s) = ev.storage.iter().find(|s| is_under(&r.path, s)) {
-                let _ = s;
-                kept.live = Some(format!("symlink into {}", String::from_utf8_lossy(&r.path)));
+            if ev.storage.iter().any(|s| is_under(&r.path, s)) {
+                kept.live = Some(Live {
+                    source: r.path,
+                    link: true,
+                });
                 continue;
             }
         }
         if e.is_mount {
             continue; // mounted from elsewhere: classified by its mount
         }
-        ev.warnings.push(format!(
-            "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
-             would be hidden (then lost) once the whitelist is active; move it to {}{} first",
-            crate::text::escape_bytes(&l.path),
-            l.origin,
-            crate::text::escape_bytes(&l.storage),
-            crate::text::escape_bytes(&l.path),
-        ));
+        ev.warnings.push(Warning {
+            text: format!(
+                "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
+                 would be hidden (then lost) once the whitelist is active; move it to {}{} first",
+                crate::text::escape_bytes(&l.path),
+                l.origin,
+                crate::text::escape_bytes(&l.storage),
+                crate::text::escape_bytes(&l.path),
+            ),
+            path: l.path.clone(),
+            kind: WarningKind::NotBacked,
+        });
     }
     ev.warnings.sort();
     ev.warnings.dedup();
+    ev.listed = all_listed;
+    ev.configured = configured;
 
     if let Some(text) = read_in_root(res, b"/etc/.clean") {
         for line in text.split(|&b| b == b'\n') {

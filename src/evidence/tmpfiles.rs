@@ -51,6 +51,7 @@ pub(super) fn read(res: &Resolver<'_>, storage: &[Vec<u8>]) -> Rules {
                     is_file: true,
                     by_symlink: true,
                     origin: origin.clone(),
+                    what: Some(target),
                 });
             } else {
                 out.links.entry(path).or_insert_with(|| origin.clone());

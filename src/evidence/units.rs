@@ -201,6 +201,7 @@ fn mount_unit(res: &Resolver<'_>, unit: &[u8], storage: &[Vec<u8>]) -> Option<Li
         is_file: false,
         by_symlink: false,
         origin: format!("mount unit {}", String::from_utf8_lossy(base(unit))),
+        what: Some(what),
     })
 }
 

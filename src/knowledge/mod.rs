@@ -244,6 +244,9 @@ impl Knowledge {
                 ));
             }
         }
+        if u32::try_from(rules.len()).is_err() {
+            return Err(Error::bad_input(name, "more than 2^32 - 1 rules"));
+        }
         Ok(Knowledge::index(rules, by_unit))
     }
 
@@ -342,14 +345,29 @@ impl Knowledge {
     }
 }
 
-/// A rule's position in the catalogue, for incremental lookups.
+/// A rule's position in the catalogue, for incremental lookups. Stored
+/// plus one, so that `Option<RuleId>` is four bytes: classification keeps
+/// one per path for `darlings explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RuleId(usize);
+pub struct RuleId(std::num::NonZeroU32);
+
+impl RuleId {
+    /// The id of the rule at `index` of [`Knowledge::rules`] (a catalogue has
+    /// far fewer than 2^32 rules; `from_toml` refuses one that has more).
+    fn at(index: usize) -> RuleId {
+        RuleId(std::num::NonZeroU32::MIN.saturating_add(index as u32))
+    }
+
+    /// The rule's index in [`Knowledge::rules`].
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
 
 impl Knowledge {
     /// The rule with id `id`.
     pub fn rule(&self, id: RuleId) -> &Rule {
-        &self.rules[id.0]
+        &self.rules[id.index()]
     }
 
     /// [`Knowledge::lookup`] for a walk in tree order: given the answer for
@@ -363,20 +381,20 @@ impl Knowledge {
             return parent;
         }
         let depth = names().count();
-        self.best_match(path, Some(depth), parent.map(|p| p.0))
-            .map(RuleId)
+        self.best_match(path, Some(depth), parent.map(RuleId::index))
+            .map(RuleId::at)
     }
 }
 
 impl Knowledge {
     /// The rule a unit's state gets (`unit = "vaultwarden.service"`), if any.
     pub fn unit_rule(&self, unit: &str) -> Option<RuleId> {
-        self.by_unit.get(unit).copied().map(RuleId)
+        self.by_unit.get(unit).copied().map(RuleId::at)
     }
 
     /// The number of components of rule `id`'s pattern.
     pub fn depth(&self, id: RuleId) -> usize {
-        self.compiled[id.0].len()
+        self.compiled[id.index()].len()
     }
 }
 

@@ -225,6 +225,7 @@ fn a_running_unit_keeping_state_there_is_refused() {
             is_file: false,
             by_symlink: false,
             origin: "test".into(),
+            what: None,
         })
         .collect();
     let req = darlings::migrate::Request {
