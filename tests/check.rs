@@ -1020,6 +1020,20 @@ fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
     let (code, r) = run_check();
     assert_eq!(pairs(&r), Vec::<(String, String)>::new());
     assert_eq!(code, Some(0));
+    // The summary no longer asks to move data that storage holds.
+    let out = darlings()
+        .arg("summary")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("move it to"), "{text}");
+    assert!(
+        text.contains("the next boot shows storage's copy"),
+        "{text}"
+    );
     // Control: once ROOT's copy differs from storage's (written after the
     // migration), the boot would hide the newer data: reported again.
     std::fs::write(f.path("var/lib/nixos/uid-map"), "{\"alice\": 1001}").unwrap();

@@ -200,4 +200,18 @@ fn options_before_a_command_are_refused_not_ignored() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+    // Without ROOT, clap reads the command as the TUI's ROOT: refused too,
+    // even where a directory of that name exists.
+    std::fs::create_dir(dir.path().join("check")).unwrap();
+    let out = common::darlings()
+        .current_dir(dir.path())
+        .args(["--persistence", "p.json", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`check` after options is read as ROOT"),
+        "{err}"
+    );
 }

@@ -271,15 +271,33 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         if e.is_mount {
             continue; // mounted from elsewhere: classified by its mount
         }
-        ev.warnings.push(Warning {
-            text: format!(
-                "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
-                 would be hidden (then lost) once the whitelist is active; move it to {}{} first",
+        let mut copy = if l.storage == b"/" {
+            Vec::new()
+        } else {
+            l.storage.clone()
+        };
+        copy.extend_from_slice(&l.path);
+        // Storage holding a copy already (after `darlings migrate`): the
+        // boot shows that copy; whether it is this data, the check compares.
+        let text = if exists_in_root(&tree.root, &copy) {
+            format!(
+                "{} is listed in {} but not mounted or linked yet: the next boot shows storage's copy {} here and the wipe deletes the root's (`darlings check` says whether they differ)",
                 crate::text::escape_bytes(&l.path),
                 l.origin,
-                crate::text::escape_bytes(&l.storage),
+                crate::text::escape_bytes(&copy),
+            )
+        } else {
+            format!(
+                "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
+                 would be hidden (then lost) once the whitelist is active; move it to {} first \
+                 (darlings migrate)",
                 crate::text::escape_bytes(&l.path),
-            ),
+                l.origin,
+                crate::text::escape_bytes(&copy),
+            )
+        };
+        ev.warnings.push(Warning {
+            text,
             path: l.path.clone(),
             kind: WarningKind::NotBacked,
         });
@@ -350,3 +368,26 @@ pub(super) fn list_in_root(res: &Resolver<'_>, path: &[u8]) -> Vec<Vec<u8>> {
 
 pub use crate::paths::normalize;
 pub use crate::resolve::HostBeyond;
+
+/// Whether the in-root `path` exists (resolved inside `root`, links never
+/// leading out of it): a look, nothing opened for reading.
+fn exists_in_root(root: &Path, path: &[u8]) -> bool {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let Ok(dir) = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let rel = if rel.is_empty() { &b"."[..] } else { rel };
+    rustix::fs::openat2(
+        &dir,
+        std::ffi::OsStr::from_bytes(rel),
+        OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT,
+    )
+    .is_ok()
+}

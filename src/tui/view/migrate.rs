@@ -159,7 +159,10 @@ impl Widget for MigrateProps<'_> {
                 "Refused paths are only on ROOT still: fix what is said, then m again; Esc closes"
                     .into()
             }
-            (Stage::Done, _) => "Every path is in storage; Esc closes".into(),
+            (Stage::Done, _) => {
+                "The paths written in this session are in storage (darlings check: the rest of the whitelist); Esc closes"
+                    .into()
+            }
             (Stage::Failed(_), _) => "Esc goes back".into(),
         };
         Paragraph::new(Line::styled(
