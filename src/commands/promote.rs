@@ -18,6 +18,9 @@ pub fn run(
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     let root = settings::resolve_root(root)?;
+    if let Some(s) = storage {
+        settings::storage_root(&root, s)?;
+    }
     let users = users::Users::read(&root);
     let mut promotions = Vec::new();
     for p in paths {

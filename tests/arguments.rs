@@ -1,0 +1,155 @@
+//! Arguments a new user gets wrong, and what darlings says back: a missing
+//! `--ignore` file, a relative or missing `--storage`, an `--exclude` path
+//! without its leading `/`. Each is refused with exit 2 and a message that
+//! says what is wrong (or, where it may be right, warned about), or does
+//! what the documentation says.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, darlings};
+use predicates::prelude::*;
+
+fn root() -> Fixture {
+    let f = Fixture::new();
+    f.file("etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\nbob:x:1001:100::/home/bob:/bin/sh\n")
+        .file("home/alice/notes", "n")
+        .file("home/bob/notes", "n")
+        .file("var/lib/foo/state", "x")
+        .dir("persist");
+    f
+}
+
+/// The paths a report of `root` lists, with `args` added.
+fn reported_paths(root: &Path, args: &[&str]) -> Vec<String> {
+    let out = darlings()
+        .arg("report")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_missing_ignore_file_is_refused_where_it_is_only_read() {
+    let f = root();
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("ignroe");
+    for cmd in ["summary", "report"] {
+        darlings()
+            .arg(cmd)
+            .arg(f.root())
+            .arg("--ignore")
+            .arg(&missing)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("ignroe"))
+            .stderr(predicate::str::contains("--ignore file does not exist"));
+    }
+    // The TUI writes it at its first dismissal: missing is fine, a missing
+    // directory is not.
+    darlings()
+        .args(["tui", "--keys", "q"])
+        .arg(f.root())
+        .arg("--ignore")
+        .arg(&missing)
+        .env("COLUMNS", "100")
+        .env("LINES", "30")
+        .assert()
+        .success();
+    darlings()
+        .args(["tui", "--keys", "q"])
+        .arg(f.root())
+        .arg("--ignore")
+        .arg(d.path().join("nodir/ignore"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nor does its directory"));
+    // An existing file still works.
+    let rules = d.path().join("rules");
+    std::fs::write(&rules, "/home/bob/\n").unwrap();
+    darlings()
+        .arg("summary")
+        .arg(f.root())
+        .arg("--ignore")
+        .arg(&rules)
+        .assert()
+        .success();
+}
+
+#[test]
+fn storage_must_be_absolute_and_a_missing_one_is_warned_about() {
+    let f = root();
+    let d = tempfile::tempdir().unwrap();
+    let wl = d.path().join("persist.nix");
+    let runs: [&[&str]; 3] = [&["summary"], &["check"], &["report"]];
+    for args in runs {
+        darlings()
+            .args(args)
+            .arg(f.root())
+            .args(["--storage", "persist"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "--storage 'persist': give the storage root as an absolute path as seen inside ROOT",
+            ));
+    }
+    darlings()
+        .args(["promote", "--root"])
+        .arg(f.root())
+        .arg("--whitelist")
+        .arg(&wl)
+        .args(["--storage", "relative/x", "/var/lib/foo"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--storage 'relative/x'"));
+    assert!(!wl.exists());
+    // Missing in ROOT: it may not exist yet before a migration; said, not refused.
+    darlings()
+        .arg("summary")
+        .arg(f.root())
+        .args(["--storage", "/nonexist"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: --storage '/nonexist' does not exist in ROOT",
+        ));
+    darlings()
+        .arg("summary")
+        .arg(f.root())
+        .args(["--storage", "/persist"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn an_exclude_path_without_its_leading_slash_is_taken_from_root() {
+    let f = root();
+    let all = reported_paths(f.root(), &[]);
+    assert!(all.contains(&"/home/alice/notes".to_string()), "{all:?}");
+    for pattern in ["home/alice", "/home/alice"] {
+        let got = reported_paths(f.root(), &["--exclude", pattern]);
+        assert!(
+            !got.iter().any(|p| p.starts_with("/home/alice")),
+            "{pattern}: {got:?}"
+        );
+        assert!(got.contains(&"/home/bob/notes".to_string()), "{pattern}");
+    }
+    // A name (no slash) still matches anywhere.
+    let got = reported_paths(f.root(), &["--exclude", "notes"]);
+    assert!(!got.iter().any(|p| p.ends_with("/notes")), "{got:?}");
+    assert!(got.contains(&"/var/lib/foo/state".to_string()));
+}
