@@ -1,8 +1,9 @@
 //! Arguments a new user gets wrong, and what darlings says back: a missing
 //! `--ignore` file, a relative or missing `--storage`, an `--exclude` path
-//! without its leading `/`. Each is refused with exit 2 and a message that
-//! says what is wrong (or, where it may be right, warned about), or does
-//! what the documentation says.
+//! without its leading `/`, a directory where a file is wanted, a person's
+//! `.nix` module given as the whitelist. Each is refused with exit 2 and a
+//! message that says what is wrong (or, where it may be right, warned about),
+//! or does what the documentation says.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -152,4 +153,89 @@ fn an_exclude_path_without_its_leading_slash_is_taken_from_root() {
     let got = reported_paths(f.root(), &["--exclude", "notes"]);
     assert!(!got.iter().any(|p| p.ends_with("/notes")), "{got:?}");
     assert!(got.contains(&"/var/lib/foo/state".to_string()));
+}
+
+#[test]
+fn a_directory_given_for_a_file_is_called_a_directory() {
+    let f = root();
+    let d = tempfile::tempdir().unwrap();
+    for opt in ["--persistence", "--ignore"] {
+        darlings()
+            .arg("summary")
+            .arg(f.root())
+            .arg(opt)
+            .arg(d.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("it is a directory, not a file"))
+            .stderr(predicate::str::contains("fifo").not());
+    }
+    for out in [".", "./", ".."] {
+        darlings()
+            .current_dir(d.path())
+            .arg("scan")
+            .arg(f.root())
+            .args(["-o", out])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "it is a directory; give a file name",
+            ))
+            .stderr(predicate::str::contains("does not exist").not());
+    }
+}
+
+#[test]
+fn a_persons_nix_module_is_refused_for_its_nix_reason_with_the_export_command() {
+    let f = root();
+    let d = tempfile::tempdir().unwrap();
+    let module = r#"{ config, lib, ... }:
+let
+  cfg = config.my.impermanence;
+in
+{
+  config = lib.mkIf cfg.enable {
+    environment.persistence."/persist".directories = [ "/var/lib/nixos" ];
+  };
+}
+"#;
+    let location = r#"{ lib, config, ... }:
+{
+  environment.persistence."/persist" = lib.mkIf config.my.enable {
+    directories = [ "/var/lib/nixos" ];
+  };
+}
+"#;
+    for (name, text, reason) in [
+        (
+            "impermanence.nix",
+            module,
+            "the file must be an attribute set",
+        ),
+        ("location.nix", location, "expected an attribute set"),
+        // Without the extension: Nix text is read as Nix first too.
+        ("impermanence", module, "not a Nix whitelist"),
+    ] {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let o = darlings()
+            .arg("summary")
+            .arg(f.root())
+            .arg("--persistence")
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let (at_reason, at_eval) = (err.find(reason), err.find("nix eval --json"));
+        assert!(
+            matches!((at_reason, at_eval), (Some(r), Some(e)) if r < e),
+            "{name}: the .nix reason first, then the export: {err}"
+        );
+        assert!(
+            err.contains(".#nixosConfigurations.HOST.config.environment.persistence"),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("invalid JSON"), "{name}: {err}");
+    }
 }
