@@ -186,6 +186,35 @@ fn a_directory_given_for_a_file_is_called_a_directory() {
 }
 
 #[test]
+fn a_missing_path_is_named_as_given_with_root_as_given() {
+    let f = root();
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(f.path("x")).unwrap();
+    let dotted = f.root().join("x/..");
+    let o = darlings()
+        .args(["promote", "--root"])
+        .arg(&dotted)
+        .arg("--whitelist")
+        .arg(d.path().join("persist.nix"))
+        .arg("/var/lib/missing")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let shown = dotted.display().to_string();
+    assert!(
+        err.contains(&format!(
+            "cannot promote '/var/lib/missing': no such file or directory in ROOT '{shown}'"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("{shown}/var")),
+        "never ROOT and the path glued: {err}"
+    );
+}
+
+#[test]
 fn a_persons_nix_module_is_refused_for_its_nix_reason_with_the_export_command() {
     let f = root();
     let d = tempfile::tempdir().unwrap();

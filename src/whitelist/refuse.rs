@@ -1,0 +1,182 @@
+//! Paths the whitelist must never list, whoever asks (`darlings promote`,
+//! the TUI): the storage itself, what NixOS rebuilds at every activation
+//! (`/nix`, `/etc/static`, `/etc` as a whole, links into the Nix store).
+//! Each refusal names its rule and says what to do instead.
+
+use crate::paths::is_under;
+use crate::text::escape_bytes;
+
+/// Why a path cannot be promoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The rule that refused it, short (`inside storage root /persist`).
+    pub rule: String,
+    /// Why the rule exists, for this path.
+    pub why: String,
+    /// What to do instead.
+    pub instead: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}; instead, {}", self.rule, self.why, self.instead)
+    }
+}
+
+/// What the files that hold state under /etc usually are: the advice of
+/// every refusal that turns a person away from a generated file.
+const ETC_STATE: &str = "persist the files that hold state, like /etc/ssh/ssh_host_ed25519_key \
+     or /etc/machine-id, and set the rest in your NixOS configuration (environment.etc or the \
+     service's options)";
+
+/// Why `path` (absolute, normalised, in-root) must not be promoted, if it
+/// must not. `lands` is where it leads with every link of ROOT followed
+/// (`path` itself when nothing on the way is a link); `storage` are the
+/// storage roots (normalised).
+pub fn refusal(path: &[u8], lands: &[u8], storage: &[Vec<u8>]) -> Option<Refusal> {
+    let shown = escape_bytes(path);
+    // The storage rules first: a storage root below /nix (`/nix/persist`)
+    // is common, and its own advice is the useful one there.
+    if let Some(root) = storage.iter().find(|r| is_under(path, r)) {
+        let rest = &path[root.len()..];
+        let instead = if rest.is_empty() {
+            "promote the paths of the root whose data it should keep".to_string()
+        } else {
+            format!(
+                "promote the path where the data lives on the root: {}",
+                escape_bytes(rest)
+            )
+        };
+        return Some(Refusal {
+            rule: format!("inside storage root {}", escape_bytes(root)),
+            why: format!(
+                "{shown} is the persistent storage itself, not a path of the root that is wiped"
+            ),
+            instead,
+        });
+    }
+    if let Some(root) = storage.iter().find(|r| is_under(r, path)) {
+        return Some(Refusal {
+            rule: format!("holds storage root {}", escape_bytes(root)),
+            why: format!(
+                "persisting {shown} would mount storage over the storage root inside it, \
+                 hiding it"
+            ),
+            instead: format!(
+                "promote the directories of {shown} that hold state, outside {}",
+                escape_bytes(root)
+            ),
+        });
+    }
+    if is_under(path, b"/nix") {
+        return Some(Refusal {
+            rule: "under /nix".into(),
+            why: "/nix holds the Nix store and its database; an impermanent NixOS keeps /nix on \
+                  a persistent file system of its own, and NixOS rebuilds the store from your \
+                  configuration"
+                .into(),
+            instead: "leave /nix out of the whitelist and change what it holds through your \
+                      NixOS configuration"
+                .into(),
+        });
+    }
+    if is_under(path, b"/etc/static") {
+        return Some(Refusal {
+            rule: "under /etc/static".into(),
+            why: "NixOS points /etc/static at the current system's /etc in the Nix store and \
+                  remakes it at every activation"
+                .into(),
+            instead: ETC_STATE.into(),
+        });
+    }
+    if path == b"/etc" {
+        return Some(Refusal {
+            rule: "/etc itself".into(),
+            why: "NixOS generates files in /etc at every activation; persisting /etc whole hides \
+                  them behind the stored copies (`darlings check` reports that as shadows-nix)"
+                .into(),
+            instead: ETC_STATE.into(),
+        });
+    }
+    if is_under(lands, b"/nix") {
+        return Some(Refusal {
+            rule: "link into the Nix store".into(),
+            why: format!(
+                "{shown} leads to {} (its links followed inside ROOT): NixOS recreates it from \
+                 your configuration at every activation, over a persisted copy",
+                escape_bytes(lands)
+            ),
+            instead: ETC_STATE.into(),
+        });
+    }
+    None
+}
+
+/// The refusal of the directory `dir` under /etc that holds `entry`, a
+/// file NixOS generates (it leads to `lands`, in the Nix store): persisting
+/// the directory whole would hide it, as with /etc itself.
+pub fn generated_inside(dir: &[u8], entry: &[u8], lands: &[u8]) -> Refusal {
+    Refusal {
+        rule: "holds files NixOS generates".into(),
+        why: format!(
+            "{} holds {}, which leads to {} in the Nix store; persisting the directory whole \
+             hides what NixOS generates there (`darlings check` reports that as shadows-nix)",
+            escape_bytes(dir),
+            escape_bytes(entry),
+            escape_bytes(lands)
+        ),
+        instead: ETC_STATE.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(path: &str, lands: &str, storage: &[&str]) -> Option<String> {
+        let storage: Vec<Vec<u8>> = storage.iter().map(|s| s.as_bytes().to_vec()).collect();
+        refusal(path.as_bytes(), lands.as_bytes(), &storage).map(|r| r.rule)
+    }
+
+    #[test]
+    fn each_rule_refuses_its_paths_and_nothing_else() {
+        let p = ["/persist"];
+        assert_eq!(
+            refused("/persist/var/lib/x", "/persist/var/lib/x", &p).as_deref(),
+            Some("inside storage root /persist")
+        );
+        assert_eq!(
+            refused("/mnt", "/mnt", &["/mnt/persist"]).as_deref(),
+            Some("holds storage root /mnt/persist")
+        );
+        assert_eq!(
+            refused("/nix/persist/a", "/nix/persist/a", &["/nix/persist"]).as_deref(),
+            Some("inside storage root /nix/persist"),
+            "a storage root below /nix: the storage rule speaks"
+        );
+        assert_eq!(refused("/nix", "/nix", &p).as_deref(), Some("under /nix"));
+        assert_eq!(
+            refused("/etc/static/x", "/nix/store/a/x", &p).as_deref(),
+            Some("under /etc/static")
+        );
+        assert_eq!(refused("/etc", "/etc", &p).as_deref(), Some("/etc itself"));
+        assert_eq!(
+            refused(
+                "/etc/ssh/sshd_config",
+                "/nix/store/a-etc/etc/ssh/sshd_config",
+                &p
+            )
+            .as_deref(),
+            Some("link into the Nix store")
+        );
+        for fine in [
+            "/etc/ssh",
+            "/persistent",
+            "/var/lib/nixos",
+            "/etc/staticx",
+            "/nixos",
+        ] {
+            assert_eq!(refused(fine, fine, &p), None, "{fine}");
+        }
+    }
+}
