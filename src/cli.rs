@@ -213,7 +213,14 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) on stdout: `darlings man | man -l -`.
-    Man,
+    ///
+    /// With --dir, write every page into DIR instead: darlings.1 and one per
+    /// command (darlings-migrate.1, ...), as the SEE ALSO lists name them.
+    Man {
+        /// Write darlings.1 and darlings-COMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options shared by the commands that scan and compare.
