@@ -182,3 +182,29 @@ fn a_single_refused_path_says_so_and_a_new_whitelist_is_not_created() {
         ));
     assert!(names(d.path()).is_empty());
 }
+
+#[test]
+fn a_link_into_the_store_is_refused_on_a_root_whose_nix_is_not_mounted() {
+    // An old root mounted for inspection: /nix is another file system, not
+    // mounted under it, so /etc/static dangles (or is not there at all).
+    let f = Fixture::new();
+    f.symlink("/nix/store/abc-etc/etc", "etc/static")
+        .symlink("/etc/static/hosts", "etc/hosts")
+        .symlink("/etc/static/nix/nix.conf", "etc/nix/nix.conf")
+        .file("var/lib/foo/state", "x");
+    std::fs::remove_file(f.path("etc/static")).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    for path in ["/etc/hosts", "/etc/nix"] {
+        darlings()
+            .args(["promote", "--root"])
+            .arg(f.root())
+            .arg("--whitelist")
+            .arg(d.path().join("persist.nix"))
+            .arg(path)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("/etc/static/"))
+            .stderr(predicate::str::contains("rule: "));
+    }
+    assert!(names(d.path()).is_empty());
+}

@@ -169,7 +169,7 @@ fn refusal(host: &HostBeyond, inner: &[u8], storage: &[Vec<u8>]) -> Option<white
 }
 
 /// The first entry below the directory `dir` (in-root, resolved) that leads
-/// into /nix: a file NixOS generates. Only directories of the root itself
+/// into /nix ([`whitelist::leads_to_nix`]): a file NixOS generates. Only directories of the root itself
 /// are entered, never through a link.
 fn generated_below(host: &HostBeyond, dir: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut todo = vec![dir.to_vec()];
@@ -192,7 +192,7 @@ fn generated_below(host: &HostBeyond, dir: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> 
                 Some((Kind::Dir, _)) => todo.push(child),
                 Some((Kind::Symlink, _)) => {
                     let to = host.resolve(&child).path;
-                    if paths::is_under(&to, b"/nix") {
+                    if whitelist::leads_to_nix(&to) {
                         return Some((child, to));
                     }
                 }

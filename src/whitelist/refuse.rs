@@ -29,6 +29,13 @@ const ETC_STATE: &str = "persist the files that hold state, like /etc/ssh/ssh_ho
      or /etc/machine-id, and set the rest in your NixOS configuration (environment.etc or the \
      service's options)";
 
+/// Returns true if and only if a link that lands at `lands` (resolved
+/// inside ROOT) is one NixOS makes: into /nix, or into /etc/static when
+/// that is missing (a root whose /nix is not mounted).
+pub fn leads_to_nix(lands: &[u8]) -> bool {
+    is_under(lands, b"/nix") || is_under(lands, b"/etc/static")
+}
+
 /// Why `path` (absolute, normalised, in-root) must not be promoted, if it
 /// must not. `lands` is where it leads with every link of ROOT followed
 /// (`path` itself when nothing on the way is a link); `storage` are the
@@ -98,7 +105,7 @@ pub fn refusal(path: &[u8], lands: &[u8], storage: &[Vec<u8>]) -> Option<Refusal
             instead: ETC_STATE.into(),
         });
     }
-    if is_under(lands, b"/nix") {
+    if leads_to_nix(lands) {
         return Some(Refusal {
             rule: "link into the Nix store".into(),
             why: format!(
@@ -168,6 +175,11 @@ mod tests {
             )
             .as_deref(),
             Some("link into the Nix store")
+        );
+        assert_eq!(
+            refused("/etc/hosts", "/etc/static/hosts", &p).as_deref(),
+            Some("link into the Nix store"),
+            "into a missing /etc/static: a root whose /nix is not mounted"
         );
         for fine in [
             "/etc/ssh",
