@@ -37,7 +37,10 @@ pub fn default_threads() -> usize {
     4 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Checks that ROOT exists and is a directory, and makes it absolute.
+/// Checks that ROOT exists and is a directory, and makes it canonical:
+/// every path shown under it (`/tmp/x/../r` + `/var/lib/foo`) then reads
+/// as one clean path (`/tmp/r/var/lib/foo`), and it compares equal to the
+/// mount points of `/proc/self/mountinfo`, which are canonical too.
 pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
     let root = root.map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let meta = std::fs::metadata(&root).map_err(|e| Error::io("cannot scan root", &root, e))?;
@@ -47,7 +50,7 @@ pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
             "the root to scan is not a directory",
         ));
     }
-    std::path::absolute(&root).map_err(|e| Error::io("cannot resolve", &root, e))
+    std::fs::canonicalize(&root).map_err(|e| Error::io("cannot resolve", &root, e))
 }
 
 /// Validates a `--storage` value against ROOT: it must be absolute, as seen

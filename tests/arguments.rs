@@ -268,3 +268,39 @@ in
         assert!(!err.contains("invalid JSON"), "{name}: {err}");
     }
 }
+
+#[test]
+fn a_root_given_with_dot_dot_is_shown_normalised_never_glued() {
+    let f = root();
+    std::fs::create_dir(f.path("x")).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let wl = d.path().join("persist.nix");
+    std::fs::write(
+        &wl,
+        "{ environment.persistence.\"/persist\".directories = [ \"/var/lib/foo\" ]; }\n",
+    )
+    .unwrap();
+    let dotted = f.root().join("x/..");
+    let clean = std::fs::canonicalize(f.root()).unwrap();
+    let clean = clean.display();
+    for cmd in ["check", "summary", "migrate"] {
+        let o = darlings()
+            .arg(cmd)
+            .arg(&dotted)
+            .arg("--persistence")
+            .arg(&wl)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("x/.."), "{cmd}: {out}");
+        assert!(out.contains(&format!("{clean}")), "{cmd}: {out}");
+        if cmd == "check" {
+            assert!(
+                out.contains(&format!(
+                    "cp -a {clean}/var/lib/foo {clean}/persist/var/lib/foo"
+                )),
+                "{out}"
+            );
+        }
+    }
+}
