@@ -156,6 +156,10 @@ pub enum Command {
         threads: Option<usize>,
     },
     /// Add paths to the whitelist file without the TUI.
+    ///
+    /// Refuses (exit 2, nothing written) paths no whitelist may list: inside or holding a
+    /// storage root, under /nix or /etc/static, /etc itself or a directory of it holding files
+    /// NixOS generates, links into the Nix store; each refusal says what to persist instead.
     Promote {
         /// Paths to persist (absolute, as on the root).
         #[arg(required = true, value_name = "PATH")]
