@@ -191,7 +191,7 @@ fn ignore_dir(file: &Path) -> Result<()> {
 }
 
 /// Refuses an `--ignore` file that does not exist, for the commands that
-/// only read it (`summary`, `report`): a mistyped name would silently
+/// only read it (`summary`, `report`, `explain`): a mistyped name would silently
 /// dismiss nothing. The TUI creates the file at its first dismissal.
 pub fn ignore_exists(args: &ScanArgs) -> Result<()> {
     match &args.ignore {

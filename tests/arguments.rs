@@ -58,6 +58,14 @@ fn a_missing_ignore_file_is_refused_where_it_is_only_read() {
             .stderr(predicate::str::contains("ignroe"))
             .stderr(predicate::str::contains("--ignore file does not exist"));
     }
+    darlings()
+        .args(["explain", "/home/bob/notes"])
+        .arg(f.root())
+        .arg("--ignore")
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--ignore file does not exist"));
     // The TUI writes it at its first dismissal: missing is fine, a missing
     // directory is not.
     darlings()
