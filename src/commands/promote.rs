@@ -1,6 +1,6 @@
 //! `darlings promote PATH...`: adds paths of ROOT to the whitelist file
 //! without the TUI, printing what changed. Paths no whitelist may list
-//! (the storage, what NixOS rebuilds: [`whitelist::refusal`]) are refused
+//! (the storage, what NixOS rebuilds: [`whitelist::Gate`]) are refused
 //! before anything is written.
 
 use std::io::Write;
@@ -9,13 +9,8 @@ use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::cli::WriteArgs;
-use crate::resolve::{Beyond, Ending, HostBeyond};
-use crate::scan::Kind;
+use crate::resolve::HostBeyond;
 use crate::{Error, Result, linediff, paths, settings, text, users, whitelist};
-
-/// At most this many entries of a directory under /etc are looked at for
-/// files NixOS generates (/etc as a whole holds a few thousand).
-const GENERATED_LOOKS: usize = 20_000;
 
 /// `darlings promote PATH...`: adds paths of ROOT to the whitelist file.
 pub fn run(
@@ -31,13 +26,14 @@ pub fn run(
     }
     let users = users::Users::read(&root);
     let file = &write.whitelist;
-    let storage_roots = storage_roots(file, storage, &users.people())?;
+    let given: Vec<PathBuf> = storage.map(Path::to_path_buf).into_iter().collect();
+    let gate = whitelist::Gate::new(&root, file, &given, &users.people())?;
     let host = HostBeyond { root: root.clone() };
     let mut promotions = Vec::new();
     let mut refused = Vec::new();
     for p in paths {
         let inner = in_root(p)?;
-        if let Some(why) = refusal(&host, &inner, &storage_roots) {
+        if let Some(why) = gate.refusal(&inner) {
             refused.push((p, why));
             continue;
         }
@@ -133,74 +129,6 @@ fn in_root(p: &Path) -> Result<Vec<u8>> {
         return Err(Error::Usage("the root itself cannot be persisted".into()));
     }
     Ok(inner)
-}
-
-/// The storage roots promoted paths must stay out of: the whitelist file's
-/// and `--storage` (default /persist), normalised.
-fn storage_roots(
-    file: &Path,
-    storage: Option<&Path>,
-    people: &[(String, PathBuf)],
-) -> Result<Vec<Vec<u8>>> {
-    let mut roots: Vec<Vec<u8>> = whitelist::storage_roots(file, people)?
-        .iter()
-        .map(|r| paths::normalize(r.as_os_str().as_bytes()))
-        .collect();
-    let given = storage.unwrap_or(Path::new("/persist"));
-    roots.push(paths::normalize(given.as_os_str().as_bytes()));
-    roots.sort();
-    roots.dedup();
-    Ok(roots)
-}
-
-/// Why the in-root path `inner` must not be promoted, if it must not.
-fn refusal(host: &HostBeyond, inner: &[u8], storage: &[Vec<u8>]) -> Option<whitelist::Refusal> {
-    let lands = host.resolve(inner);
-    if let Some(r) = whitelist::refusal(inner, &lands.path, storage) {
-        return Some(r);
-    }
-    if lands.ending == Ending::Exists
-        && paths::is_under(&lands.path, b"/etc")
-        && let Some((entry, to)) = generated_below(host, &lands.path)
-    {
-        return Some(whitelist::generated_inside(inner, &entry, &to));
-    }
-    None
-}
-
-/// The first entry below the directory `dir` (in-root, resolved) that leads
-/// into /nix ([`whitelist::leads_to_nix`]): a file NixOS generates. Only directories of the root itself
-/// are entered, never through a link.
-fn generated_below(host: &HostBeyond, dir: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut todo = vec![dir.to_vec()];
-    let mut looked = 0;
-    while let Some(d) = todo.pop() {
-        let on_host = host.root.join(std::ffi::OsStr::from_bytes(&d[1..]));
-        let Ok(mut names) = crate::safe_open::list_dir(&on_host) else {
-            continue;
-        };
-        names.sort();
-        for name in names {
-            looked += 1;
-            if looked > GENERATED_LOOKS {
-                return None;
-            }
-            let mut child = d.clone();
-            child.push(b'/');
-            child.extend_from_slice(&name);
-            match host.lstat(&child) {
-                Some((Kind::Dir, _)) => todo.push(child),
-                Some((Kind::Symlink, _)) => {
-                    let to = host.resolve(&child).path;
-                    if whitelist::leads_to_nix(&to) {
-                        return Some((child, to));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    None
 }
 
 /// The error of a promote where some paths are refused: every refusal on

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use merge::render_named;
-pub use refuse::{Refusal, generated_inside, leads_to_nix, refusal};
+pub use refuse::{Gate, Refusal, refusal};
 
 /// The header of every file darlings writes.
 pub const HEADER: &str = "# Written by darlings; safe to edit. Import it from your configuration.";

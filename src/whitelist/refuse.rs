@@ -1,10 +1,115 @@
 //! Paths the whitelist must never list, whoever asks (`darlings promote`,
 //! the TUI): the storage itself, what NixOS rebuilds at every activation
 //! (`/nix`, `/etc/static`, `/etc` as a whole, links into the Nix store).
-//! Each refusal names its rule and says what to do instead.
+//! Each refusal names its rule and says what to do instead. [`Gate`] looks
+//! at ROOT (links followed inside it, directories of /etc read for
+//! generated files); [`refusal`] is the rules on paths alone.
 
-use crate::paths::is_under;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::paths::{is_under, normalize};
+use crate::resolve::{Beyond, Ending, HostBeyond};
+use crate::scan::Kind;
 use crate::text::escape_bytes;
+
+/// At most this many entries of a directory under /etc are looked at for
+/// files NixOS generates (/etc as a whole holds a few thousand).
+const GENERATED_LOOKS: usize = 20_000;
+
+/// What decides whether a path of ROOT may be promoted into a whitelist
+/// file: ROOT itself, and the storage roots paths must stay out of.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    host: HostBeyond,
+    storage: Vec<Vec<u8>>,
+}
+
+impl Gate {
+    /// The gate of promotions into the whitelist `file` on `root`: its
+    /// storage roots are the file's and `storage` (`--storage`; none given:
+    /// /persist, the default). `homes` as for [`super::apply`].
+    pub fn new(
+        root: &Path,
+        file: &Path,
+        storage: &[PathBuf],
+        homes: &[(String, PathBuf)],
+    ) -> Result<Gate> {
+        let mut roots: Vec<Vec<u8>> = super::storage_roots(file, homes)?
+            .iter()
+            .chain(storage)
+            .map(|r| normalize(r.as_os_str().as_bytes()))
+            .collect();
+        if storage.is_empty() {
+            roots.push(b"/persist".to_vec());
+        }
+        roots.sort();
+        roots.dedup();
+        Ok(Gate {
+            host: HostBeyond {
+                root: root.to_path_buf(),
+            },
+            storage: roots,
+        })
+    }
+
+    /// Why the in-root `path` (absolute, normalised) must not be promoted,
+    /// if it must not: [`refusal`] on the path and where its links lead
+    /// inside ROOT, then, for a directory of /etc, the first file inside
+    /// that NixOS generates.
+    pub fn refusal(&self, path: &[u8]) -> Option<Refusal> {
+        let lands = self.host.resolve(path);
+        if let Some(r) = refusal(path, &lands.path, &self.storage) {
+            return Some(r);
+        }
+        if lands.ending == Ending::Exists
+            && is_under(&lands.path, b"/etc")
+            && let Some((entry, to)) = self.generated_below(&lands.path)
+        {
+            return Some(generated_inside(path, &entry, &to));
+        }
+        None
+    }
+
+    /// The first entry below the directory `dir` (in-root, resolved) that
+    /// leads into /nix ([`leads_to_nix`]): a file NixOS generates. Only
+    /// directories of ROOT itself are entered, never through a link; names
+    /// are listed without touching atimes.
+    fn generated_below(&self, dir: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut todo = vec![dir.to_vec()];
+        let mut looked = 0;
+        while let Some(d) = todo.pop() {
+            let on_host = self.host.root.join(std::ffi::OsStr::from_bytes(
+                d.strip_prefix(b"/").unwrap_or(&d),
+            ));
+            let Ok(mut names) = crate::safe_open::list_dir(&on_host) else {
+                continue;
+            };
+            names.sort();
+            for name in names {
+                looked += 1;
+                if looked > GENERATED_LOOKS {
+                    return None;
+                }
+                let mut child = d.clone();
+                child.push(b'/');
+                child.extend_from_slice(&name);
+                match self.host.lstat(&child) {
+                    Some((Kind::Dir, _)) => todo.push(child),
+                    Some((Kind::Symlink, _)) => {
+                        let to = self.host.resolve(&child).path;
+                        if leads_to_nix(&to) {
+                            return Some((child, to));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+}
 
 /// Why a path cannot be promoted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +137,7 @@ const ETC_STATE: &str = "persist the files that hold state, like /etc/ssh/ssh_ho
 /// Returns true if and only if a link that lands at `lands` (resolved
 /// inside ROOT) is one NixOS makes: into /nix, or into /etc/static when
 /// that is missing (a root whose /nix is not mounted).
-pub fn leads_to_nix(lands: &[u8]) -> bool {
+fn leads_to_nix(lands: &[u8]) -> bool {
     is_under(lands, b"/nix") || is_under(lands, b"/etc/static")
 }
 
@@ -122,7 +227,7 @@ pub fn refusal(path: &[u8], lands: &[u8], storage: &[Vec<u8>]) -> Option<Refusal
 /// The refusal of the directory `dir` under /etc that holds `entry`, a
 /// file NixOS generates (it leads to `lands`, in the Nix store): persisting
 /// the directory whole would hide it, as with /etc itself.
-pub fn generated_inside(dir: &[u8], entry: &[u8], lands: &[u8]) -> Refusal {
+fn generated_inside(dir: &[u8], entry: &[u8], lands: &[u8]) -> Refusal {
     Refusal {
         rule: "holds files NixOS generates".into(),
         why: format!(
