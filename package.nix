@@ -35,8 +35,11 @@ rustPlatform.buildRustPackage {
       --bash <($out/bin/darlings completions bash) \
       --zsh <($out/bin/darlings completions zsh) \
       --fish <($out/bin/darlings completions fish)
-    $out/bin/darlings man > darlings.1
-    installManPage darlings.1
+    # darlings.1 and a page per command (darlings-migrate.1, ...), which
+    # darlings.1 lists under SUBCOMMANDS.
+    mkdir man
+    $out/bin/darlings man --dir man
+    installManPage man/*.1
   '';
 
   meta = {

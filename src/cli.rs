@@ -98,14 +98,16 @@ pub enum Command {
         /// preservation's tmpfiles links).
         #[arg(long, value_name = "FILE")]
         persistence: Vec<PathBuf>,
-        /// A persistent storage root; may repeat (default: from the config, else /persist).
+        /// A persistent storage root, absolute as seen inside ROOT; may repeat (default: from the
+        /// config, else /persist).
         #[arg(long, value_name = "PATH")]
         storage: Vec<PathBuf>,
         /// A previous scan or old root: a path that was a link into storage there and is not
         /// any more is a replaced link.
         #[arg(long, value_name = "BASELINE", default_value = "empty")]
         against: String,
-        /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+        /// Skip paths matching GLOB: an in-root path if GLOB has a '/' (`/var/cache`; `home/*/.cache`
+        /// is read from ROOT too), else a name (`*.tmp`); may repeat.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
         /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
@@ -145,7 +147,8 @@ pub enum Command {
         /// When to read file contents: `all` makes a complete baseline.
         #[arg(long, value_enum, default_value_t = HashArg::Auto, value_name = "MODE")]
         hash: HashArg,
-        /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+        /// Skip paths matching GLOB: an in-root path if GLOB has a '/' (`/var/cache`; `home/*/.cache`
+        /// is read from ROOT too), else a name (`*.tmp`); may repeat.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
         /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
@@ -153,6 +156,10 @@ pub enum Command {
         threads: Option<usize>,
     },
     /// Add paths to the whitelist file without the TUI.
+    ///
+    /// Refuses (exit 2, nothing written) paths no whitelist may list: inside or holding a
+    /// storage root, under /nix or /etc/static, /etc itself or a directory of it holding files
+    /// NixOS generates, links into the Nix store; each refusal says what to persist instead.
     Promote {
         /// Paths to persist (absolute, as on the root).
         #[arg(required = true, value_name = "PATH")]
@@ -210,7 +217,14 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) on stdout: `darlings man | man -l -`.
-    Man,
+    ///
+    /// With --dir, write every page into DIR instead: darlings.1 and one per
+    /// command (darlings-migrate.1, ...), as the SEE ALSO lists name them.
+    Man {
+        /// Write darlings.1 and darlings-COMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options shared by the commands that scan and compare.
@@ -223,16 +237,19 @@ pub struct ScanArgs {
     /// that does not say whose it is), or a .nix file; may repeat.
     #[arg(long, value_name = "[USER=]FILE")]
     pub persistence: Vec<PathBuf>,
-    /// A persistent storage root; may repeat (default: from the config, else /persist).
+    /// A persistent storage root, absolute as seen inside ROOT; may repeat (default: from the
+    /// config, else /persist).
     #[arg(long, value_name = "PATH")]
     pub storage: Vec<PathBuf>,
-    /// Gitignore-style rules (relative to ROOT) of stray paths accepted as ephemeral.
+    /// Gitignore-style rules (relative to ROOT) of stray paths accepted as ephemeral (the TUI
+    /// creates the file at its first dismissal; summary and report need it to exist).
     #[arg(long, value_name = "FILE")]
     pub ignore: Option<PathBuf>,
     /// When to read file contents: only where metadata cannot decide, every file, or never.
     #[arg(long, value_enum, default_value_t = HashArg::Auto, value_name = "MODE")]
     pub hash: HashArg,
-    /// Skip paths matching GLOB (in-root path, or name if GLOB has no '/'); may repeat.
+    /// Skip paths matching GLOB: an in-root path if GLOB has a '/' (`/var/cache`; `home/*/.cache`
+    /// is read from ROOT too), else a name (`*.tmp`); may repeat.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).

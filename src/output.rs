@@ -26,20 +26,24 @@ pub const TMP_SUFFIX: &str = ".tmp";
 /// Checks, before any long work starts, that `path` can be an output file:
 /// its directory exists and `path` itself is not a directory.
 pub fn check_target(path: &Path) -> Result<()> {
+    // First: `-o .` or `-o DIR/` names a directory, whose own parent
+    // may well exist; say so rather than blame the parent.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) || path.file_name().is_none() {
+        return Err(Error::io(
+            "cannot write",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "it is a directory; give a file name (like DIR/NAME)",
+            ),
+        ));
+    }
     let dir = parent_dir(path);
-    let dir_ok = std::fs::metadata(dir).is_ok_and(|m| m.is_dir());
-    if !dir_ok || path.file_name().is_none() {
+    if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
         return Err(Error::io(
             "cannot write",
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "its directory does not exist"),
-        ));
-    }
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        return Err(Error::io(
-            "cannot write",
-            path,
-            std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"),
         ));
     }
     Ok(())

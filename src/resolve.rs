@@ -172,78 +172,13 @@ impl<'a> Resolver<'a> {
     /// Resolves `path` (absolute, in-root), following every symlink including
     /// the last component.
     pub fn resolve(&self, path: &[u8]) -> Resolution {
-        let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-        let mut cur: Vec<u8> = Vec::new();
-        let mut via = Vec::new();
-        let mut hops = 0;
-        let mut ending = Ending::Exists;
-        while let Some(comp) = todo.pop() {
-            match comp.as_slice() {
-                b"." | b"" => continue,
-                b".." => {
-                    let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
-                    cur.truncate(cut);
-                    continue;
-                }
-                _ => {}
-            }
-            let before = cur.len();
-            cur.push(b'/');
-            cur.extend_from_slice(&comp);
-            if ending == Ending::Missing {
-                continue; // below a missing component: only build the text
-            }
-            match self.lstat(&cur) {
-                None => ending = Ending::Missing,
-                Some((Kind::Symlink, Some(target))) => {
-                    hops += 1;
-                    if hops > MAX_HOPS {
-                        return Resolution {
-                            path: cur,
-                            via,
-                            ending: Ending::Loop,
-                        };
-                    }
-                    via.push(cur.clone());
-                    cur.truncate(before);
-                    if target.first() == Some(&b'/') {
-                        cur.clear();
-                    }
-                    for c in components(&target).rev() {
-                        todo.push(c.to_vec());
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        if cur.is_empty() {
-            cur.push(b'/');
-        }
-        Resolution {
-            path: cur,
-            via,
-            ending,
-        }
+        resolve_by(&|p| self.lstat(p), path)
     }
 
     /// Resolves the directories of `path` but not its last component (what
     /// `lstat` sees): the in-root path of the entry itself.
     pub fn resolve_parent(&self, path: &[u8]) -> Resolution {
-        let Some(name) = components(path).next_back() else {
-            return self.resolve(b"/");
-        };
-        let mut r = self.resolve(crate::paths::parent(path));
-        if name == b".." || name == b"." {
-            return self.resolve(path);
-        }
-        if r.path != b"/" {
-            r.path.push(b'/');
-        }
-        r.path.extend_from_slice(name);
-        if r.ending == Ending::Exists && self.lstat(&r.path).is_none() {
-            r.ending = Ending::Missing;
-        }
-        r
+        resolve_parent_by(&|p| self.lstat(p), path)
     }
 
     /// The chain of the symlink at `path`, hop by hop as `readlink` shows
@@ -275,6 +210,87 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// Looks up one absolute normalised in-root path: its kind, and its link
+/// text if a symlink.
+type Lstat<'a> = dyn Fn(&[u8]) -> Option<(Kind, Option<Vec<u8>>)> + 'a;
+
+/// Resolves `path` (absolute, in-root) with `lstat` answering for each
+/// path, following every symlink including the last component.
+fn resolve_by(lstat: &Lstat, path: &[u8]) -> Resolution {
+    let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut via = Vec::new();
+    let mut hops = 0;
+    let mut ending = Ending::Exists;
+    while let Some(comp) = todo.pop() {
+        match comp.as_slice() {
+            b"." | b"" => continue,
+            b".." => {
+                let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                cur.truncate(cut);
+                continue;
+            }
+            _ => {}
+        }
+        let before = cur.len();
+        cur.push(b'/');
+        cur.extend_from_slice(&comp);
+        if ending == Ending::Missing {
+            continue; // below a missing component: only build the text
+        }
+        match lstat(&cur) {
+            None => ending = Ending::Missing,
+            Some((Kind::Symlink, Some(target))) => {
+                hops += 1;
+                if hops > MAX_HOPS {
+                    return Resolution {
+                        path: cur,
+                        via,
+                        ending: Ending::Loop,
+                    };
+                }
+                via.push(cur.clone());
+                cur.truncate(before);
+                if target.first() == Some(&b'/') {
+                    cur.clear();
+                }
+                for c in components(&target).rev() {
+                    todo.push(c.to_vec());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if cur.is_empty() {
+        cur.push(b'/');
+    }
+    Resolution {
+        path: cur,
+        via,
+        ending,
+    }
+}
+
+/// Resolves the directories of `path` but not its last component, with
+/// `lstat` answering for each path.
+fn resolve_parent_by(lstat: &Lstat, path: &[u8]) -> Resolution {
+    let Some(name) = components(path).next_back() else {
+        return resolve_by(lstat, b"/");
+    };
+    let mut r = resolve_by(lstat, crate::paths::parent(path));
+    if name == b".." || name == b"." {
+        return resolve_by(lstat, path);
+    }
+    if r.path != b"/" {
+        r.path.push(b'/');
+    }
+    r.path.extend_from_slice(name);
+    if r.ending == Ending::Exists && lstat(&r.path).is_none() {
+        r.ending = Ending::Missing;
+    }
+    r
+}
+
 /// One link followed by [`Resolver::chain`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hop {
@@ -301,6 +317,28 @@ pub struct Chain {
 pub struct HostBeyond {
     /// The scanned root on the host.
     pub root: std::path::PathBuf,
+}
+
+impl HostBeyond {
+    /// Resolves `path` (absolute, in-root) on the host below ROOT without a
+    /// scan, every link followed inside ROOT (an absolute link text starts
+    /// at ROOT, `..` stops at it), for commands that look at a few paths.
+    pub fn resolve(&self, path: &[u8]) -> Resolution {
+        resolve_by(&|p| self.lstat_root(p), path)
+    }
+
+    /// Resolves the directories of `path` but not its last component, as
+    /// [`HostBeyond::resolve`] does: where `lstat` of `path` lands in ROOT.
+    pub fn resolve_parent(&self, path: &[u8]) -> Resolution {
+        resolve_parent_by(&|p| self.lstat_root(p), path)
+    }
+
+    fn lstat_root(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+        if path == b"/" || path.is_empty() {
+            return Some((Kind::Dir, None));
+        }
+        self.lstat(path)
+    }
 }
 
 impl Beyond for HostBeyond {
@@ -390,6 +428,34 @@ mod tests {
             r.ending,
             Ending::Missing,
             "the host's /etc/passwd is not looked at"
+        );
+    }
+
+    #[test]
+    fn the_host_below_root_is_resolved_without_a_scan_and_never_left() {
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("nix/store/abc-etc/etc/ssh")).unwrap();
+        std::fs::write(r.join("nix/store/abc-etc/etc/ssh/sshd_config"), "c").unwrap();
+        std::fs::create_dir_all(r.join("etc/ssh")).unwrap();
+        symlink("/nix/store/abc-etc/etc", r.join("etc/static")).unwrap();
+        symlink("/etc/static/ssh/sshd_config", r.join("etc/ssh/sshd_config")).unwrap();
+        symlink("../../../../etc/passwd", r.join("etc/up")).unwrap();
+        let host = HostBeyond {
+            root: r.to_path_buf(),
+        };
+        let got = host.resolve(b"/etc/ssh/sshd_config");
+        assert_eq!(got.path, b"/nix/store/abc-etc/etc/ssh/sshd_config");
+        assert_eq!(got.ending, Ending::Exists);
+        assert_eq!(got.via.len(), 2);
+        let parent = host.resolve_parent(b"/etc/ssh/sshd_config");
+        assert_eq!(parent.path, b"/etc/ssh/sshd_config", "the link itself");
+        let up = host.resolve(b"/etc/up");
+        assert_eq!(
+            (up.path.as_slice(), up.ending),
+            (&b"/etc/passwd"[..], Ending::Missing),
+            "`..` stops at ROOT: the host's /etc/passwd is not looked at"
         );
     }
 }

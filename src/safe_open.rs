@@ -106,8 +106,17 @@ fn regular_id(pinned: &OwnedFd, expect: Option<(u64, u64)>) -> std::io::Result<(
         AtFlags::EMPTY_PATH,
         StatxFlags::TYPE | StatxFlags::INO,
     )?;
-    if u32::from(st.stx_mode) & 0o170000 != 0o100000 {
-        return Err(not_regular());
+    match u32::from(st.stx_mode) & 0o170000 {
+        0o100000 => {}
+        // Said as it is: a directory given where a file was meant is a
+        // common slip, not a special file.
+        0o040000 => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "it is a directory, not a file",
+            ));
+        }
+        _ => return Err(not_regular()),
     }
     let id = (
         rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),

@@ -37,7 +37,10 @@ pub fn default_threads() -> usize {
     4 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Checks that ROOT exists and is a directory, and makes it absolute.
+/// Checks that ROOT exists and is a directory, and makes it canonical:
+/// every path shown under it (`/tmp/x/../r` + `/var/lib/foo`) then reads
+/// as one clean path (`/tmp/r/var/lib/foo`), and it compares equal to the
+/// mount points of `/proc/self/mountinfo`, which are canonical too.
 pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
     let root = root.map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let meta = std::fs::metadata(&root).map_err(|e| Error::io("cannot scan root", &root, e))?;
@@ -47,7 +50,34 @@ pub fn resolve_root(root: Option<&Path>) -> Result<PathBuf> {
             "the root to scan is not a directory",
         ));
     }
-    std::path::absolute(&root).map_err(|e| Error::io("cannot resolve", &root, e))
+    std::fs::canonicalize(&root).map_err(|e| Error::io("cannot resolve", &root, e))
+}
+
+/// Validates a `--storage` value against ROOT: it must be absolute, as seen
+/// inside ROOT (`/persist`, not `persist`); when nothing is there a warning
+/// goes to stderr (before a first migration it may rightly not exist yet).
+pub fn storage_root(root: &Path, storage: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = storage.as_os_str().as_bytes();
+    if !bytes.starts_with(b"/") {
+        return Err(Error::Usage(format!(
+            "--storage '{}': give the storage root as an absolute path as seen inside ROOT, \
+             like /persist",
+            crate::text::quote_path(storage)
+        )));
+    }
+    let host = crate::resolve::HostBeyond {
+        root: root.to_path_buf(),
+    };
+    if host.resolve(bytes).ending != crate::resolve::Ending::Exists {
+        eprintln!(
+            "darlings: warning: --storage '{}' does not exist in ROOT '{}' (fine if it is \
+             created later, before a first migration)",
+            crate::text::quote_path(storage),
+            crate::text::quote_path(root)
+        );
+    }
+    Ok(())
 }
 
 /// Interprets a `--against` value: `empty`, a scan file (by its magic), or a directory.
@@ -97,6 +127,12 @@ pub fn audit_and_config(
             crate::text::quote_path(b)
         )));
     }
+    for s in &args.storage {
+        storage_root(&root, s)?;
+    }
+    if let Some(f) = &args.ignore {
+        ignore_dir(f)?;
+    }
     let config = load_config(&root, &args.persistence)?;
     let listed = crate::check::listed(&config);
     // A location that lists nothing is a storage root too: its contents are persisted.
@@ -110,7 +146,7 @@ pub fn audit_and_config(
         scan: ScanOptions {
             root,
             threads,
-            exclude: args.exclude.clone(),
+            exclude: excludes(&args.exclude),
             hash_all: false,
         },
         baseline,
@@ -120,6 +156,53 @@ pub fn audit_and_config(
         ignore: args.ignore.clone(),
     };
     Ok((opts, config))
+}
+
+/// The `--exclude` patterns as the walk matches them. A pattern with a
+/// `/` is matched against whole in-root paths, which start with `/`; one
+/// without the leading `/` (`home/alice/.cache`) is taken from ROOT, as
+/// the rules of `--ignore` are, instead of silently matching nothing.
+pub fn excludes(patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .map(|p| {
+            if p.contains('/') && !p.starts_with('/') && !p.starts_with("**") {
+                format!("/{p}")
+            } else {
+                p.clone()
+            }
+        })
+        .collect()
+}
+
+/// Refuses an `--ignore` file that cannot exist: one whose directory is
+/// missing (the TUI could never create it there).
+fn ignore_dir(file: &Path) -> Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match std::fs::symlink_metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir() => Err(
+            Error::bad_input(file, "--ignore file does not exist, nor does its directory"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses an `--ignore` file that does not exist, for the commands that
+/// only read it (`summary`, `report`, `explain`): a mistyped name would silently
+/// dismiss nothing. The TUI creates the file at its first dismissal.
+pub fn ignore_exists(args: &ScanArgs) -> Result<()> {
+    match &args.ignore {
+        Some(f) if matches!(std::fs::metadata(f), Err(e) if e.kind() == std::io::ErrorKind::NotFound) => {
+            Err(Error::bad_input(
+                f,
+                "--ignore file does not exist (only the TUI creates it, at its first dismissal)",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Validates `--threads`.

@@ -61,6 +61,93 @@ fn completions_parse_in_every_shell_and_know_every_command() {
     darlings().args(["completions", "tcsh"]).assert().code(2);
 }
 
+/// Renders `page` (roff) with groff and expects no warning at all.
+fn groff_accepts(name: &str, page: &[u8]) {
+    let mut child = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(page).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{name}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "groff warns about nothing in {name}"
+    );
+}
+
+/// The pages a man page points to: every `darlings-NAME(1)` it names.
+fn referenced_pages(page: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in page.match_indices("(1)") {
+        let head = &page[..i];
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '\\'))
+            .map_or(0, |s| s + 1);
+        let name = head[start..].replace("\\-", "-");
+        if name.starts_with("darlings") {
+            out.push(format!("{name}.1"));
+        }
+    }
+    out
+}
+
+#[test]
+fn man_dir_writes_every_page_the_pages_point_to_and_each_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = stdout_of(&["man", "--dir", dir.path().to_str().unwrap()]);
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    for cmd in ["migrate", "tui", "check", "promote", "man"] {
+        let want = format!("darlings-{cmd}.1");
+        assert!(files.contains(&want), "{want} in {files:?}");
+    }
+    assert!(files.contains(&"darlings.1".to_string()));
+    assert_eq!(listed.lines().count(), files.len(), "each file named once");
+    let top = std::fs::read_to_string(dir.path().join("darlings.1")).unwrap();
+    assert_eq!(
+        top,
+        stdout_of(&["man"]),
+        "`darlings man` prints the same top page"
+    );
+    let refs = referenced_pages(&top);
+    assert!(refs.len() >= 9, "the top page lists the commands: {refs:?}");
+    for f in &files {
+        let page = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        for r in referenced_pages(&page) {
+            assert!(
+                files.contains(&r),
+                "{f} points to {r}, which was not written"
+            );
+        }
+    }
+    let migrate = std::fs::read_to_string(dir.path().join("darlings-migrate.1")).unwrap();
+    assert!(migrate.contains(".TH darlings-migrate 1"), "{migrate}");
+    assert!(migrate.contains("\\-\\-yes"), "its own options");
+    darlings()
+        .args(["man", "--dir"])
+        .arg(dir.path().join("missing"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--dir must be an existing directory",
+        ));
+    if !have("groff") {
+        eprintln!("SKIPPED: groff is not installed, the man pages are not rendered");
+        return;
+    }
+    for f in &files {
+        groff_accepts(f, &std::fs::read(dir.path().join(f)).unwrap());
+    }
+}
+
 #[test]
 fn the_man_page_renders_without_warnings_and_documents_the_commands() {
     let page = stdout_of(&["man"]);
@@ -76,26 +163,7 @@ fn the_man_page_renders_without_warnings_and_documents_the_commands() {
         eprintln!("SKIPPED: groff is not installed, the man page is not rendered");
         return;
     }
-    let mut child = Command::new("groff")
-        .args(["-man", "-Tutf8", "-ww", "-z"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(page.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "",
-        "groff warns about nothing"
-    );
+    groff_accepts("darlings.1", page.as_bytes());
 }
 
 /// The repository's top directory.
@@ -175,6 +243,51 @@ fn package_nix_builds_the_crate_of_this_repository() {
     for dropped in ["tests", "bench", "target"] {
         assert_eq!(kept[dropped], false, "the source leaves out {dropped}");
     }
+    post_install_installs_every_man_page(v["postInstall"].as_str().unwrap());
+}
+
+/// Runs package.nix's `postInstall` with this build as `$out/bin/darlings`
+/// and nixpkgs' install hooks stubbed by what they do (copy into
+/// `$out/share/man/man1`): every page `darlings man --dir` writes is installed.
+fn post_install_installs_every_man_page(script: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(out.path().join("bin")).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_darlings"),
+        out.path().join("bin/darlings"),
+    )
+    .unwrap();
+    let stubs = r#"
+installManPage() { mkdir -p "$out/share/man/man1"; cp "$@" "$out/share/man/man1/"; }
+installShellCompletion() { :; }
+"#;
+    let run = Command::new("bash")
+        .args(["-euo", "pipefail", "-c"])
+        .arg(format!("{stubs}\n{script}"))
+        .env("out", out.path())
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "postInstall: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut installed: Vec<String> = std::fs::read_dir(out.path().join("share/man/man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    installed.sort();
+    let generated = tempfile::tempdir().unwrap();
+    stdout_of(&["man", "--dir", generated.path().to_str().unwrap()]);
+    let mut want: Vec<String> = std::fs::read_dir(generated.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    want.sort();
+    assert_eq!(installed, want, "package.nix installs every man page");
+    assert!(installed.contains(&"darlings-migrate.1".to_string()));
 }
 
 /// Options or ROOT before a command would belong to the default TUI and be

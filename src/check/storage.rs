@@ -66,6 +66,15 @@ fn item_of<'a>(ctx: &'a Ctx<'_>, path: &[u8]) -> Option<&'a Item> {
     ctx.items.iter().find(|i| i.path == path)
 }
 
+/// The note on directories a count could not read (none: nothing).
+fn unreadable_note(n: u64) -> String {
+    match n {
+        0 => String::new(),
+        1 => "; 1 directory there could not be read, so there may be more".to_string(),
+        n => format!("; {n} directories there could not be read, so there may be more"),
+    }
+}
+
 /// One `hidden-data` finding per mount point with something under it.
 pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
     let tree = ctx.audit.cur();
@@ -100,14 +109,7 @@ pub fn hidden_data(ctx: &Ctx<'_>, under: &[Under]) -> Vec<Finding> {
                 amount(c.entries, c.bytes)
             )
         };
-        let unreadable = if c.unreadable > 0 {
-            format!(
-                "; {} directories there could not be read, so there may be more",
-                c.unreadable
-            )
-        } else {
-            String::new()
-        };
+        let unreadable = unreadable_note(c.unreadable);
         let message = format!(
             "{what}, under the {over}: invisible while it is mounted, and lost at the next wipe{}{unreadable}",
             examples(&c.samples, c.entries > c.samples.len() as u64 && !u.is_file)
@@ -653,5 +655,19 @@ fn stale_in(
                 ctx.host(&in_storage)
             ),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(amount(1, 0), "1 entry, 0 B");
+        assert_eq!(amount(2, 0), "2 entries, 0 B");
+        assert_eq!(unreadable_note(0), "");
+        assert!(unreadable_note(1).starts_with("; 1 directory there"));
+        assert!(unreadable_note(3).starts_with("; 3 directories there"));
     }
 }

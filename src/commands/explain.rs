@@ -13,6 +13,7 @@ use crate::{Result, check, explain, settings};
 pub fn run(path: &Path, root: Option<&Path>, scan: &ScanArgs, json: bool) -> Result<Outcome> {
     // A path that can never be in ROOT fails before the scan.
     let wanted = explain::parse_path(path)?;
+    settings::ignore_exists(scan)?;
     let (opts, config) = settings::audit_and_config(root, scan)?;
     let audit = run_audit(&opts)?;
     let i = explain::find(&audit, &wanted).map_err(|e| match e {

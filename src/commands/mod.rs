@@ -107,7 +107,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             threads,
         }) => scan::run(root.as_deref(), &output, hash, exclude, threads),
         Some(Command::Completions { shell }) => docs::completions(shell),
-        Some(Command::Man) => docs::man(),
+        Some(Command::Man { dir }) => docs::man(dir.as_deref()),
     }
 }
 

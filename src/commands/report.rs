@@ -14,6 +14,7 @@ pub fn run(
     output: Option<&Path>,
     include_unchanged: bool,
 ) -> Result<Outcome> {
+    settings::ignore_exists(scan)?;
     let (opts, config) = settings::audit_and_config(root, scan)?;
     if let Some(o) = output {
         // Fail before a long scan, not after it.

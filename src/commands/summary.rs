@@ -16,6 +16,7 @@ pub fn run(
     fail_on_stray: bool,
     top: usize,
 ) -> Result<Outcome> {
+    settings::ignore_exists(scan)?;
     let (opts, config) = settings::audit_and_config(root, scan)?;
     let audit = run_audit(&opts)?;
     let checked = crate::check::run(&audit, &config)?;

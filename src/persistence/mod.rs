@@ -145,17 +145,50 @@ pub fn parse(text: &str, path: &Path, opts: &LoadOptions) -> Result<Whitelist> {
     };
     match ext {
         "json" => reader.json(&parse_json(text).map_err(|e| Error::bad_input(path, e))?),
-        "nix" => reader.nix(&nix::parse_module(text).map_err(|e| Error::bad_input(path, e))?),
+        "nix" => nix::parse_module(text)
+            .map_err(|e| Error::bad_input(path, e))
+            .and_then(|m| reader.nix(&m))
+            .map_err(with_export_hint),
         _ => match parse_json(text) {
             Ok(v) => reader.json(&v),
             Err(json_err) => match nix::parse_module(text) {
                 Ok(m) => reader.nix(&m),
+                // Nix text (a module that is not in the literal form): its
+                // own reason first, the JSON one is beside the point.
+                Err(nix_err) if rnix::Root::parse(text).errors().is_empty() => {
+                    Err(with_export_hint(Error::bad_input(
+                        path,
+                        format!("not a Nix whitelist: {nix_err}"),
+                    )))
+                }
                 Err(nix_err) => Err(Error::bad_input(
                     path,
                     format!("neither JSON ({json_err}) nor a Nix whitelist ({nix_err})"),
                 )),
             },
         },
+    }
+}
+
+/// What to do with a `.nix` file darlings cannot read (a person's module,
+/// with `let`, `lib.mkIf`, imports): export the whitelist in effect as JSON
+/// with the commands of the README.
+pub const EXPORT_HINT: &str = "darlings reads a .nix file only in the literal form `darlings \
+     promote` writes (attribute sets, strings and lists, no let or lib.mkIf); for your own \
+     module, export the whitelist in effect as JSON and pass that file: `nix eval --json \
+     .#nixosConfigurations.HOST.config.environment.persistence --apply '...' > \
+     persistence.json` (the README, \"Telling darlings your current whitelist\", has the \
+     whole --apply), or for preservation `nix eval --json \
+     .#nixosConfigurations.HOST.config.preservation.preserveAt > persistence.json`";
+
+/// `err` with [`EXPORT_HINT`] after its reason.
+fn with_export_hint(err: Error) -> Error {
+    match err {
+        Error::BadInput { path, problem } => Error::BadInput {
+            path,
+            problem: format!("{problem}; {EXPORT_HINT}"),
+        },
+        e => e,
     }
 }
 

@@ -10,13 +10,15 @@
 //! kept as `FILE.bak`; a write that changes nothing does not happen.
 //!
 //! `outline` reads where a file defines persistence, `style` its layout,
-//! `doc`/`read`/`merge` are darlings' own canonical form.
+//! `doc`/`read`/`merge` are darlings' own canonical form; `refuse` names
+//! the paths no whitelist may list.
 
 mod doc;
 mod edit;
 mod merge;
 mod outline;
 mod read;
+mod refuse;
 mod style;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use merge::render_named;
+pub use refuse::{Gate, Refusal, refusal};
 
 /// The header of every file darlings writes.
 pub const HEADER: &str = "# Written by darlings; safe to edit. Import it from your configuration.";
@@ -239,14 +242,7 @@ pub fn plan(
     promotions: &[Promotion],
     homes: &[(String, PathBuf)],
 ) -> Result<Plan> {
-    let old = match crate::safe_open::read_regular(path) {
-        Ok(bytes) => Some(
-            String::from_utf8(bytes)
-                .map_err(|_| Error::bad_input(path, "not UTF-8 text: not a Nix file"))?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("cannot read", path, e)),
-    };
+    let old = read_existing(path)?;
     let applied = apply(path, old.as_deref(), req, promotions, homes)?;
     Ok(Plan {
         path: path.to_path_buf(),
@@ -254,6 +250,31 @@ pub fn plan(
         new: applied.text,
         notes: applied.notes,
     })
+}
+
+/// The text of the whitelist file `path` (`None`: it does not exist); a
+/// symlink is followed, a fifo is never opened.
+fn read_existing(path: &Path) -> Result<Option<String>> {
+    match crate::safe_open::read_regular(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8(bytes).map_err(|_| {
+            Error::bad_input(path, "not UTF-8 text: not a Nix file")
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("cannot read", path, e)),
+    }
+}
+
+/// The storage roots the whitelist file `path` names (none when it does
+/// not exist), normalised; a root named by an expression darlings cannot
+/// read (`config.my.persistDir`) is left out. `homes` as for [`apply`].
+pub fn storage_roots(path: &Path, homes: &[(String, PathBuf)]) -> Result<Vec<PathBuf>> {
+    let Some(text) = read_existing(path)? else {
+        return Ok(Vec::new());
+    };
+    Ok(edit::storage_roots(path, &text, homes)?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect())
 }
 
 /// Writes `contents` to `path` atomically through

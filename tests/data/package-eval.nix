@@ -13,7 +13,7 @@ let
   kept = rel: type: pkg.src.filter "${root}/${rel}" type;
 in
 {
-  inherit (pkg) name pname version cargoTestFlags;
+  inherit (pkg) name pname version cargoTestFlags postInstall;
   lockFile = toString pkg.cargoLock.lockFile;
   mainProgram = pkg.meta.mainProgram;
   licenses = map (l: l.spdxId) pkg.meta.license;

@@ -366,6 +366,21 @@ pub(super) fn roots_for(
     Ok((groups, notes))
 }
 
+/// The storage roots `text` (the file `file`) names, normalised; a root
+/// named by an expression darlings cannot read is left out.
+pub(super) fn storage_roots(file: &Path, text: &str, homes: &[Person]) -> Result<Vec<String>> {
+    let outline = parse(file, text)?;
+    let homes = Homes::new(homes);
+    let mut roots: Vec<String> = outline
+        .locations
+        .iter()
+        .filter_map(|l| root_of(l, &homes).path.ok())
+        .collect();
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
+}
+
 fn absolute_utf8(p: &Promotion) -> Result<String> {
     let Some(path) = p.path.to_str() else {
         return Err(Error::bad_input(
