@@ -24,12 +24,14 @@
 //! - [`view`]: drawing, one file and props struct per pane.
 //! - [`preview`]: file previews and line diffs (read off the UI thread).
 //! - [`script`]: `--keys` and the headless replay; [`term`]: the terminal.
+//! - `exec`: the runtime's commands (the whitelist write and its preview,
+//!   the ignore file, the pager and the editor, the migration's worker).
 //!
 //! This file is the runtime: the event loop (generic over the ratatui
-//! backend and fed from any iterator, so tests drive it headless), the
-//! background scan, and the commands, whose results go back to `update`
-//! as messages. Nothing here waits for a disk: the scan and the previews
-//! run on threads of their own and report through the loop's channel.
+//! backend and fed from any iterator, so tests drive it headless) and the
+//! background scan; the commands it performs (`exec`) return their results
+//! to `update` as messages. Nothing here waits for a disk: the scan and the
+//! previews run on threads of their own and report through the loop's channel.
 //!
 //! # Adding a view (the findings of `check`, a migration plan)
 //!
@@ -39,8 +41,9 @@
 //!    the footer and the README follow); `Esc`/`q` should lead back.
 //! 2. Its state in [`model::Model`] (an `Option<…>` field), filled by a
 //!    [`msg::Msg`] variant carrying the result of the [`msg::Cmd`] that
-//!    computes or reads it; the runtime's `execute` performs the command
-//!    (on a thread of its own when it may be slow, as the previews are).
+//!    computes or reads it; the runtime's `execute` (in `exec.rs`) performs
+//!    the command (on a thread of its own when it may be slow, as the
+//!    previews are).
 //! 3. Its arm in `update::act` (and a file under `update/` when it grows).
 //! 4. A props struct in `view/NAME.rs` and one line in `view::view`: over
 //!    everything like `help.rs` and `confirm.rs`, or in place of the body
@@ -48,6 +51,7 @@
 //! 5. A snapshot and a journey in `tests/tui.rs`.
 
 pub mod data;
+mod exec;
 pub mod findings;
 pub mod keys;
 pub mod marks;
@@ -62,8 +66,6 @@ pub mod tree;
 pub mod update;
 pub mod view;
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -77,7 +79,7 @@ use crate::audit::{Audit, AuditOptions};
 use crate::scan::Progress;
 use crate::{Error, Result};
 
-use model::{Model, Settings, WritePlan};
+use model::{Model, Settings};
 use msg::{Cmd, Msg, Pointer};
 use preview::{Preview, PreviewJob};
 
@@ -439,26 +441,6 @@ impl<'a, B: Backend> Runtime<'a, B> {
         }
     }
 
-    /// How migration `id`'s worker reports: through the loop's channel.
-    fn reporter(&self, id: u32) -> impl Fn(migrate::Report) -> bool + Send + 'static {
-        let tx = self.results.clone();
-        move |r| tx.send(Input::Msg(Msg::Migration(id, r))).is_ok()
-    }
-
-    /// Keeps the worker that started, or reports why none could.
-    fn start_worker(&mut self, id: u32, w: Result<migrate::Worker>) -> Option<Msg> {
-        match w {
-            Ok(w) => {
-                self.migration = Some(w);
-                None
-            }
-            Err(e) => Some(Msg::Migration(
-                id,
-                migrate::Report::Finished(Err(e.to_string())),
-            )),
-        }
-    }
-
     /// The scan's counters now.
     fn loading(&mut self) -> model::Loading {
         let p = self.progress;
@@ -507,93 +489,6 @@ impl<'a, B: Backend> Runtime<'a, B> {
         Ok(Flow::Draw)
     }
 
-    /// Performs one command; returns the message that reports its result.
-    fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
-        let m = &*self.model;
-        match cmd {
-            Cmd::Quit => None,
-            Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
-            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write(
-                &m.settings.whitelist,
-                &text,
-            ))),
-            Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
-            Cmd::RestoreIgnore(prev) => {
-                let path = m.settings.ignore.clone()?;
-                Some(Msg::IgnoreRestored(restore_ignore(&path, prev)))
-            }
-            Cmd::Preview(job) => Some(Msg::PreviewLoaded(job.pair, job.run())),
-            Cmd::Pager { path, id } => Some(Msg::PagerDone(self.pager(&path, id))),
-            Cmd::Editor(path) => Some(Msg::EditorDone(self.editor(&path))),
-            Cmd::PlanMigration(job) => {
-                let homes = m
-                    .data
-                    .as_ref()
-                    .map(|d| crate::persistence::LoadOptions::for_users(&d.users))
-                    .unwrap_or_default();
-                let id = job.id;
-                let send = self.reporter(id);
-                self.start_worker(id, migrate::Worker::plan(job, homes, send))
-            }
-            Cmd::RunMigration(id, plan) => {
-                let send = self.reporter(id);
-                self.start_worker(id, migrate::Worker::copy(id, plan, send))
-            }
-        }
-    }
-
-    /// Shows a file of the root in `$PAGER`. The file is opened here as the
-    /// scan saw it and given to the pager as its standard input: the pager
-    /// reads it and learns no path, so nothing else on the root is opened,
-    /// followed or run, and the atime stays.
-    fn pager(&mut self, path: &Path, id: (u64, u64)) -> std::result::Result<(), String> {
-        let shown = crate::text::quote_path(path);
-        let file = crate::safe_open::open_regular(path, false, Some(id))
-            .map_err(|e| format!("cannot open {shown}: {e}"))?;
-        let pager = program(&["PAGER"], "less");
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(&pager).stdin(file);
-        self.hand_over(&mut cmd, "the pager", &pager)
-    }
-
-    /// Opens the whitelist in `$VISUAL` or `$EDITOR`.
-    fn editor(&mut self, path: &Path) -> std::result::Result<(), String> {
-        let editor = program(&["VISUAL", "EDITOR"], "vi");
-        let mut cmd = Command::new("/bin/sh");
-        // The path goes in as an argument, never into the command line.
-        cmd.arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("darlings-editor")
-            .arg(path);
-        self.hand_over(&mut cmd, "the editor", &editor)
-    }
-
-    /// Runs a program on the terminal, the TUI's screen put away meanwhile
-    /// and redrawn after; on an in-memory screen its output goes to stderr.
-    fn hand_over(
-        &mut self,
-        cmd: &mut Command,
-        what: &str,
-        program: &str,
-    ) -> std::result::Result<(), String> {
-        let status = if let Some(gate) = &self.real {
-            let status = term::hand_over(cmd, gate);
-            // Everything on the screen is gone: draw it all again.
-            let _ = self.terminal.clear();
-            status
-        } else {
-            cmd.stdout(std::io::stderr())
-                .stderr(std::io::stderr())
-                .status()
-        };
-        let program = crate::text::escape_str(program);
-        match status {
-            Ok(s) if s.success() => Ok(()),
-            Ok(s) => Err(format!("{what} ({program}) ended with {s}")),
-            Err(e) => Err(format!("cannot run {what} ({program}): {e}")),
-        }
-    }
-
     /// Draws the model; a new height of the tree window goes back to the
     /// model (PgUp/PgDn).
     fn draw(&mut self) -> Result<()> {
@@ -609,99 +504,6 @@ impl<'a, B: Backend> Runtime<'a, B> {
         }
         Ok(())
     }
-}
-
-/// The command in the first of `vars` that is set and not blank, else
-/// `default`.
-fn program(vars: &[&str], default: &str) -> String {
-    vars.iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-/// Puts the ignore file back as it was (`None`: there was none).
-fn restore_ignore(path: &std::path::Path, prev: Option<Vec<u8>>) -> Result<()> {
-    match prev {
-        Some(bytes) => crate::output::write_atomic(path, true, |w| w.write_all(&bytes)),
-        None => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
-    }
-}
-
-/// Reads a file that may not exist yet.
-fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
-    // A file the user names: a symlink is followed, a fifo is never opened.
-    match crate::safe_open::read_regular(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("cannot read", path, e)),
-    }
-}
-
-/// Renders the whitelist with the marks and diffs it against the file.
-fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let new_storage = m
-        .data
-        .as_ref()
-        .and_then(|d| d.audit.storage().first().cloned())
-        .unwrap_or_else(|| std::path::PathBuf::from("/persist"));
-    let homes = m
-        .data
-        .as_ref()
-        .map(|d| d.users.people())
-        .unwrap_or_default();
-    let req = crate::whitelist::Request {
-        flavor: m.settings.flavor,
-        storage: m.settings.storage.clone(),
-        new_storage,
-    };
-    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &m.promotions(), &homes) {
-        Ok(plan) => plan,
-        // No safe place: the preview shows why and what to paste.
-        Err(Error::NoSafeEdit { problem, paste, .. }) => {
-            let old = read_optional(&m.settings.whitelist)?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            return Ok(WritePlan {
-                path: m.settings.whitelist.clone(),
-                new: old.clone().unwrap_or_default(),
-                old,
-                diff: Vec::new(),
-                notes: Vec::new(),
-                refused: Some(format!("{problem}\n{paste}")),
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let diff = crate::linediff::diff_texts(
-        plan.old.as_deref().unwrap_or(""),
-        &plan.new,
-        3,
-        crate::text::escape_str,
-    );
-    Ok(WritePlan {
-        path: plan.path,
-        old: plan.old,
-        new: plan.new,
-        diff,
-        notes: plan.notes,
-        refused: None,
-    })
-}
-
-/// Appends `rule` to the ignore file; returns its previous content.
-fn append_ignore(m: &Model, rule: &[u8]) -> Result<Option<Vec<u8>>> {
-    let Some(path) = m.settings.ignore.clone() else {
-        return Ok(None);
-    };
-    let prev = read_optional(&path)?;
-    let mut next = prev.clone().unwrap_or_default();
-    if !next.is_empty() && !next.ends_with(b"\n") {
-        next.push(b'\n');
-    }
-    next.extend_from_slice(rule);
-    next.push(b'\n');
-    crate::output::write_atomic(&path, true, |w| w.write_all(&next))?;
-    Ok(prev)
 }
 
 #[cfg(test)]

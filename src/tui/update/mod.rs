@@ -1,8 +1,8 @@
 //! `update(&mut Model, Msg) -> Option<Cmd>`: every state change of the TUI
 //! (the Elm architecture). No terminal and no file system: what needs I/O
 //! (previews, writing the whitelist or the ignore file, quitting) is
-//! returned as a [`Cmd`] for the runtime in `tui/mod.rs`, which reports the
-//! result back as a [`Msg`].
+//! returned as a [`Cmd`] for the runtime (`tui/mod.rs`, the commands in
+//! `tui/exec.rs`), which reports the result back as a [`Msg`].
 //!
 //! This file dispatches by message and mode and takes the runtime's
 //! results; [`navigate`] moves through the tree and searches, [`marking`]
