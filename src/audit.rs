@@ -140,6 +140,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     let merge = Merge::new(&cur, base.as_ref());
     drop(t);
     let mut errors = Vec::new();
+    let t = crate::timing::phase("hash");
     let hash_stats = hash_stage(
         opts,
         &mut cur,
@@ -148,6 +149,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         progress,
         &mut errors,
     )?;
+    drop(t);
     let t = crate::timing::phase("changes");
     let changes: Vec<(Change, What)> = merge
         .pairs()
@@ -291,21 +293,25 @@ fn hash_stage(
     if cur.fully_hashed {
         cur_todo.clear();
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.scan.threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
-    pool.install(|| {
-        scan::hash_entries(cur, &cur_todo, progress, errors);
-        if let Some(base) = base {
-            let mut base_errors = Vec::new();
-            scan::hash_entries(base, &base_todo, progress, &mut base_errors);
-            errors.extend(base_errors.into_iter().map(|mut e| {
-                e.error = format!("in baseline: {}", e.error);
-                e
-            }));
-        }
-    });
+    // A rescan of an unchanged tree usually has nothing left to read: no
+    // threads to start then.
+    if !cur_todo.is_empty() || !base_todo.is_empty() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.scan.threads.max(1))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
+        pool.install(|| {
+            scan::hash_entries(cur, &cur_todo, progress, errors);
+            if let Some(base) = base {
+                let mut base_errors = Vec::new();
+                scan::hash_entries(base, &base_todo, progress, &mut base_errors);
+                errors.extend(base_errors.into_iter().map(|mut e| {
+                    e.error = format!("in baseline: {}", e.error);
+                    e
+                }));
+            }
+        });
+    }
     // Everything read for hashing in this run: during the walks and here.
     stats.files_read = progress.files_hashed.load(Ordering::Relaxed);
     stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed);
