@@ -112,6 +112,9 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     // which files kept their identity.
     scan_opts.hash_all =
         opts.hash == HashMode::All && !matches!(opts.baseline, Baseline::ScanFile(_));
+    // The host's mount table, read once: where both walks stop, and the
+    // live mounts the evidence looks at.
+    let host_mounts = crate::mountinfo::read_own();
     // The baseline is loaded (or walked) while the root is walked: the walk
     // waits on the kernel, the baseline's decompression or walk fills the gap.
     let (cur, base) = std::thread::scope(|s| {
@@ -122,11 +125,11 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
                 Baseline::Directory(p) => {
                     let mut o = scan_opts.clone();
                     o.root = p.clone();
-                    Some(scan::scan(&o, progress)?)
+                    Some(scan::scan_with(&o, progress, &host_mounts)?)
                 }
             })
         });
-        let cur = scan::scan(&scan_opts, progress);
+        let cur = scan::scan_with(&scan_opts, progress, &host_mounts);
         let base = base.join().unwrap_or_else(|_| {
             Err(Error::Internal(
                 "the thread reading the baseline died".into(),
@@ -164,7 +167,6 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     };
     drop(t);
     let t = crate::timing::phase("evidence");
-    let host_mounts = crate::mountinfo::read_own();
     let evidence = crate::evidence::gather(crate::evidence::GatherInput {
         resolver: &Resolver::with_index(&cur, &beyond, &index),
         storage: &opts.storage,
