@@ -114,6 +114,9 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     // which files kept their identity.
     scan_opts.hash_all =
         opts.hash == HashMode::All && !matches!(opts.baseline, Baseline::ScanFile(_));
+    // The host's mount table, read once: where both walks stop, and the
+    // live mounts the evidence looks at.
+    let host_mounts = crate::mountinfo::read_own();
     // The baseline is loaded (or walked) while the root is walked: the walk
     // waits on the kernel, the baseline's decompression or walk fills the gap.
     let (cur, base) = std::thread::scope(|s| {
@@ -124,11 +127,11 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
                 Baseline::Directory(p) => {
                     let mut o = scan_opts.clone();
                     o.root = p.clone();
-                    Some(scan::scan(&o, progress)?)
+                    Some(scan::scan_with(&o, progress, &host_mounts)?)
                 }
             })
         });
-        let cur = scan::scan(&scan_opts, progress);
+        let cur = scan::scan_with(&scan_opts, progress, &host_mounts);
         let base = base.join().unwrap_or_else(|_| {
             Err(Error::Internal(
                 "the thread reading the baseline died".into(),
@@ -142,6 +145,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     let merge = Merge::new(&cur, base.as_ref());
     drop(t);
     let mut errors = Vec::new();
+    let t = crate::timing::phase("hash");
     let hash_stats = hash_stage(
         opts,
         &mut cur,
@@ -150,6 +154,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         progress,
         &mut errors,
     )?;
+    drop(t);
     let t = crate::timing::phase("changes");
     let changes: Vec<(Change, What)> = merge
         .pairs()
@@ -164,7 +169,6 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     };
     drop(t);
     let t = crate::timing::phase("evidence");
-    let host_mounts = crate::mountinfo::read_own();
     let evidence = crate::evidence::gather(crate::evidence::GatherInput {
         resolver: &Resolver::with_index(&cur, &beyond, &index),
         storage: &opts.storage,
@@ -293,21 +297,25 @@ fn hash_stage(
     if cur.fully_hashed {
         cur_todo.clear();
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.scan.threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
-    pool.install(|| {
-        scan::hash_entries(cur, &cur_todo, progress, errors);
-        if let Some(base) = base {
-            let mut base_errors = Vec::new();
-            scan::hash_entries(base, &base_todo, progress, &mut base_errors);
-            errors.extend(base_errors.into_iter().map(|mut e| {
-                e.error = format!("in baseline: {}", e.error);
-                e
-            }));
-        }
-    });
+    // A rescan of an unchanged tree usually has nothing left to read: no
+    // threads to start then.
+    if !cur_todo.is_empty() || !base_todo.is_empty() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.scan.threads.max(1))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the hashing threads: {e}")))?;
+        pool.install(|| {
+            scan::hash_entries(cur, &cur_todo, progress, errors);
+            if let Some(base) = base {
+                let mut base_errors = Vec::new();
+                scan::hash_entries(base, &base_todo, progress, &mut base_errors);
+                errors.extend(base_errors.into_iter().map(|mut e| {
+                    e.error = format!("in baseline: {}", e.error);
+                    e
+                }));
+            }
+        });
+    }
     // Everything read for hashing in this run: during the walks and here.
     stats.files_read = progress.files_hashed.load(Ordering::Relaxed);
     stats.bytes_read = progress.bytes_hashed.load(Ordering::Relaxed);

@@ -4,12 +4,21 @@
 //! point the scan did not enter (typically `/nix`), a [`Beyond`] oracle
 //! answers instead (the host file system under ROOT, or nothing in tests).
 
+use std::borrow::Cow;
+
 use crate::paths::components;
 pub use crate::paths::is_under;
 use crate::scan::{Kind, NONE, Tree};
 
 /// At most this many links are followed (the kernel's own limit is 40).
 pub const MAX_HOPS: usize = 40;
+
+/// Where a path component found by the [`Beyond`] oracle is (not an entry).
+const BEYOND: usize = usize::MAX;
+
+/// One component looked up: where it is (an entry or [`BEYOND`]), its kind
+/// and its link text.
+type Step<'a> = (usize, Kind, Option<Cow<'a, [u8]>>);
 
 /// Answers lookups below mount points the scan did not descend into.
 pub trait Beyond {
@@ -90,7 +99,7 @@ impl ChildIndex {
 pub struct Resolver<'a> {
     tree: &'a Tree,
     beyond: &'a dyn Beyond,
-    index: std::borrow::Cow<'a, ChildIndex>,
+    index: Cow<'a, ChildIndex>,
 }
 
 impl<'a> Resolver<'a> {
@@ -99,7 +108,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             tree,
             beyond,
-            index: std::borrow::Cow::Owned(ChildIndex::new(tree)),
+            index: Cow::Owned(ChildIndex::new(tree)),
         }
     }
 
@@ -112,7 +121,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             tree,
             beyond,
-            index: std::borrow::Cow::Borrowed(index),
+            index: Cow::Borrowed(index),
         }
     }
 
@@ -171,8 +180,99 @@ impl<'a> Resolver<'a> {
 
     /// Resolves `path` (absolute, in-root), following every symlink including
     /// the last component.
-    pub fn resolve(&self, path: &[u8]) -> Resolution {
-        resolve_by(&|p| self.lstat(p), path)
+    pub fn resolve<'p>(&self, path: &'p [u8]) -> Resolution
+    where
+        'a: 'p,
+    {
+        // Components still to walk, next last: borrowed from `path` and from
+        // the tree's link texts, owned only for texts read beyond the tree.
+        let mut todo: Vec<Cow<'p, [u8]>> = components(path).rev().map(Cow::Borrowed).collect();
+        let mut cur: Vec<u8> = Vec::new();
+        // Where each component of `cur` is (an entry, or BEYOND): the next
+        // component is one binary search among its directory's children,
+        // not a walk from the root (links deep in a tree were quadratic).
+        let mut at: Vec<usize> = Vec::new();
+        let mut via = Vec::new();
+        let mut hops = 0;
+        let mut ending = Ending::Exists;
+        while let Some(comp) = todo.pop() {
+            match &*comp {
+                b"." | b"" => continue,
+                b".." => {
+                    let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                    cur.truncate(cut);
+                    at.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let before = cur.len();
+            cur.push(b'/');
+            cur.extend_from_slice(&comp);
+            if ending == Ending::Missing {
+                at.push(BEYOND);
+                continue; // below a missing component: only build the text
+            }
+            let dir = at.last().copied().unwrap_or(self.tree.entries.len());
+            match self.step(dir, &comp, &cur) {
+                None => {
+                    ending = Ending::Missing;
+                    at.push(BEYOND);
+                }
+                Some((_, Kind::Symlink, Some(target))) => {
+                    hops += 1;
+                    if hops > MAX_HOPS {
+                        return Resolution {
+                            path: cur,
+                            via,
+                            ending: Ending::Loop,
+                        };
+                    }
+                    via.push(cur.clone());
+                    cur.truncate(before);
+                    if target.first() == Some(&b'/') {
+                        cur.clear();
+                        at.clear();
+                    }
+                    match target {
+                        Cow::Borrowed(t) => todo.extend(components(t).rev().map(Cow::Borrowed)),
+                        Cow::Owned(t) => {
+                            todo.extend(components(&t).rev().map(|c| Cow::Owned(c.to_vec())));
+                        }
+                    }
+                }
+                Some((place, _, _)) => at.push(place),
+            }
+        }
+        if cur.is_empty() {
+            cur.push(b'/');
+        }
+        Resolution {
+            path: cur,
+            via,
+            ending,
+        }
+    }
+
+    /// The entry named `name` in `dir` (an entry, the tree's length for the
+    /// root, or BEYOND), whose whole path is `path`: where it is, its kind
+    /// and its link text. Below a mount point the scan did not enter, the
+    /// oracle answers (as [`Resolver::lstat`] does).
+    fn step(&self, dir: usize, name: &[u8], path: &[u8]) -> Option<Step<'a>> {
+        let tree = self.tree;
+        if dir != BEYOND {
+            let ChildIndex { start, kids } = &*self.index;
+            let kids = &kids[start[dir] as usize..start[dir + 1] as usize];
+            if let Ok(i) = kids.binary_search_by(|&k| tree.name(k as usize).cmp(name)) {
+                let k = kids[i] as usize;
+                return Some((k, tree.entries[k].kind, tree.target(k).map(Cow::Borrowed)));
+            }
+            if dir == tree.entries.len() || !tree.entries[dir].is_mount {
+                return None;
+            }
+        }
+        let (kind, target) = self.beyond.lstat(path)?;
+        Some((BEYOND, kind, target.map(Cow::Owned)))
     }
 
     /// Resolves the directories of `path` but not its last component (what
@@ -414,6 +514,63 @@ mod tests {
         assert_eq!(
             (r.path.as_slice(), r.ending),
             (&b"/nix/store/gone"[..], Ending::Missing)
+        );
+    }
+
+    /// An oracle for the paths below a mount point, which records what it is asked.
+    type Known = (&'static [u8], Kind, Option<&'static [u8]>);
+
+    struct Fake {
+        known: Vec<Known>,
+        asked: std::cell::RefCell<Vec<Vec<u8>>>,
+    }
+
+    impl Beyond for Fake {
+        fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
+            self.asked.borrow_mut().push(path.to_vec());
+            let (_, kind, target) = self.known.iter().find(|(p, _, _)| *p == path)?;
+            Some((*kind, target.map(<[u8]>::to_vec)))
+        }
+    }
+
+    #[test]
+    fn below_a_mount_point_the_oracle_answers_and_links_lead_back_into_the_tree() {
+        let (_d, mut t) = tree_of(|r| {
+            std::fs::create_dir_all(r.join("nix")).unwrap();
+            std::fs::create_dir_all(r.join("etc")).unwrap();
+            std::fs::write(r.join("etc/hosts"), "h").unwrap();
+        });
+        let nix = (0..t.len()).find(|&k| t.name(k) == b"nix").unwrap();
+        t.entries[nix].is_mount = true;
+        let fake = Fake {
+            known: vec![
+                (b"/nix/store", Kind::Dir, None),
+                (b"/nix/store/x", Kind::Symlink, Some(b"../../etc/hosts")),
+                (b"/nix/var", Kind::Symlink, Some(b"/etc")),
+            ],
+            asked: Default::default(),
+        };
+        let res = Resolver::new(&t, &fake);
+        let r = res.resolve(b"/nix/store/x");
+        assert_eq!(r.path, b"/etc/hosts");
+        assert_eq!(r.via, vec![b"/nix/store/x".to_vec()]);
+        assert_eq!(r.ending, Ending::Exists);
+        let r = res.resolve(b"/nix/var/hosts");
+        assert_eq!(
+            (r.path.as_slice(), r.ending),
+            (&b"/etc/hosts"[..], Ending::Exists)
+        );
+        let r = res.resolve(b"/nix/store/../store/gone/a");
+        assert_eq!(r.path, b"/nix/store/gone/a");
+        assert_eq!(r.ending, Ending::Missing);
+        // Below a directory the scan entered, a missing name is missing: the
+        // oracle is only asked below the mount point.
+        let r = res.resolve(b"/etc/nothing/x");
+        assert_eq!(r.ending, Ending::Missing);
+        assert!(
+            fake.asked.borrow().iter().all(|p| p.starts_with(b"/nix/")),
+            "{:?}",
+            fake.asked.borrow()
         );
     }
 

@@ -280,3 +280,23 @@ fn advice_serialises_lowercase() {
         serde_json::to_string(&[Advice::Persist, Advice::Review, Advice::Ephemeral]).expect("json");
     assert_eq!(json, r#"["persist","review","ephemeral"]"#);
 }
+
+#[test]
+fn components_are_counted_as_the_split_counts_them() {
+    for p in [
+        "",
+        "/",
+        "//",
+        "a",
+        "/a",
+        "a/",
+        "/a/",
+        "//a//b//",
+        "/usr/lib/x",
+        "x/y/z",
+        "/a/b/c/",
+    ] {
+        let split = p.split('/').filter(|c| !c.is_empty()).count();
+        assert_eq!(count_components(p.as_bytes()), split, "{p:?}");
+    }
+}

@@ -68,6 +68,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use rustix::fs::AtFlags;
 use rustix::io::Errno;
 
+use crate::mountinfo::Mount;
 use crate::{Error, Result};
 pub use assemble::Sink;
 pub use hash::hash_entries;
@@ -103,24 +104,27 @@ pub struct ScanOptions {
 /// Scans `opts.root` and returns its tree (entries in tree order), decoded
 /// from the entry stream while the walk runs.
 pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {
+    scan_with(opts, progress, &crate::mountinfo::read_own())
+}
+
+/// [`scan`] with the host's mount table already read (`mounts`, from
+/// [`crate::mountinfo::read_own`]): an audit reads it once for both scans
+/// and the evidence.
+pub fn scan_with(opts: &ScanOptions, progress: &Progress, mounts: &[Mount]) -> Result<Tree> {
     let mut sink = TreeSink {
         root: opts.root.clone(),
         dec: None,
         problem: None,
     };
-    let found = scan_into(opts, progress, &mut sink)?;
+    let found = scan_into(opts, progress, mounts, &mut sink)?;
     let _t = crate::timing::phase("assemble");
     let tree = match (sink.dec, sink.problem) {
         (Some(dec), None) => dec.finish(),
         (_, Some(p)) => Err(p),
         (None, None) => Err("no stream".into()),
     };
-    let mut tree = tree.map_err(|e| {
-        Error::bad_input(
-            &opts.root,
-            format!("internal error: the walk wrote a bad stream: {e}"),
-        )
-    })?;
+    let mut tree =
+        tree.map_err(|e| Error::Internal(format!("the walk wrote a bad stream: {e}")))?;
     // With --hash all, every file was hashed during the walk (or its
     // failure recorded as an error).
     tree.fully_hashed = opts.hash_all;
@@ -139,8 +143,14 @@ pub struct Found {
 }
 
 /// Walks `opts.root`; its entry stream (see [`record`]) goes to `sink` in
-/// tree order while the walk runs.
-pub fn scan_into(opts: &ScanOptions, progress: &Progress, sink: &mut dyn Sink) -> Result<Found> {
+/// tree order while the walk runs. `mounts` is the host's mount table
+/// ([`crate::mountinfo::read_own`]): where the walk stops.
+pub fn scan_into(
+    opts: &ScanOptions,
+    progress: &Progress,
+    mounts: &[Mount],
+    sink: &mut dyn Sink,
+) -> Result<Found> {
     let root = &opts.root;
     let root_stat = rustix::fs::statx(
         rustix::fs::CWD,
@@ -156,7 +166,7 @@ pub fn scan_into(opts: &ScanOptions, progress: &Progress, sink: &mut dyn Sink) -
         .map_err(|e| Error::io("cannot open", root, e.into()))?;
     let root_dev = rustix::fs::makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor);
     sink.start(root_dev);
-    let mut walked = walk::walk(opts, progress, root_fd, &root_stat, sink)?;
+    let mut walked = walk::walk(opts, progress, mounts, root_fd, &root_stat, sink)?;
     walked.errors.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Found {
         root_dev,

@@ -30,7 +30,7 @@ use super::readdir::{DT_DIR, NAMES, Name, fills_buffer, open_dir, read_names};
 use super::record::{Base, Counts, END, Record};
 use super::tree::{ErrorKind, Kind, MountPoint, ScanError};
 use super::{Progress, ScanOptions, errno_reason, io_reason};
-use crate::mountinfo::{self, Mount};
+use crate::mountinfo::Mount;
 use crate::{Error, Result};
 
 /// Directories with more entries than this are statted by several threads,
@@ -62,6 +62,7 @@ pub(super) struct Walked {
 pub(super) fn walk(
     opts: &ScanOptions,
     progress: &Progress,
+    mounts: &[Mount],
     root_fd: OwnedFd,
     root_stat: &Statx,
     sink: &mut dyn Sink,
@@ -69,14 +70,13 @@ pub(super) fn walk(
     let exclude = build_excludes(&opts.exclude)?;
     raise_fd_limit();
 
-    let mounts = mountinfo::read_own();
     let canonical_root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
     let walker = Walker {
         exclude,
         hash_all: opts.hash_all,
         has_mnt_id: root_stat.stx_mask & StatxFlags::MNT_ID.bits() != 0,
         mounts_by_id: mounts.iter().map(|m| (m.id, m.clone())).collect(),
-        mount_paths: mount_paths_inside(&mounts, &canonical_root),
+        mount_paths: mount_paths_inside(mounts, &canonical_root),
         order: Order::new(sink),
         errors: Mutex::new(Vec::new()),
         next_dir: AtomicU32::new(1),
@@ -87,7 +87,7 @@ pub(super) fn walk(
         .num_threads(opts.threads.max(1))
         .thread_name(|i| format!("darlings-scan-{i}"))
         .build()
-        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| Error::Internal(format!("cannot start {} threads: {e}", opts.threads)))?;
     let dev = (root_stat.stx_dev_major, root_stat.stx_dev_minor);
     let root_dev = rustix::fs::makedev(dev.0, dev.1);
     let root = Dir {
@@ -112,14 +112,11 @@ pub(super) fn walk(
     let Walker { order, errors, .. } = walker;
     let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
     if progress.cancel.load(Ordering::Relaxed) {
-        return Err(Error::Usage("scan cancelled".into()));
+        return Err(Error::Cancelled);
     }
-    let counts = order.finish().map_err(|e| {
-        Error::bad_input(
-            &opts.root,
-            format!("internal error: the walk left a gap: {e}"),
-        )
-    })?;
+    let counts = order
+        .finish()
+        .map_err(|e| Error::Internal(format!("the walk left a gap: {e}")))?;
     Ok(Walked { counts, errors })
 }
 

@@ -96,7 +96,8 @@ pub fn save(tree: &Tree, path: &Path) -> Result<()> {
 /// compressed on the walk's threads as it comes, and no tree is built.
 pub fn scan_to_file(opts: &ScanOptions, progress: &Progress, path: &Path) -> Result<()> {
     let mut sink = FileSink(Frames::new());
-    let found = scan::scan_into(opts, progress, &mut sink)?;
+    let mounts = crate::mountinfo::read_own();
+    let found = scan::scan_into(opts, progress, &mounts, &mut sink)?;
     let _t = crate::timing::phase("save");
     let mut frames = sink.0;
     frames.push(&trailer(&found.errors));

@@ -215,3 +215,26 @@ fn hostile_payload_with_valid_checksum_is_refused() {
     let e = decode_file(&h).unwrap_err();
     assert!(e.contains("exceeds the payload"), "{e}");
 }
+
+#[test]
+fn a_cancelled_scan_is_error_cancelled_and_leaves_no_file() {
+    let (dir, _t) = sample();
+    let opts = ScanOptions {
+        root: dir.path().to_path_buf(),
+        threads: 2,
+        exclude: vec![],
+        hash_all: false,
+    };
+    let progress = Progress::default();
+    progress
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(matches!(scan(&opts, &progress), Err(Error::Cancelled)));
+    let out = tempfile::tempdir().unwrap();
+    let f = out.path().join("c.scan");
+    assert!(matches!(
+        scan_to_file(&opts, &progress, &f),
+        Err(Error::Cancelled)
+    ));
+    assert!(!f.exists(), "a cancelled scan writes no file");
+}
