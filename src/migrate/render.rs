@@ -99,7 +99,7 @@ pub fn report(out: &mut dyn Write, plan: &Plan, done: bool, again: &str) -> std:
     writeln!(out)?;
     totals(out, plan, done)?;
     if done {
-        next_steps(out, plan)
+        next_steps(out, plan, again)
     } else {
         let to_copy = plan.paths.iter().any(|p| matches!(p.state, State::ToCopy));
         if to_copy && !again.is_empty() {
@@ -442,7 +442,17 @@ pub fn mount_unit(path: &[u8]) -> String {
     out
 }
 
-fn next_steps(out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
+/// How to run the migration again: the command line given (with the same
+/// ROOT and whitelist, not `/` and `./persist.nix`), or the TUI's key.
+fn run_again(again: &str) -> String {
+    if again.is_empty() {
+        "the migration (m)".to_string()
+    } else {
+        format!("`{again} --yes`")
+    }
+}
+
+fn next_steps(out: &mut dyn Write, plan: &Plan, again: &str) -> std::io::Result<()> {
     let in_storage: Vec<&PathPlan> = plan
         .paths
         .iter()
@@ -464,14 +474,16 @@ fn next_steps(out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
         writeln!(
             out,
             "Refused paths are not in storage: their data is still only on ROOT. Fix what is said \
-             above and run darlings migrate again before you reboot."
+             above and run {} again before you reboot.",
+            run_again(again)
         )?;
         writeln!(out)?;
         writeln!(out, "Next steps:")?;
         writeln!(
             out,
-            "  1. Fix what stops the {refused} refused {} (above), then run darlings migrate again.",
-            if refused == 1 { "path" } else { "paths" }
+            "  1. Fix what stops the {refused} refused {} (above), then run {} again.",
+            if refused == 1 { "path" } else { "paths" },
+            run_again(again)
         )?;
         writeln!(
             out,

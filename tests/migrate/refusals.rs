@@ -340,6 +340,11 @@ fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
         text.contains("Do not boot a generation with the whitelist"),
         "{text}"
     );
+    // The command to run again keeps ROOT and the whitelist given.
+    assert!(
+        text.contains(&format!("then run `darlings migrate {}", root.display())),
+        "{text}"
+    );
     assert_eq!(
         std::fs::read(root.join("persist/var/lib/app2/keep")).expect("read"),
         b"mine"
