@@ -41,6 +41,32 @@ pub fn open_regular(
     reopen(&pinned, id, fallback).map(std::fs::File::from)
 }
 
+/// Opens the in-root `path` below the directory `root` with `flags`,
+/// resolving every link inside the root as `chroot` would and never through
+/// a magic link (`/proc/…/fd`); `/` is the root itself. Retries the kernel's
+/// `EAGAIN` (a rename raced the lookup). The one primitive the readers of a
+/// root (evidence, migrate) resolve paths with.
+pub fn openat_in_root<Fd: AsFd>(
+    root: Fd,
+    path: &[u8],
+    flags: OFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let rel: &[u8] = if rel.is_empty() { b"." } else { rel };
+    loop {
+        match rustix::fs::openat2(
+            root.as_fd(),
+            std::ffi::OsStr::from_bytes(rel),
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Err(rustix::io::Errno::AGAIN) => continue,
+            r => return r,
+        }
+    }
+}
+
 /// Opens the regular file at the absolute in-root path `path` of the root
 /// directory `root`, resolving links inside the root (as `chroot` would),
 /// never following a magic link, never opening a fifo or a device.

@@ -372,22 +372,12 @@ pub use crate::resolve::HostBeyond;
 /// Whether the in-root `path` exists (resolved inside `root`, links never
 /// leading out of it): a look, nothing opened for reading.
 fn exists_in_root(root: &Path, path: &[u8]) -> bool {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
-    let Ok(dir) = rustix::fs::open(
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
         root,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-    ) else {
-        return false;
-    };
-    let rel = path.strip_prefix(b"/").unwrap_or(path);
-    let rel = if rel.is_empty() { &b"."[..] } else { rel };
-    rustix::fs::openat2(
-        &dir,
-        std::ffi::OsStr::from_bytes(rel),
-        OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT,
     )
+    .and_then(|dir| crate::safe_open::openat_in_root(&dir, path, OFlags::PATH | OFlags::NOFOLLOW))
     .is_ok()
 }

@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, RenameFlags, ResolveFlags, StatxFlags};
+use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, RenameFlags, StatxFlags};
 use rustix::io::Errno;
 
 use super::fsx;
@@ -47,20 +47,7 @@ pub fn open_in_root(
     path: &[u8],
     flags: OFlags,
 ) -> rustix::io::Result<OwnedFd> {
-    let rel = path.strip_prefix(b"/").unwrap_or(path);
-    let rel: &[u8] = if rel.is_empty() { b"." } else { rel };
-    loop {
-        match rustix::fs::openat2(
-            root,
-            OsStr::from_bytes(rel),
-            flags | OFlags::CLOEXEC,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        ) {
-            Err(Errno::AGAIN) => continue,
-            r => return r,
-        }
-    }
+    crate::safe_open::openat_in_root(root, path, flags)
 }
 
 /// (device, inode) and mount id of an open descriptor.
