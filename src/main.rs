@@ -58,17 +58,15 @@ fn main() -> ExitCode {
 /// belong to the default TUI, so clap refuses them (in its own words, which
 /// name the wrong word as the subcommand); say where they go.
 fn misplaced_command_hint(e: &clap::Error) -> Option<String> {
-    use clap::CommandFactory;
     if e.kind() != clap::error::ErrorKind::ArgumentConflict {
         return None;
     }
-    let cmd = darlings::cli::Cli::command();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (at, name) = args.iter().enumerate().skip(1).find_map(|(i, a)| {
-        cmd.get_subcommands()
-            .find(|c| c.get_name() == a)
-            .map(|c| (i, c.get_name().to_string()))
-    })?;
+    let (at, name) = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find_map(|(i, a)| command_named(a).map(|name| (i, name)))?;
     let before = darlings::text::escape_message(&args[..at].join(" "), false);
     Some(format!(
         "darlings: `{before}` comes before the command `{name}`: options and ROOT go after it (darlings {name} [ROOT] [OPTIONS]; see darlings {name} --help)"

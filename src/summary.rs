@@ -93,7 +93,7 @@ pub fn write(
             w,
             "  not counted: {} stray {} ({}) the same as in the baseline: a blank snapshot brings them back at rollback, but against an older scan or root of this machine they are lost at the wipe too (see them with --against empty)",
             t.unchanged_stray.0,
-            plural(t.unchanged_stray.0, "entry", "entries"),
+            crate::text::plural(t.unchanged_stray.0, "entry", "entries"),
             human_bytes(t.unchanged_stray.1)
         )?;
     }
@@ -158,7 +158,7 @@ pub fn write(
                 &format!(
                     "{title}: {} {}, {}",
                     group.len(),
-                    plural(group.len() as u64, "path", "paths"),
+                    crate::text::plural(group.len() as u64, "path", "paths"),
                     human_bytes(bytes)
                 )
             )
@@ -238,7 +238,7 @@ pub fn write(
             w,
             "{} {} could not be read (see `darlings report` for the list), e.g. {}: {}",
             audit.errors().len(),
-            plural(audit.errors().len() as u64, "path", "paths"),
+            crate::text::plural(audit.errors().len() as u64, "path", "paths"),
             escape_bytes(&audit.errors()[0].path),
             crate::text::escape_str(&audit.errors()[0].error)
         )?;
@@ -264,15 +264,10 @@ pub fn write(
             w,
             "Nothing unresolved that differs from the baseline would be lost at the next wipe ({} unchanged stray {} not counted: see above).",
             t.unchanged_stray.0,
-            plural(t.unchanged_stray.0, "entry", "entries"),
+            crate::text::plural(t.unchanged_stray.0, "entry", "entries"),
         )?;
     } else {
         writeln!(w, "Nothing unresolved would be lost at the next wipe.")?;
     }
     Ok(())
-}
-
-/// `n` with the singular or plural word ("1 entry", "2 entries").
-fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 { one } else { many }
 }

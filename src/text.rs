@@ -71,6 +71,11 @@ pub fn escape_message(s: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// The singular or the plural word for `n` things ("1 entry", "2 entries").
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// Human-readable byte count (`1.5 GiB`).
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

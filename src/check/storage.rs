@@ -23,7 +23,7 @@ const UNDER: &str = "/mnt/darlings-under";
 
 /// "3 entries, 1.2 KiB".
 pub(crate) fn amount(entries: u64, bytes: u64) -> String {
-    let noun = if entries == 1 { "entry" } else { "entries" };
+    let noun = crate::text::plural(entries, "entry", "entries");
     format!("{entries} {noun}, {}", human_bytes(bytes))
 }
 

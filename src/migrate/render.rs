@@ -27,11 +27,7 @@ fn label(s: &State) -> &'static str {
 }
 
 fn entries(n: u64) -> String {
-    if n == 1 {
-        "1 entry".into()
-    } else {
-        format!("{n} entries")
-    }
+    format!("{n} {}", crate::text::plural(n, "entry", "entries"))
 }
 
 /// Prints the plan, or after `execute` (`done`) the results, then the
@@ -482,7 +478,7 @@ fn next_steps(out: &mut dyn Write, plan: &Plan, again: &str) -> std::io::Result<
         writeln!(
             out,
             "  1. Fix what stops the {refused} refused {} (above), then run {} again.",
-            if refused == 1 { "path" } else { "paths" },
+            crate::text::plural(refused as u64, "path", "paths"),
             run_again(again)
         )?;
         writeln!(
