@@ -176,6 +176,20 @@ fn check_json(f: &Fixture, mounts: &[String], cfg: &Path) -> (i32, serde_json::V
     (code, common::json(&out.stdout))
 }
 
+/// `darlings check ROOT --persistence CONFIG --json` as the current user,
+/// without a mount namespace: its exit code and report.
+fn check_offline(f: &Fixture, config: impl AsRef<OsStr>) -> (Option<i32>, serde_json::Value) {
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(config)
+        .arg("--json")
+        .output()
+        .unwrap();
+    (out.status.code(), common::json(&out.stdout))
+}
+
 /// The (kind, path) pairs of a check.
 fn pairs(r: &serde_json::Value) -> Vec<(String, String)> {
     r["findings"]
@@ -982,18 +996,7 @@ fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
         r#"{ "/persist": { "directories": [ "/var/lib/nixos" ] } }"#,
     )
     .unwrap();
-    let run_check = || {
-        let out = darlings()
-            .arg("check")
-            .arg(f.root())
-            .arg("--persistence")
-            .arg(&cfg)
-            .arg("--json")
-            .output()
-            .unwrap();
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code(), r)
-    };
+    let run_check = || check_offline(&f, &cfg);
     let (code, r) = run_check();
     assert_eq!(code, Some(1));
     let fix = finding(&r, "not-in-storage", "/var/lib/nixos")["fix"]
@@ -1060,15 +1063,7 @@ fn a_symlink_entry_on_a_root_never_set_up_is_not_in_storage_not_replaced() {
         r#"{ "/persist": { "files": [ { "file": "/etc/adjtime", "method": "symlink" } ] } }"#,
     )
     .unwrap();
-    let out = darlings()
-        .arg("check")
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(&cfg)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, r) = check_offline(&f, &cfg);
     assert_eq!(
         pairs(&r),
         [("not-in-storage".to_string(), "/etc/adjtime".to_string())]
@@ -1080,15 +1075,7 @@ fn a_symlink_entry_on_a_root_never_set_up_is_not_in_storage_not_replaced() {
     // Control: once storage holds a copy, a regular file at the path means a
     // program replaced the link; the advice never says to persist /etc whole.
     f.file("persist/etc/adjtime", "0.0 0 0\n0\nLOCAL\n");
-    let out = darlings()
-        .arg("check")
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(&cfg)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, r) = check_offline(&f, &cfg);
     assert_eq!(
         pairs(&r),
         [("replaced-link".to_string(), "/etc/adjtime".to_string())]
@@ -1121,15 +1108,7 @@ fn home_manager_configs_alone_judge_only_their_homes_storage() {
         r#"{ "/persist": { "directories": [ { "directory": ".ssh", "dirPath": "/home/alice/.ssh", "home": "/home/alice", "user": "alice", "group": null, "mode": "0700", "persistentStoragePath": "/persist" } ], "files": [] } }"#,
     )
     .unwrap();
-    let out = darlings()
-        .arg("check")
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(format!("alice={}", cfg.display()))
-        .arg("--json")
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, r) = check_offline(&f, format!("alice={}", cfg.display()));
     let stale: Vec<(String, String)> = pairs(&r)
         .into_iter()
         .filter(|(k, _)| k == "stale-storage")
@@ -1210,15 +1189,7 @@ fn an_entry_of_the_wrong_kind_says_to_move_it_to_the_right_list() {
         r#"{ "/persist": { "directories": [ "/etc/adjtime" ], "files": [ "/var/lib/app" ] } }"#,
     )
     .unwrap();
-    let out = darlings()
-        .arg("check")
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(&cfg)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, r) = check_offline(&f, &cfg);
     let app = finding(&r, "not-in-storage", "/var/lib/app");
     assert!(
         app["message"]
