@@ -47,18 +47,18 @@ impl Totals {
         let mut t = Totals::default();
         for i in 0..audit.len() {
             let change = audit.change(i).0;
-            if change == Change::Unchanged && audit.is_open_stray(i) {
-                let (tree, k) = audit.entry(i);
-                let e = &tree.entries[k];
-                t.unchanged_stray.0 += 1;
-                t.unchanged_stray.1 += if e.kind == Kind::File { e.size } else { 0 };
-            }
-            if change == Change::Unchanged && !include_unchanged {
-                continue;
-            }
             let (tree, k) = audit.entry(i);
             let e = &tree.entries[k];
             let bytes = if e.kind == Kind::File { e.size } else { 0 };
+            if change == Change::Unchanged {
+                if audit.is_open_stray(i) {
+                    t.unchanged_stray.0 += 1;
+                    t.unchanged_stray.1 += bytes;
+                }
+                if !include_unchanged {
+                    continue;
+                }
+            }
             let v = audit.verdict(i);
             t.entries += 1;
             t.bytes += bytes;

@@ -116,8 +116,7 @@ fn with_written_whitelist(
     with.persistence.push(whitelist.to_path_buf());
     match settings::audit_and_config(root, &with) {
         Ok(r) => Ok(r),
-        Err(e @ Error::BadInput { .. }) if matches!(&e, Error::BadInput { path, .. } if same(path)) =>
-        {
+        Err(e) if matches!(&e, Error::BadInput { path, .. } if same(path)) => {
             eprintln!(
                 "darlings: note: the paths already in {} are not counted as listed: {}",
                 crate::text::quote_path(whitelist),
