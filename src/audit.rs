@@ -188,6 +188,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         evidence: &evidence,
         beyond: &beyond,
         knowledge: crate::knowledge::Knowledge::builtin(),
+        threads: opts.scan.threads,
     });
     drop(t);
     errors.extend(cur.errors.iter().cloned());

@@ -21,7 +21,8 @@ const BEYOND: usize = usize::MAX;
 type Step<'a> = (usize, Kind, Option<Cow<'a, [u8]>>);
 
 /// Answers lookups below mount points the scan did not descend into.
-pub trait Beyond {
+/// Shared by the threads that classify subtrees at once, hence `Sync`.
+pub trait Beyond: Sync {
     /// The kind of the entry at the in-root path, and its link text if a symlink.
     fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)>;
 }
@@ -522,12 +523,12 @@ mod tests {
 
     struct Fake {
         known: Vec<Known>,
-        asked: std::cell::RefCell<Vec<Vec<u8>>>,
+        asked: std::sync::Mutex<Vec<Vec<u8>>>,
     }
 
     impl Beyond for Fake {
         fn lstat(&self, path: &[u8]) -> Option<(Kind, Option<Vec<u8>>)> {
-            self.asked.borrow_mut().push(path.to_vec());
+            self.asked.lock().unwrap().push(path.to_vec());
             let (_, kind, target) = self.known.iter().find(|(p, _, _)| *p == path)?;
             Some((*kind, target.map(<[u8]>::to_vec)))
         }
@@ -568,9 +569,13 @@ mod tests {
         let r = res.resolve(b"/etc/nothing/x");
         assert_eq!(r.ending, Ending::Missing);
         assert!(
-            fake.asked.borrow().iter().all(|p| p.starts_with(b"/nix/")),
+            fake.asked
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|p| p.starts_with(b"/nix/")),
             "{:?}",
-            fake.asked.borrow()
+            fake.asked.lock().unwrap()
         );
     }
 

@@ -154,6 +154,8 @@ pub struct ClassifyInput<'a> {
     pub beyond: &'a dyn Beyond,
     /// The knowledge base.
     pub knowledge: &'a Knowledge,
+    /// Threads classifying subtrees at once (`--threads`; 1: none started).
+    pub threads: usize,
 }
 
 /// Paths activation and stage 2 regenerate at every boot.
@@ -239,57 +241,105 @@ struct Region {
 /// password files, `/etc` declared by NixOS, regenerated artefacts, else
 /// stray with the knowledge base's advice; then directories holding
 /// persisted or Nix-managed paths become Nix-managed (they are recreated to
-/// hold them). Service directories get their owner on the way.
+/// hold them). Service directories get their owner on the way. Subtrees are
+/// classified in parallel (parts.rs); the result does not depend on the
+/// number of threads.
 pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
-    let n = input.pairs.len();
-    let mut v = Verdicts::default();
-    let no_rule = v.intern("no rule matched");
-    let mut regions: Vec<Option<Region>> = vec![None; n];
-    // Knowledge-base rule and owner of each pair, inherited in tree order.
-    let mut kb_rule: Vec<Option<RuleId>> = vec![None; n];
-    let mut kb_reason: std::collections::HashMap<RuleId, u32> = std::collections::HashMap::new();
-    let mut owners = input.evidence.owners.clone();
-    let owner_depth = owners.max_depth();
-    let mut cur_paths = PathCursor::default();
-    let mut base_paths = PathCursor::default();
-    let t = crate::timing::phase("index");
-    let cur_res = input.cur;
-    let base_res = input.base.map(|b| Resolver::new(b, input.beyond));
-    drop(t);
-    v.verdicts.reserve(n);
-    for i in 0..n {
+    let mut v = parts::classify_in_parts(input, parts::PART_SIZE);
+    let _t = crate::timing::phase("hold rule");
+    hold_rule(&mut v, input);
+    v
+}
+
+mod parts;
+
+/// What a pair hands down to its children: the region rule covering it,
+/// its knowledge-base rule and its owner.
+#[derive(Clone, Copy)]
+struct Inherited {
+    region: Option<Region>,
+    rule: Option<RuleId>,
+    owner: u32,
+}
+
+impl Inherited {
+    /// What the top-level pairs inherit: nothing.
+    const TOP: Inherited = Inherited {
+        region: None,
+        rule: None,
+        owner: NONE,
+    };
+}
+
+/// The rules applied to one pair at a time, with the tables they add to.
+/// One judge classifies one part of the tree (parts.rs); its text and owner
+/// ids are its own until the parts are merged.
+struct Judge<'a> {
+    input: &'a ClassifyInput<'a>,
+    base_res: Option<&'a Resolver<'a>>,
+    /// Interned texts (only `texts` and its index are used here).
+    v: Verdicts,
+    owners: crate::owners::Owners,
+    owner_depth: usize,
+    /// The text of each knowledge-base rule's reason, once interned.
+    kb_reason: std::collections::HashMap<RuleId, u32>,
+    no_rule: u32,
+    cur_paths: PathCursor,
+    base_paths: PathCursor,
+}
+
+impl<'a> Judge<'a> {
+    fn new(
+        input: &'a ClassifyInput<'a>,
+        base_res: Option<&'a Resolver<'a>>,
+        mut v: Verdicts,
+        owners: crate::owners::Owners,
+    ) -> Judge<'a> {
+        let no_rule = v.intern("no rule matched");
+        Judge {
+            input,
+            base_res,
+            v,
+            owner_depth: owners.max_depth(),
+            owners,
+            kb_reason: std::collections::HashMap::new(),
+            no_rule,
+            cur_paths: PathCursor::default(),
+            base_paths: PathCursor::default(),
+        }
+    }
+
+    /// The verdict on pair `i`, given what its parent hands down, and what
+    /// it hands down to its own children.
+    fn judge(&mut self, i: usize, up: Inherited) -> (Verdict, Inherited) {
+        let input = self.input;
         let p = input.pairs[i];
-        let (res, k, path) = match (&base_res, p.cur) {
+        let (res, k, path) = match (self.base_res, p.cur) {
             (Some(b), NONE) => {
                 let k = p.base as usize;
-                (b, k, base_paths.path(b.tree(), k))
+                (b, k, self.base_paths.path(b.tree(), k))
             }
             _ => {
                 let k = p.cur as usize;
-                (cur_res, k, cur_paths.path(cur_res.tree(), k))
+                (input.cur, k, self.cur_paths.path(input.cur.tree(), k))
             }
         };
+        let v = &mut self.v;
         let tree = res.tree();
         let e = &tree.entries[k];
-        let parent = match input.parent[i] {
-            NONE => None,
-            q => Some(q as usize),
-        };
-        let parent_region = parent.and_then(|q| regions[q]);
-        let own = region_of(&mut v, input, path);
-        regions[i] = own.or(parent_region);
-        let mut verdict = Verdict::stray(no_rule);
+        let own = region_of(v, input, path);
+        let mut verdict = Verdict::stray(self.no_rule);
         let mut own_advice = None;
         if let Some(r) = own {
             verdict.class = r.class;
             verdict.reason = r.top;
             verdict.warning = r.warning;
             verdict.by = r.by;
-        } else if let Some(r) = parent_region {
+        } else if let Some(r) = up.region {
             verdict.class = r.class;
             verdict.reason = r.below;
             verdict.by = r.by.inside();
-        } else if let Some(found) = entry_rule(&mut v, input, res, k, path) {
+        } else if let Some(found) = entry_rule(v, input, res, k, path) {
             verdict.class = found.class;
             verdict.reason = found.reason;
             verdict.by = found.by;
@@ -298,17 +348,18 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
         // The owner: a unit naming this directory, else (for a service
         // directory) its owning user; below it, the parent's. Only shallow
         // paths are looked up: a unit's directories are a few levels deep.
-        let parent_owner = parent.map_or(NONE, |q| v.verdicts[q].owner);
+        let owners = &mut self.owners;
         let mut owner_here = None;
-        if (e.depth as usize) <= owner_depth && matches!(e.kind, Kind::Dir | Kind::Symlink) {
+        if (e.depth as usize) <= self.owner_depth && matches!(e.kind, Kind::Dir | Kind::Symlink) {
             owner_here = owners.of_dir(path);
-            if owner_here.is_none() && parent_owner == NONE {
+            if owner_here.is_none() && up.owner == NONE {
                 owner_here = owners.of_uid(path, e.uid);
             }
         }
-        verdict.owner = owner_here.unwrap_or(parent_owner);
-        let parent_rule = parent.and_then(|q| kb_rule[q]);
-        let mut rule = input.knowledge.lookup_child(parent_rule, path);
+        verdict.owner = owner_here.unwrap_or(up.owner);
+        let mut rule = input
+            .knowledge
+            .lookup_child(up.rule, path, usize::from(e.depth));
         // A unit's state gets the rule keyed on that unit wherever its
         // StateDirectory= points, unless a pattern names this very path.
         if let Some(o) = owner_here.map(|id| owners.get(id))
@@ -318,12 +369,11 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
         {
             rule = Some(unit_rule);
         }
-        kb_rule[i] = rule;
         if verdict.class == Class::Stray {
             if let Some(id) = rule {
                 let r = input.knowledge.rule(id);
                 verdict.advice = Some(r.advice);
-                verdict.advice_reason = match kb_reason.get(&id) {
+                verdict.advice_reason = match self.kb_reason.get(&id) {
                     Some(&t) => t,
                     None => {
                         let text = match &r.note {
@@ -331,7 +381,7 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
                             None => r.reason.clone(),
                         };
                         let t = v.intern(&text);
-                        kb_reason.insert(id, t);
+                        self.kb_reason.insert(id, t);
                         t
                     }
                 };
@@ -347,13 +397,13 @@ pub fn classify(input: &ClassifyInput<'_>) -> Verdicts {
                 verdict.dismissed = ig.matched_path_or_any_parents(as_path, is_dir).is_ignore();
             }
         }
-        v.verdicts.push(verdict);
+        let down = Inherited {
+            region: own.or(up.region),
+            rule,
+            owner: verdict.owner,
+        };
+        (verdict, down)
     }
-    v.owners = owners.into_table();
-    v.kb = kb_rule;
-    let _t = crate::timing::phase("hold rule");
-    hold_rule(&mut v, input);
-    v
 }
 
 /// The region rule whose top is exactly `path`, if any.

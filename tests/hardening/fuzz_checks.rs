@@ -108,6 +108,7 @@ pub fn tree_is_usable(t: &Tree) {
         evidence: &evidence,
         beyond: &darlings::resolve::NothingBeyond,
         knowledge: darlings::knowledge::Knowledge::builtin(),
+        threads: 2,
     });
     assert_eq!(v.verdicts.len(), pairs.len());
 }
