@@ -263,6 +263,12 @@ fn varints_of_every_length_read_back() {
         Rd::new(&[0xff; 12]).varint("t"),
         Err(Short::Bad(_))
     ));
+    // A tenth byte above 1 would overflow 64 bits.
+    let mut over = vec![0xff; 9];
+    over.push(0x02);
+    assert!(matches!(Rd::new(&over).varint("t"), Err(Short::Bad(_))));
+    over[9] = 0x01;
+    assert_eq!(Rd::new(&over).varint("t").ok(), Some(u64::MAX));
 }
 
 /// Why a read stopped: the bytes ran out (more may come), or they are wrong.
@@ -321,16 +327,22 @@ impl<'a> Rd<'a> {
     }
 
     fn varint_long(&mut self, what: &str) -> Result<u64, Short> {
+        // At most 10 bytes, read from one slice (no bounds check per byte:
+        // a scan's inode and time deltas take 3 to 9 bytes each).
+        let rest = self.b.get(self.at..).unwrap_or_default();
         let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            if shift == 63 && b > 1 {
+        for (i, &b) in rest.iter().take(10).enumerate() {
+            if i == 9 && b > 1 {
                 break;
             }
-            v |= u64::from(b & 0x7f) << shift;
+            v |= u64::from(b & 0x7f) << (7 * i);
             if b < 0x80 {
+                self.at += i + 1;
                 return Ok(v);
             }
+        }
+        if rest.len() < 10 && rest.iter().all(|&b| b >= 0x80) {
+            return Err(Short::Incomplete);
         }
         Err(Short::Bad(format!("{what}: varint too long")))
     }
