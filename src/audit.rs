@@ -120,7 +120,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     // The baseline is loaded (or walked) while the root is walked: the walk
     // waits on the kernel, the baseline's decompression or walk fills the gap.
     let (cur, base) = std::thread::scope(|s| {
-        let base = s.spawn(|| -> Result<Option<Tree>> {
+        let read_base = || -> Result<Option<Tree>> {
             Ok(match &opts.baseline {
                 Baseline::Empty => None,
                 Baseline::ScanFile(p) => Some(snapshot::load(p)?),
@@ -130,13 +130,21 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
                     Some(scan::scan_with(&o, progress, &host_mounts)?)
                 }
             })
-        });
+        };
+        // Named, so a profile tells its time from the walk's.
+        let base = std::thread::Builder::new()
+            .name("darlings-baseline".into())
+            .spawn_scoped(s, read_base);
         let cur = scan::scan_with(&scan_opts, progress, &host_mounts);
-        let base = base.join().unwrap_or_else(|_| {
-            Err(Error::Internal(
-                "the thread reading the baseline died".into(),
-            ))
-        });
+        let base = match base {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(Error::Internal(
+                    "the thread reading the baseline died".into(),
+                ))
+            }),
+            // No thread to be had: read it after the walk instead.
+            Err(_) => read_base(),
+        };
         (cur, base)
     });
     let mut cur = cur?;

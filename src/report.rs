@@ -169,6 +169,7 @@ pub fn write_json(
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
+    let _t = crate::timing::phase("report");
     let totals = Totals::of(audit, opts.include_unchanged);
     let count = |k: usize| Count {
         entries: totals.classes[k].0,

@@ -37,8 +37,13 @@ struct Judged {
 /// children are split the same way.
 pub(super) fn classify_in_parts(input: &ClassifyInput<'_>, part_size: usize) -> Verdicts {
     let n = input.pairs.len();
+    // The baseline's tree is only read for removed pairs (a rescan of an
+    // unchanged root has none): its index is built only then.
     let t = crate::timing::phase("index");
-    let base_res = input.base.map(|b| Resolver::new(b, input.beyond));
+    let base_res = input
+        .base
+        .filter(|_| input.pairs.iter().any(|p| p.cur == NONE))
+        .map(|b| Resolver::new(b, input.beyond));
     drop(t);
     let (spine, parts) = plan(input.parent, part_size);
 
