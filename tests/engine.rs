@@ -162,6 +162,51 @@ fn one_thread_and_many_threads_give_identical_scans() {
 }
 
 #[test]
+fn one_thread_and_many_threads_give_identical_reports() {
+    // More pairs than one part of the parallel classification holds (8,192),
+    // spread over several subtrees, against a scan with removed paths (judged
+    // in the baseline's tree): the report must not depend on --threads.
+    let f = every_kind();
+    for i in 0..12_000 {
+        f.file(format!("var/lib/app{}/d{}/f{i}", i % 3, i % 40), "x");
+    }
+    for i in 0..300 {
+        f.file(format!("home/u/.cache/c{i}"), "c")
+            .symlink("/nix/store/aaa-hello", format!("home/u/result-{i}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("base.scan");
+    save_scan(&f, &scan);
+    for i in 0..200 {
+        std::fs::remove_file(f.path(format!("var/lib/app{}/d{}/f{i}", i % 3, i % 40))).unwrap();
+        f.file(format!("srv/new/n{i}"), "n");
+    }
+    let mut outputs = Vec::new();
+    for threads in ["1", "3", "8"] {
+        let out = darlings()
+            .args(["report", "--threads", threads, "--against"])
+            .arg(&scan)
+            .arg(f.root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(out.stdout);
+    }
+    let r: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
+    assert_eq!(
+        r["summary"]["changes"]["removed"], 200,
+        "{:#}",
+        r["summary"]
+    );
+    assert_eq!(outputs[0], outputs[1], "1 vs 3 threads");
+    assert_eq!(outputs[0], outputs[2], "1 vs 8 threads");
+}
+
+#[test]
 fn exclude_skips_paths_and_names() {
     let f = every_kind();
     f.file("var/cache/big/blob", "x")
