@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/slow-disk.sh -- cold walks of a disk with a real read latency (issue 14, item 4).
+#
+# Usage: bench/slow-disk.sh [medium|large|usr|DIR] [LATENCY_US] [ROUNDS] [THREADS...]
+#   default: medium, 200 us (a SATA SSD's random 4 KiB read), 3 rounds, threads 8 16 32 64
+#
+# Why: this VM's disk is a file on the host, whose page cache keeps what the guest read, so a
+# "cold" walk here reads at ~55 us and is CPU-bound in the guest's kernel (bench/README.md,
+# "Cold walks and the host's page cache"). This script puts the tree on a block device whose
+# every read costs LATENCY_US, whatever the host caches:
+#   1. an ext4 image of the tree (`mkfs.ext4 -d`, no mount needed), in $DARLINGS_BENCH_DIR;
+#   2. bench/latencyfs (FUSE, built here) serves it as a file and answers each read after
+#      LATENCY_US from 64 threads (64 reads in flight at most, a disk's queue);
+#   3. a read-only loop device with direct I/O over that file, mounted read-only, noatime;
+#   4. bench/cold-threads.sh on the mount point (drop_caches before every run);
+#   5. everything unmounted, detached and deleted again, also on failure or Ctrl-C.
+# Needs root, fusermount3 (Debian: fuse3), mkfs.ext4, losetup; installs fuse3 if missing.
+set -euo pipefail
+
+BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=${DARLINGS_BENCH_DIR:-/var/tmp/darlings-bench}
+target=${1:-medium}; shift || true
+latency=${1:-200}; shift || true
+rounds=${1:-3}; shift || true
+case $target in
+    small|medium|large) tree=$WORK/corpus/$target ;;
+    usr) tree=/usr ;;
+    *) tree=$target; target=$(basename "$target") ;;
+esac
+[[ -d $tree ]] || { echo "slow-disk.sh: no tree at $tree (run bench/run.sh $target first)" >&2; exit 1; }
+((EUID == 0)) || { echo "slow-disk.sh: needs root (mount, losetup, drop_caches)" >&2; exit 1; }
+command -v fusermount3 >/dev/null || { apt-get update -qq; apt-get install -y -qq fuse3; }
+
+(cd "$BENCH_SRC/latencyfs" && cargo build --release --quiet)
+lfs=$BENCH_SRC/latencyfs/target/release/latencyfs
+
+d=$WORK/slow-disk-$target
+img=$d/disk.ext4 fuse=$d/fuse mnt=$d/$target loopdev=""
+cleanup() {
+    mountpoint -q "$mnt" && umount "$mnt"
+    [[ -n $loopdev ]] && losetup -d "$loopdev"
+    mountpoint -q "$fuse" && fusermount3 -u "$fuse"
+    rm -rf "$d"
+}
+trap cleanup EXIT
+mkdir -p "$fuse" "$mnt"
+
+# Room for the tree's bytes and inodes, plus a quarter.
+entries=$(find "$tree" -xdev | wc -l)
+bytes=$(du -sxb "$tree" | cut -f1)
+truncate -s $(((bytes + entries * 4096) * 5 / 4 + (64 << 20))) "$img"
+echo "slow-disk.sh: ext4 image of $tree ($entries entries) ..." >&2
+mkfs.ext4 -q -F -N $((entries + entries / 4 + 1000)) -d "$tree" "$img"
+
+"$lfs" "$img" "$fuse" "$latency" 64 &
+for _ in $(seq 50); do [[ -e $fuse/disk.img ]] && break; sleep 0.1; done
+loopdev=$(losetup -f --show -r --direct-io=on "$fuse/disk.img")
+mount -o ro,noatime "$loopdev" "$mnt"
+echo "slow-disk.sh: $mnt on $loopdev (direct I/O $(cat /sys/block/"${loopdev#/dev/}"/loop/dio)), ${latency} us a read" >&2
+
+before=$(awk -v d="${loopdev#/dev/}" '$3 == d {print $4, $6}' /proc/diskstats)
+"$BENCH_SRC/cold-threads.sh" "$mnt" "$rounds" "$@"
+after=$(awk -v d="${loopdev#/dev/}" '$3 == d {print $4, $6}' /proc/diskstats)
+read -r r0 s0 <<<"$before"; read -r r1 s1 <<<"$after"
+echo "# slow disk: latency ${latency} us; reads during the runs: $((r1 - r0)) ($(((s1 - s0) / 2048)) MiB)"
