@@ -147,6 +147,17 @@ impl Session {
         .expect("loop");
     }
 
+    /// Presses `inputs` in the session as it is (no new audit).
+    fn press(&mut self, inputs: Vec<Input>) {
+        run_loop(
+            &mut self.terminal,
+            &mut self.model,
+            inputs,
+            &Progress::default(),
+        )
+        .expect("loop");
+    }
+
     /// The screen as text, temp paths replaced.
     fn screen(&self) -> String {
         let s = self.terminal.backend().to_string();
@@ -1442,4 +1453,43 @@ fn leaving_with_written_paths_not_migrated_names_darlings_migrate() {
             .exists(),
         "{stdout}"
     );
+}
+
+/// Space moves to the next row after marking and after unmarking alike; a
+/// refused mark stays on its row, beside the reason.
+#[test]
+fn space_moves_down_after_marking_and_after_unmarking() {
+    let mut s = Session::new(100, 30);
+    // /var is the first row, /var/lib the second.
+    s.run(vec![key('g'), key(' ')]);
+    assert_eq!(s.model.marks.len(), 1);
+    assert_eq!(s.model.tree.selected(), 1, "marking moves down");
+    s.press(vec![key(' ')]);
+    assert!(
+        s.model
+            .status
+            .starts_with("not marked: /var is already marked"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(s.model.tree.selected(), 1, "a refusal stays");
+    s.press(vec![key('k'), key(' ')]);
+    assert!(s.model.marks.is_empty(), "{}", s.model.status);
+    assert_eq!(s.model.status, "unmarked /var");
+    assert_eq!(s.model.tree.selected(), 1, "unmarking moves down");
+    // So a run of rows (docker, nixos, log) is marked, then unmarked, by
+    // the same presses from the same row.
+    s.press(vec![key('j'), key(' '), key(' '), key(' ')]);
+    assert_eq!(s.model.marks.len(), 3, "{}", s.model.status);
+    assert_eq!(s.model.tree.selected(), 5);
+    s.press(vec![
+        key('k'),
+        key('k'),
+        key('k'),
+        key(' '),
+        key(' '),
+        key(' '),
+    ]);
+    assert!(s.model.marks.is_empty(), "{}", s.model.status);
+    assert_eq!(s.model.tree.selected(), 5);
 }

@@ -201,7 +201,7 @@ pub const KEYS: &[Binding] = &[
         label: "Space",
         modes: B,
         action: Action::ToggleMark,
-        help: "mark or unmark the path for promotion (a directory brings everything below)",
+        help: "mark or unmark for promotion and move down (a directory brings everything below)",
         footer: "mark",
     },
     Binding {

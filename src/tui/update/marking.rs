@@ -10,6 +10,10 @@ use super::super::model::{Dismissal, Focus, Model};
 use super::super::tree::Move;
 use crate::tui::msg::Cmd;
 
+/// Space: marks the selected path, or unmarks it, and moves to the next
+/// row either way (as file managers do), so a run of rows is marked, or
+/// unmarked, by holding the key. A refused mark stays on its row, beside
+/// the status line that says why.
 pub(super) fn toggle_mark(m: &mut Model) {
     if m.focus == Focus::Marked {
         let Some(path) = m.marks.nth(m.marked_sel).map(|(p, _)| p.to_vec()) else {
@@ -30,6 +34,7 @@ pub(super) fn toggle_mark(m: &mut Model) {
     let shown = escape_bytes(&path);
     if m.marks.unmark(&path) {
         m.status = format!("unmarked {shown}");
+        m.tree.move_cursor(Move::Down, 1);
         return;
     }
     if a.merge().pairs()[i].cur == NONE {
