@@ -1286,7 +1286,22 @@ fn journey_write_then_migrate() {
             "migration_plan snapshot skipped: not root (the plan then says other users' open files were not checked)"
         );
     }
+    let footer = |s: &Session| s.screen().lines().last().unwrap_or("").to_string();
+    assert!(footer(&s).contains("y copy"), "{}", footer(&s));
     press(&mut s, vec![key('y')]);
+    let screen = s.screen();
+    assert!(screen.contains("done, with refusals"), "{screen}");
+    // Finished: nothing is left to copy, so y is not offered, and does nothing.
+    assert!(!footer(&s).contains("y copy"), "{}", footer(&s));
+    assert!(footer(&s).contains("n back"), "{}", footer(&s));
+    let done = common::tree_state(s.root.root());
+    press(&mut s, vec![key('y')]);
+    assert_eq!(common::tree_state(s.root.root()), done, "y changed nothing");
+    assert!(
+        s.model.status.starts_with("nothing left to copy"),
+        "{}",
+        s.model.status
+    );
     let screen = s.screen();
     assert!(screen.contains("done, with refusals"), "{screen}");
     assert!(
@@ -1339,6 +1354,7 @@ fn journey_write_then_migrate() {
         "a second plan copies nothing again:\n{screen}"
     );
     assert!(screen.contains("REFUSED    /etc/machine-id"), "{screen}");
+    assert!(!footer(&s).contains("y copy"), "{}", footer(&s));
     press(&mut s, vec![key('y')]);
     assert_eq!(
         s.model.migration.as_ref().map(|g| &g.stage),
