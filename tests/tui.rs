@@ -1471,6 +1471,138 @@ fn leaving_with_written_paths_not_migrated_names_darlings_migrate() {
     );
 }
 
+/// The fixture with a link NixOS makes (`/etc/ssh/sshd_config` into the
+/// store through `/etc/static`), which no whitelist may list.
+fn fixture_with_store_link() -> Fixture {
+    let f = fixture();
+    f.file(
+        "nix/store/abc-etc/etc/ssh/sshd_config",
+        "PasswordAuthentication no\n",
+    )
+    .symlink("/etc/static/ssh/sshd_config", "etc/ssh/sshd_config");
+    f
+}
+
+/// `w` applies the refusals of `darlings promote` (the same gate): a refused
+/// mark is left out of the file with promote's reason on screen and stays
+/// marked; the accepted one is written; the status line counts both.
+#[test]
+fn w_refuses_what_promote_refuses_and_writes_the_rest() {
+    let f = fixture_with_store_link();
+    // What promote says about the link, for comparison.
+    let promote = common::darlings()
+        .arg("promote")
+        .arg("--root")
+        .arg(f.root())
+        .arg("--whitelist")
+        .arg(f.path("unused.nix"))
+        .arg("/etc/ssh/sshd_config")
+        .output()
+        .expect("run");
+    assert_eq!(promote.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&promote.stderr);
+    assert!(said.contains("(rule: link into the Nix store)"), "{said}");
+    let mut s = Session::with(f, 110, 40, false);
+    // The first screen selects /var/lib/docker: mark it; then, among all
+    // paths, the store link.
+    let mut keys = vec![key(' '), key('f'), key('/')];
+    keys.extend(typed("sshd_config"));
+    keys.extend([code(KeyCode::Enter), key(' '), key('w')]);
+    s.run(keys);
+    assert_eq!(s.model.marks.len(), 2, "marking does not refuse it");
+    assert_eq!(s.model.mode, Mode::ConfirmWrite);
+    let screen = s.screen();
+    assert!(
+        screen.contains("Not written (1 of 2 marked, refused as darlings promote refuses them"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✗ /etc/ssh/sshd_config (link into the Nix store)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("/etc/ssh/sshd_config leads to /nix/store/abc-etc/etc/ssh/sshd_config"),
+        "promote's reason, as promote words it:\n{screen}"
+    );
+    assert!(
+        said.contains("/etc/ssh/sshd_config leads to /nix/store/abc-etc/etc/ssh/sshd_config"),
+        "{said}"
+    );
+    assert!(screen.contains("y write"), "{screen}");
+    s.press(vec![key('y')]);
+    let text = s.whitelist();
+    assert!(text.contains("directory = \"/var/lib/docker\""), "{text}");
+    assert!(!text.contains("sshd_config"), "{text}");
+    let status = &s.model.status;
+    assert!(
+        status.contains("wrote 1 path")
+            && status.contains(
+                "1 refused, still marked: /etc/ssh/sshd_config (link into the Nix store)"
+            ),
+        "{status}"
+    );
+    let left: Vec<&[u8]> = s.model.marks.iter().map(|(p, _)| p).collect();
+    assert_eq!(left, [&b"/etc/ssh/sshd_config"[..]], "it stays marked");
+    // The marked pane flags it; on its row, the detail pane gives the reason.
+    let screen = s.screen();
+    assert!(screen.contains("✗ /etc/ssh/sshd_config"), "{screen}");
+    let mut keys = vec![key('/')];
+    keys.extend(typed("sshd_config"));
+    keys.push(code(KeyCode::Enter));
+    s.press(keys);
+    let screen = s.screen();
+    assert!(
+        screen.contains("✗ marked, but w refused it: link into the")
+            && screen.contains("links followed inside ROOT): NixOS recreates"),
+        "{screen}"
+    );
+    // Only refused marks left: the preview says so, y writes nothing.
+    s.press(vec![key('w')]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("Every marked path is refused: nothing to write"),
+        "{screen}"
+    );
+    assert!(!screen.contains("y write"), "y is not offered:\n{screen}");
+    s.press(vec![key('y')]);
+    assert!(
+        s.model.status.starts_with("nothing written: 1 refused"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(s.whitelist(), text, "the file is left as it was");
+}
+
+/// Every rule of promote's gate applies to `w`: /etc itself, and a
+/// directory holding storage (a storage root given with --storage).
+#[test]
+fn w_refuses_etc_itself_and_a_directory_holding_storage() {
+    let f = fixture();
+    f.dir("mnt/persist");
+    let mut s = Session::with(f, 110, 40, false);
+    s.model.settings.storage = vec!["/mnt/persist".into()];
+    let mut keys = vec![key('f'), key('g')];
+    for path in ["etc", "mnt"] {
+        keys.push(key('/'));
+        keys.extend(typed(path));
+        keys.extend([code(KeyCode::Enter), key(' ')]);
+    }
+    keys.push(key('w'));
+    s.run(keys);
+    let screen = s.screen();
+    assert!(screen.contains("✗ /etc (/etc itself)"), "{screen}");
+    assert!(
+        screen.contains("✗ /mnt (holds storage root /mnt/persist)"),
+        "{screen}"
+    );
+    s.press(vec![key('y')]);
+    assert!(
+        !s.out.path().join("persist.nix").exists(),
+        "nothing written"
+    );
+    assert_eq!(s.model.marks.len(), 2);
+}
+
 /// Space moves to the next row after marking and after unmarking alike; a
 /// refused mark stays on its row, beside the reason.
 #[test]

@@ -55,6 +55,7 @@ pub(super) fn toggle_mark(m: &mut Model) {
         entries: d.totals(i).entries,
         bytes: d.totals(i).bytes,
         is_dir: t.entries[k].kind == Kind::Dir,
+        refused: None,
     };
     let note = if v.class == Class::NixManaged {
         " (note: NixOS recreates it; persisting it shadows that)"
@@ -117,6 +118,7 @@ pub(super) fn mark_advised(m: &mut Model) {
                     entries: totals.entries,
                     bytes: totals.bytes,
                     is_dir: t.entries[e].kind == Kind::Dir,
+                    refused: None,
                 },
             ));
             k = a.merge().end(k);

@@ -142,10 +142,17 @@ fn act(m: &mut Model, msg: Action) -> Option<Cmd> {
                         "nothing written: the file has no safe place for the marked paths".into();
                     return None;
                 }
+                if plan.writes.is_empty() {
+                    settle(m, &plan);
+                    m.status = format!("nothing written: {}", refusals(&plan));
+                    return None;
+                }
                 if plan.old.as_deref() == Some(plan.new.as_str()) {
+                    settle(m, &plan);
                     m.status = "the whitelist already lists these paths; nothing written".into();
-                    m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
-                    m.marks.clear();
+                    if !plan.refusals.is_empty() {
+                        m.status.push_str(&format!("; {}", refusals(&plan)));
+                    }
                     return None;
                 }
                 m.plan = Some(plan.clone());
@@ -334,26 +341,66 @@ fn plan_ready(m: &mut Model, plan: crate::Result<WritePlan>) {
 /// The runtime wrote the whitelist (or failed to).
 fn write_done(m: &mut Model, r: crate::Result<()>) {
     let plan = m.plan.take();
-    match r {
-        Ok(()) => {
-            let n = m.marks.len();
-            m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
-            m.marks.clear();
-            m.focus = Focus::Tree;
-            let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
+    match (r, plan) {
+        (Ok(()), Some(plan)) => {
+            let n = plan.writes.len();
+            settle(m, &plan);
             m.status = format!(
-                "wrote {n} {} to {}{}; m copies their data into storage",
+                "wrote {n} {} to {}{}",
                 if n == 1 { "path" } else { "paths" },
-                crate::text::quote_path(&path),
-                if had_old {
+                crate::text::quote_path(&plan.path),
+                if plan.old.is_some() {
                     " (the old one is in .bak)"
                 } else {
                     ""
                 }
             );
+            if !plan.refusals.is_empty() {
+                m.status.push_str(&format!("; {}", refusals(&plan)));
+            }
+            m.status.push_str("; m copies their data into storage");
         }
-        Err(e) => m.status = format!("nothing written: {e}"),
+        (Ok(()), None) => m.status = "wrote the whitelist".into(),
+        (Err(e), _) => m.status = format!("nothing written: {e}"),
     }
+}
+
+/// After a write (or a plan that found the file already listing them):
+/// the written marks become promoted, the refused ones stay marked with
+/// their refusal, shown in the marked pane and the detail pane.
+fn settle(m: &mut Model, plan: &WritePlan) {
+    for p in &plan.writes {
+        if let Some(k) = m.marks.get(p) {
+            m.promoted.insert(k.pair);
+        }
+        m.marks.unmark(p);
+    }
+    for (p, why) in &plan.refusals {
+        m.marks.refuse(p, why.clone());
+    }
+    if m.marks.is_empty() {
+        m.focus = Focus::Tree;
+    }
+    m.marked_sel = m.marked_sel.min(m.marks.len().saturating_sub(1));
+}
+
+/// The status line's account of the refused marks: how many, and the
+/// first one with its rule (the marked and detail panes give the rest).
+fn refusals(plan: &WritePlan) -> String {
+    let Some((first, why)) = plan.refusals.first() else {
+        return String::new();
+    };
+    let n = plan.refusals.len();
+    let more = if n > 1 {
+        format!(" and {} more", n - 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "{n} refused, still marked: {} ({}){more}",
+        crate::text::escape_bytes(first),
+        why.rule
+    )
 }
 
 /// The runtime appended the rule; `previous` is the file's content before.

@@ -166,7 +166,16 @@ impl DetailProps<'_> {
             };
             lines.push(kv("link", chain.join(" → ")));
         }
-        if let Some(c) = self.marks.covering(&path) {
+        if let Some(why) = self.marks.get(&path).and_then(|mk| mk.refused.as_ref()) {
+            // What `darlings promote` would say, in full: w left it out.
+            let red = Style::new().fg(Color::Red);
+            lines.push(Line::styled(
+                format!("✗ marked, but w refused it: {}", why.rule),
+                red.add_modifier(Modifier::BOLD),
+            ));
+            lines.push(Line::styled(why.why.clone(), red));
+            lines.push(Line::raw(format!("instead, {}", why.instead)));
+        } else if let Some(c) = self.marks.covering(&path) {
             lines.push(Line::styled(
                 format!("● marked for promotion (by {})", escape_bytes(c)),
                 Style::new().fg(Color::Magenta),

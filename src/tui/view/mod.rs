@@ -94,12 +94,15 @@ pub const DIM: Style = Style::new().fg(Color::DarkGray);
 pub const BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
 
 /// Whether `y` does something in the current mode: in the write preview,
-/// unless the file has no safe place for the marks; in the migration, when
-/// the plan on screen copies something (not while planning or copying,
-/// nor after).
+/// unless the file has no safe place for the marks or every mark is
+/// refused; in the migration, when the plan on screen
+/// copies something (not while planning or copying, nor after).
 fn offers_yes(m: &Model) -> bool {
     match m.mode {
-        Mode::ConfirmWrite => m.plan.as_ref().is_some_and(|p| p.refused.is_none()),
+        Mode::ConfirmWrite => m
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.refused.is_none() && !p.writes.is_empty()),
         Mode::Migrate => m.migration.as_ref().is_some_and(|g| g.to_copy() > 0),
         _ => true,
     }

@@ -143,7 +143,12 @@ impl TreeProps<'_> {
         let (t, k) = a.entry(i);
         let e = &t.entries[k];
         let path = a.path(i);
-        let mark = if self.marks.contains(&path) {
+        let mark = if self.marks.get(&path).is_some_and(|mk| mk.refused.is_some()) {
+            Span::styled(
+                "✗ ",
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )
+        } else if self.marks.contains(&path) {
             Span::styled(
                 "● ",
                 Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
