@@ -9,7 +9,7 @@ use std::process::Command;
 use ratatui::backend::Backend;
 
 use super::model::{Model, WritePlan};
-use super::msg::{Cmd, Msg};
+use super::msg::{Cmd, Listing, Msg};
 use super::{Input, Runtime, migrate, term};
 use crate::{Error, Result};
 
@@ -20,10 +20,9 @@ impl<B: Backend> Runtime<'_, B> {
         match cmd {
             Cmd::Quit => None,
             Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
-            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write(
-                &m.settings.whitelist,
-                &text,
-            ))),
+            Cmd::Write(text) => Some(Msg::Written(
+                crate::whitelist::write(&m.settings.whitelist, &text).map(|()| read_back(m)),
+            )),
             Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
             Cmd::RestoreIgnore(prev) => {
                 let path = m.settings.ignore.clone()?;
@@ -129,6 +128,27 @@ fn program(vars: &[&str], default: &str) -> String {
         .filter_map(|v| std::env::var(v).ok())
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| default.to_string())
+}
+
+/// The paths the whitelist file lists now, read as `darlings tui` reads
+/// it on start (`commands/tui.rs` adds it to the configs): the same reader
+/// with the root's homes, so `users.NAME` entries land in their homes.
+fn read_back(m: &Model) -> Listing {
+    let file = &m.settings.whitelist;
+    let opts = m
+        .data
+        .as_ref()
+        .map(|d| crate::persistence::LoadOptions::for_users(&d.users))
+        .unwrap_or_default();
+    let whitelist = crate::persistence::load_with(file, &opts).map_err(|e| e.to_string())?;
+    let config = [crate::check::ConfigFile {
+        file: file.clone(),
+        whitelist,
+    }];
+    Ok(crate::check::listed(&config)
+        .into_iter()
+        .map(|l| l.path)
+        .collect())
 }
 
 /// Puts the ignore file back as it was (`None`: there was none).

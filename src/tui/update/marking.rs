@@ -42,6 +42,10 @@ pub(super) fn toggle_mark(m: &mut Model) {
         return;
     }
     let v = a.verdict(i);
+    if d.relisted(i) == Some(Class::Persisted) {
+        m.status = format!("{shown} is already persisted (listed in the whitelist w wrote)");
+        return;
+    }
     if v.class == Class::Persisted {
         m.status = format!(
             "{shown} is already persisted ({})",
@@ -57,7 +61,7 @@ pub(super) fn toggle_mark(m: &mut Model) {
         is_dir: t.entries[k].kind == Kind::Dir,
         refused: None,
     };
-    let note = if v.class == Class::NixManaged {
+    let note = if d.class(i) == Class::NixManaged {
         " (note: NixOS recreates it; persisting it shadows that)"
     } else {
         ""
@@ -105,7 +109,7 @@ pub(super) fn mark_advised(m: &mut Model) {
         let v = a.verdict(k);
         if m.tree.shows(k)
             && a.on_root(k)
-            && v.class == Class::Stray
+            && d.class(k) == Class::Stray
             && !v.dismissed
             && v.advice == Some(Advice::Persist)
         {

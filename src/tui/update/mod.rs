@@ -339,10 +339,10 @@ fn plan_ready(m: &mut Model, plan: crate::Result<WritePlan>) {
 }
 
 /// The runtime wrote the whitelist (or failed to).
-fn write_done(m: &mut Model, r: crate::Result<()>) {
+fn write_done(m: &mut Model, r: crate::Result<super::msg::Listing>) {
     let plan = m.plan.take();
     match (r, plan) {
-        (Ok(()), Some(plan)) => {
+        (Ok(listing), Some(plan)) => {
             let n = plan.writes.len();
             settle(m, &plan);
             m.status = format!(
@@ -358,10 +358,30 @@ fn write_done(m: &mut Model, r: crate::Result<()>) {
             if !plan.refusals.is_empty() {
                 m.status.push_str(&format!("; {}", refusals(&plan)));
             }
+            let note = relist(m, listing);
+            m.status.push_str(&note);
             m.status.push_str("; m copies their data into storage");
         }
-        (Ok(()), None) => m.status = "wrote the whitelist".into(),
+        (Ok(_), None) => m.status = "wrote the whitelist".into(),
         (Err(e), _) => m.status = format!("nothing written: {e}"),
+    }
+}
+
+/// Counts what the written file lists as the next run will (persisted,
+/// listed), so the header and the filters agree with a fresh run on the
+/// same root and file; returns what the status line adds about it.
+fn relist(m: &mut Model, listing: super::msg::Listing) -> String {
+    match listing {
+        Ok(paths) => {
+            if let Some(d) = m.data.as_mut() {
+                d.relist(&paths);
+            }
+            m.refilter();
+            String::new()
+        }
+        Err(e) => format!(
+            "; the next run cannot read the file as a whitelist, so it still counts them stray: {e}"
+        ),
     }
 }
 
