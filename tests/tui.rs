@@ -1654,6 +1654,38 @@ fn after_w_the_header_counts_what_a_fresh_run_counts() {
     );
 }
 
+/// A person's module the reader cannot read back (a `let`): `w` still
+/// edits it, and the header counts nothing new, as a fresh run does not.
+#[test]
+fn after_w_into_a_file_darlings_cannot_read_back_the_counts_stay() {
+    let f = fixture();
+    let mut s = Session::with(f, 100, 30, false);
+    std::fs::write(
+        s.out.path().join("persist.nix"),
+        "{ lib, ... }:\nlet\n  keep = [ \"/var/log\" ];\nin\n{\n  environment.persistence.\"/persist\" = {\n    directories = keep ++ [ \"/srv\" ];\n  };\n}\n",
+    )
+    .expect("write");
+    s.run(vec![]);
+    let before = counts(&s.screen());
+    s.press(vec![key(' '), key('w'), key('y')]);
+    assert!(
+        s.whitelist().contains("directory = \"/var/lib/docker\""),
+        "{}",
+        s.whitelist()
+    );
+    assert!(
+        s.model
+            .status
+            .contains("still counted stray: darlings cannot read the file back ("),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(counts(&s.screen()), before);
+    let fresh = headless(&s.root, s.out.path(), "j").output().expect("run");
+    assert!(fresh.status.success());
+    assert_eq!(counts(&String::from_utf8_lossy(&fresh.stdout)), before);
+}
+
 /// Space moves to the next row after marking and after unmarking alike; a
 /// refused mark stays on its row, beside the reason.
 #[test]

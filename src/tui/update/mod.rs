@@ -358,9 +358,9 @@ fn write_done(m: &mut Model, r: crate::Result<super::msg::Listing>) {
             if !plan.refusals.is_empty() {
                 m.status.push_str(&format!("; {}", refusals(&plan)));
             }
+            m.status.push_str("; m copies their data into storage");
             let note = relist(m, listing);
             m.status.push_str(&note);
-            m.status.push_str("; m copies their data into storage");
         }
         (Ok(_), None) => m.status = "wrote the whitelist".into(),
         (Err(e), _) => m.status = format!("nothing written: {e}"),
@@ -379,8 +379,11 @@ fn relist(m: &mut Model, listing: super::msg::Listing) -> String {
             m.refilter();
             String::new()
         }
+        // The reader's message is long (it goes on to the JSON export):
+        // its first clause says what it could not read.
         Err(e) => format!(
-            "; the next run cannot read the file as a whitelist, so it still counts them stray: {e}"
+            "; still counted stray: darlings cannot read the file back ({})",
+            e.split(';').next().unwrap_or(&e)
         ),
     }
 }
