@@ -195,7 +195,16 @@ pub(super) fn dismiss(m: &mut Model) -> Option<Cmd> {
         m.status = format!("{shown}: a name with a line break cannot be written as an ignore rule");
         return None;
     };
-    let pairs = a.dismiss(i);
+    let mut pairs = a.dismiss(i);
+    // Pairs the whitelist written in this session lists are not stray
+    // any more, whatever the audit said at load: not dismissed either.
+    let (kept, listed): (Vec<u32>, Vec<u32>) = pairs
+        .iter()
+        .partition(|&&p| d.relisted(p as usize).is_none());
+    if !listed.is_empty() {
+        d.audit.undismiss(&listed);
+        pairs = kept;
+    }
     d.facts.set_dismissed(&pairs, true);
     if pairs.is_empty() {
         m.status = format!("{shown}: nothing stray to dismiss here");
@@ -286,6 +295,32 @@ mod tests {
         up(&mut m, Action::CycleFilter); // stray again
         up(&mut m, Action::Undo);
         assert_eq!(open(&m), open_before, "undo brings every stray entry back");
+    }
+
+    #[test]
+    fn a_dismissal_leaves_out_what_the_written_whitelist_lists() {
+        let dismissed = |relist: bool| {
+            let (_d, mut m) = model();
+            let d = m.data.as_mut().unwrap();
+            if relist {
+                d.relist(&[b"/var/lib/docker".to_vec()]);
+                m.refilter();
+            }
+            up(&mut m, Action::Top); // /var
+            up(&mut m, Action::Dismiss);
+            let d = m.data.as_ref().unwrap();
+            let pairs = m.dismissals.last().unwrap().pairs.clone();
+            for &p in &pairs {
+                assert_eq!(d.relisted(p as usize), None, "{}", m.status);
+            }
+            let docker = d.find(b"/var/lib/docker").unwrap();
+            (pairs.len(), d.audit.verdict(docker).dismissed)
+        };
+        let (all, docker_too) = dismissed(false);
+        assert!(docker_too);
+        let (left, docker_too) = dismissed(true);
+        assert!(!docker_too, "docker is listed now");
+        assert!(left < all, "{left} < {all}");
     }
 
     #[test]
