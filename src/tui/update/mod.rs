@@ -188,8 +188,11 @@ fn scroll_popup(m: &mut Model, msg: Action) {
     };
 }
 
+/// `q`: quits, asking first when marks that `w` could write are left
+/// (marks `w` refused cannot be written: nothing to lose by quitting).
 pub(super) fn quit(m: &mut Model) -> Option<Cmd> {
-    if m.marks.is_empty() || m.print_marked || m.mode == Mode::ConfirmQuit {
+    let writable = m.marks.iter().any(|(_, k)| k.refused.is_none());
+    if !writable || m.print_marked || m.mode == Mode::ConfirmQuit {
         return Some(Cmd::Quit);
     }
     m.mode = Mode::ConfirmQuit;
@@ -453,6 +456,22 @@ mod tests {
         assert_eq!(up(&mut m, Action::WritePreview), None);
         up(&mut m, Action::ToggleMark);
         assert_eq!(up(&mut m, Action::WritePreview), Some(Cmd::PrepareWrite));
+    }
+
+    #[test]
+    fn quitting_with_only_refused_marks_does_not_ask() {
+        let (_d, mut m) = model();
+        up(&mut m, Action::ToggleMark);
+        let path = m.marks.nth(0).unwrap().0.to_vec();
+        m.marks.refuse(
+            &path,
+            crate::whitelist::Refusal {
+                rule: "under /nix".into(),
+                why: String::new(),
+                instead: String::new(),
+            },
+        );
+        assert_eq!(up(&mut m, Action::Quit), Some(Cmd::Quit));
     }
 
     #[test]
