@@ -1564,7 +1564,8 @@ fn w_refuses_what_promote_refuses_and_writes_the_rest() {
     s.press(vec![key('w')]);
     let screen = s.screen();
     assert!(
-        screen.contains("Every marked path is refused: nothing to write"),
+        screen.contains("Every marked path is refused: nothing to write")
+            && screen.contains("persist.nix (nothing to write) "),
         "{screen}"
     );
     assert!(!screen.contains("y write"), "y is not offered:\n{screen}");

@@ -25,7 +25,9 @@ impl Widget for PlanProps<'_> {
         let title = format!(
             " write {} ({}) ",
             quote_path(&p.path),
-            if p.old.is_some() {
+            if p.writes.is_empty() && p.refused.is_none() {
+                "nothing to write"
+            } else if p.old.is_some() {
                 "merged into the existing file"
             } else {
                 "new file"
