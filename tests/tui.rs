@@ -147,6 +147,17 @@ impl Session {
         .expect("loop");
     }
 
+    /// Presses `inputs` in the session as it is (no new audit).
+    fn press(&mut self, inputs: Vec<Input>) {
+        run_loop(
+            &mut self.terminal,
+            &mut self.model,
+            inputs,
+            &Progress::default(),
+        )
+        .expect("loop");
+    }
+
     /// The screen as text, temp paths replaced.
     fn screen(&self) -> String {
         let s = self.terminal.backend().to_string();
@@ -388,17 +399,21 @@ fn journey_mark_write_quit() {
         s.model.status
     );
     check_with_nix(&s.out.path().join("persist.nix"));
-    // Writing the same path again changes nothing.
-    let mut again = vec![key('/')];
+    // Written, docker is persisted now, as the next run will see it: the
+    // stray view no longer shows it, and it cannot be marked again.
+    assert!(!s.screen().contains("docker/"), "{}", s.screen());
+    let mut again = vec![key('f'), key('/')];
     again.extend(typed("docker"));
-    again.extend([code(KeyCode::Enter), key(' '), key('w'), key('y')]);
-    s.run(again);
-    assert_eq!(s.model.mode, Mode::Browse);
+    again.extend([code(KeyCode::Enter), key(' ')]);
+    s.press(again);
     assert!(
-        s.model.status.contains("already lists"),
+        s.model
+            .status
+            .contains("/var/lib/docker is already persisted (listed in the whitelist w wrote)"),
         "{}",
         s.model.status
     );
+    assert!(s.model.marks.is_empty());
     assert_eq!(s.whitelist(), text);
 }
 
@@ -1275,7 +1290,22 @@ fn journey_write_then_migrate() {
             "migration_plan snapshot skipped: not root (the plan then says other users' open files were not checked)"
         );
     }
+    let footer = |s: &Session| s.screen().lines().last().unwrap_or("").to_string();
+    assert!(footer(&s).contains("y copy"), "{}", footer(&s));
     press(&mut s, vec![key('y')]);
+    let screen = s.screen();
+    assert!(screen.contains("done, with refusals"), "{screen}");
+    // Finished: nothing is left to copy, so y is not offered, and does nothing.
+    assert!(!footer(&s).contains("y copy"), "{}", footer(&s));
+    assert!(footer(&s).contains("n back"), "{}", footer(&s));
+    let done = common::tree_state(s.root.root());
+    press(&mut s, vec![key('y')]);
+    assert_eq!(common::tree_state(s.root.root()), done, "y changed nothing");
+    assert!(
+        s.model.status.starts_with("nothing left to copy"),
+        "{}",
+        s.model.status
+    );
     let screen = s.screen();
     assert!(screen.contains("done, with refusals"), "{screen}");
     assert!(
@@ -1328,6 +1358,7 @@ fn journey_write_then_migrate() {
         "a second plan copies nothing again:\n{screen}"
     );
     assert!(screen.contains("REFUSED    /etc/machine-id"), "{screen}");
+    assert!(!footer(&s).contains("y copy"), "{}", footer(&s));
     press(&mut s, vec![key('y')]);
     assert_eq!(
         s.model.migration.as_ref().map(|g| &g.stage),
@@ -1442,4 +1473,255 @@ fn leaving_with_written_paths_not_migrated_names_darlings_migrate() {
             .exists(),
         "{stdout}"
     );
+}
+
+/// The fixture with a link NixOS makes (`/etc/ssh/sshd_config` into the
+/// store through `/etc/static`), which no whitelist may list.
+fn fixture_with_store_link() -> Fixture {
+    let f = fixture();
+    f.file(
+        "nix/store/abc-etc/etc/ssh/sshd_config",
+        "PasswordAuthentication no\n",
+    )
+    .symlink("/etc/static/ssh/sshd_config", "etc/ssh/sshd_config");
+    f
+}
+
+/// `w` applies the refusals of `darlings promote` (the same gate): a refused
+/// mark is left out of the file with promote's reason on screen and stays
+/// marked; the accepted one is written; the status line counts both.
+#[test]
+fn w_refuses_what_promote_refuses_and_writes_the_rest() {
+    let f = fixture_with_store_link();
+    // What promote says about the link, for comparison.
+    let promote = common::darlings()
+        .arg("promote")
+        .arg("--root")
+        .arg(f.root())
+        .arg("--whitelist")
+        .arg(f.path("unused.nix"))
+        .arg("/etc/ssh/sshd_config")
+        .output()
+        .expect("run");
+    assert_eq!(promote.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&promote.stderr);
+    assert!(said.contains("(rule: link into the Nix store)"), "{said}");
+    let mut s = Session::with(f, 110, 40, false);
+    // The first screen selects /var/lib/docker: mark it; then, among all
+    // paths, the store link.
+    let mut keys = vec![key(' '), key('f'), key('/')];
+    keys.extend(typed("sshd_config"));
+    keys.extend([code(KeyCode::Enter), key(' '), key('w')]);
+    s.run(keys);
+    assert_eq!(s.model.marks.len(), 2, "marking does not refuse it");
+    assert_eq!(s.model.mode, Mode::ConfirmWrite);
+    let screen = s.screen();
+    assert!(
+        screen.contains("Not written (1 of 2 marked, refused as darlings promote refuses them"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✗ /etc/ssh/sshd_config (link into the Nix store)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("/etc/ssh/sshd_config leads to /nix/store/abc-etc/etc/ssh/sshd_config"),
+        "promote's reason, as promote words it:\n{screen}"
+    );
+    assert!(
+        said.contains("/etc/ssh/sshd_config leads to /nix/store/abc-etc/etc/ssh/sshd_config"),
+        "{said}"
+    );
+    assert!(screen.contains("y write"), "{screen}");
+    s.press(vec![key('y')]);
+    let text = s.whitelist();
+    assert!(text.contains("directory = \"/var/lib/docker\""), "{text}");
+    assert!(!text.contains("sshd_config"), "{text}");
+    let status = &s.model.status;
+    assert!(
+        status.contains("wrote 1 path")
+            && status.contains(
+                "1 refused, still marked: /etc/ssh/sshd_config (link into the Nix store)"
+            ),
+        "{status}"
+    );
+    let left: Vec<&[u8]> = s.model.marks.iter().map(|(p, _)| p).collect();
+    assert_eq!(left, [&b"/etc/ssh/sshd_config"[..]], "it stays marked");
+    // The marked pane flags it; on its row, the detail pane gives the reason.
+    let screen = s.screen();
+    assert!(screen.contains("✗ /etc/ssh/sshd_config"), "{screen}");
+    let mut keys = vec![key('/')];
+    keys.extend(typed("sshd_config"));
+    keys.push(code(KeyCode::Enter));
+    s.press(keys);
+    let screen = s.screen();
+    assert!(
+        screen.contains("✗ marked, but w refused it: link into the")
+            && screen.contains("links followed inside ROOT): NixOS recreates"),
+        "{screen}"
+    );
+    // Only refused marks left: the preview says so, y writes nothing.
+    s.press(vec![key('w')]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("Every marked path is refused: nothing to write")
+            && screen.contains("persist.nix (nothing to write) "),
+        "{screen}"
+    );
+    assert!(!screen.contains("y write"), "y is not offered:\n{screen}");
+    s.press(vec![key('y')]);
+    assert!(
+        s.model.status.starts_with("nothing written: 1 refused"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(s.whitelist(), text, "the file is left as it was");
+}
+
+/// Every rule of promote's gate applies to `w`: /etc itself, and a
+/// directory holding storage (a storage root given with --storage).
+#[test]
+fn w_refuses_etc_itself_and_a_directory_holding_storage() {
+    let f = fixture();
+    f.dir("mnt/persist");
+    let mut s = Session::with(f, 110, 40, false);
+    s.model.settings.storage = vec!["/mnt/persist".into()];
+    let mut keys = vec![key('f'), key('g')];
+    for path in ["etc", "mnt"] {
+        keys.push(key('/'));
+        keys.extend(typed(path));
+        keys.extend([code(KeyCode::Enter), key(' ')]);
+    }
+    keys.push(key('w'));
+    s.run(keys);
+    let screen = s.screen();
+    assert!(screen.contains("✗ /etc (/etc itself)"), "{screen}");
+    assert!(
+        screen.contains("✗ /mnt (holds storage root /mnt/persist)"),
+        "{screen}"
+    );
+    s.press(vec![key('y')]);
+    assert!(
+        !s.out.path().join("persist.nix").exists(),
+        "nothing written"
+    );
+    assert_eq!(s.model.marks.len(), 2);
+}
+
+/// The header line with the counts (its second line), without the quotes
+/// of a test screen and trailing blanks.
+fn counts(screen: &str) -> String {
+    let line = screen.lines().nth(1).unwrap_or("");
+    line.trim_matches('"').trim_end().to_string()
+}
+
+/// After `w`, the header counts the written paths as persisted (listed),
+/// as a fresh run on the same root and file does.
+#[test]
+fn after_w_the_header_counts_what_a_fresh_run_counts() {
+    let f = fixture();
+    let mut s = Session::with(f, 100, 30, false);
+    s.run(vec![]);
+    let before = counts(&s.screen());
+    // docker (the first selection) and, in the stray view, the host key.
+    let mut keys = vec![key(' '), key('/')];
+    keys.extend(typed("ssh_host"));
+    keys.extend([code(KeyCode::Enter), key(' '), key('w'), key('y')]);
+    s.press(keys);
+    assert!(
+        s.model.status.contains("wrote 2 paths"),
+        "{}",
+        s.model.status
+    );
+    let after = counts(&s.screen());
+    assert_ne!(after, before, "the counts moved");
+    let fresh = headless(&s.root, s.out.path(), "j").output().expect("run");
+    assert!(
+        fresh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    let fresh = counts(&String::from_utf8_lossy(&fresh.stdout));
+    assert_eq!(after, fresh, "before the write: {before}");
+    // docker's 7 entries and the key left stray for persisted; /etc/ssh,
+    // which holds the key, is recreated to hold it (Nix-managed).
+    assert!(
+        before.contains("stray 20 (20 open)  persisted 0  nix 13"),
+        "{before}"
+    );
+    assert!(
+        after.contains("stray 11 (11 open)  persisted 8  nix 14"),
+        "{after}"
+    );
+}
+
+/// A person's module the reader cannot read back (a `let`): `w` still
+/// edits it, and the header counts nothing new, as a fresh run does not.
+#[test]
+fn after_w_into_a_file_darlings_cannot_read_back_the_counts_stay() {
+    let f = fixture();
+    let mut s = Session::with(f, 100, 30, false);
+    std::fs::write(
+        s.out.path().join("persist.nix"),
+        "{ lib, ... }:\nlet\n  keep = [ \"/var/log\" ];\nin\n{\n  environment.persistence.\"/persist\" = {\n    directories = keep ++ [ \"/srv\" ];\n  };\n}\n",
+    )
+    .expect("write");
+    s.run(vec![]);
+    let before = counts(&s.screen());
+    s.press(vec![key(' '), key('w'), key('y')]);
+    assert!(
+        s.whitelist().contains("directory = \"/var/lib/docker\""),
+        "{}",
+        s.whitelist()
+    );
+    assert!(
+        s.model
+            .status
+            .contains("still counted stray: darlings cannot read the file back ("),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(counts(&s.screen()), before);
+    let fresh = headless(&s.root, s.out.path(), "j").output().expect("run");
+    assert!(fresh.status.success());
+    assert_eq!(counts(&String::from_utf8_lossy(&fresh.stdout)), before);
+}
+
+/// Space moves to the next row after marking and after unmarking alike; a
+/// refused mark stays on its row, beside the reason.
+#[test]
+fn space_moves_down_after_marking_and_after_unmarking() {
+    let mut s = Session::new(100, 30);
+    // /var is the first row, /var/lib the second.
+    s.run(vec![key('g'), key(' ')]);
+    assert_eq!(s.model.marks.len(), 1);
+    assert_eq!(s.model.tree.selected(), 1, "marking moves down");
+    s.press(vec![key(' ')]);
+    assert!(
+        s.model
+            .status
+            .starts_with("not marked: /var is already marked"),
+        "{}",
+        s.model.status
+    );
+    assert_eq!(s.model.tree.selected(), 1, "a refusal stays");
+    s.press(vec![key('k'), key(' ')]);
+    assert!(s.model.marks.is_empty(), "{}", s.model.status);
+    assert_eq!(s.model.status, "unmarked /var");
+    assert_eq!(s.model.tree.selected(), 1, "unmarking moves down");
+    // So a run of rows (docker, nixos, log) is marked, then unmarked, by
+    // the same presses from the same row.
+    s.press(vec![key('j'), key(' '), key(' '), key(' ')]);
+    assert_eq!(s.model.marks.len(), 3, "{}", s.model.status);
+    assert_eq!(s.model.tree.selected(), 5);
+    s.press(vec![
+        key('k'),
+        key('k'),
+        key('k'),
+        key(' '),
+        key(' '),
+        key(' '),
+    ]);
+    assert!(s.model.marks.is_empty(), "{}", s.model.status);
+    assert_eq!(s.model.tree.selected(), 5);
 }

@@ -94,6 +94,91 @@ impl Data {
         }
     }
 
+    /// Pair `i`'s class: the audit's, or the one the whitelist written in
+    /// this session gives it ([`Data::relist`]).
+    pub fn class(&self, i: usize) -> Class {
+        Facts::class(self.facts.flags[i])
+    }
+
+    /// Pair `i`'s class when the whitelist written in this session changed
+    /// it (persisted: listed there; Nix-managed: a directory holding such
+    /// a path), else `None`.
+    pub fn relisted(&self, i: usize) -> Option<Class> {
+        (self.facts.flags[i] & RELISTED != 0).then(|| self.class(i))
+    }
+
+    /// Takes in the in-root paths a whitelist written in this session lists
+    /// (read back from the file as the next run reads it), so classes and
+    /// totals are what the next run shows: as the classifier does for a
+    /// listed path nothing backs yet (rules `listed` and `inside-listed` in
+    /// `docs/explain.md`), every pair at or below one becomes persisted, and
+    /// a stray directory on the root above one becomes Nix-managed (rule
+    /// `holds-kept-paths`: it is recreated to hold it). Pairs already persisted keep their
+    /// verdict; paths not in the tree are skipped. Returns how many pairs
+    /// changed class.
+    pub fn relist(&mut self, listed: &[Vec<u8>]) -> usize {
+        let mut changed = 0;
+        for path in listed {
+            let Some(top) = self.find(path) else { continue };
+            for i in top..self.audit.merge().end(top) {
+                let f = &mut self.facts.flags[i];
+                if Facts::class(*f) != Class::Persisted {
+                    *f = (*f & !(3 | DISMISSED)) | Class::Persisted as u8 | RELISTED;
+                    changed += 1;
+                }
+            }
+            if self.facts.flags[top] & ON_ROOT == 0 {
+                continue; // a removed path holds nothing on the root
+            }
+            let mut up = self.audit.merge().parent(top);
+            while let Some(p) = up {
+                let f = &mut self.facts.flags[p];
+                let (t, k) = self.audit.entry(p);
+                if Facts::class(*f) == Class::Stray
+                    && *f & ON_ROOT != 0
+                    && t.entries[k].kind == Kind::Dir
+                {
+                    *f = (*f & !(3 | DISMISSED)) | Class::NixManaged as u8 | RELISTED;
+                    changed += 1;
+                }
+                up = self.audit.merge().parent(p);
+            }
+        }
+        if changed > 0 {
+            self.recount();
+        }
+        changed
+    }
+
+    /// The pair of the in-root path `path` (absolute), if the tree has it.
+    pub fn find(&self, path: &[u8]) -> Option<usize> {
+        let mut at: Option<usize> = None;
+        for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+            at = Some(
+                self.audit
+                    .merge()
+                    .children(at)
+                    .find(|&c| Nodes::name(self, c) == name)?,
+            );
+        }
+        at
+    }
+
+    /// Running totals again from the facts (after [`Data::relist`]).
+    fn recount(&mut self) {
+        let mut run = Running::default();
+        self.prefix.clear();
+        self.prefix.push(run);
+        for (&f, &own) in self.facts.flags.iter().zip(&self.facts.bytes) {
+            if f & ON_ROOT != 0 {
+                run.entries += 1;
+                run.bytes += own;
+                run.classes[Facts::class(f) as usize] += 1;
+            }
+            self.prefix.push(run);
+        }
+    }
+
     /// The totals of pair `i`'s subtree.
     pub fn totals(&self, i: usize) -> Totals {
         Data::between(self.prefix[i], self.prefix[self.audit.merge().end(i)])
@@ -139,7 +224,8 @@ impl Nodes for Data {
 /// bytes a pair instead of the trees' entries and the verdicts.
 #[derive(Debug, Default)]
 pub struct Facts {
-    /// Class (bits 0–1), dismissed (bit 2), change (bits 3–4), on the root (bit 5).
+    /// Class (bits 0–1), dismissed (bit 2), change (bits 3–4), on the root
+    /// (bit 5), class changed by a written whitelist (bit 6).
     flags: Vec<u8>,
     /// Own bytes of the pair's entry (a regular file's size, else 0).
     bytes: Vec<u64>,
@@ -147,6 +233,8 @@ pub struct Facts {
 
 const DISMISSED: u8 = 1 << 2;
 const ON_ROOT: u8 = 1 << 5;
+/// The class comes from the whitelist written in this session, not the audit.
+const RELISTED: u8 = 1 << 6;
 
 impl Facts {
     fn class(flags: u8) -> Class {
@@ -264,5 +352,71 @@ mod tests {
             }
         }
         assert_eq!(pairs.len(), 3, "docker, big, small");
+    }
+
+    /// The classifier run again with the paths listed, as the next run
+    /// does: every pair's class must be what [`Data::relist`] says.
+    #[test]
+    fn relisting_gives_the_classes_the_classifier_gives_a_listed_path() {
+        use crate::audit::{AuditOptions, Baseline, HashMode};
+        use crate::scan::{Progress, ScanOptions};
+        let (dir, _m) = model();
+        let listed: Vec<Vec<u8>> = vec![
+            b"/var/lib/docker".to_vec(),
+            b"/home/alice/.bash_history".to_vec(),
+            b"/not/there".to_vec(),
+        ];
+        let fresh = crate::audit::run(
+            &AuditOptions {
+                scan: ScanOptions {
+                    root: dir.path().join("root"),
+                    threads: 1,
+                    exclude: Vec::new(),
+                    hash_all: false,
+                },
+                baseline: Baseline::Empty,
+                hash: HashMode::Auto,
+                storage: Vec::new(),
+                listed: listed
+                    .iter()
+                    .map(|p| crate::evidence::Listed {
+                        path: p.clone(),
+                        storage: b"/persist".to_vec(),
+                        is_file: !p.ends_with(b"docker"),
+                        by_symlink: false,
+                        origin: "persist.nix".into(),
+                        what: None,
+                    })
+                    .collect(),
+                ignore: None,
+            },
+            &Progress::default(),
+        )
+        .unwrap();
+        let (_d2, mut m) = model();
+        let d = m.data.as_mut().unwrap();
+        let before = d.all().classes;
+        let changed = d.relist(&listed);
+        assert!(changed >= 4, "docker, big, small, .bash_history: {changed}");
+        assert_eq!(fresh.len(), d.audit.len());
+        for i in 0..d.audit.len() {
+            assert_eq!(d.audit.path(i), fresh.path(i));
+            assert_eq!(
+                d.class(i),
+                fresh.verdict(i).class,
+                "{}",
+                String::from_utf8_lossy(&fresh.path(i))
+            );
+        }
+        let after = d.all().classes;
+        assert_eq!(
+            after[Class::Persisted as usize],
+            before[Class::Persisted as usize] + 4
+        );
+        assert_eq!(after.iter().sum::<u64>(), before.iter().sum::<u64>());
+        let docker = d.find(b"/var/lib/docker").unwrap();
+        assert_eq!(d.relisted(docker), Some(Class::Persisted));
+        assert_eq!(d.totals(docker).classes[Class::Persisted as usize], 3);
+        assert_eq!(d.relist(&listed), 0, "a second time changes nothing");
     }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use ratatui::backend::Backend;
 
 use super::model::{Model, WritePlan};
-use super::msg::{Cmd, Msg};
+use super::msg::{Cmd, Listing, Msg};
 use super::{Input, Runtime, migrate, term};
 use crate::{Error, Result};
 
@@ -20,10 +20,9 @@ impl<B: Backend> Runtime<'_, B> {
         match cmd {
             Cmd::Quit => None,
             Cmd::PrepareWrite => Some(Msg::PlanReady(prepare_write(m))),
-            Cmd::Write(text) => Some(Msg::Written(crate::whitelist::write(
-                &m.settings.whitelist,
-                &text,
-            ))),
+            Cmd::Write(text) => Some(Msg::Written(
+                crate::whitelist::write(&m.settings.whitelist, &text).map(|()| read_back(m)),
+            )),
             Cmd::AppendIgnore(rule) => Some(Msg::IgnoreSaved(append_ignore(m, &rule))),
             Cmd::RestoreIgnore(prev) => {
                 let path = m.settings.ignore.clone()?;
@@ -131,6 +130,27 @@ fn program(vars: &[&str], default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// The paths the whitelist file lists now, read as `darlings tui` reads
+/// it on start (`commands/tui.rs` adds it to the configs): the same reader
+/// with the root's homes, so `users.NAME` entries land in their homes.
+fn read_back(m: &Model) -> Listing {
+    let file = &m.settings.whitelist;
+    let opts = m
+        .data
+        .as_ref()
+        .map(|d| crate::persistence::LoadOptions::for_users(&d.users))
+        .unwrap_or_default();
+    let whitelist = crate::persistence::load_with(file, &opts).map_err(|e| e.to_string())?;
+    let config = [crate::check::ConfigFile {
+        file: file.clone(),
+        whitelist,
+    }];
+    Ok(crate::check::listed(&config)
+        .into_iter()
+        .map(|l| l.path)
+        .collect())
+}
+
 /// Puts the ignore file back as it was (`None`: there was none).
 fn restore_ignore(path: &std::path::Path, prev: Option<Vec<u8>>) -> Result<()> {
     match prev {
@@ -150,36 +170,62 @@ fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// Renders the whitelist with the marks and diffs it against the file.
+/// Marks no whitelist may list are left out, each with the refusal
+/// `darlings promote` gives: the same [`crate::whitelist::Gate`], on ROOT,
+/// the file's storage roots and `--storage` (and the audit's storage).
 fn prepare_write(m: &Model) -> Result<WritePlan> {
-    let new_storage = m
-        .data
-        .as_ref()
-        .and_then(|d| d.audit.storage().first().cloned())
+    let Some(d) = m.data.as_ref() else {
+        return Err(Error::Internal("no audit to write from".into()));
+    };
+    let new_storage = d
+        .audit
+        .storage()
+        .first()
+        .cloned()
         .unwrap_or_else(|| std::path::PathBuf::from("/persist"));
-    let homes = m
-        .data
-        .as_ref()
-        .map(|d| d.users.people())
-        .unwrap_or_default();
+    let homes = d.users.people();
+    let mut storage = m.settings.storage.clone();
+    storage.extend(d.audit.storage().iter().cloned());
+    let gate =
+        crate::whitelist::Gate::new(&d.audit.cur().root, &m.settings.whitelist, &storage, &homes)?;
+    let mut writes = Vec::new();
+    let mut refusals = Vec::new();
+    for (path, _) in m.marks.iter() {
+        match gate.refusal(path) {
+            Some(why) => refusals.push((path.to_vec(), why)),
+            None => writes.push(path.to_vec()),
+        }
+    }
     let req = crate::whitelist::Request {
         flavor: m.settings.flavor,
         storage: m.settings.storage.clone(),
         new_storage,
     };
-    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &m.promotions(), &homes) {
+    let unchanged = |writes, refusals, refused| -> Result<WritePlan> {
+        let old =
+            read_optional(&m.settings.whitelist)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok(WritePlan {
+            path: m.settings.whitelist.clone(),
+            new: old.clone().unwrap_or_default(),
+            old,
+            diff: Vec::new(),
+            notes: Vec::new(),
+            refused,
+            writes,
+            refusals,
+        })
+    };
+    if writes.is_empty() {
+        // Every mark refused: nothing to render; the preview says why.
+        return unchanged(writes, refusals, None);
+    }
+    let keep: std::collections::HashSet<&[u8]> = writes.iter().map(Vec::as_slice).collect();
+    let promotions = m.promotions(|p| keep.contains(p));
+    let plan = match crate::whitelist::plan(&m.settings.whitelist, &req, &promotions, &homes) {
         Ok(plan) => plan,
         // No safe place: the preview shows why and what to paste.
         Err(Error::NoSafeEdit { problem, paste, .. }) => {
-            let old = read_optional(&m.settings.whitelist)?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            return Ok(WritePlan {
-                path: m.settings.whitelist.clone(),
-                new: old.clone().unwrap_or_default(),
-                old,
-                diff: Vec::new(),
-                notes: Vec::new(),
-                refused: Some(format!("{problem}\n{paste}")),
-            });
+            return unchanged(writes, refusals, Some(format!("{problem}\n{paste}")));
         }
         Err(e) => return Err(e),
     };
@@ -196,6 +242,8 @@ fn prepare_write(m: &Model) -> Result<WritePlan> {
         diff,
         notes: plan.notes,
         refused: None,
+        writes,
+        refusals,
     })
 }
 

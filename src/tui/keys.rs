@@ -201,7 +201,7 @@ pub const KEYS: &[Binding] = &[
         label: "Space",
         modes: B,
         action: Action::ToggleMark,
-        help: "mark or unmark the path for promotion (a directory brings everything below)",
+        help: "mark or unmark for promotion and move down (a directory brings everything below)",
         footer: "mark",
     },
     Binding {
@@ -479,10 +479,11 @@ pub fn bindings(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     KEYS.iter().filter(move |b| b.modes.contains(&mode))
 }
 
-/// The footer: `key word` pairs of the bindings that apply in `mode`.
-pub fn footer(mode: Mode) -> Vec<(&'static str, &'static str)> {
+/// The footer: `key word` pairs of the bindings that apply in `mode` and
+/// do something now (`offered`: a `y` with nothing to copy is not offered).
+pub fn footer(mode: Mode, offered: impl Fn(Action) -> bool) -> Vec<(&'static str, &'static str)> {
     bindings(mode)
-        .filter(|b| !b.footer.is_empty())
+        .filter(|b| !b.footer.is_empty() && offered(b.action))
         .map(|b| {
             let first = b.label.split('/').next().filter(|k| !k.is_empty());
             (first.unwrap_or(b.label), b.footer)

@@ -16,6 +16,9 @@ pub struct Mark {
     pub bytes: u64,
     /// Whether the path is a directory (persisted as a directory, not a file).
     pub is_dir: bool,
+    /// Why the last `w` did not write it (the rule `darlings promote`
+    /// applies too, [`crate::whitelist::Gate`]); it stays marked.
+    pub refused: Option<crate::whitelist::Refusal>,
 }
 
 /// Why a path could not be marked.
@@ -42,6 +45,11 @@ impl Marks {
     /// Returns true if and only if nothing is marked.
     pub fn is_empty(&self) -> bool {
         self.by_path.is_empty()
+    }
+
+    /// The mark of `path` itself, if it is marked.
+    pub fn get(&self, path: &[u8]) -> Option<&Mark> {
+        self.by_path.get(path)
     }
 
     /// Returns true if and only if `path` itself is marked.
@@ -101,6 +109,19 @@ impl Marks {
         self.by_path.clear();
     }
 
+    /// Records why `w` refused the marked `path` (it stays marked).
+    pub fn refuse(&mut self, path: &[u8], why: crate::whitelist::Refusal) {
+        if let Some(m) = self.by_path.get_mut(path) {
+            m.refused = Some(why);
+        }
+    }
+
+    /// The marks `w` refused, in path order.
+    pub fn refused(&self) -> impl Iterator<Item = (&[u8], &crate::whitelist::Refusal)> {
+        self.iter()
+            .filter_map(|(p, m)| m.refused.as_ref().map(|r| (p, r)))
+    }
+
     /// The marked paths in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Mark)> {
         self.by_path.iter().map(|(k, v)| (k.as_slice(), v))
@@ -129,6 +150,7 @@ mod tests {
             entries: 2,
             bytes: 10,
             is_dir: true,
+            refused: None,
         }
     }
 

@@ -115,6 +115,22 @@ pub struct WritePlan {
     /// Why nothing can be written, with the lines to add by hand (a file
     /// without a safe place for the marked paths).
     pub refused: Option<String>,
+    /// The marked paths the plan writes, in path order.
+    pub writes: Vec<Vec<u8>>,
+    /// The marked paths no whitelist may list, each with the refusal
+    /// `darlings promote` gives ([`crate::whitelist::Gate`]): left out of
+    /// the write, they stay marked.
+    pub refusals: Vec<(Vec<u8>, crate::whitelist::Refusal)>,
+}
+
+impl WritePlan {
+    /// Returns true if and only if `y` would write the file: a safe place
+    /// for the paths, at least one path not refused, and a change.
+    pub fn writes_file(&self) -> bool {
+        self.refused.is_none()
+            && !self.writes.is_empty()
+            && self.old.as_deref() != Some(self.new.as_str())
+    }
 }
 
 /// Progress of the background scan, as last seen by the runtime.
@@ -289,13 +305,15 @@ impl Model {
         d.index.find(d, &self.tree, &self.search, from, forward)
     }
 
-    /// Promotions for the marked paths, with owner and mode from the root.
-    pub fn promotions(&self) -> Vec<Promotion> {
+    /// Promotions for the marked paths `keep` accepts, with owner and mode
+    /// from the root.
+    pub fn promotions(&self, keep: impl Fn(&[u8]) -> bool) -> Vec<Promotion> {
         let Some(d) = self.data.as_ref() else {
             return Vec::new();
         };
         self.marks
             .iter()
+            .filter(|(path, _)| keep(path))
             .map(|(path, m)| {
                 let (t, k) = d.audit.entry(m.pair as usize);
                 let e = &t.entries[k];

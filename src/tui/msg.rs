@@ -34,8 +34,9 @@ pub enum Msg {
     PreviewLoaded(u32, Preview),
     /// The whitelist was rendered with the marks, or could not be.
     PlanReady(Result<WritePlan>),
-    /// The whitelist was written, or not.
-    Written(Result<()>),
+    /// The whitelist was written, or not; once written, what the next run
+    /// reads in it ([`Listing`]).
+    Written(Result<Listing>),
     /// The dismissal's rule was appended to the ignore file; its content
     /// before (`None`: there was no file).
     IgnoreSaved(Result<Option<Vec<u8>>>),
@@ -49,6 +50,11 @@ pub enum Msg {
     /// gauge, the results (`tui::migrate`).
     Migration(u32, super::migrate::Report),
 }
+
+/// The paths a whitelist file lists, read back as the next run reads it
+/// (in-root, normalised), or why the next run cannot read it (it then
+/// counts none of them).
+pub type Listing = std::result::Result<Vec<Vec<u8>>, String>;
 
 /// What is under the mouse, as the last frame drew it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

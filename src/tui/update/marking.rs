@@ -10,6 +10,10 @@ use super::super::model::{Dismissal, Focus, Model};
 use super::super::tree::Move;
 use crate::tui::msg::Cmd;
 
+/// Space: marks the selected path, or unmarks it, and moves to the next
+/// row either way (as file managers do), so a run of rows is marked, or
+/// unmarked, by holding the key. A refused mark stays on its row, beside
+/// the status line that says why.
 pub(super) fn toggle_mark(m: &mut Model) {
     if m.focus == Focus::Marked {
         let Some(path) = m.marks.nth(m.marked_sel).map(|(p, _)| p.to_vec()) else {
@@ -30,6 +34,7 @@ pub(super) fn toggle_mark(m: &mut Model) {
     let shown = escape_bytes(&path);
     if m.marks.unmark(&path) {
         m.status = format!("unmarked {shown}");
+        m.tree.move_cursor(Move::Down, 1);
         return;
     }
     if a.merge().pairs()[i].cur == NONE {
@@ -37,6 +42,10 @@ pub(super) fn toggle_mark(m: &mut Model) {
         return;
     }
     let v = a.verdict(i);
+    if d.relisted(i) == Some(Class::Persisted) {
+        m.status = format!("{shown} is already persisted (listed in the whitelist w wrote)");
+        return;
+    }
     if v.class == Class::Persisted {
         m.status = format!(
             "{shown} is already persisted ({})",
@@ -50,8 +59,9 @@ pub(super) fn toggle_mark(m: &mut Model) {
         entries: d.totals(i).entries,
         bytes: d.totals(i).bytes,
         is_dir: t.entries[k].kind == Kind::Dir,
+        refused: None,
     };
-    let note = if v.class == Class::NixManaged {
+    let note = if d.class(i) == Class::NixManaged {
         " (note: NixOS recreates it; persisting it shadows that)"
     } else {
         ""
@@ -99,7 +109,7 @@ pub(super) fn mark_advised(m: &mut Model) {
         let v = a.verdict(k);
         if m.tree.shows(k)
             && a.on_root(k)
-            && v.class == Class::Stray
+            && d.class(k) == Class::Stray
             && !v.dismissed
             && v.advice == Some(Advice::Persist)
         {
@@ -112,6 +122,7 @@ pub(super) fn mark_advised(m: &mut Model) {
                     entries: totals.entries,
                     bytes: totals.bytes,
                     is_dir: t.entries[e].kind == Kind::Dir,
+                    refused: None,
                 },
             ));
             k = a.merge().end(k);
@@ -184,7 +195,16 @@ pub(super) fn dismiss(m: &mut Model) -> Option<Cmd> {
         m.status = format!("{shown}: a name with a line break cannot be written as an ignore rule");
         return None;
     };
-    let pairs = a.dismiss(i);
+    let mut pairs = a.dismiss(i);
+    // Pairs the whitelist written in this session lists are not stray
+    // any more, whatever the audit said at load: not dismissed either.
+    let (kept, listed): (Vec<u32>, Vec<u32>) = pairs
+        .iter()
+        .partition(|&&p| d.relisted(p as usize).is_none());
+    if !listed.is_empty() {
+        d.audit.undismiss(&listed);
+        pairs = kept;
+    }
     d.facts.set_dismissed(&pairs, true);
     if pairs.is_empty() {
         m.status = format!("{shown}: nothing stray to dismiss here");
@@ -275,6 +295,32 @@ mod tests {
         up(&mut m, Action::CycleFilter); // stray again
         up(&mut m, Action::Undo);
         assert_eq!(open(&m), open_before, "undo brings every stray entry back");
+    }
+
+    #[test]
+    fn a_dismissal_leaves_out_what_the_written_whitelist_lists() {
+        let dismissed = |relist: bool| {
+            let (_d, mut m) = model();
+            let d = m.data.as_mut().unwrap();
+            if relist {
+                d.relist(&[b"/var/lib/docker".to_vec()]);
+                m.refilter();
+            }
+            up(&mut m, Action::Top); // /var
+            up(&mut m, Action::Dismiss);
+            let d = m.data.as_ref().unwrap();
+            let pairs = m.dismissals.last().unwrap().pairs.clone();
+            for &p in &pairs {
+                assert_eq!(d.relisted(p as usize), None, "{}", m.status);
+            }
+            let docker = d.find(b"/var/lib/docker").unwrap();
+            (pairs.len(), d.audit.verdict(docker).dismissed)
+        };
+        let (all, docker_too) = dismissed(false);
+        assert!(docker_too);
+        let (left, docker_too) = dismissed(true);
+        assert!(!docker_too, "docker is listed now");
+        assert!(left < all, "{left} < {all}");
     }
 
     #[test]

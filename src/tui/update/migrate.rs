@@ -78,7 +78,13 @@ pub fn act(m: &mut Model, a: Action) -> Option<Cmd> {
                     m.status = "nothing to copy: n or Esc goes back".into();
                     None
                 }
-                _ => None,
+                // The plan was carried out (or never made): nothing is
+                // left to copy; a new plan starts with m, from Browse.
+                Stage::Done | Stage::Failed(_) => {
+                    m.status = "nothing left to copy: Esc goes back, m plans again".into();
+                    None
+                }
+                Stage::Planning | Stage::Copying => None,
             }
         }
         _ if stage == Some(Stage::Copying) => {

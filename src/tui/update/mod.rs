@@ -142,10 +142,17 @@ fn act(m: &mut Model, msg: Action) -> Option<Cmd> {
                         "nothing written: the file has no safe place for the marked paths".into();
                     return None;
                 }
+                if plan.writes.is_empty() {
+                    settle(m, &plan);
+                    m.status = format!("nothing written: {}", refusals(&plan));
+                    return None;
+                }
                 if plan.old.as_deref() == Some(plan.new.as_str()) {
+                    settle(m, &plan);
                     m.status = "the whitelist already lists these paths; nothing written".into();
-                    m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
-                    m.marks.clear();
+                    if !plan.refusals.is_empty() {
+                        m.status.push_str(&format!("; {}", refusals(&plan)));
+                    }
                     return None;
                 }
                 m.plan = Some(plan.clone());
@@ -181,8 +188,11 @@ fn scroll_popup(m: &mut Model, msg: Action) {
     };
 }
 
+/// `q`: quits, asking first when marks that `w` could write are left
+/// (marks `w` refused cannot be written: nothing to lose by quitting).
 pub(super) fn quit(m: &mut Model) -> Option<Cmd> {
-    if m.marks.is_empty() || m.print_marked || m.mode == Mode::ConfirmQuit {
+    let writable = m.marks.iter().any(|(_, k)| k.refused.is_none());
+    if !writable || m.print_marked || m.mode == Mode::ConfirmQuit {
         return Some(Cmd::Quit);
     }
     m.mode = Mode::ConfirmQuit;
@@ -332,28 +342,91 @@ fn plan_ready(m: &mut Model, plan: crate::Result<WritePlan>) {
 }
 
 /// The runtime wrote the whitelist (or failed to).
-fn write_done(m: &mut Model, r: crate::Result<()>) {
+fn write_done(m: &mut Model, r: crate::Result<super::msg::Listing>) {
     let plan = m.plan.take();
-    match r {
-        Ok(()) => {
-            let n = m.marks.len();
-            m.promoted.extend(m.marks.iter().map(|(_, k)| k.pair));
-            m.marks.clear();
-            m.focus = Focus::Tree;
-            let (path, had_old) = plan.map(|p| (p.path, p.old.is_some())).unwrap_or_default();
+    match (r, plan) {
+        (Ok(listing), Some(plan)) => {
+            let n = plan.writes.len();
+            settle(m, &plan);
             m.status = format!(
-                "wrote {n} {} to {}{}; m copies their data into storage",
+                "wrote {n} {} to {}{}",
                 if n == 1 { "path" } else { "paths" },
-                crate::text::quote_path(&path),
-                if had_old {
+                crate::text::quote_path(&plan.path),
+                if plan.old.is_some() {
                     " (the old one is in .bak)"
                 } else {
                     ""
                 }
             );
+            if !plan.refusals.is_empty() {
+                m.status.push_str(&format!("; {}", refusals(&plan)));
+            }
+            m.status.push_str("; m copies their data into storage");
+            let note = relist(m, listing);
+            m.status.push_str(&note);
         }
-        Err(e) => m.status = format!("nothing written: {e}"),
+        (Ok(_), None) => m.status = "wrote the whitelist".into(),
+        (Err(e), _) => m.status = format!("nothing written: {e}"),
     }
+}
+
+/// Counts what the written file lists as the next run will (persisted,
+/// listed), so the header and the filters agree with a fresh run on the
+/// same root and file; returns what the status line adds about it.
+fn relist(m: &mut Model, listing: super::msg::Listing) -> String {
+    match listing {
+        Ok(paths) => {
+            if let Some(d) = m.data.as_mut() {
+                d.relist(&paths);
+            }
+            m.refilter();
+            String::new()
+        }
+        // The reader's message is long (it goes on to the JSON export):
+        // its first clause says what it could not read.
+        Err(e) => format!(
+            "; still counted stray: darlings cannot read the file back ({})",
+            e.split(';').next().unwrap_or(&e)
+        ),
+    }
+}
+
+/// After a write (or a plan that found the file already listing them):
+/// the written marks become promoted, the refused ones stay marked with
+/// their refusal, shown in the marked pane and the detail pane.
+fn settle(m: &mut Model, plan: &WritePlan) {
+    for p in &plan.writes {
+        if let Some(k) = m.marks.get(p) {
+            m.promoted.insert(k.pair);
+        }
+        m.marks.unmark(p);
+    }
+    for (p, why) in &plan.refusals {
+        m.marks.refuse(p, why.clone());
+    }
+    if m.marks.is_empty() {
+        m.focus = Focus::Tree;
+    }
+    m.marked_sel = m.marked_sel.min(m.marks.len().saturating_sub(1));
+}
+
+/// The status line's account of the refused marks: how many, and the
+/// first one with its rule (the marked and detail panes give the rest).
+fn refusals(plan: &WritePlan) -> String {
+    let Some((first, why)) = plan.refusals.first() else {
+        return String::new();
+    };
+    let n = plan.refusals.len();
+    let more = if n > 1 {
+        format!(" and {} more", n - 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "{n} refused, still marked: {} ({}){more}",
+        crate::text::escape_bytes(first),
+        why.rule
+    )
 }
 
 /// The runtime appended the rule; `previous` is the file's content before.
@@ -383,6 +456,22 @@ mod tests {
         assert_eq!(up(&mut m, Action::WritePreview), None);
         up(&mut m, Action::ToggleMark);
         assert_eq!(up(&mut m, Action::WritePreview), Some(Cmd::PrepareWrite));
+    }
+
+    #[test]
+    fn quitting_with_only_refused_marks_does_not_ask() {
+        let (_d, mut m) = model();
+        up(&mut m, Action::ToggleMark);
+        let path = m.marks.nth(0).unwrap().0.to_vec();
+        m.marks.refuse(
+            &path,
+            crate::whitelist::Refusal {
+                rule: "under /nix".into(),
+                why: String::new(),
+                instead: String::new(),
+            },
+        );
+        assert_eq!(up(&mut m, Action::Quit), Some(Cmd::Quit));
     }
 
     #[test]

@@ -93,21 +93,32 @@ impl DetailProps<'_> {
             ),
         ));
         lines.push(kv("mtime", crate::text::rfc3339(e.mtime_ns)));
-        let class_style = match v.class {
+        // The whitelist written in this session may have changed the class
+        // (as the next run will see it): that class, and why.
+        let relisted = d.relisted(i);
+        let class = relisted.unwrap_or(v.class);
+        let class_style = match class {
             Class::Stray => Style::new().fg(Color::Red),
             Class::Persisted => Style::new().fg(Color::Green),
             Class::NixManaged => Style::new().fg(Color::LightBlue),
         };
         let mut cl = vec![
             Span::styled(format!("{:<8} ", "class"), DIM),
-            Span::styled(v.class.as_str(), class_style.add_modifier(Modifier::BOLD)),
+            Span::styled(class.as_str(), class_style.add_modifier(Modifier::BOLD)),
         ];
-        if v.dismissed {
+        let reason = match relisted {
+            Some(Class::Persisted) => {
+                "listed in the whitelist written in this session (not backed by storage yet)"
+            }
+            Some(_) => "holds persisted or Nix-managed paths, so it is recreated to hold them",
+            None => a.text(v.reason).unwrap_or(""),
+        };
+        if v.dismissed && relisted.is_none() {
             cl.push(Span::styled(" (dismissed)", DIM));
         }
-        cl.push(Span::raw(format!(": {}", a.text(v.reason).unwrap_or(""))));
+        cl.push(Span::raw(format!(": {reason}")));
         lines.push(Line::from(cl));
-        if v.class == Class::Stray {
+        if class == Class::Stray {
             let adv = match v.advice {
                 Some(ad) => {
                     let reason = a.text(v.advice_reason).unwrap_or("");
@@ -166,7 +177,16 @@ impl DetailProps<'_> {
             };
             lines.push(kv("link", chain.join(" → ")));
         }
-        if let Some(c) = self.marks.covering(&path) {
+        if let Some(why) = self.marks.get(&path).and_then(|mk| mk.refused.as_ref()) {
+            // What `darlings promote` would say, in full: w left it out.
+            let red = Style::new().fg(Color::Red);
+            lines.push(Line::styled(
+                format!("✗ marked, but w refused it: {}", why.rule),
+                red.add_modifier(Modifier::BOLD),
+            ));
+            lines.push(Line::styled(why.why.clone(), red));
+            lines.push(Line::raw(format!("instead, {}", why.instead)));
+        } else if let Some(c) = self.marks.covering(&path) {
             lines.push(Line::styled(
                 format!("● marked for promotion (by {})", escape_bytes(c)),
                 Style::new().fg(Color::Magenta),

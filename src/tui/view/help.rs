@@ -44,6 +44,10 @@ impl Widget for HelpProps {
             DIM,
         ));
         lines.push(Line::styled(
+            "✗ marked, but w refused it as darlings promote does (the detail pane says why)",
+            DIM,
+        ));
+        lines.push(Line::styled(
             "lib/docker/: one row for a directory that holds only another one",
             DIM,
         ));

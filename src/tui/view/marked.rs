@@ -69,12 +69,23 @@ impl StatefulWidget for MarkedProps<'_> {
             .take(h)
             .map(|(r, (path, mk))| {
                 let right = format!(" {:>10}", human_bytes(mk.bytes));
+                // A mark `w` refused says so on its row (the detail pane
+                // gives the whole refusal).
+                let (glyph, right) = match &mk.refused {
+                    Some(_) => ("✗", " refused".to_string()),
+                    None => ("●", right),
+                };
                 let left = fit(
-                    &format!("● {}", escape_bytes(path)),
-                    w.saturating_sub(right.len()),
+                    &format!("{glyph} {}", escape_bytes(path)),
+                    w.saturating_sub(str_width(&right)),
                 );
-                let pad = w.saturating_sub(str_width(&left) + right.len());
+                let pad = w.saturating_sub(str_width(&left) + str_width(&right));
                 let line = Line::raw(format!("{left}{}{right}", " ".repeat(pad)));
+                let line = if mk.refused.is_some() {
+                    line.style(Style::new().fg(Color::Red))
+                } else {
+                    line
+                };
                 if r == self.selected && self.focused {
                     line.style(Style::new().bg(Color::Rgb(40, 60, 90)))
                 } else {

@@ -93,6 +93,21 @@ pub const DIM: Style = Style::new().fg(Color::DarkGray);
 /// Titles and emphasis.
 pub const BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
 
+/// Whether `y` does something in the current mode: in the write preview,
+/// unless the file has no safe place for the marks or every mark is
+/// refused; in the migration, when the plan on screen
+/// copies something (not while planning or copying, nor after).
+fn offers_yes(m: &Model) -> bool {
+    match m.mode {
+        Mode::ConfirmWrite => m
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.refused.is_none() && !p.writes.is_empty()),
+        Mode::Migrate => m.migration.as_ref().is_some_and(|g| g.to_copy() > 0),
+        _ => true,
+    }
+}
+
 /// Draws the whole screen.
 pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
     let area = f.area();
@@ -146,7 +161,13 @@ pub fn view(m: &Model, vs: &mut ViewState, f: &mut Frame) {
         },
         status,
     );
-    f.render_widget(status::FooterProps { mode: m.mode }, footer);
+    f.render_widget(
+        status::FooterProps {
+            mode: m.mode,
+            yes: offers_yes(m),
+        },
+        footer,
+    );
     match m.mode {
         Mode::Help => f.render_widget(
             help::HelpProps {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{BOLD, fit};
-use crate::tui::keys::{self, Mode};
+use crate::tui::keys::{self, Action, Mode};
 
 /// What the status line shows.
 pub struct StatusProps<'a> {
@@ -32,12 +32,15 @@ impl Widget for StatusProps<'_> {
 pub struct FooterProps {
     /// The mode whose keys are listed.
     pub mode: Mode,
+    /// Whether `y` does something now: a write with something to write, a
+    /// plan with something to copy. When it does not, it is left out.
+    pub yes: bool,
 }
 
 impl Widget for FooterProps {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let mut spans = Vec::new();
-        for (label, word) in keys::footer(self.mode) {
+        for (label, word) in keys::footer(self.mode, |a| self.yes || a != Action::Yes) {
             spans.push(Span::styled(label, BOLD.fg(Color::Cyan)));
             spans.push(Span::raw(format!(" {word}  ")));
         }

@@ -10,7 +10,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, StatefulWidget, Widget, Wrap};
 
 use super::{BOLD, DIM, count, fit, pane, str_width};
-use crate::audit::Audit;
 use crate::classify::{Advice, Class};
 use crate::diff::Change;
 use crate::scan::Kind;
@@ -143,7 +142,12 @@ impl TreeProps<'_> {
         let (t, k) = a.entry(i);
         let e = &t.entries[k];
         let path = a.path(i);
-        let mark = if self.marks.contains(&path) {
+        let mark = if self.marks.get(&path).is_some_and(|mk| mk.refused.is_some()) {
+            Span::styled(
+                "✗ ",
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )
+        } else if self.marks.contains(&path) {
             Span::styled(
                 "● ",
                 Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
@@ -167,15 +171,14 @@ impl TreeProps<'_> {
             name.push('@');
         }
         let own = tree.shows(i);
-        let v = a.verdict(i);
-        let (tag, tag_style) = tag(a, i, own);
+        let (tag, tag_style) = tag(d, i, own);
         let name_style = if !own {
             DIM
         } else if a.change(i).0 == Change::Removed {
             Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::CROSSED_OUT)
-        } else if v.class == Class::Stray && e.kind == Kind::Dir {
+        } else if d.class(i) == Class::Stray && e.kind == Kind::Dir {
             BOLD
         } else {
             Style::new()
@@ -254,12 +257,14 @@ impl TreeProps<'_> {
 }
 
 /// The short tag at the end of a row: advice for stray paths, else the class.
-fn tag(a: &Audit, i: usize, own: bool) -> (String, Style) {
+fn tag(d: &Data, i: usize, own: bool) -> (String, Style) {
+    let a = &d.audit;
     let v = a.verdict(i);
     if a.change(i).0 == Change::Removed {
         return ("removed".into(), DIM);
     }
-    let (text, style) = match v.class {
+    // The class the whitelist written in this session gives, if it did.
+    let (text, style) = match d.class(i) {
         Class::Persisted => ("persisted", Style::new().fg(Color::Green)),
         Class::NixManaged => ("nix", Style::new().fg(Color::LightBlue)),
         Class::Stray if v.dismissed => ("dismissed", DIM),
