@@ -3,8 +3,10 @@
 # when the metadata has to come from the disk (issue 14, item 4).
 #
 # Usage: bench/cold-threads.sh [medium|large|usr|DIR] [ROUNDS] [THREADS...]
-#   default: medium, 3 rounds, threads 8 16 32 64
+#   default: medium, 3 rounds, threads default 8 16 32 64
 #   e.g.     bench/cold-threads.sh usr 5 8 32
+#   `default` runs darlings without --threads (4 per core, and the reserve it wakes when the
+#   walk waits on the disk; src/scan/walk.rs, `Reserve`); the walker has no such run.
 #
 # Every run is preceded by `sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1` (root only; it
 # empties the page cache of the WHOLE machine, so others' builds notice). One round runs
@@ -26,7 +28,7 @@ FD=${FD:-$(command -v fdfind || command -v fd || true)}
 
 target=${1:-medium}; shift || true
 rounds=${1:-3}; shift || true
-threads=("$@"); ((${#threads[@]})) || threads=(8 16 32 64)
+threads=("$@"); ((${#threads[@]})) || threads=(default 8 16 32 64)
 case $target in
     small|medium|large) root=$WORK/corpus/$target ;;
     usr) root=/usr ;;
@@ -41,10 +43,16 @@ mkdir -p "$RES" "$WORK/out"
 out=$WORK/out/cold-threads.scan
 cmds=() names=()
 for n in "${threads[@]}"; do
-    names+=("darlings-t$n"); cmds+=("$DARLINGS scan --hash none --threads $n $root -o $out")
+    if [[ $n == default ]]; then
+        names+=(darlings-default); cmds+=("$DARLINGS scan --hash none $root -o $out")
+    else
+        names+=("darlings-t$n"); cmds+=("$DARLINGS scan --hash none --threads $n $root -o $out")
+    fi
 done
 if [[ -x $WALKBENCH ]]; then
-    for n in "${threads[@]}"; do names+=("walker-t$n"); cmds+=("$WALKBENCH raw $root $n"); done
+    for n in "${threads[@]}"; do
+        [[ $n == default ]] || { names+=("walker-t$n"); cmds+=("$WALKBENCH raw $root $n"); }
+    done
 fi
 [[ -n $FD ]] && { names+=(fd); cmds+=("$FD -HI --one-file-system . $root"); }
 

@@ -2,7 +2,7 @@
 # bench/slow-disk.sh -- cold walks of a disk with a real read latency (issue 14, item 4).
 #
 # Usage: bench/slow-disk.sh [medium|large|usr|DIR] [LATENCY_US] [ROUNDS] [THREADS...]
-#   default: medium, 200 us (a SATA SSD's random 4 KiB read), 3 rounds, threads 8 16 32 64
+#   default: medium, 200 us (a SATA SSD's random 4 KiB read), 3 rounds, threads default 8 16 32 64
 #
 # Why: this VM's disk is a file on the host, whose page cache keeps what the guest read, so a
 # "cold" walk here reads at ~55 us and is CPU-bound in the guest's kernel (bench/README.md,
@@ -48,7 +48,7 @@ mkdir -p "$fuse" "$mnt"
 # Room for the tree's bytes and inodes, plus a quarter.
 entries=$(find "$tree" -xdev | wc -l)
 bytes=$(du -sxb "$tree" | cut -f1)
-truncate -s $(((bytes + entries * 4096) * 5 / 4 + (64 << 20))) "$img"
+truncate -s $((((bytes + entries * 4096) * 5 / 4 >> 20) + 64))M "$img"
 echo "slow-disk.sh: ext4 image of $tree ($entries entries) ..." >&2
 mkfs.ext4 -q -F -N $((entries + entries / 4 + 1000)) -d "$tree" "$img"
 

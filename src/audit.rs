@@ -196,7 +196,11 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         evidence: &evidence,
         beyond: &beyond,
         knowledge: crate::knowledge::Knowledge::builtin(),
-        threads: opts.scan.threads,
+        // CPU-bound: no more threads than cores.
+        threads: opts
+            .scan
+            .threads
+            .min(std::thread::available_parallelism().map_or(1, |n| n.get())),
     });
     drop(t);
     errors.extend(cur.errors.iter().cloned());

@@ -110,7 +110,7 @@ pub enum Command {
         /// is read from ROOT too), else a name (`*.tmp`); may repeat.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
-        /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
+        /// Worker threads (default: 4 per core, and up to 16 per core, 32-64 in all, once the walk waits on the disk).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
         /// Print JSON (schema darlings-check/1) instead of text.
@@ -151,7 +151,7 @@ pub enum Command {
         /// is read from ROOT too), else a name (`*.tmp`); may repeat.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
-        /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
+        /// Worker threads (default: 4 per core, and up to 16 per core, 32-64 in all, once the walk waits on the disk).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
@@ -252,7 +252,7 @@ pub struct ScanArgs {
     /// is read from ROOT too), else a name (`*.tmp`); may repeat.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Worker threads (default: 4 per core, since a cold disk walk waits on I/O).
+    /// Worker threads (default: 4 per core, and up to 16 per core, 32-64 in all, once the walk waits on the disk).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

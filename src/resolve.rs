@@ -476,6 +476,7 @@ mod tests {
             &ScanOptions {
                 root: d.path().to_path_buf(),
                 threads: 1,
+                reserve_threads: 0,
                 exclude: vec![],
                 hash_all: false,
             },

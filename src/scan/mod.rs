@@ -60,6 +60,7 @@ pub mod tree;
 
 mod assemble;
 mod readdir;
+mod reserve;
 mod walk;
 
 use std::path::PathBuf;
@@ -94,6 +95,10 @@ pub struct ScanOptions {
     pub root: PathBuf,
     /// Worker threads for the walk and hashing.
     pub threads: usize,
+    /// More walk threads, held back at the start and woken only if the walk
+    /// turns out to wait on the disk rather than the CPU (0: none; `--threads`
+    /// given: none, the count is the user's). See `src/scan/reserve.rs`.
+    pub reserve_threads: usize,
     /// Paths to skip (matched against the in-root path, and against the name
     /// for patterns without a `/`).
     pub exclude: Vec<String>,

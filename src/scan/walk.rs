@@ -10,7 +10,9 @@
 //! part belongs, it notes the child's task id instead ([`Segment::subs`]);
 //! [`super::assemble`] follows those notes to read the stream in tree order.
 //! Nothing per entry is allocated except symlink targets of very large
-//! directories' children.
+//! directories' children. The pool holds `threads` walkers plus a reserve
+//! that sleeps unless the walk turns out to wait on the disk
+//! ([`super::reserve`]).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
@@ -28,6 +30,7 @@ use super::assemble::{Order, Sink};
 use super::hash;
 use super::readdir::{DT_DIR, NAMES, Name, fills_buffer, open_dir, read_names};
 use super::record::{Base, Counts, END, Record};
+use super::reserve::Reserve;
 use super::tree::{ErrorKind, Kind, MountPoint, ScanError};
 use super::{Progress, ScanOptions, errno_reason, io_reason};
 use crate::mountinfo::Mount;
@@ -83,11 +86,19 @@ pub(super) fn walk(
         progress,
         short_is_end: fills_buffer(&root_fd),
     };
+    let all = opts.threads.max(1) + opts.reserve_threads;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
+        .num_threads(all)
         .thread_name(|i| format!("darlings-scan-{i}"))
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| Error::Internal(format!("cannot start {all} threads: {e}")))?;
+    // The reserve waits, each thread in a job of its own, until the walk
+    // proves to wait on the disk (see `Reserve`).
+    let reserve = Arc::new(Reserve::default());
+    for _ in 0..opts.reserve_threads {
+        let r = reserve.clone();
+        pool.spawn(move || r.wait());
+    }
     let dev = (root_stat.stx_dev_major, root_stat.stx_dev_minor);
     let root_dev = rustix::fs::makedev(dev.0, dev.1);
     let root = Dir {
@@ -100,13 +111,20 @@ pub(super) fn walk(
     };
     {
         let _t = crate::timing::phase("walk");
-        pool.scope(|s| {
-            let mut seg = Segment::default();
-            let mut counts = Counts::default();
-            let tasks = walker.list(&root, &mut seg, &mut counts);
-            seg.bytes.push(END);
-            walker.store(0, seg, counts);
-            walker.spawn_all(s, tasks);
+        std::thread::scope(|ts| {
+            if opts.reserve_threads > 0 {
+                ts.spawn(|| reserve.watch());
+            }
+            pool.scope(|s| {
+                let mut seg = Segment::default();
+                let mut counts = Counts::default();
+                let tasks = walker.list(&root, &mut seg, &mut counts);
+                seg.bytes.push(END);
+                walker.store(0, seg, counts);
+                walker.spawn_all(s, tasks);
+            });
+            // Walk done: the watcher stops, the reserve's jobs return.
+            reserve.release(true);
         });
     }
     let Walker { order, errors, .. } = walker;

@@ -14,6 +14,7 @@ fn sample() -> (tempfile::TempDir, Tree) {
     let opts = ScanOptions {
         root: r.to_path_buf(),
         threads: 2,
+        reserve_threads: 0,
         exclude: vec![],
         hash_all: true,
     };
@@ -36,6 +37,7 @@ fn a_scan_saved_from_its_stream_or_its_tree_is_the_same_bytes() {
     let opts = ScanOptions {
         root: t.root.clone(),
         threads: 3,
+        reserve_threads: 0,
         exclude: vec![],
         hash_all: true,
     };
@@ -222,6 +224,7 @@ fn a_cancelled_scan_is_error_cancelled_and_leaves_no_file() {
     let opts = ScanOptions {
         root: dir.path().to_path_buf(),
         threads: 2,
+        reserve_threads: 0,
         exclude: vec![],
         hash_all: false,
     };

@@ -371,6 +371,7 @@ mod tests {
                 scan: ScanOptions {
                     root: dir.path().join("root"),
                     threads: 1,
+                    reserve_threads: 0,
                     exclude: Vec::new(),
                     hash_all: false,
                 },

@@ -361,6 +361,7 @@ pub(crate) mod tests {
                 scan: ScanOptions {
                     root: root.clone(),
                     threads: 1,
+                    reserve_threads: 0,
                     exclude: Vec::new(),
                     hash_all: false,
                 },

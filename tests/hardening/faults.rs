@@ -248,6 +248,7 @@ fn a_directory_swapped_for_a_symlink_before_hashing_never_leads_outside() {
     let opts = ScanOptions {
         root: f.root().to_path_buf(),
         threads: 2,
+        reserve_threads: 0,
         exclude: vec![],
         hash_all: false,
     };

@@ -12,6 +12,7 @@ fn scanned(root: &std::path::Path) -> Tree {
         &ScanOptions {
             root: root.to_path_buf(),
             threads: 1,
+            reserve_threads: 0,
             exclude: vec![],
             hash_all: false,
         },

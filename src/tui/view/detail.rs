@@ -276,6 +276,7 @@ mod tests {
             &ScanOptions {
                 root: r.to_path_buf(),
                 threads: 1,
+                reserve_threads: 0,
                 exclude: Vec::new(),
                 hash_all: false,
             },
