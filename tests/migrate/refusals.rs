@@ -350,3 +350,120 @@ fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
         b"mine"
     );
 }
+
+/// The modules create each listed *file* in storage too, empty, at the
+/// first activation: that one holds nothing, so the verified copy takes its
+/// place as for an empty directory. A storage file with bytes, or empty but
+/// with a user xattr, is still a conflict and keeps what it holds. When the
+/// empty storage file is already bind-mounted over the root's path, the
+/// root's file is hidden under the mount: migrate reports it mounted and
+/// changes nothing (`darlings check` reports the hidden data).
+#[test]
+fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    need_loop!("ext4");
+    let fs = LoopFs::new("512M", "ext4", None);
+    let root = fs.dir.clone();
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist/etc")).expect("mkdir");
+    std::fs::write(root.join("etc/machine-id"), b"0123456789abcdef\n").expect("write");
+    std::fs::set_permissions(
+        root.join("etc/machine-id"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .expect("chmod");
+    for name in ["kept", "tagged"] {
+        std::fs::write(root.join("etc").join(name), b"root's").expect("write");
+    }
+    // What activation leaves: an empty file, 0644, its own mtime.
+    std::fs::write(root.join("persist/etc/machine-id"), b"").expect("write");
+    std::fs::write(root.join("persist/etc/kept"), b"mine").expect("write");
+    std::fs::write(root.join("persist/etc/tagged"), b"").expect("write");
+    rustix::fs::setxattr(
+        root.join("persist/etc/tagged"),
+        "user.note",
+        b"data",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("setxattr");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &[],
+        &["/etc/machine-id", "/etc/kept", "/etc/tagged"],
+    );
+    let plan = stdout(&migrate(&root, &wl, &[]));
+    assert!(plan.contains("copy       /etc/machine-id"), "{plan}");
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("copied     /etc/machine-id"), "{text}");
+    assert!(text.contains("REFUSED    /etc/kept"), "{text}");
+    assert!(text.contains("REFUSED    /etc/tagged"), "{text}");
+    let copy = root.join("persist/etc/machine-id");
+    assert_eq!(std::fs::read(&copy).expect("read"), b"0123456789abcdef\n");
+    let (a, b) = (
+        std::fs::metadata(root.join("etc/machine-id")).expect("stat"),
+        std::fs::metadata(&copy).expect("stat"),
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(b.mode() & 0o7777, 0o444, "ROOT's mode, not the module's");
+    assert_eq!((a.mtime(), a.mtime_nsec()), (b.mtime(), b.mtime_nsec()));
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/kept")).expect("read"),
+        b"mine"
+    );
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/tagged")).expect("read"),
+        b""
+    );
+    let mut v = [0u8; 16];
+    let n = rustix::fs::getxattr(root.join("persist/etc/tagged"), "user.note", &mut v)
+        .expect("the xattr is still there");
+    assert_eq!(&v[..n], b"data");
+    let staging: Vec<_> = std::fs::read_dir(root.join("persist"))
+        .expect("read")
+        .flatten()
+        .filter(|e| e.file_name().as_bytes().starts_with(b".darlings-staging"))
+        .collect();
+    assert!(staging.is_empty(), "no staging left behind");
+    // A second run: the copy is in storage now.
+    let wl = whitelist(wl_dir.path(), "/persist", &[], &["/etc/machine-id"]);
+    let again = stdout(&migrate(&root, &wl, &["--yes"]));
+    assert!(again.contains("in storage /etc/machine-id"), "{again}");
+
+    // Bind-mounted: the root's file is under storage's empty one.
+    if !crate::common::is_root() || crate::which("unshare").is_none() {
+        eprintln!("SKIPPED (bind-mounted part): needs root and unshare");
+        return;
+    }
+    std::fs::write(root.join("etc/hostid"), b"cafe").expect("write");
+    std::fs::write(root.join("persist/etc/hostid"), b"").expect("write");
+    let wl = whitelist(wl_dir.path(), "/persist", &[], &["/etc/hostid"]);
+    let script = format!(
+        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
+        root.join("persist/etc/hostid").display(),
+        root.join("etc/hostid").display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(&root)
+        .arg("--persistence")
+        .arg(&wl)
+        .arg("--yes")
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("mounted    /etc/hostid"), "{text}");
+    assert_eq!(
+        std::fs::read(root.join("etc/hostid")).expect("read"),
+        b"cafe"
+    );
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/hostid")).expect("read"),
+        b""
+    );
+}
