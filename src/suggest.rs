@@ -26,8 +26,14 @@ pub struct Totals {
     pub entries: u64,
     /// Bytes of regular files counted.
     pub bytes: u64,
-    /// (entries, bytes) per class, in `Class::ALL` order.
+    /// (entries, bytes) per class, in `Class::ALL` order: every entry
+    /// counted, a removed one under the class of its baseline entry (as the
+    /// report lists it).
     pub classes: [(u64, u64); 3],
+    /// (entries, bytes) per class of the counted entries that are on ROOT:
+    /// what the next wipe deals with (a removed path is no longer there to
+    /// keep or lose; `changes` counts it).
+    pub on_root: [(u64, u64); 3],
     /// Entries per change, in `Change::ALL` order.
     pub changes: [u64; 4],
     /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
@@ -65,6 +71,10 @@ impl Totals {
             let ci = Class::ALL.iter().position(|c| *c == v.class).unwrap_or(2);
             t.classes[ci].0 += 1;
             t.classes[ci].1 += bytes;
+            if change != Change::Removed {
+                t.on_root[ci].0 += 1;
+                t.on_root[ci].1 += bytes;
+            }
             let chi = Change::ALL.iter().position(|c| *c == change).unwrap_or(0);
             t.changes[chi] += 1;
             if v.class == Class::Stray && change != Change::Removed && change != Change::Unchanged {

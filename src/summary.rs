@@ -116,8 +116,8 @@ pub fn write(
             w,
             "  {} {:>10} entries {:>11}",
             paint(colors[k], &format!("{:<34}", labels[k])),
-            t.classes[k].0,
-            human_bytes(t.classes[k].1)
+            t.on_root[k].0,
+            human_bytes(t.on_root[k].1)
         )?;
     }
     if t.dismissed > 0 {

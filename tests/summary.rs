@@ -1,12 +1,13 @@
 //! `darlings summary`: the commands it suggests run as printed (same ROOT,
-//! same options, shell-quoted) and mean what it says.
+//! same options, shell-quoted) and mean what it says; its class totals
+//! count what is on ROOT (removed paths only under changes).
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 
 use std::path::Path;
 
-use common::darlings;
+use common::{Fixture, darlings};
 
 /// The text of `darlings summary ROOT ARGS...` and its exit code.
 fn summary(root: &Path, args: &[&std::ffi::OsStr]) -> (String, Option<i32>) {
@@ -139,5 +140,50 @@ fn suggested_commands_run_as_printed_with_the_users_arguments() {
     assert_eq!(
         tui.replacen("darlings tui", "darlings report", 1) + " -o report.json",
         report
+    );
+}
+
+/// Against a baseline, a removed path (only in the baseline) is not on
+/// ROOT: the class totals leave it out and the changes count it.
+#[test]
+fn class_totals_count_what_is_on_root_not_removed_paths() {
+    let base = Fixture::new();
+    base.file("etc/old-a", "gone").file("etc/old-b", "gone too");
+    let cur = Fixture::new();
+    cur.file("etc/new", "here");
+    let against: Vec<&std::ffi::OsStr> = vec!["--against".as_ref(), base.root().as_os_str()];
+    let (text, _) = summary(cur.root(), &against);
+    let stray_line = text
+        .lines()
+        .find(|l| l.contains("stray        (lost at the wipe)"))
+        .unwrap();
+    let n: u64 = stray_line
+        .split_whitespace()
+        .rev()
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{stray_line}"));
+    // On ROOT: /etc (stray: nothing kept below) and /etc/new.
+    let r = common::report(cur.root(), &["--against", base.root().to_str().unwrap()]);
+    let on_root = r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["class"] == "stray" && e["change"] != "removed")
+        .count() as u64;
+    assert_eq!(n, on_root, "{text}");
+    assert!(text.contains("2 removed"), "{text}");
+    // The report keeps its contract: its classes agree with its entries.
+    let listed = r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["class"] == "stray")
+        .count();
+    assert_eq!(r["summary"]["classes"]["stray"]["entries"], listed);
+    assert!(
+        listed as u64 > n,
+        "the removed ones are listed in the report"
     );
 }
