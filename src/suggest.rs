@@ -36,8 +36,13 @@ pub struct Totals {
     pub on_root: [(u64, u64); 3],
     /// Entries per change, in `Change::ALL` order.
     pub changes: [u64; 4],
-    /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
+    /// Stray, not dismissed, not advised ephemeral, added or modified: what
+    /// the summary asks the user to review.
     pub unresolved_stray: u64,
+    /// The same, unchanged against the baseline: not counted above (see
+    /// `unchanged_stray`), but stray all the same, so `--fail-on-stray`
+    /// counts them with `unresolved_stray`.
+    pub unchanged_unresolved: u64,
     /// Stray and dismissed.
     pub dismissed: u64,
     /// (entries, bytes) that are stray, not dismissed, and the same as in the
@@ -60,6 +65,9 @@ impl Totals {
                 if audit.is_open_stray(i) {
                     t.unchanged_stray.0 += 1;
                     t.unchanged_stray.1 += bytes;
+                    if audit.verdict(i).advice != Some(crate::classify::Advice::Ephemeral) {
+                        t.unchanged_unresolved += 1;
+                    }
                 }
                 if !include_unchanged {
                     continue;

@@ -300,6 +300,14 @@ pub fn write(
             again.command("tui", ""),
             again.command("report", "-o report.json")
         )?;
+    } else if t.unchanged_unresolved > 0 {
+        writeln!(
+            w,
+            "Nothing unresolved that differs from the baseline would be lost at the next wipe, but {} unchanged stray {} not advised ephemeral {} not counted (see above): --fail-on-stray fails on them until they are persisted or dismissed.",
+            t.unchanged_unresolved,
+            crate::text::plural(t.unchanged_unresolved, "entry", "entries"),
+            crate::text::plural(t.unchanged_unresolved, "is", "are"),
+        )?;
     } else if t.unchanged_stray.0 > 0 {
         writeln!(
             w,

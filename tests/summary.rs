@@ -1,6 +1,7 @@
 //! `darlings summary`: the commands it suggests run as printed (same ROOT,
 //! same options, shell-quoted) and mean what it says; its class totals
-//! count what is on ROOT (removed paths only under changes).
+//! count what is on ROOT (removed paths only under changes); and
+//! `--fail-on-stray` counts stray paths unchanged against the baseline.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -186,4 +187,47 @@ fn class_totals_count_what_is_on_root_not_removed_paths() {
         listed as u64 > n,
         "the removed ones are listed in the report"
     );
+}
+
+/// `--fail-on-stray` is about stray paths: one unchanged against an older
+/// scan or root is lost at the wipe all the same, so it fails, and the text
+/// says why; dismissed, it passes.
+#[test]
+fn fail_on_stray_counts_unchanged_stray_paths() {
+    let cur = Fixture::new();
+    cur.file("root/notes", "mine").file("srv/data", "x");
+    let base = Fixture::new();
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", cur.root().display()))
+        .arg(base.root())
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let b = base.root().as_os_str();
+    let (text, code) = summary(
+        cur.root(),
+        &["--fail-on-stray".as_ref(), "--against".as_ref(), b],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("--fail-on-stray fails on them"), "{text}");
+    // Without the flag: exit 0, the same text.
+    let (_, code) = summary(cur.root(), &["--against".as_ref(), b]);
+    assert_eq!(code, Some(0));
+    // Dismissed: nothing unresolved is left.
+    let rules = tempfile::tempdir().unwrap();
+    let ignore = rules.path().join("ignore");
+    std::fs::write(&ignore, "/*\n").unwrap();
+    let (text, code) = summary(
+        cur.root(),
+        &[
+            "--fail-on-stray".as_ref(),
+            "--against".as_ref(),
+            b,
+            "--ignore".as_ref(),
+            ignore.as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("fails on them"), "{text}");
 }

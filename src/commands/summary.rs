@@ -10,7 +10,7 @@ use crate::cli::{HashArg, ScanArgs};
 use crate::{Result, settings, summary};
 
 /// Audits ROOT and prints the summary; exit 1 with `fail_on_stray` when
-/// unresolved stray paths exist.
+/// unresolved stray paths exist (unchanged ones included).
 pub fn run(
     root: Option<&Path>,
     scan: &ScanArgs,
@@ -32,7 +32,11 @@ pub fn run(
     )
     .and_then(|()| out.flush());
     ignore_broken_pipe(r)?;
-    let unresolved = crate::suggest::Totals::of(&audit, false).unresolved_stray;
+    // Unchanged stray paths count too: the flag is about stray paths (lost
+    // at the wipe), and whether the baseline brings them back is not
+    // something darlings can tell; dismissing them is the user's call.
+    let t = crate::suggest::Totals::of(&audit, false);
+    let unresolved = t.unresolved_stray + t.unchanged_unresolved;
     Ok(if fail_on_stray && unresolved > 0 {
         Outcome::CheckFailed
     } else {
