@@ -136,6 +136,19 @@ fn suggested_commands_run_as_printed_with_the_users_arguments() {
     assert!(entry("/keep/scratch.tmp").is_none(), "excluded");
     assert_eq!(entry("/keep/secret").unwrap()["class"], "stray");
 
+    // The finding's fix, as the summary prints it, copies the data by hand.
+    let by_hand = command_after(&text, "or by hand: ");
+    let out = run_as_printed(&by_hand, cwd.path());
+    assert!(
+        out.status.success(),
+        "{by_hand}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(root.join("store/var/lib/app/db")).unwrap(),
+        b"data on ROOT only"
+    );
+
     // The TUI is offered with the same arguments.
     let tui = command_after(&text, "review and promote them with ");
     assert_eq!(
