@@ -395,6 +395,10 @@ fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
     );
     let plan = stdout(&migrate(&root, &wl, &[]));
     assert!(plan.contains("copy       /etc/machine-id"), "{plan}");
+    assert!(
+        plan.contains("machine-id (in place of storage's empty file, which holds nothing)"),
+        "{plan}"
+    );
     let out = migrate(&root, &wl, &["--yes"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
