@@ -471,3 +471,45 @@ fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
         b""
     );
 }
+
+/// The plan's "To copy:" line runs as printed: ROOT and the whitelist
+/// file have names a shell splits or reads specially, and are quoted.
+#[test]
+fn the_command_to_copy_runs_as_printed() {
+    let top = tempfile::tempdir().expect("temp");
+    let root = top.path().join("old root's copy");
+    std::fs::create_dir_all(root.join("var/lib/app")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist")).expect("mkdir");
+    std::fs::write(root.join("var/lib/app/db"), b"rows").expect("write");
+    let wl_dir = top.path().join("my config");
+    std::fs::create_dir(&wl_dir).expect("mkdir");
+    let wl = whitelist(&wl_dir, "/persist", &["/var/lib/app"], &[]);
+    let plan = stdout(&migrate(&root, &wl, &[]));
+    let line = plan
+        .lines()
+        .find_map(|l| l.strip_prefix("Nothing was written. To copy: "))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(line.contains("'"), "quoted: {line}");
+    let bin = Path::new(env!("CARGO_BIN_EXE_darlings"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(line)
+        .current_dir(&wl_dir)
+        .env("PATH", path)
+        .output()
+        .expect("run bash");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{line}: {text}");
+    assert!(text.contains("copied     /var/lib/app"), "{text}");
+    assert_eq!(
+        std::fs::read(root.join("persist/var/lib/app/db")).expect("read"),
+        b"rows"
+    );
+}
