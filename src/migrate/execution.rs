@@ -278,13 +278,9 @@ impl Publish {
     /// could still write into it has it open already, and is found in
     /// `/proc` (by device and inode) before it is unlinked.
     fn remove_empty_file(&self, st: &rustix::fs::Stat) -> Result<(), State> {
-        let node = match tree::stat_at(self.slot.as_fd(), &self.name) {
-            Ok(s) => s.node().clone(),
-            Err(_) => return Err(State::Refused(Refusal::Appeared)),
-        };
-        if !super::planning::empty_file(self.slot.as_fd(), &self.name, &node) {
-            return Err(State::Refused(Refusal::Appeared));
-        }
+        // Writers first, then the size: a process that could still write
+        // holds it open now (its name is gone), so it is found here; one
+        // that wrote and closed before shows in the size read after.
         let writers = Writers::scan();
         if let Some(w) = writers.of((st.st_dev, st.st_ino)).first() {
             return Err(State::Refused(Refusal::Failed(format!(
@@ -292,6 +288,13 @@ impl Publish {
                 text::escape_str(&w.command),
                 w.pid
             ))));
+        }
+        let node = match tree::stat_at(self.slot.as_fd(), &self.name) {
+            Ok(s) => s.node().clone(),
+            Err(_) => return Err(State::Refused(Refusal::Appeared)),
+        };
+        if !super::planning::empty_file(self.slot.as_fd(), &self.name, &node) {
+            return Err(State::Refused(Refusal::Appeared));
         }
         rustix::fs::unlinkat(
             &self.slot,

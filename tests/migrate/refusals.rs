@@ -513,3 +513,41 @@ fn the_command_to_copy_runs_as_printed() {
         b"rows"
     );
 }
+
+/// Storage's empty file held open for writing by a running process is not
+/// removed: the exchange is undone, the path refused with the process
+/// named, and storage's file is the same inode as before.
+#[test]
+fn an_empty_storage_file_open_for_writing_is_put_back() {
+    use std::os::unix::fs::MetadataExt;
+    let top = tempfile::tempdir().expect("temp");
+    let root = top.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist/etc")).expect("mkdir");
+    std::fs::write(root.join("etc/machine-id"), b"0123\n").expect("write");
+    let stored = root.join("persist/etc/machine-id");
+    std::fs::write(&stored, b"").expect("write");
+    let before = std::fs::metadata(&stored).expect("stat").ino();
+    let holder = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stored)
+        .expect("open");
+    let mut writer = std::process::Command::new("sleep")
+        .arg("60")
+        .stdout(holder)
+        .spawn()
+        .expect("spawn sleep");
+    let wl = whitelist(top.path(), "/persist", &[], &["/etc/machine-id"]);
+    let out = migrate(&root, &wl, &["--yes"]);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /etc/machine-id"), "{text}");
+    assert!(
+        text.contains("open for writing by sleep"),
+        "the process is named: {text}"
+    );
+    assert_eq!(std::fs::metadata(&stored).expect("stat").ino(), before);
+    assert_eq!(std::fs::read(&stored).expect("read"), b"");
+}
