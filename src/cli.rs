@@ -63,7 +63,8 @@ pub enum Command {
         /// Scan options.
         #[command(flatten)]
         scan: ScanArgs,
-        /// Exit 1 when stray paths exist that are neither dismissed nor advised ephemeral.
+        /// Exit 1 when stray paths exist that are neither dismissed nor advised ephemeral (those
+        /// unchanged against the baseline too: only you know whether it brings them back).
         #[arg(long)]
         fail_on_stray: bool,
         /// How many of the largest stray locations to list.

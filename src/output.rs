@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
@@ -23,9 +23,50 @@ pub const TMP_PREFIX: &str = ".darlings-";
 /// See [`TMP_PREFIX`].
 pub const TMP_SUFFIX: &str = ".tmp";
 
-/// Checks, before any long work starts, that `path` can be an output file:
-/// its directory exists and `path` itself is not a directory.
+/// Where writing `path` lands. A symlink is followed (a whitelist or a
+/// report linked into place from elsewhere): the file it points to is the
+/// one replaced, and the link stays. A dangling link names the file to
+/// create, as the shell's `>` would. Anything else is `path` itself.
+pub fn follow(path: &Path) -> Result<PathBuf> {
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link(path) {
+        return Ok(path.to_path_buf());
+    }
+    match std::fs::metadata(path) {
+        // Not a regular file behind the link (`/dev/stdout` to a terminal
+        // or a pipe, `/dev/null`): written into through the link, never
+        // replaced; the kernel resolves /proc's magic links, not us.
+        Ok(m) if !m.is_file() => return Ok(path.to_path_buf()),
+        Ok(_) => {
+            return std::fs::canonicalize(path).map_err(|e| Error::io("cannot resolve", path, e));
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("cannot resolve", path, e));
+        }
+        Err(_) => {}
+    }
+    // Dangling: hop by hop, as the kernel would (at most 40 links).
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        if !is_link(&p) {
+            return Ok(p);
+        }
+        let t = std::fs::read_link(&p).map_err(|e| Error::io("cannot resolve", &p, e))?;
+        p = if t.is_absolute() {
+            t
+        } else {
+            parent_dir(&p).join(t)
+        };
+    }
+    Err(Error::io("cannot resolve", path, Errno::LOOP.into()))
+}
+
+/// Checks, before any long work starts, that `path` can be an output file
+/// (a symlink followed, see [`follow`]): its directory exists and it is not
+/// a directory.
 pub fn check_target(path: &Path) -> Result<()> {
+    let resolved = follow(path)?;
+    let path = resolved.as_path();
     // First: `-o .` or `-o DIR/` names a directory, whose own parent
     // may well exist; say so rather than blame the parent.
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) || path.file_name().is_none() {
@@ -59,11 +100,14 @@ fn parent_dir(path: &Path) -> &Path {
 /// Writes `path` atomically with the bytes produced by `fill`. When `backup`
 /// is set and `path` exists, its previous content is kept as `path.bak`.
 /// A file that is replaced keeps its permission bits (and, as root, its owner).
+/// A symlink is followed ([`follow`]): its target is written, the link stays.
 pub fn write_atomic(
     path: &Path,
     backup: bool,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    let resolved = follow(path)?;
+    let path = resolved.as_path();
     check_target(path)?;
     let err = |e: std::io::Error| Error::io("cannot write", path, e);
     // `-o /dev/null`, `-o /dev/stdout` or a fifo: stream into it. Renaming a
@@ -288,6 +332,84 @@ mod tests {
                 .file_type()
                 .is_fifo()
         );
+    }
+
+    /// `-o LINK`: the file the link points to is replaced atomically (its
+    /// mode kept), the link stays; a dangling link's target is created; a
+    /// link to /dev/null is written into; a link to a directory is refused.
+    #[test]
+    fn a_symlink_is_followed_never_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("report.json"), b"old").unwrap();
+        std::fs::set_permissions(
+            real.join("report.json"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        // A relative link through another link.
+        std::os::unix::fs::symlink("real/report.json", dir.path().join("hop")).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("hop", &link).unwrap();
+        write_atomic(&link, true, |w| w.write_all(b"new")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("hop"));
+        assert_eq!(std::fs::read(real.join("report.json")).unwrap(), b"new");
+        assert_eq!(std::fs::read(real.join("report.json.bak")).unwrap(), b"old");
+        let mode = std::fs::metadata(real.join("report.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+        // Control: a plain file is replaced in place.
+        let plain = dir.path().join("plain");
+        write_atomic(&plain, false, |w| w.write_all(b"x")).unwrap();
+        assert!(std::fs::symlink_metadata(&plain).unwrap().is_file());
+        // Dangling: the file it names is created, the link stays.
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink("real/new.json", &dangling).unwrap();
+        check_target(&dangling).unwrap();
+        write_atomic(&dangling, false, |w| w.write_all(b"created")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(real.join("new.json")).unwrap(), b"created");
+        // To /dev/null: written into, the link and the device stay.
+        let null = dir.path().join("null");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        write_atomic(&null, false, |w| w.write_all(b"gone")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&null)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        // To a directory: refused, nothing written.
+        let to_dir = dir.path().join("to-dir");
+        std::os::unix::fs::symlink("real", &to_dir).unwrap();
+        assert!(write_atomic(&to_dir, false, |w| w.write_all(b"no")).is_err());
+        assert!(check_target(&to_dir).is_err());
+        // A loop: an error, not a hang.
+        std::os::unix::fs::symlink("loop-b", dir.path().join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", dir.path().join("loop-b")).unwrap();
+        assert!(write_atomic(&dir.path().join("loop-a"), false, |w| w.write_all(b"no")).is_err());
     }
 
     #[test]

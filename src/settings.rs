@@ -261,6 +261,9 @@ fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
 /// never writes into the baseline it compares with: README, 'Commands').
 pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
     if let Some(b) = baseline.path() {
+        // Where the write lands, a symlink followed (as the writer does).
+        let output = crate::output::follow(output)?;
+        let output = output.as_path();
         let b_dir = if b.is_dir() {
             b
         } else {

@@ -26,12 +26,23 @@ pub struct Totals {
     pub entries: u64,
     /// Bytes of regular files counted.
     pub bytes: u64,
-    /// (entries, bytes) per class, in `Class::ALL` order.
+    /// (entries, bytes) per class, in `Class::ALL` order: every entry
+    /// counted, a removed one under the class of its baseline entry (as the
+    /// report lists it).
     pub classes: [(u64, u64); 3],
+    /// (entries, bytes) per class of the counted entries that are on ROOT:
+    /// what the next wipe deals with (a removed path is no longer there to
+    /// keep or lose; `changes` counts it).
+    pub on_root: [(u64, u64); 3],
     /// Entries per change, in `Change::ALL` order.
     pub changes: [u64; 4],
-    /// Stray, not dismissed, not advised ephemeral: what `--fail-on-stray` counts.
+    /// Stray, not dismissed, not advised ephemeral, added or modified: what
+    /// the summary asks the user to review.
     pub unresolved_stray: u64,
+    /// The same, unchanged against the baseline: not counted above (see
+    /// `unchanged_stray`), but stray all the same, so `--fail-on-stray`
+    /// counts them with `unresolved_stray`.
+    pub unchanged_unresolved: u64,
     /// Stray and dismissed.
     pub dismissed: u64,
     /// (entries, bytes) that are stray, not dismissed, and the same as in the
@@ -54,6 +65,9 @@ impl Totals {
                 if audit.is_open_stray(i) {
                     t.unchanged_stray.0 += 1;
                     t.unchanged_stray.1 += bytes;
+                    if audit.verdict(i).advice != Some(crate::classify::Advice::Ephemeral) {
+                        t.unchanged_unresolved += 1;
+                    }
                 }
                 if !include_unchanged {
                     continue;
@@ -65,6 +79,10 @@ impl Totals {
             let ci = Class::ALL.iter().position(|c| *c == v.class).unwrap_or(2);
             t.classes[ci].0 += 1;
             t.classes[ci].1 += bytes;
+            if change != Change::Removed {
+                t.on_root[ci].0 += 1;
+                t.on_root[ci].1 += bytes;
+            }
             let chi = Change::ALL.iter().position(|c| *c == change).unwrap_or(0);
             t.changes[chi] += 1;
             if v.class == Class::Stray && change != Change::Removed && change != Change::Unchanged {

@@ -19,12 +19,53 @@ pub struct SummaryOptions {
     pub top: usize,
 }
 
+/// The user's own arguments, repeated in the commands the summary suggests
+/// so that each runs as printed and looks at the same thing: the same ROOT,
+/// baseline, whitelist, storage, ignore rules and exclusions. Every word is
+/// already shell-quoted ([`crate::text::shell_quote`]).
+#[derive(Clone, Debug, Default)]
+pub struct Again {
+    /// ROOT as a shell word; empty for `/` (the default).
+    pub root: String,
+    /// The options `tui` and `report` take (`--persistence=…`, `--ignore=…`).
+    pub scan: Vec<String>,
+    /// Those of them `check` takes (it has no `--ignore` and `--hash`).
+    pub check: Vec<String>,
+}
+
+impl Again {
+    /// `darlings COMMAND [ROOT] OPTIONS... TAIL`, exactly runnable.
+    pub fn command(&self, command: &str, tail: &str) -> String {
+        let mut s = format!("darlings {command}");
+        if !self.root.is_empty() {
+            s.push(' ');
+            s.push_str(&self.root);
+        }
+        let opts = if command == "check" {
+            &self.check
+        } else {
+            &self.scan
+        };
+        for o in opts {
+            s.push(' ');
+            s.push_str(o);
+        }
+        if !tail.is_empty() {
+            s.push(' ');
+            s.push_str(tail);
+        }
+        s
+    }
+}
+
 /// Writes the summary of `audit` to `w`, with the problems `checked` found
-/// in the whitelist when the check ran.
+/// in the whitelist when the check ran; the commands it suggests repeat the
+/// arguments in `again`.
 pub fn write(
     audit: &Audit,
     checked: Option<&Checked>,
     opts: SummaryOptions,
+    again: &Again,
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
     let paint = |code: &str, s: &str| {
@@ -75,8 +116,8 @@ pub fn write(
             w,
             "  {} {:>10} entries {:>11}",
             paint(colors[k], &format!("{:<34}", labels[k])),
-            t.classes[k].0,
-            human_bytes(t.classes[k].1)
+            t.on_root[k].0,
+            human_bytes(t.on_root[k].1)
         )?;
     }
     if t.dismissed > 0 {
@@ -205,8 +246,9 @@ pub fn write(
         if group.len() > shown {
             writeln!(
                 w,
-                "  ... and {} more (see `darlings report`)",
-                group.len() - shown
+                "  ... and {} more (see `{}`)",
+                group.len() - shown,
+                again.command("report", "")
             )?;
         }
     }
@@ -236,28 +278,35 @@ pub fn write(
     if !audit.errors().is_empty() {
         writeln!(
             w,
-            "{} {} could not be read (see `darlings report` for the list), e.g. {}: {}",
+            "{} {} could not be read (see `{}` for the list), e.g. {}: {}",
             audit.errors().len(),
             crate::text::plural(audit.errors().len() as u64, "path", "paths"),
+            again.command("report", ""),
             escape_bytes(&audit.errors()[0].path),
             crate::text::escape_str(&audit.errors()[0].error)
         )?;
     }
-    let root_arg = if audit.cur().root.as_os_str() == "/" {
-        String::new()
-    } else {
-        format!(" {root}")
-    };
     if checked.is_some_and(Checked::has_errors) {
         writeln!(
             w,
-            "First: fix the problems with the whitelist above (all of them: `darlings check{root_arg}`); they lose data even for the paths you persist."
+            "First: fix the problems with the whitelist above (all of them: `{}`); they lose data even for the paths you persist.",
+            again.command("check", "")
         )?;
     }
     if t.unresolved_stray > 0 {
         writeln!(
             w,
-            "Next: review and promote them with `darlings tui{root_arg}`, or save the list with `darlings report{root_arg} -o report.json`."
+            "Next: review and promote them with `{}`, or save the list with `{}`.",
+            again.command("tui", ""),
+            again.command("report", "-o report.json")
+        )?;
+    } else if t.unchanged_unresolved > 0 {
+        writeln!(
+            w,
+            "Nothing unresolved that differs from the baseline would be lost at the next wipe, but {} unchanged stray {} not advised ephemeral {} not counted (see above): --fail-on-stray fails on them until they are persisted or dismissed.",
+            t.unchanged_unresolved,
+            crate::text::plural(t.unchanged_unresolved, "entry", "entries"),
+            crate::text::plural(t.unchanged_unresolved, "is", "are"),
         )?;
     } else if t.unchanged_stray.0 > 0 {
         writeln!(

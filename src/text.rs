@@ -71,6 +71,43 @@ pub fn escape_message(s: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// `bytes` as one word of a shell command (bash, zsh; POSIX sh for all but
+/// `$'…'`) that is also safe to print on a terminal: as is when it has no special characters, else single-quoted,
+/// or, when it holds control characters, bytes that are not UTF-8 or
+/// characters that reorder text, bash's `$'…'` with those as `\xNN`.
+pub fn shell_quote(bytes: &[u8]) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._+-:@%,=".contains(&b);
+    if !bytes.is_empty() && bytes.iter().all(|&b| plain(b)) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let clean = std::str::from_utf8(bytes).is_ok_and(|s| !s.chars().any(is_unsafe_char));
+    if clean {
+        let s = String::from_utf8_lossy(bytes);
+        return format!("'{}'", s.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                c if is_unsafe_char(c) => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// The singular or the plural word for `n` things ("1 entry", "2 entries").
 pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }

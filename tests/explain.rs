@@ -308,6 +308,7 @@ fn the_demo_root_explains_every_path_as_the_report_does() {
         checked: Some(&checked),
         config: &config,
         users: &users,
+        ignore: None,
     };
     let entries = rep["entries"].as_array().unwrap();
     assert!(entries.len() > 700, "{}", entries.len());
@@ -849,4 +850,58 @@ fn explaining_changes_nothing_in_the_root_not_even_an_atime() {
     }
     let after = common::tree_state(r.f.root());
     assert_eq!(common::state_diff(&before, &after), Vec::<String>::new());
+}
+
+/// A dismissed path names the `--ignore` rule that matched it or one of its
+/// directories (the last matching one, as gitignore decides): its file, its
+/// line and the pattern as written; a path no rule matches has none.
+#[test]
+fn a_dismissed_path_names_the_ignore_rule_that_matched() {
+    let f = Fixture::new();
+    f.file("var/cache/app/blob", "cache")
+        .file("var/tmp/a.tmp", "t")
+        .file("var/tmp/keep.txt", "k")
+        .file("root/notes", "mine");
+    let rules = tempfile::tempdir().unwrap();
+    let ignore = rules.path().join("my ignore");
+    // Line 4 and line 6 both match /var/tmp/a.tmp: the later one decides.
+    std::fs::write(
+        &ignore,
+        "# caches are rebuilt\n/var/cache/\n\n*.tmp\n!/var/tmp/keep.txt\n/var/tmp/*.tmp   \n",
+    )
+    .unwrap();
+    let args = [
+        OsStr::new("--ignore").to_owned(),
+        ignore.as_os_str().to_owned(),
+    ];
+    let x = explain_json(f.root(), OsStr::new("/var/cache/app/blob"), &args);
+    assert_eq!(x["dismissed"], true);
+    assert_eq!(
+        x["ignore_rule"],
+        serde_json::json!({"file": ignore.to_str().unwrap(), "line": 2, "pattern": "/var/cache/"})
+    );
+    let x = explain_json(f.root(), OsStr::new("/var/tmp/a.tmp"), &args);
+    assert_eq!(x["ignore_rule"]["line"], 6, "{x}");
+    assert_eq!(x["ignore_rule"]["pattern"], "/var/tmp/*.tmp");
+    // Controls: whitelisted again by `!`, and matched by nothing.
+    for p in ["/var/tmp/keep.txt", "/root/notes"] {
+        let x = explain_json(f.root(), OsStr::new(p), &args);
+        assert_eq!(x["dismissed"], false, "{p}");
+        assert_eq!(x["ignore_rule"], Value::Null, "{p}");
+    }
+    let out = darlings()
+        .arg("explain")
+        .arg("/var/cache/app/blob")
+        .arg(f.root())
+        .args(&args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "(dismissed by the --ignore rule '/var/cache/' ({}:2))",
+            ignore.display()
+        )),
+        "{text}"
+    );
 }

@@ -231,42 +231,10 @@ impl Ctx<'_> {
     }
 }
 
-/// `bytes` as one word of a shell command that is also safe to print on a
-/// terminal: as is when it has no special characters, else single-quoted,
-/// or, when it holds control characters, bytes that are not UTF-8 or
-/// characters that reorder text, bash's `$'…'` with those as `\xNN`.
+/// `bytes` as one word of a shell command, safe to print on a terminal
+/// (see [`crate::text::shell_quote`]).
 pub fn sh(bytes: &[u8]) -> String {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._+-:@%,=".contains(&b);
-    if !bytes.is_empty() && bytes.iter().all(|&b| plain(b)) {
-        return String::from_utf8_lossy(bytes).into_owned();
-    }
-    let clean =
-        std::str::from_utf8(bytes).is_ok_and(|s| !s.chars().any(crate::text::is_unsafe_char));
-    if clean {
-        let s = String::from_utf8_lossy(bytes);
-        return format!("'{}'", s.replace('\'', "'\\''"));
-    }
-    let mut out = String::from("$'");
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\'' => out.push_str("\\'"),
-                '\\' => out.push_str("\\\\"),
-                c if crate::text::is_unsafe_char(c) => {
-                    let mut buf = [0u8; 4];
-                    for b in c.encode_utf8(&mut buf).bytes() {
-                        out.push_str(&format!("\\x{b:02x}"));
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out.push('\'');
-    out
+    crate::text::shell_quote(bytes)
 }
 
 /// Joins a storage root and an in-root path: the entry's persistent copy.

@@ -178,7 +178,10 @@ pub fn write_findings(checked: &Checked, o: TextOptions, w: &mut dyn Write) -> s
             w,
             "{pad}        {} {}",
             paint(o.color, "32", "fix:"),
-            escape_str(&f.fix)
+            // Its names are escaped and its commands shell-quoted already
+            // (text::shell_quote's `\xNN`): escaping the backslashes again
+            // would make the command mean another name.
+            crate::text::escape_message(&f.fix, false)
         )?;
     }
     if checked.findings.len() > o.limit {

@@ -25,12 +25,19 @@ pub fn run(path: &Path, root: Option<&Path>, scan: &ScanArgs, json: bool) -> Res
     })?;
     let checked = check::run(&audit, &config)?;
     let users = crate::users::Users::read(&audit.cur().root);
+    // Read again to name the line of the rule that dismissed PATH; the
+    // audit read it a moment ago (an error here only loses the line).
+    let ignore_text = scan.ignore.as_ref().map(|f| {
+        let text = crate::safe_open::read_regular(f).unwrap_or_default();
+        (f.as_path(), String::from_utf8_lossy(&text).into_owned())
+    });
     let x = explain::explain(
         &explain::Input {
             audit: &audit,
             checked: Some(&checked),
             config: &config,
             users: &users,
+            ignore: ignore_text.as_ref().map(|(f, t)| (*f, t.as_str())),
         },
         i,
     );

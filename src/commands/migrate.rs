@@ -111,28 +111,30 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
     ))
 }
 
-/// The command line that runs this plan (for "run again with --yes").
+/// The command line that runs this plan (for "run again with --yes"):
+/// every word shell-quoted, so it runs as printed.
 fn again(a: &Args, req: &migrate::Request) -> String {
+    let sh = |b: &[u8]| text::shell_quote(b);
     let mut s = String::from("darlings migrate");
     if req.root != Path::new("/") {
         s.push(' ');
-        s.push_str(&text::quote_path(&req.root));
+        s.push_str(&sh(req.root.as_os_str().as_bytes()));
     }
     for p in &req.only {
         s.push(' ');
-        s.push_str(&text::escape_bytes(p));
+        s.push_str(&sh(p));
     }
     for f in &a.persistence {
         s.push_str(" --persistence ");
-        s.push_str(&text::quote_path(f));
+        s.push_str(&sh(f.as_os_str().as_bytes()));
     }
     if let Some(w) = &a.whitelist {
         s.push_str(" --whitelist ");
-        s.push_str(&text::quote_path(w));
+        s.push_str(&sh(w.as_os_str().as_bytes()));
     }
     for st in &req.storage {
         s.push_str(" --storage ");
-        s.push_str(&text::escape_bytes(st));
+        s.push_str(&sh(st));
     }
     s
 }

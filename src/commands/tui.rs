@@ -1,6 +1,7 @@
 //! `darlings tui` and `darlings demo`: the interactive review on ROOT, or on
 //! a sample NixOS-like root built in a temporary directory.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::Outcome;
@@ -82,12 +83,12 @@ pub fn run(
         let root = if root == Path::new("/") {
             String::new()
         } else {
-            format!(" {}", crate::text::quote_path(&root))
+            format!(" {}", crate::text::shell_quote(root.as_os_str().as_bytes()))
         };
         println!(
             "The written paths' data is still only on ROOT: darlings migrate{root} --whitelist {} \
              copies it into storage (m in the TUI does the same).",
-            crate::text::quote_path(&whitelist)
+            crate::text::shell_quote(whitelist.as_os_str().as_bytes())
         );
     }
     Ok(Outcome::Success)

@@ -41,6 +41,51 @@ pub struct Input<'a> {
     pub config: &'a [ConfigFile],
     /// ROOT's accounts, for owner and group names.
     pub users: &'a Users,
+    /// The `--ignore` file and its text as read (to name the line of the
+    /// rule that dismissed a path); `None` without `--ignore`.
+    pub ignore: Option<(&'a Path, &'a str)>,
+}
+
+/// The `--ignore` rule that dismissed a path: the last rule matching it or
+/// one of its directories, as gitignore decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// The ignore file.
+    pub file: Option<PathBuf>,
+    /// Its line (from 1), when the file still holds the rule (the TUI's
+    /// dismissals of this session are not read back).
+    pub line: Option<usize>,
+    /// The rule as written (`/var/cache/`, `*.tmp`).
+    pub pattern: String,
+}
+
+/// The rule of the audit's ignore rules that matches pair `i`, with its
+/// place in `input.ignore`.
+fn ignore_rule(input: &Input<'_>, path: &[u8], is_dir: bool) -> Option<IgnoreRule> {
+    let rules = input.audit.evidence().ignore.as_ref()?;
+    let as_path = Path::new(std::ffi::OsStr::from_bytes(path));
+    let ignore::Match::Ignore(glob) = rules.matched_path_or_any_parents(as_path, is_dir) else {
+        return None;
+    };
+    let pattern = glob.original().to_string();
+    // The parser drops trailing spaces and comment lines; of identical
+    // rules the last one decides (gitignore's order).
+    let line = input.ignore.and_then(|(_, text)| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.starts_with('#'))
+            .filter(|(_, l)| {
+                l.strip_prefix(pattern.as_str())
+                    .is_some_and(|rest| rest.bytes().all(|b| b == b' '))
+            })
+            .map(|(n, _)| n + 1)
+            .last()
+    });
+    Some(IgnoreRule {
+        file: input.ignore.map(|(f, _)| f.to_path_buf()),
+        line,
+        pattern,
+    })
 }
 
 /// The metadata of one entry, as the report lists it, with names.
@@ -261,6 +306,8 @@ pub struct Explanation {
     pub warning: Option<String>,
     /// Accepted as lost by the `--ignore` rules.
     pub dismissed: bool,
+    /// The `--ignore` rule that dismissed it.
+    pub ignore_rule: Option<IgnoreRule>,
     /// The rule that decided the class.
     pub rule: ClassRule,
     /// For a rule inherited from an ancestor: the ancestor where it applies.
@@ -476,6 +523,11 @@ pub fn explain(input: &Input<'_>, i: usize) -> Explanation {
             "no suggestion covers it"
         }
     });
+    let ignore_rule = if v.dismissed {
+        ignore_rule(input, &path, tree.entries[k].kind == Kind::Dir)
+    } else {
+        None
+    };
     Explanation {
         entry: EntryFacts::of(tree, k, input.users),
         path,
@@ -488,6 +540,7 @@ pub fn explain(input: &Input<'_>, i: usize) -> Explanation {
         reason: audit.text(v.reason).unwrap_or("").to_string(),
         warning: audit.text(v.warning).map(str::to_string),
         dismissed: v.dismissed,
+        ignore_rule,
         rule: v.by,
         rule_at,
         facts,

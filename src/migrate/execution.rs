@@ -153,7 +153,7 @@ struct Publish {
     /// The storage directory it goes into.
     dest_parent: OwnedFd,
     methods: Methods,
-    /// Storage held an empty directory there (see [`Source`]).
+    /// Storage held an empty directory or file there (see [`Source`]).
     over_empty: bool,
 }
 
@@ -196,10 +196,10 @@ impl Publish {
 }
 
 impl Publish {
-    /// Puts the copy in place of storage's empty directory: the two are
-    /// exchanged atomically, then the old one is removed only if it is still
-    /// empty (rmdir refuses otherwise); if something was written into it
-    /// meanwhile, the exchange is undone and the path refused.
+    /// Puts the copy in place of storage's empty directory or empty file:
+    /// the two are exchanged atomically, then the old one is removed only if
+    /// it still holds nothing; if something was written into it meanwhile,
+    /// the exchange is undone and the path refused.
     fn exchange_with_empty(&self) -> State {
         let name = std::ffi::OsStr::from_bytes(&self.name);
         let failed = |s: String| State::Refused(Refusal::Failed(s));
@@ -218,7 +218,16 @@ impl Publish {
                 )),
             };
         }
-        match rustix::fs::unlinkat(&self.slot, name, rustix::fs::AtFlags::REMOVEDIR) {
+        let old = rustix::fs::statat(&self.slot, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+        let removed = match old {
+            Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
+                self.remove_empty_file(&st)
+            }
+            // rmdir refuses a directory that got entries.
+            _ => rustix::fs::unlinkat(&self.slot, name, rustix::fs::AtFlags::REMOVEDIR)
+                .map_err(|_| State::Refused(Refusal::Appeared)),
+        };
+        match removed {
             Ok(()) => match fsx::sync_dir(self.dest_parent.as_fd()) {
                 Ok(()) => State::Copied(self.methods),
                 Err(e) => failed(format!(
@@ -226,18 +235,78 @@ impl Publish {
                     std::io::Error::from(e)
                 )),
             },
-            Err(_) => {
-                // Storage's directory got entries while we copied: put it back.
-                let _ = rustix::fs::renameat_with(
+            Err(state) => {
+                // Storage's entry got data while we copied: put it back.
+                match rustix::fs::renameat_with(
                     &self.slot,
                     name,
                     &self.dest_parent,
                     name,
                     rustix::fs::RenameFlags::EXCHANGE,
-                );
-                State::Refused(Refusal::Appeared)
+                ) {
+                    Ok(()) => state,
+                    // Never lose it with the staging directory: beside the copy.
+                    Err(e) => {
+                        let mut aside = self.name.clone();
+                        aside.extend_from_slice(b".darlings-old");
+                        let kept = rustix::fs::renameat_with(
+                            &self.slot,
+                            name,
+                            &self.dest_parent,
+                            std::ffi::OsStr::from_bytes(&aside),
+                            rustix::fs::RenameFlags::NOREPLACE,
+                        );
+                        failed(format!(
+                            "storage's entry got data while the copy was put in place and cannot \
+                             be put back ({}){}",
+                            std::io::Error::from(e),
+                            if kept.is_ok() {
+                                format!(": it is kept beside it as {}", text::escape_bytes(&aside))
+                            } else {
+                                String::new()
+                            }
+                        ))
+                    }
+                }
             }
         }
+    }
+
+    /// Removes storage's old empty file, now in the slot under the copy's
+    /// name, if it still holds nothing. There is no "unlink if empty": once
+    /// exchanged, no new opener can reach it by its name, so a process that
+    /// could still write into it has it open already, and is found in
+    /// `/proc` (by device and inode) before it is unlinked.
+    fn remove_empty_file(&self, st: &rustix::fs::Stat) -> Result<(), State> {
+        // Writers first, then the size: a process that could still write
+        // holds it open now (its name is gone), so it is found here; one
+        // that wrote and closed before shows in the size read after.
+        let writers = Writers::scan();
+        if let Some(w) = writers.of((st.st_dev, st.st_ino)).first() {
+            return Err(State::Refused(Refusal::Failed(format!(
+                "storage's empty file there is open for writing by {} (pid {}): stop it, then run again",
+                text::escape_str(&w.command),
+                w.pid
+            ))));
+        }
+        let node = match tree::stat_at(self.slot.as_fd(), &self.name) {
+            Ok(s) => s.node().clone(),
+            Err(_) => return Err(State::Refused(Refusal::Appeared)),
+        };
+        if !super::planning::empty_file(self.slot.as_fd(), &self.name, &node) {
+            return Err(State::Refused(Refusal::Appeared));
+        }
+        rustix::fs::unlinkat(
+            &self.slot,
+            std::ffi::OsStr::from_bytes(&self.name),
+            rustix::fs::AtFlags::empty(),
+        )
+        .map_err(|e| {
+            State::Refused(Refusal::Failed(format!(
+                "cannot remove storage's empty file: {}",
+                std::io::Error::from(e)
+            )))
+        })
     }
 }
 

@@ -159,8 +159,8 @@ struct Source {
     tree: Tree,
     /// When it was walked (seconds since the epoch).
     walked_at: i64,
-    /// Storage holds an empty directory at the destination (the module
-    /// created it at activation): the copy takes its place.
+    /// Storage holds an empty directory or empty file at the destination
+    /// (the module created it at activation): the copy takes its place.
     over_empty: bool,
 }
 

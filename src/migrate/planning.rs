@@ -308,19 +308,24 @@ fn decide(
     // impermanence and preservation create each listed directory in storage
     // when the whitelist is first activated: an empty one holds nothing to
     // lose, so the copy replaces it (never a non-empty one).
-    let over_empty = kind == Kind::Dir
+    let mut over_empty = kind == Kind::Dir
         && dest_top
             .as_ref()
             .is_some_and(|d| d.node().kind == Kind::Dir)
         && dest_parent.as_ref().is_some_and(|dp| {
             tree::walk(dp.as_fd(), &name, tree::Read::META).is_ok_and(|t| t.nodes.len() == 1)
         });
-    if !over_empty && let (Some(dp), Some(_)) = (&dest_parent, &dest_top) {
-        return match compare_with_storage(parent.as_fd(), &tree, dp.as_fd()) {
-            Ok(d) if d.is_empty() => State::InStorage("same content and metadata"),
-            Ok(d) => State::Refused(Refusal::Conflict(d)),
-            Err(e) => State::Refused(Refusal::Unreadable(e)),
-        };
+    if !over_empty && let (Some(dp), Some(d)) = (&dest_parent, &dest_top) {
+        match compare_with_storage(parent.as_fd(), &tree, dp.as_fd()) {
+            Ok(diff) if diff.is_empty() => return State::InStorage("same content and metadata"),
+            // The same for a listed file: the module's empty one holds
+            // nothing (no bytes, no user xattrs); the copy takes its place.
+            Ok(_) if kind == Kind::File && empty_file(dp.as_fd(), &name, d.node()) => {
+                over_empty = true;
+            }
+            Ok(diff) => return State::Refused(Refusal::Conflict(diff)),
+            Err(e) => return State::Refused(Refusal::Unreadable(e)),
+        }
     }
     p.need = need(parent.as_fd(), &tree);
     p.source = Some(Source {
@@ -330,6 +335,19 @@ fn decide(
         over_empty,
     });
     State::ToCopy
+}
+
+/// Whether storage's entry `name` of `dir` (statted as `node`) is a regular
+/// file that holds nothing: no bytes and no extended attribute a program
+/// stores data in (`user.*`, `trusted.*`; ACLs and security labels are the
+/// file system's, not data).
+pub(super) fn empty_file(dir: std::os::fd::BorrowedFd<'_>, name: &[u8], node: &tree::Node) -> bool {
+    node.kind == Kind::File
+        && node.size == 0
+        && super::fsx::read_xattrs(dir, name).is_ok_and(|x| {
+            x.iter()
+                .all(|(k, _)| k.starts_with(b"system.") || k.starts_with(b"security."))
+        })
 }
 
 /// The files of `tree` being written, with their writers.

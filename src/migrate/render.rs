@@ -112,13 +112,23 @@ fn path(out: &mut dyn Write, plan: &Plan, p: &PathPlan) -> std::io::Result<()> {
     let dest = quote_path(&p.dest_host);
     let pad = "             ";
     match &p.state {
-        State::ToCopy => writeln!(
-            out,
-            "  {:<10} {name}  ({}, {}) → {dest}",
-            label(&p.state),
-            entries(p.entries),
-            human_bytes(p.bytes)
-        )?,
+        State::ToCopy => {
+            // Say that something is there already, and why it is not a conflict.
+            let over = match &p.source {
+                Some(s) if s.over_empty && p.entry.is_file => {
+                    " (in place of storage's empty file, which holds nothing)"
+                }
+                Some(s) if s.over_empty => " (in place of storage's empty directory)",
+                _ => "",
+            };
+            writeln!(
+                out,
+                "  {:<10} {name}  ({}, {}) → {dest}{over}",
+                label(&p.state),
+                entries(p.entries),
+                human_bytes(p.bytes)
+            )?
+        }
         State::Copied(m) => {
             let how = if m.cloned > 0 && m.written == 0 {
                 ", cloned"

@@ -350,3 +350,204 @@ fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
         b"mine"
     );
 }
+
+/// The modules create each listed *file* in storage too, empty, at the
+/// first activation: that one holds nothing, so the verified copy takes its
+/// place as for an empty directory. A storage file with bytes, or empty but
+/// with a user xattr, is still a conflict and keeps what it holds. When the
+/// empty storage file is already bind-mounted over the root's path, the
+/// root's file is hidden under the mount: migrate reports it mounted and
+/// changes nothing (`darlings check` reports the hidden data).
+#[test]
+fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    need_loop!("ext4");
+    let fs = LoopFs::new("512M", "ext4", None);
+    let root = fs.dir.clone();
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist/etc")).expect("mkdir");
+    std::fs::write(root.join("etc/machine-id"), b"0123456789abcdef\n").expect("write");
+    std::fs::set_permissions(
+        root.join("etc/machine-id"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .expect("chmod");
+    for name in ["kept", "tagged"] {
+        std::fs::write(root.join("etc").join(name), b"root's").expect("write");
+    }
+    // What activation leaves: an empty file, 0644, its own mtime.
+    std::fs::write(root.join("persist/etc/machine-id"), b"").expect("write");
+    std::fs::write(root.join("persist/etc/kept"), b"mine").expect("write");
+    std::fs::write(root.join("persist/etc/tagged"), b"").expect("write");
+    rustix::fs::setxattr(
+        root.join("persist/etc/tagged"),
+        "user.note",
+        b"data",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("setxattr");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &[],
+        &["/etc/machine-id", "/etc/kept", "/etc/tagged"],
+    );
+    let plan = stdout(&migrate(&root, &wl, &[]));
+    assert!(plan.contains("copy       /etc/machine-id"), "{plan}");
+    assert!(
+        plan.contains("machine-id (in place of storage's empty file, which holds nothing)"),
+        "{plan}"
+    );
+    let out = migrate(&root, &wl, &["--yes"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("copied     /etc/machine-id"), "{text}");
+    assert!(text.contains("REFUSED    /etc/kept"), "{text}");
+    assert!(text.contains("REFUSED    /etc/tagged"), "{text}");
+    let copy = root.join("persist/etc/machine-id");
+    assert_eq!(std::fs::read(&copy).expect("read"), b"0123456789abcdef\n");
+    let (a, b) = (
+        std::fs::metadata(root.join("etc/machine-id")).expect("stat"),
+        std::fs::metadata(&copy).expect("stat"),
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(b.mode() & 0o7777, 0o444, "ROOT's mode, not the module's");
+    assert_eq!((a.mtime(), a.mtime_nsec()), (b.mtime(), b.mtime_nsec()));
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/kept")).expect("read"),
+        b"mine"
+    );
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/tagged")).expect("read"),
+        b""
+    );
+    let mut v = [0u8; 16];
+    let n = rustix::fs::getxattr(root.join("persist/etc/tagged"), "user.note", &mut v)
+        .expect("the xattr is still there");
+    assert_eq!(&v[..n], b"data");
+    let staging: Vec<_> = std::fs::read_dir(root.join("persist"))
+        .expect("read")
+        .flatten()
+        .filter(|e| e.file_name().as_bytes().starts_with(b".darlings-staging"))
+        .collect();
+    assert!(staging.is_empty(), "no staging left behind");
+    // A second run: the copy is in storage now.
+    let wl = whitelist(wl_dir.path(), "/persist", &[], &["/etc/machine-id"]);
+    let again = stdout(&migrate(&root, &wl, &["--yes"]));
+    assert!(again.contains("in storage /etc/machine-id"), "{again}");
+
+    // Bind-mounted: the root's file is under storage's empty one.
+    if !crate::common::is_root() || crate::which("unshare").is_none() {
+        eprintln!("SKIPPED (bind-mounted part): needs root and unshare");
+        return;
+    }
+    std::fs::write(root.join("etc/hostid"), b"cafe").expect("write");
+    std::fs::write(root.join("persist/etc/hostid"), b"").expect("write");
+    let wl = whitelist(wl_dir.path(), "/persist", &[], &["/etc/hostid"]);
+    let script = format!(
+        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
+        root.join("persist/etc/hostid").display(),
+        root.join("etc/hostid").display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(&root)
+        .arg("--persistence")
+        .arg(&wl)
+        .arg("--yes")
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("mounted    /etc/hostid"), "{text}");
+    assert_eq!(
+        std::fs::read(root.join("etc/hostid")).expect("read"),
+        b"cafe"
+    );
+    assert_eq!(
+        std::fs::read(root.join("persist/etc/hostid")).expect("read"),
+        b""
+    );
+}
+
+/// The plan's "To copy:" line runs as printed: ROOT and the whitelist
+/// file have names a shell splits or reads specially, and are quoted.
+#[test]
+fn the_command_to_copy_runs_as_printed() {
+    let top = tempfile::tempdir().expect("temp");
+    let root = top.path().join("old root's copy");
+    std::fs::create_dir_all(root.join("var/lib/app")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist")).expect("mkdir");
+    std::fs::write(root.join("var/lib/app/db"), b"rows").expect("write");
+    let wl_dir = top.path().join("my config");
+    std::fs::create_dir(&wl_dir).expect("mkdir");
+    let wl = whitelist(&wl_dir, "/persist", &["/var/lib/app"], &[]);
+    let plan = stdout(&migrate(&root, &wl, &[]));
+    let line = plan
+        .lines()
+        .find_map(|l| l.strip_prefix("Nothing was written. To copy: "))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(line.contains("'"), "quoted: {line}");
+    let bin = Path::new(env!("CARGO_BIN_EXE_darlings"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(line)
+        .current_dir(&wl_dir)
+        .env("PATH", path)
+        .output()
+        .expect("run bash");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{line}: {text}");
+    assert!(text.contains("copied     /var/lib/app"), "{text}");
+    assert_eq!(
+        std::fs::read(root.join("persist/var/lib/app/db")).expect("read"),
+        b"rows"
+    );
+}
+
+/// Storage's empty file held open for writing by a running process is not
+/// removed: the exchange is undone, the path refused with the process
+/// named, and storage's file is the same inode as before.
+#[test]
+fn an_empty_storage_file_open_for_writing_is_put_back() {
+    use std::os::unix::fs::MetadataExt;
+    let top = tempfile::tempdir().expect("temp");
+    let root = top.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("persist/etc")).expect("mkdir");
+    std::fs::write(root.join("etc/machine-id"), b"0123\n").expect("write");
+    let stored = root.join("persist/etc/machine-id");
+    std::fs::write(&stored, b"").expect("write");
+    let before = std::fs::metadata(&stored).expect("stat").ino();
+    let holder = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stored)
+        .expect("open");
+    let mut writer = std::process::Command::new("sleep")
+        .arg("60")
+        .stdout(holder)
+        .spawn()
+        .expect("spawn sleep");
+    let wl = whitelist(top.path(), "/persist", &[], &["/etc/machine-id"]);
+    let out = migrate(&root, &wl, &["--yes"]);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /etc/machine-id"), "{text}");
+    assert!(
+        text.contains("open for writing by sleep"),
+        "the process is named: {text}"
+    );
+    assert_eq!(std::fs::metadata(&stored).expect("stat").ino(), before);
+    assert_eq!(std::fs::read(&stored).expect("read"), b"");
+}

@@ -42,6 +42,7 @@ struct Doc<'a> {
     reason: &'a str,
     warning: Option<&'a str>,
     dismissed: bool,
+    ignore_rule: Option<IgnoreRuleJson>,
     rule: RuleJson,
     knowledge: Option<KnowledgeJson<'a>>,
     advice: Option<&'static str>,
@@ -55,6 +56,14 @@ struct Doc<'a> {
     suggestion: Option<SuggestionJson<'a>>,
     suggestions_below: Vec<SuggestionJson<'a>>,
     not_suggested: Option<&'static str>,
+}
+
+/// The `--ignore` rule that dismissed the path.
+#[derive(Serialize)]
+struct IgnoreRuleJson {
+    file: Option<String>,
+    line: Option<usize>,
+    pattern: String,
 }
 
 #[derive(Serialize)]
@@ -410,6 +419,11 @@ pub fn write_json(audit: &Audit, x: &Explanation, w: &mut dyn Write) -> std::io:
         reason: &x.reason,
         warning: x.warning.as_deref(),
         dismissed: x.dismissed,
+        ignore_rule: x.ignore_rule.as_ref().map(|r| IgnoreRuleJson {
+            file: r.file.as_ref().map(|f| f.to_string_lossy().into_owned()),
+            line: r.line,
+            pattern: r.pattern.clone(),
+        }),
         rule: RuleJson {
             name: x.rule.as_str(),
             description: x.rule.describe(),

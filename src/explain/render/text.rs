@@ -59,10 +59,20 @@ pub fn write_text(x: &Explanation, w: &mut dyn Write) -> std::io::Result<()> {
     }
 
     // The class and the rule.
-    let dismissed = if x.dismissed {
-        " (dismissed by the --ignore rules)"
-    } else {
-        ""
+    let dismissed = match (&x.ignore_rule, x.dismissed) {
+        (Some(r), _) => {
+            let place = match (&r.file, r.line) {
+                (Some(f), Some(n)) => format!(" ({}:{n})", crate::text::quote_path(f)),
+                (Some(f), None) => format!(" (in {})", crate::text::quote_path(f)),
+                (None, _) => String::new(),
+            };
+            format!(
+                " (dismissed by the --ignore rule '{}'{place})",
+                esc(&r.pattern)
+            )
+        }
+        (None, true) => " (dismissed by the --ignore rules)".to_string(),
+        (None, false) => String::new(),
     };
     line(
         w,
