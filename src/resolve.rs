@@ -58,6 +58,14 @@ pub struct Resolution {
     pub ending: Ending,
 }
 
+/// A directory resolved once ([`Resolver::resolve_dir`]): where it ends up,
+/// and the entries along that path.
+#[derive(Clone, Debug)]
+pub struct ResolvedDir {
+    r: Resolution,
+    at: Vec<usize>,
+}
+
 /// Each directory's children in name order (8 bytes per entry), so a lookup
 /// is a binary search per component: a root with 100,000 names in one
 /// directory (`/nix/store`) stays fast. Owned, so an audit builds it once
@@ -187,15 +195,80 @@ impl<'a> Resolver<'a> {
     {
         // Components still to walk, next last: borrowed from `path` and from
         // the tree's link texts, owned only for texts read beyond the tree.
-        let mut todo: Vec<Cow<'p, [u8]>> = components(path).rev().map(Cow::Borrowed).collect();
-        let mut cur: Vec<u8> = Vec::new();
-        // Where each component of `cur` is (an entry, or BEYOND): the next
-        // component is one binary search among its directory's children,
+        let todo: Vec<Cow<'p, [u8]>> = components(path).rev().map(Cow::Borrowed).collect();
+        self.walk(todo, Vec::new(), Vec::new(), Ending::Exists).0
+    }
+
+    /// Resolves the directory `path` once, for [`Resolver::resolve_below`].
+    pub fn resolve_dir(&self, path: &[u8]) -> ResolvedDir {
+        let todo = components(path).rev().map(Cow::Borrowed).collect();
+        let (r, at) = self.walk(todo, Vec::new(), Vec::new(), Ending::Exists);
+        ResolvedDir { r, at }
+    }
+
+    /// [`Resolver::resolve`] of `dir`'s path joined with `rel`, without
+    /// resolving `dir` again: classification asks for `/etc/static/REL` for
+    /// every `/etc/REL`.
+    pub fn resolve_below(&self, dir: &ResolvedDir, rel: &[u8]) -> Resolution {
+        if dir.r.ending == Ending::Loop {
+            // The walk stopped at the loop: nothing below it is looked at.
+            return dir.r.clone();
+        }
+        let mut cur = dir.r.path.clone();
+        if cur == b"/" {
+            cur.clear();
+        }
+        let todo = components(rel).rev().map(Cow::Borrowed).collect();
+        let (mut r, _) = self.walk(todo, cur, dir.at.clone(), dir.r.ending);
+        let mut via = dir.r.via.clone();
+        via.append(&mut r.via);
+        r.via = via;
+        r
+    }
+
+    /// [`Resolver::resolve`] of entry `k` of the tree, whose path is `path`:
+    /// its directories are known by their indices, so only the entry itself
+    /// (and where its links lead) is looked up. Classification resolves
+    /// every symlink and every `/etc` entry: from the root, each of them cost
+    /// one binary search per directory above it.
+    pub fn resolve_entry(&self, k: usize, path: &[u8]) -> Resolution {
+        let tree = self.tree;
+        let mut at = Vec::with_capacity(usize::from(tree.entries[k].depth));
+        let mut p = tree.entries[k].parent;
+        while p != NONE {
+            at.push(p as usize);
+            p = tree.entries[p as usize].parent;
+        }
+        at.reverse();
+        let name = tree.name(k);
+        let cur = path[..path.len().saturating_sub(name.len() + 1)].to_vec();
+        debug_assert_eq!(
+            [cur.as_slice(), b"/", name].concat(),
+            path,
+            "the path of entry {k}"
+        );
+        self.walk(vec![Cow::Borrowed(name)], cur, at, Ending::Exists)
+            .0
+    }
+
+    /// Walks the components `todo` (next last) from `cur`, whose components
+    /// are at `at`, following links; `ending` is how the walk to `cur` went
+    /// (below a missing component only the text is built).
+    fn walk<'p>(
+        &self,
+        mut todo: Vec<Cow<'p, [u8]>>,
+        mut cur: Vec<u8>,
+        mut at: Vec<usize>,
+        mut ending: Ending,
+    ) -> (Resolution, Vec<usize>)
+    where
+        'a: 'p,
+    {
+        // `at`: where each component of `cur` is (an entry, or BEYOND): the
+        // next component is one binary search among its directory's children,
         // not a walk from the root (links deep in a tree were quadratic).
-        let mut at: Vec<usize> = Vec::new();
         let mut via = Vec::new();
         let mut hops = 0;
-        let mut ending = Ending::Exists;
         while let Some(comp) = todo.pop() {
             match &*comp {
                 b"." | b"" => continue,
@@ -223,11 +296,14 @@ impl<'a> Resolver<'a> {
                 Some((_, Kind::Symlink, Some(target))) => {
                     hops += 1;
                     if hops > MAX_HOPS {
-                        return Resolution {
-                            path: cur,
-                            via,
-                            ending: Ending::Loop,
-                        };
+                        return (
+                            Resolution {
+                                path: cur,
+                                via,
+                                ending: Ending::Loop,
+                            },
+                            at,
+                        );
                     }
                     via.push(cur.clone());
                     cur.truncate(before);
@@ -248,11 +324,14 @@ impl<'a> Resolver<'a> {
         if cur.is_empty() {
             cur.push(b'/');
         }
-        Resolution {
-            path: cur,
-            via,
-            ending,
-        }
+        (
+            Resolution {
+                path: cur,
+                via,
+                ending,
+            },
+            at,
+        )
     }
 
     /// The entry named `name` in `dir` (an entry, the tree's length for the
@@ -620,5 +699,67 @@ mod tests {
             (&b"/etc/passwd"[..], Ending::Missing),
             "`..` stops at ROOT: the host's /etc/passwd is not looked at"
         );
+    }
+
+    #[test]
+    fn resolving_an_entry_or_below_a_resolved_directory_equals_resolving_its_path() {
+        use std::os::unix::fs::symlink;
+        let (_d, t) = tree_of(|r| {
+            std::fs::create_dir_all(r.join("nix/store/abc-etc/etc/ssh")).unwrap();
+            std::fs::write(r.join("nix/store/abc-etc/etc/ssh/sshd_config"), "c").unwrap();
+            std::fs::write(r.join("nix/store/abc-etc/etc/hosts"), "h").unwrap();
+            std::fs::create_dir_all(r.join("etc/ssh")).unwrap();
+            std::fs::create_dir_all(r.join("a/b/c")).unwrap();
+            symlink("/nix/store/abc-etc/etc", r.join("etc/static")).unwrap();
+            symlink("/etc/static/hosts", r.join("etc/hosts")).unwrap();
+            symlink("/etc/static/ssh/sshd_config", r.join("etc/ssh/sshd_config")).unwrap();
+            symlink("../../etc/./static/../hosts", r.join("a/b/rel")).unwrap();
+            symlink("c/../../b/c", r.join("a/b/back")).unwrap();
+            symlink("loop2", r.join("a/loop1")).unwrap();
+            symlink("loop1", r.join("a/loop2")).unwrap();
+            symlink("/nix/store/gone", r.join("a/b/c/dangling")).unwrap();
+            symlink("/", r.join("a/root")).unwrap();
+            symlink("dangling/x", r.join("a/b/c/below-dangling")).unwrap();
+        });
+        let res = Resolver::new(&t, &NothingBeyond);
+        let mut paths = crate::scan::PathCursor::default();
+        for k in 0..t.len() {
+            let path = paths.path(&t, k).to_vec();
+            assert_eq!(
+                res.resolve_entry(k, &path),
+                res.resolve(&path),
+                "{}",
+                String::from_utf8_lossy(&path)
+            );
+        }
+        let dirs: [&[u8]; 7] = [
+            b"/etc/static",
+            b"/",
+            b"/a/b",
+            b"/a/root",
+            b"/a/loop1",
+            b"/a/b/c/dangling",
+            b"/nope",
+        ];
+        let rels: [&[u8]; 6] = [
+            b"hosts",
+            b"ssh/sshd_config",
+            b"../etc/hosts",
+            b"rel",
+            b"x/y",
+            b"back/../c",
+        ];
+        for dir in dirs {
+            let resolved = res.resolve_dir(dir);
+            for rel in rels {
+                let whole = [dir, b"/", rel].concat();
+                assert_eq!(
+                    res.resolve_below(&resolved, rel),
+                    res.resolve(&whole),
+                    "{}",
+                    String::from_utf8_lossy(&whole)
+                );
+            }
+        }
     }
 }

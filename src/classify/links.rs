@@ -6,7 +6,8 @@
 //! stray. A link into persistent storage is persisted.
 
 use super::{
-    Advice, Class, ClassRule, ClassifyInput, Ending, Found, Resolver, Verdicts, etc_rule, is_under,
+    Advice, Class, ClassRule, ClassifyInput, Ending, Found, ResolvedDir, Resolver, Verdicts,
+    etc_rule, is_under,
 };
 
 /// Symlinks into the store that activation recreates at fixed places, with who does.
@@ -24,9 +25,10 @@ pub(super) fn link_rule(
     v: &mut Verdicts,
     input: &ClassifyInput<'_>,
     res: &Resolver<'_>,
-    path: &[u8],
+    (k, path): (usize, &[u8]),
+    etc_static: &ResolvedDir,
 ) -> Option<Found> {
-    let r = res.resolve(path);
+    let r = res.resolve_entry(k, path);
     if r.ending == Ending::Loop {
         return Found::new(
             ClassRule::LinkLoop,
@@ -131,7 +133,7 @@ pub(super) fn link_rule(
                 v.intern(&format!("symlink into /nix/store via /etc/static{missing}")),
             );
         }
-        if let Some(found) = etc_rule(v, input, res, path) {
+        if let Some(found) = etc_rule(v, input, res, path, etc_static) {
             return Some(found);
         }
     }

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use crate::diff::Pair;
 use crate::evidence::Evidence;
 use crate::knowledge::{Knowledge, RuleId};
-use crate::resolve::{Beyond, Ending, Resolver, is_under};
+use crate::resolve::{Beyond, Ending, ResolvedDir, Resolver, is_under};
 use crate::scan::{Kind, NONE, PathCursor, Tree};
 
 /// Where a path stands at the next wipe.
@@ -286,6 +286,9 @@ struct Judge<'a> {
     no_rule: u32,
     cur_paths: PathCursor,
     base_paths: PathCursor,
+    /// `/etc/static` resolved once in each tree (the `/etc` rule asks below it).
+    etc_static: ResolvedDir,
+    base_etc_static: Option<ResolvedDir>,
 }
 
 impl<'a> Judge<'a> {
@@ -306,6 +309,8 @@ impl<'a> Judge<'a> {
             no_rule,
             cur_paths: PathCursor::default(),
             base_paths: PathCursor::default(),
+            etc_static: input.cur.resolve_dir(b"/etc/static"),
+            base_etc_static: base_res.map(|b| b.resolve_dir(b"/etc/static")),
         }
     }
 
@@ -314,14 +319,15 @@ impl<'a> Judge<'a> {
     fn judge(&mut self, i: usize, up: Inherited) -> (Verdict, Inherited) {
         let input = self.input;
         let p = input.pairs[i];
-        let (res, k, path) = match (self.base_res, p.cur) {
-            (Some(b), NONE) => {
+        let (res, k, path, etc_static) = match (self.base_res, p.cur, &self.base_etc_static) {
+            (Some(b), NONE, Some(st)) => {
                 let k = p.base as usize;
-                (b, k, self.base_paths.path(b.tree(), k))
+                (b, k, self.base_paths.path(b.tree(), k), st)
             }
             _ => {
                 let k = p.cur as usize;
-                (input.cur, k, self.cur_paths.path(input.cur.tree(), k))
+                let path = self.cur_paths.path(input.cur.tree(), k);
+                (input.cur, k, path, &self.etc_static)
             }
         };
         let v = &mut self.v;
@@ -339,7 +345,7 @@ impl<'a> Judge<'a> {
             verdict.class = r.class;
             verdict.reason = r.below;
             verdict.by = r.by.inside();
-        } else if let Some(found) = entry_rule(v, input, res, k, path) {
+        } else if let Some(found) = entry_rule(v, input, res, k, path, etc_static) {
             verdict.class = found.class;
             verdict.reason = found.reason;
             verdict.by = found.by;
@@ -490,6 +496,7 @@ fn entry_rule(
     res: &Resolver<'_>,
     k: usize,
     path: &[u8],
+    etc_static: &ResolvedDir,
 ) -> Option<Found> {
     let tree = res.tree();
     let e = &tree.entries[k];
@@ -514,7 +521,7 @@ fn entry_rule(
         };
     }
     if e.kind == Kind::Symlink {
-        if let Some(found) = links::link_rule(v, input, res, path) {
+        if let Some(found) = links::link_rule(v, input, res, (k, path), etc_static) {
             return Some(found);
         }
     } else if let Some(ub) = &input.evidence.userborn
@@ -537,7 +544,7 @@ fn entry_rule(
             by: ClassRule::Userborn,
         });
     }
-    if let Some(found) = etc_rule(v, input, res, path) {
+    if let Some(found) = etc_rule(v, input, res, path, etc_static) {
         return Some(found);
     }
     // The fixed lists name paths at most two levels deep.
@@ -589,6 +596,7 @@ fn etc_rule(
     input: &ClassifyInput<'_>,
     res: &Resolver<'_>,
     path: &[u8],
+    etc_static: &ResolvedDir,
 ) -> Option<Found> {
     let rel = path.strip_prefix(b"/etc/")?;
     if rel == b"static" {
@@ -601,9 +609,8 @@ fn etc_rule(
             v.intern("copied into /etc by activation, listed in /etc/.clean"),
         );
     }
-    let mut stat = b"/etc/static/".to_vec();
-    stat.extend_from_slice(rel);
-    if res.resolve(&stat).ending == Ending::Exists {
+    // `/etc/static/REL`, from `/etc/static` resolved once.
+    if res.resolve_below(etc_static, rel).ending == Ending::Exists {
         return Found::new(
             ClassRule::EtcStatic,
             Class::NixManaged,
