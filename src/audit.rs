@@ -106,6 +106,9 @@ pub struct Audit {
     beyond: HostBeyond,
 }
 
+/// The nice value of the thread decoding a baseline scan file during the walk.
+const BASELINE_NICE: i32 = 10;
+
 /// Runs the whole pipeline.
 pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     let mut scan_opts = opts.scan.clone();
@@ -134,7 +137,16 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         // Named, so a profile tells its time from the walk's.
         let base = std::thread::Builder::new()
             .name("darlings-baseline".into())
-            .spawn_scoped(s, read_base);
+            .spawn_scoped(s, move || {
+                // Decoding a scan file is CPU work that can wait: at a lower
+                // priority it takes the cycles a warm walk leaves idle instead
+                // of slowing the walk down, which itself keeps every core
+                // busy. (A thread's own nice value, on Linux.)
+                if let Baseline::ScanFile(_) = opts.baseline {
+                    let _ = rustix::process::setpriority_process(None, BASELINE_NICE);
+                }
+                read_base()
+            });
         let cur = scan::scan_with(&scan_opts, progress, &host_mounts);
         let base = match base {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
@@ -149,8 +161,14 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
     });
     let mut cur = cur?;
     let mut base = base?;
+    // The pairs and the root's child index read only the trees: both at once.
     let t = crate::timing::phase("pair");
-    let merge = Merge::new(&cur, base.as_ref());
+    let (merge, index) = std::thread::scope(|s| {
+        let index = s.spawn(|| ChildIndex::new(&cur));
+        let merge = Merge::new(&cur, base.as_ref());
+        (merge, index.join())
+    });
+    let index = index.map_err(|_| Error::Internal("the thread indexing the tree died".into()))?;
     drop(t);
     let mut errors = Vec::new();
     let t = crate::timing::phase("hash");
@@ -163,46 +181,55 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
         &mut errors,
     )?;
     drop(t);
-    let t = crate::timing::phase("changes");
-    let changes: Vec<(Change, What)> = merge
-        .pairs()
-        .iter()
-        .map(|&p| diff::change(&cur, base.as_ref(), p))
-        .collect();
-    drop(t);
-    let t = crate::timing::phase("index");
-    let index = ChildIndex::new(&cur);
     let beyond = HostBeyond {
         root: cur.root.clone(),
     };
-    drop(t);
-    let t = crate::timing::phase("evidence");
-    let evidence = crate::evidence::gather(crate::evidence::GatherInput {
-        resolver: &Resolver::with_index(&cur, &beyond, &index),
-        storage: &opts.storage,
-        listed: opts.listed.clone(),
-        ignore_file: opts.ignore.as_deref(),
-        host_mounts: &host_mounts,
-    })?;
-    drop(t);
-    let t = crate::timing::phase("verdicts");
-    let present: Vec<bool> = merge.pairs().iter().map(|p| p.cur != NONE).collect();
-    let verdicts = classify::classify(&classify::ClassifyInput {
-        cur: &Resolver::with_index(&cur, &beyond, &index),
-        base: base.as_ref(),
-        pairs: merge.pairs(),
-        parent: merge.parents(),
-        present: &present,
-        evidence: &evidence,
-        beyond: &beyond,
-        knowledge: crate::knowledge::Knowledge::builtin(),
-        // CPU-bound: no more threads than cores.
-        threads: opts
-            .scan
-            .threads
-            .min(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    let resolver = Resolver::with_index(&cur, &beyond, &index);
+    // The changes need neither the evidence nor the verdicts: decided beside them.
+    let (changes, judged) = std::thread::scope(|s| {
+        let changes = s.spawn(|| {
+            let _t = crate::timing::phase("changes");
+            merge
+                .pairs()
+                .iter()
+                .map(|&p| diff::change(&cur, base.as_ref(), p))
+                .collect::<Vec<(Change, What)>>()
+        });
+        let judged = (|| -> Result<(Evidence, Verdicts)> {
+            let t = crate::timing::phase("evidence");
+            let evidence = crate::evidence::gather(crate::evidence::GatherInput {
+                resolver: &resolver,
+                storage: &opts.storage,
+                listed: opts.listed.clone(),
+                ignore_file: opts.ignore.as_deref(),
+                host_mounts: &host_mounts,
+            })?;
+            drop(t);
+            let _t = crate::timing::phase("verdicts");
+            let present: Vec<bool> = merge.pairs().iter().map(|p| p.cur != NONE).collect();
+            let verdicts = classify::classify(&classify::ClassifyInput {
+                cur: &resolver,
+                base: base.as_ref(),
+                pairs: merge.pairs(),
+                parent: merge.parents(),
+                present: &present,
+                evidence: &evidence,
+                beyond: &beyond,
+                knowledge: crate::knowledge::Knowledge::builtin(),
+                // CPU-bound: no more threads than cores.
+                threads: opts
+                    .scan
+                    .threads
+                    .min(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            });
+            Ok((evidence, verdicts))
+        })();
+        (changes.join(), judged)
     });
-    drop(t);
+    let changes =
+        changes.map_err(|_| Error::Internal("the thread deciding the changes died".into()))?;
+    let (evidence, verdicts) = judged?;
+    drop(resolver);
     errors.extend(cur.errors.iter().cloned());
     if let (Some(b), Baseline::Directory(p)) = (&base, &opts.baseline) {
         errors.extend(b.errors.iter().map(|e| e.in_baseline(p)));
