@@ -31,6 +31,10 @@ RATIOS = [
     ("report --against DIR / rsync -n", "diff", "darlings-report-diff", "rsync-n", 0.5, ""),
     ("cold scan / cold fd", "cold", "darlings-scan-cold", "fd-cold", 0.5, "G3"),
     ("cold scan / cold bare walker", "cold", "darlings-scan-cold", "walker-cold", 1.0, ""),
+    ("cold scan / cold fd, disk with a read latency (slowdisk)", "slowdisk", "darlings-scan-slow",
+     "fd-slow", 0.5, "G3"),
+    ("same / cold bare walker (slowdisk)", "slowdisk", "darlings-scan-slow", "walker-slow", 1.0,
+     ""),
 ]
 RSS_TARGET = 150  # marginal bytes per entry: (peak(target) - peak(50k)) / (entries - 50k)
 ROUND_SPREAD_WARN = 0.15  # warn if per-round ratios differ by more than 15%
@@ -124,8 +128,8 @@ def summarize(d):
     out.append("| group | command | runs | median s | min–max s | CPU s (mean) | CPU/wall | entries/s |")
     out.append("|---|---|---:|---:|---|---:|---:|---:|")
     medians = {}
-    for group in ["walk", "hash", "rescan", "diff", "cold"] + sorted(
-            set(groups) - {"walk", "hash", "rescan", "diff", "cold"}):
+    for group in ["walk", "hash", "rescan", "diff", "cold", "slowdisk"] + sorted(
+            set(groups) - {"walk", "hash", "rescan", "diff", "cold", "slowdisk"}):
         g = groups.get(group)
         if not g:
             continue
@@ -242,7 +246,7 @@ def summarize(d):
     nproc = int(meta.get("nproc", "1") or 1)
     for vm in sorted(glob.glob(os.path.join(d, "*.vmstat"))):
         group = os.path.basename(vm)[:-len(".vmstat")]
-        if group == "cold":
+        if group in ("cold", "slowdisk"):
             continue
         vals = {}
         with open(vm) as f:

@@ -11,8 +11,10 @@
 #   --cold               also run the cold-cache group (drop_caches before every run; needs root;
 #                        it empties the page cache of the WHOLE machine, so others' runs notice)
 #   --rounds K           repeat every group K times (default 2; see "Method" below)
-#   --groups LIST        comma-separated subset of walk,hash,rescan,diff,cold,rss
-#                        (default: all of them except cold, which needs --cold)
+#   --groups LIST        comma-separated subset of walk,hash,rescan,diff,cold,slowdisk,rss
+#                        (default: all of them except cold and slowdisk, which need --cold)
+#                        slowdisk: cold runs on a copy of the tree on a disk whose every read
+#                        takes SLOW_LATENCY_US (default 200, a SATA SSD), see slow-disk.sh
 #
 # Environment:
 #   DARLINGS_BIN         darlings binary to measure (default: the release build of this checkout,
@@ -28,6 +30,7 @@
 #                        one statx(dirfd, name) per entry on rayon, nothing kept), the reference
 #                        the scan is held to; default: built once from
 #                        $DARLINGS_SHARED/bench/make-walkbench.sh into $DARLINGS_BENCH_DIR/walkbench
+#   SLOW_LATENCY_US      the slowdisk group's read latency in microseconds (default 200)
 #   BENCH_NICE           nice value for the timed runs (default -10 as root, else 0); see Method
 #   BENCH_QUIET_WAIT     before each round, wait up to this many seconds (default 30) for the
 #                        rest of the machine to use < 25% of the CPUs; 0 disables the wait
@@ -82,6 +85,9 @@ REPO=$(git -C "$BENCH_SRC" rev-parse --show-toplevel 2>/dev/null || dirname "$BE
 SHARED=${DARLINGS_SHARED:-$REPO/../shared}
 MAKE_CORPUS=$SHARED/bench/make-corpus.sh
 WORK=${DARLINGS_BENCH_DIR:-/var/tmp/darlings-bench}
+SLOW_LATENCY_US=${SLOW_LATENCY_US:-200}
+# The slowdisk group's mount, loop device and FUSE server go away even if the run fails.
+trap 'declare -F slowdisk_down >/dev/null && slowdisk_down' EXIT
 CORPUS_DIR=$WORK/corpus
 OUT_DIR=$WORK/out                       # scan files written by the timed commands
 NPROC=$(nproc)
@@ -111,7 +117,7 @@ while (($#)); do
     shift
 done
 ((${#TARGETS[@]})) || TARGETS=(small)
-((COLD)) && GROUPS_WANTED+=",cold"
+((COLD)) && GROUPS_WANTED+=",cold,slowdisk"
 want() { [[ ",$GROUPS_WANTED," == *",$1,"* ]]; }
 
 log()  { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -469,6 +475,30 @@ run_target() {
             bench_group cold 3 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1' -- "${c[@]}"
         else
             warn "cold group skipped: /proc/sys/vm/drop_caches is not writable (need root)"
+        fi
+    fi
+
+    # -- slowdisk: cold runs on a disk whose every read takes SLOW_LATENCY_US (slow-disk.sh) ------
+    # The cold group above reads from this VM's disk, which the host caches; this one shows what
+    # the reads in flight buy on a disk with a real latency (bench/README.md, slow-disk.sh).
+    if want slowdisk; then
+        if [[ $TARGET == usr ]]; then
+            warn "slowdisk group skipped for /usr: its ext4 copy would hold all of /usr's bytes"
+        elif [[ -w /proc/sys/vm/drop_caches ]]; then
+            # shellcheck source=bench/slow-disk.sh
+            source "$BENCH_SRC/slow-disk.sh"
+            slowdisk_up "$dir" "$SLOW_LATENCY_US" "$WORK/slow-disk-$TARGET"
+            local S=$(q "$SLOW_MNT") c=()
+            if ((have)); then
+                c+=(darlings-scan-slow "$D scan --hash none $S -o $O/walk.scan")
+            fi
+            c+=(fd-slow "$(q "$FD") -HI --one-file-system . $S")
+            [[ -n $WALKBENCH ]] && c+=(walker-slow "$(q "$WALKBENCH") raw $S $NPROC")
+            echo "slow_latency_us=$SLOW_LATENCY_US" >>"$RES/meta.txt"
+            bench_group slowdisk 3 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1' -- "${c[@]}"
+            slowdisk_down
+        else
+            warn "slowdisk group skipped: /proc/sys/vm/drop_caches is not writable (need root)"
         fi
     fi
 
