@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 /// The walk's reserve threads and what wakes them. A warm walk is bound by
 /// the CPU (the kernel's lookups), where threads beyond a few per core only
-/// contend (+5% at 32 threads on 2 cores, medium corpus); a cold walk of a
+/// contend (+2-5% at 32 threads on 2 cores, medium corpus); a cold walk of a
 /// real disk is bound by the reads in flight, where more threads win (0.62x
 /// of fd's time at 8 threads, 0.44-0.48x at 32-64 on a disk answering in
 /// 200 us; bench/slow-disk.sh). Which one it is shows in the first tens of
-/// milliseconds: a walk that keeps less than half of the cores busy waits on
-/// the disk, and its reserve is woken.
+/// milliseconds: a walk that keeps less than half of the cores busy for two
+/// 25 ms periods waits on the disk, and its reserve is woken.
 #[derive(Default)]
 pub(super) struct Reserve {
     /// (woken, walk over)
@@ -22,6 +22,8 @@ pub(super) struct Reserve {
 impl Reserve {
     /// How often the watcher looks at the CPU time.
     const PERIOD: Duration = Duration::from_millis(25);
+    /// Idle periods in a row that wake the reserve.
+    const IDLE_PERIODS: u32 = 2;
 
     /// Holds one reserve thread until it is woken or the walk is over.
     pub(super) fn wait(&self) {
@@ -40,7 +42,8 @@ impl Reserve {
     }
 
     /// Every [`Reserve::PERIOD`] until the walk is over: wakes the reserve
-    /// once the process used less than half of the cores over a period.
+    /// once the process used less than half of the cores over
+    /// [`Reserve::IDLE_PERIODS`] periods in a row.
     pub(super) fn watch(&self) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.watch_with(cores, || {
@@ -54,6 +57,7 @@ impl Reserve {
         let (mut wall0, mut cpu0) = (Instant::now(), cpu());
         // Printed (DARLINGS_TIMING) only if the reserve is woken: when.
         let waiting = crate::timing::phase("reserve woke");
+        let mut idle = 0;
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         while !st.1 {
             st = match self.changed.wait_timeout(st, Self::PERIOD) {
@@ -66,7 +70,14 @@ impl Reserve {
             let (wall1, cpu1) = (Instant::now(), cpu());
             let wall = (wall1 - wall0).as_secs_f64().max(1e-6);
             let busy = cpu1.saturating_sub(cpu0).as_secs_f64() / wall;
-            if busy < 0.5 * cores as f64 {
+            // Two periods in a row: one alone is also what the last few
+            // directories of a warm walk look like (seen on the 1M corpus).
+            idle = if busy < 0.5 * cores as f64 {
+                idle + 1
+            } else {
+                0
+            };
+            if idle >= Self::IDLE_PERIODS {
                 st.0 = true;
                 self.changed.notify_all();
                 drop(waiting);
