@@ -943,8 +943,9 @@ fn on_a_terminal_scripted_keys_run_after_the_scan_and_the_terminal_is_given_back
         f.root().display(),
         out.path().join("persist.nix").display()
     );
-    let r = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    // Bounded: a key lost under load must fail the test, not hang it.
+    let r = std::process::Command::new("timeout")
+        .args(["120", "script", "-qec", &line, "/dev/null"])
         .output()
         .expect("run script");
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -959,12 +960,13 @@ fn on_a_terminal_scripted_keys_run_after_the_scan_and_the_terminal_is_given_back
     // The pager gets the terminal: the TUI's screen is left before the
     // file shows and taken back after.
     let line = format!(
-        "stty cols 100 rows 30; PAGER=cat '{}' tui '{}' --threads 1 --keys '/messages Enter v q'",
+        "stty cols 100 rows 30; PAGER=cat VISUAL=true EDITOR=true '{}' tui '{}' --threads 1 --keys '/messages Enter v q'",
         bin.display(),
         f.root().display(),
     );
-    let r = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    // Bounded: a key lost under load must fail the test, not hang it.
+    let r = std::process::Command::new("timeout")
+        .args(["120", "script", "-qec", &line, "/dev/null"])
         .output()
         .expect("run script");
     let tty = String::from_utf8_lossy(&r.stdout);
