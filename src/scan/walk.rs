@@ -86,19 +86,25 @@ pub(super) fn walk(
         progress,
         short_is_end: fills_buffer(&root_fd),
     };
-    let all = opts.threads.max(1) + opts.reserve_threads;
+    let active = opts.threads.max(1);
+    let all = active + opts.reserve_threads;
+    // The reserve's threads wait as they start, before they take any work,
+    // until the walk proves to wait on the disk (see `Reserve`). (Waiting in
+    // jobs of their own instead, any walker going idle could take such a job
+    // and sit in it until the reserve woke, even the one waiting for the
+    // walk to end.)
+    let reserve = Arc::new(Reserve::default());
+    let held = reserve.clone();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(all)
         .thread_name(|i| format!("darlings-scan-{i}"))
+        .start_handler(move |i| {
+            if i >= active {
+                held.wait();
+            }
+        })
         .build()
         .map_err(|e| Error::Internal(format!("cannot start {all} threads: {e}")))?;
-    // The reserve waits, each thread in a job of its own, until the walk
-    // proves to wait on the disk (see `Reserve`).
-    let reserve = Arc::new(Reserve::default());
-    for _ in 0..opts.reserve_threads {
-        let r = reserve.clone();
-        pool.spawn(move || r.wait());
-    }
     let dev = (root_stat.stx_dev_major, root_stat.stx_dev_minor);
     let root_dev = rustix::fs::makedev(dev.0, dev.1);
     let root = Dir {
@@ -123,7 +129,7 @@ pub(super) fn walk(
                 walker.store(0, seg, counts);
                 walker.spawn_all(s, tasks);
             });
-            // Walk done: the watcher stops, the reserve's jobs return.
+            // Walk done: the watcher stops, the reserve's threads go on (to end).
             reserve.release(true);
         });
     }
