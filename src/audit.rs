@@ -209,10 +209,7 @@ pub fn run(opts: &AuditOptions, progress: &Progress) -> Result<Audit> {
                 beyond: &beyond,
                 knowledge: crate::knowledge::Knowledge::builtin(),
                 // CPU-bound: no more threads than cores.
-                threads: opts
-                    .scan
-                    .threads
-                    .min(std::thread::available_parallelism().map_or(1, |n| n.get())),
+                threads: opts.scan.threads.min(scan::cores()),
             });
             Ok((evidence, verdicts))
         })();

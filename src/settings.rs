@@ -48,6 +48,8 @@ pub fn default_reserve_threads() -> usize {
         .saturating_sub(default_threads())
 }
 
+/// [`crate::scan::cores`], but 2 when the system cannot say: the default
+/// thread counts assume a small machine, not a single core.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }

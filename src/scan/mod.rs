@@ -106,6 +106,13 @@ pub struct ScanOptions {
     pub hash_all: bool,
 }
 
+/// The CPUs this process may run on (1 if the system cannot say): what
+/// CPU-bound work (classification, compression) uses at most, and what the
+/// walk's reserve measures busy-ness against.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Scans `opts.root` and returns its tree (entries in tree order), decoded
 /// from the entry stream while the walk runs.
 pub fn scan(opts: &ScanOptions, progress: &Progress) -> Result<Tree> {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 /// The walk's reserve threads and what wakes them. A warm walk is bound by
 /// the CPU (the kernel's lookups), where threads beyond a few per core only
-/// contend (+2-5% at 32 threads on 2 cores, medium corpus); a cold walk of a
+/// contend (+2% at 32 threads on 2 cores, medium corpus, hyperfine 15 runs); a cold walk of a
 /// real disk is bound by the reads in flight, where more threads win (0.62x
 /// of fd's time at 8 threads, 0.44-0.48x at 32-64 on a disk answering in
 /// 200 us; bench/slow-disk.sh). Which one it is shows in the first tens of
@@ -45,7 +45,7 @@ impl Reserve {
     /// once the process used less than half of the cores over
     /// [`Reserve::IDLE_PERIODS`] periods in a row.
     pub(super) fn watch(&self) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = super::cores();
         self.watch_with(cores, || {
             let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
             Duration::new(t.tv_sec as u64, t.tv_nsec as u32)

@@ -102,7 +102,7 @@ fn compression_pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .num_threads(crate::scan::cores())
             .thread_name(|i| format!("darlings-zstd-{i}"))
             .build()
             .ok()
