@@ -311,6 +311,7 @@ pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::C
         }
         config.push(crate::check::ConfigFile {
             file: f.to_path_buf(),
+            arg: arg.clone(),
             whitelist: crate::persistence::load_with(f, &opts)?,
         });
     }

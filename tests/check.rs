@@ -190,6 +190,30 @@ fn check_offline(f: &Fixture, config: impl AsRef<OsStr>) -> (Option<i32>, serde_
     (out.status.code(), common::json(&out.stdout))
 }
 
+/// Runs `command` as a user who pastes it does: through a shell that finds
+/// `darlings` on PATH; asserts that it succeeds.
+fn run_as_pasted(command: &str) {
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_darlings"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The (kind, path) pairs of a check.
 fn pairs(r: &serde_json::Value) -> Vec<(String, String)> {
     r["findings"]
@@ -981,8 +1005,8 @@ fn a_home_manager_directory_persisted_whole_shadows_its_links() {
 }
 
 /// The not-in-storage fix is a `darlings migrate` command that does what it
-/// says: run as given (with the same --persistence), the data is in storage
-/// and the check is clean.
+/// says: run by a shell exactly as printed, the data is in storage and the
+/// check is clean.
 #[test]
 fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
     let f = Fixture::new();
@@ -1005,17 +1029,12 @@ fn the_not_in_storage_fix_runs_as_given_and_clears_the_finding() {
         .to_string();
     let command = fix.split('`').nth(1).unwrap();
     let expected = format!(
-        "darlings migrate {} /var/lib/nixos --yes",
-        f.root().display()
+        "darlings migrate {} /var/lib/nixos --persistence={} --yes",
+        f.root().display(),
+        cfg.display()
     );
     assert_eq!(command, expected, "{fix}");
-    let words: Vec<&str> = command.split(' ').skip(1).collect();
-    darlings()
-        .args(&words)
-        .arg("--persistence")
-        .arg(&cfg)
-        .assert()
-        .success();
+    run_as_pasted(command);
     assert_eq!(
         std::fs::read(f.path("persist/var/lib/nixos/uid-map")).unwrap(),
         b"{\"alice\": 1000}"
@@ -1084,6 +1103,48 @@ fn a_symlink_entry_on_a_root_never_set_up_is_not_in_storage_not_replaced() {
         .as_str()
         .unwrap();
     assert!(!fix.contains("persist the directory"), "{fix}");
+}
+
+/// The migrate command of a not-in-storage fix passes the `--persistence`
+/// arguments on as given: a Home Manager export named `USER=FILE`, in a
+/// directory whose name needs quoting, migrates into that user's storage.
+#[test]
+fn the_not_in_storage_fix_keeps_a_user_prefixed_persistence_argument() {
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+    )
+    .file("home/alice/.ssh/id_ed25519", "KEY")
+    .dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let dir = cfg_dir.path().join("my configs");
+    std::fs::create_dir(&dir).unwrap();
+    let cfg = dir.join("alice.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ { "directory": ".ssh", "dirPath": "/home/alice/.ssh", "home": "/home/alice", "user": "alice", "group": null, "mode": "0700", "persistentStoragePath": "/persist" } ], "files": [] } }"#,
+    )
+    .unwrap();
+    let arg = format!("alice={}", cfg.display());
+    let (code, r) = check_offline(&f, &arg);
+    assert_eq!(code, Some(1), "{r}");
+    let fix = finding(&r, "not-in-storage", "/home/alice/.ssh")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let command = fix.split('`').nth(1).unwrap();
+    assert!(
+        command.contains(&format!("'--persistence={arg}'")),
+        "{command}"
+    );
+    run_as_pasted(command);
+    assert_eq!(
+        std::fs::read(f.path("persist/home/alice/.ssh/id_ed25519")).unwrap(),
+        b"KEY"
+    );
+    let (code, r) = check_offline(&f, &arg);
+    assert_eq!(code, Some(0), "{r}");
 }
 
 /// With only a Home Manager export given (one file per user), storage outside

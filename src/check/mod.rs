@@ -43,6 +43,9 @@ pub const SCHEMA: &str = "darlings-check/1";
 pub struct ConfigFile {
     /// The file as the user named it.
     pub file: PathBuf,
+    /// The `--persistence` argument that named it, as given (`USER=FILE`
+    /// keeps its user): what a command the check prints passes again.
+    pub arg: PathBuf,
     /// What it lists.
     pub whitelist: Whitelist,
 }
@@ -215,6 +218,9 @@ pub(crate) struct Ctx<'a> {
     pub users: crate::users::Users,
     /// ROOT, opened `O_PATH`: storage paths are resolved inside it.
     pub root_fd: OwnedFd,
+    /// `--persistence=ARG` for each config, as shell words: a printed
+    /// `darlings migrate` must read the same whitelist to do anything.
+    pub persistence_words: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -290,6 +296,14 @@ pub fn run(audit: &Audit, config: &[ConfigFile]) -> Result<Checked> {
         users: crate::users::Users::read(&root),
         ev,
         root_fd,
+        persistence_words: config
+            .iter()
+            .map(|c| {
+                let mut w = b"--persistence=".to_vec();
+                w.extend_from_slice(c.arg.as_os_str().as_bytes());
+                sh(&w)
+            })
+            .collect(),
     };
     ctx.items = items::collect(&ctx, config);
     let mut findings = Vec::new();

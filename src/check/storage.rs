@@ -329,7 +329,12 @@ fn migrate_command(ctx: &Ctx<'_>, path: &[u8]) -> String {
     } else {
         format!("{} ", super::sh(root))
     };
-    format!("darlings migrate {root}{} --yes", super::sh(path))
+    let mut command = format!("darlings migrate {root}{}", super::sh(path));
+    for w in &ctx.persistence_words {
+        command.push(' ');
+        command.push_str(w);
+    }
+    command + " --yes"
 }
 
 fn not_in_storage(
@@ -381,7 +386,7 @@ fn not_in_storage(
                 // migrate copies, verifies and only then makes the copy
                 // visible; cp -a stays as the by-hand way.
                 (_, None) => format!(
-                    "copy it into storage before the next boot, verified: `{}` (with the same --persistence), or by hand: `mkdir -p {} && cp -a {p} {host_d}`",
+                    "copy it into storage before the next boot, verified: `{}`, or by hand: `mkdir -p {} && cp -a {p} {host_d}`",
                     migrate_command(ctx, path),
                     ctx.host(parent(d))
                 ),

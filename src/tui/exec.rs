@@ -143,6 +143,7 @@ fn read_back(m: &Model) -> Listing {
     let whitelist = crate::persistence::load_with(file, &opts).map_err(|e| e.to_string())?;
     let config = [crate::check::ConfigFile {
         file: file.clone(),
+        arg: file.clone(),
         whitelist,
     }];
     Ok(crate::check::listed(&config)

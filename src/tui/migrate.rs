@@ -287,6 +287,7 @@ fn plan(job: &Job, homes: &LoadOptions) -> Result<(Plan, Vec<String>)> {
     let whitelist = crate::persistence::load_with(&job.whitelist, homes)?;
     let config = [ConfigFile {
         file: job.whitelist.clone(),
+        arg: job.whitelist.clone(),
         whitelist,
     }];
     let mut req = migrate::Request::new(
