@@ -1727,3 +1727,76 @@ fn space_moves_down_after_marking_and_after_unmarking() {
     assert!(s.model.marks.is_empty(), "{}", s.model.status);
     assert_eq!(s.model.tree.selected(), 5);
 }
+
+/// After `w`, the findings view (`!`) shows what a fresh `darlings check
+/// ROOT --persistence FILE` finds with the file just written, as the header
+/// counts what a fresh run counts: before, it showed the check of the
+/// configs given at start, which knew nothing of the written paths.
+#[test]
+fn after_a_write_the_findings_are_those_of_a_fresh_check_with_the_file() {
+    let mut s = Session::new(110, 40);
+    // The first screen selects /var/lib/docker: mark it and write.
+    s.run(vec![key(' '), key('w'), key('y')]);
+    assert!(
+        s.model.status.contains("wrote 1 path"),
+        "{}",
+        s.model.status
+    );
+    let kinds = |c: &darlings::check::Checked| -> Vec<(String, String)> {
+        c.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.kind.as_str().to_string(),
+                    String::from_utf8_lossy(&f.path).into_owned(),
+                )
+            })
+            .collect()
+    };
+    let shown = kinds(s.model.findings.checked.as_ref().expect("checked again"));
+    let args = darlings::cli::ScanArgs {
+        against: "empty".into(),
+        persistence: vec![s.out.path().join("persist.nix")],
+        threads: Some(1),
+        ..Default::default()
+    };
+    let (opts, config) =
+        darlings::settings::audit_and_config(Some(s.root.root()), &args).expect("options");
+    let fresh = darlings::audit::run(&opts, &Progress::default()).expect("audit");
+    let expected = kinds(&darlings::check::run(&fresh, &config).expect("check"));
+    assert_eq!(shown, expected);
+    assert!(
+        shown.contains(&("not-in-storage".to_string(), "/var/lib/docker".to_string())),
+        "the written path's data is still only on ROOT: {shown:?}"
+    );
+    // The view lists it.
+    s.press(vec![key('!')]);
+    assert_eq!(s.model.mode, Mode::Findings);
+    let screen = s.screen();
+    assert!(screen.contains("/var/lib/docker"), "{screen}");
+    // Given as --persistence too, the file is read again in place of the
+    // reading from the start, not added beside it (which would make every
+    // entry of the old reading a duplicate of itself).
+    s.model.config = config;
+    s.press(vec![code(KeyCode::Esc), key('/')]);
+    s.press(typed("machine-id"));
+    s.press(vec![code(KeyCode::Enter), key(' '), key('w'), key('y')]);
+    assert!(
+        s.model.status.contains("wrote 1 path"),
+        "{}",
+        s.model.status
+    );
+    let shown = kinds(s.model.findings.checked.as_ref().expect("checked again"));
+    let (opts, config) =
+        darlings::settings::audit_and_config(Some(s.root.root()), &args).expect("options");
+    let fresh = darlings::audit::run(&opts, &Progress::default()).expect("audit");
+    assert_eq!(
+        shown,
+        kinds(&darlings::check::run(&fresh, &config).expect("check"))
+    );
+    assert!(!shown.iter().any(|(k, _)| k == "duplicate"), "{shown:?}");
+    assert!(
+        shown.contains(&("not-in-storage".to_string(), "/etc/machine-id".to_string())),
+        "{shown:?}"
+    );
+}

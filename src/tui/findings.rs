@@ -50,6 +50,24 @@ pub fn loaded(m: &mut Model, r: crate::Result<Checked>) {
     }
 }
 
+/// Takes the check made again after a write. The status line keeps what
+/// the write said (its next step, `m`, is what clears the new paths'
+/// not-in-storage findings); the view shows the file now in effect.
+pub fn rechecked(m: &mut Model, r: crate::Result<Checked>) {
+    match r {
+        Ok(c) => {
+            let n = c.findings.len();
+            m.findings.checked = Some(c);
+            m.findings.failed = None;
+            m.findings.selected = m.findings.selected.min(n.saturating_sub(1));
+        }
+        Err(e) => {
+            m.findings.checked = None;
+            m.findings.failed = Some(e.to_string());
+        }
+    }
+}
+
 /// Opens the view.
 pub fn open(m: &mut Model) {
     m.prev_mode = Mode::Browse;

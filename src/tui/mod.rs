@@ -167,6 +167,7 @@ pub fn run(opts: AuditOptions, settings: Settings, options: RunOptions) -> Resul
     }
     let mut model = Model::new(settings);
     model.print_marked = options.print_marked;
+    model.config = options.config;
     let fail = |e: std::io::Error| Error::Terminal(format!("cannot set up the terminal: {e}"));
     let mut tty = term::Tty::open().map_err(fail)?;
     if let Err(e) = term::enter(&mut tty) {

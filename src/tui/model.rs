@@ -199,6 +199,9 @@ pub struct Model {
     /// The marks are printed on exit (`--print-marked`): quitting does not
     /// ask about them.
     pub print_marked: bool,
+    /// The `--persistence` configs given: what the findings view checks,
+    /// with the whitelist file once it is written.
+    pub config: Vec<crate::check::ConfigFile>,
     /// The problems with the whitelist (`!`).
     pub findings: super::findings::Findings,
     /// The last migration `m` started (its view shows in [`Mode::Migrate`]).
@@ -232,6 +235,7 @@ impl Model {
             status: String::new(),
             page: 20,
             print_marked: false,
+            config: Vec::new(),
             findings: Default::default(),
             migration: None,
         }

@@ -25,6 +25,8 @@ pub enum Msg {
     Loaded(Box<(Audit, Users)>),
     /// The whitelist check of that audit finished (`tui::findings`).
     Checked(Box<Result<crate::check::Checked>>),
+    /// The check made again after a write ([`Cmd::Recheck`]).
+    Rechecked(Box<Result<crate::check::Checked>>),
     /// The scan's counters, while it runs.
     Progress(Loading),
     /// Rows the tree window holds (PgUp/PgDn move by it); the runtime
@@ -97,6 +99,9 @@ pub enum Cmd {
     PrepareWrite,
     /// Write the planned whitelist text ([`Msg::Written`]).
     Write(String),
+    /// Check the whitelist again, as a fresh run would after a write: the
+    /// configs given, with the written file read back ([`Msg::Rechecked`]).
+    Recheck,
     /// Append a rule to the ignore file ([`Msg::IgnoreSaved`]).
     AppendIgnore(Vec<u8>),
     /// Put the ignore file back as it was, `None`: remove it

@@ -81,6 +81,7 @@ pub fn replay(
     let users = crate::users::Users::read(&audit.cur().root);
     let mut model = Model::new(settings);
     model.print_marked = options.print_marked;
+    model.config = options.config.clone();
     let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(size.0, size.1))
         .map_err(|e| Error::Terminal(format!("cannot set up the screen: {e}")))?;
     let checked = crate::check::run(&audit, &options.config);

@@ -57,7 +57,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Option<Cmd> {
             None
         }
         Msg::Written(r) => {
+            let written = r.is_ok();
             write_done(m, r);
+            // The findings follow the file now in effect, like the header.
+            written.then_some(Cmd::Recheck)
+        }
+        Msg::Rechecked(r) => {
+            super::findings::rechecked(m, *r);
             None
         }
         Msg::IgnoreSaved(r) => {
