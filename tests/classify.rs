@@ -172,12 +172,14 @@ fn etc_rules_static_clean_and_regenerated_artefacts() {
     );
     check(&r, "/etc/ssh", "nix-managed", "environment.etc", None);
     check(&r, "/etc/NIXOS", "nix-managed", "activation", None);
+    // No generation says users.mutableUsers = false: NixOS's default
+    // (mutable) holds, and passwd's changes live only here.
     check(
         &r,
         "/etc/passwd",
-        "nix-managed",
-        "update-users-groups",
-        None,
+        "stray",
+        "no users-groups.json",
+        Some("review"),
     );
     check(
         &r,

@@ -302,8 +302,9 @@ fn userborn_s_password_files_must_be_kept() {
             "{e}"
         );
     }
-    // userborn does not write gshadow: still regenerated.
-    assert_eq!(get(&r, "/etc/gshadow")["class"], "nix-managed");
+    // userborn does not write gshadow, and no generation says users are
+    // immutable: what is in it lives only here.
+    assert_eq!(get(&r, "/etc/gshadow")["class"], "stray");
     let state = get(&r, "/var/lib/userborn");
     assert_eq!(state["owner"]["unit"], "userborn.service", "{state}");
 }
@@ -710,7 +711,8 @@ fn with_accounts_spec(f: &Fixture, mutable: bool) {
 
 /// With users.mutableUsers = true (NixOS's default), what passwd changed lives
 /// only in /etc/shadow: stray, not "regenerated"; with false it is rewritten
-/// from the configuration; without a generation to read, as before.
+/// from the configuration; without a generation to read (a root mounted
+/// without its /nix), NixOS's default holds: stray, and the reason says why.
 #[test]
 fn account_files_follow_the_generation_s_mutable_users() {
     let f = Fixture::new();
@@ -745,5 +747,13 @@ fn account_files_follow_the_generation_s_mutable_users() {
     let f = Fixture::new();
     nixos_base(&f, &[], &[]);
     f.file("etc/shadow", "root:!:1::::::\n");
-    assert_eq!(get(&report(&f), "/etc/shadow")["class"], "nix-managed");
+    let e = get(&report(&f), "/etc/shadow").clone();
+    assert_eq!(e["class"], "stray", "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no users-groups.json of the root's generation"),
+        "{e}"
+    );
 }

@@ -553,10 +553,19 @@ fn entry_rule(
     }
     if let Some((p, why)) = REGENERATED.iter().find(|(p, _)| p.as_bytes() == path) {
         // The account files are only regenerated without mutable users; the
-        // root's generation says which (evidence/accounts.rs).
-        if let Some(acc) = &input.evidence.accounts
-            && crate::evidence::accounts::FILES.contains(p)
-        {
+        // root's generation says which (evidence/accounts.rs). Without one
+        // that says so (a root mounted without its /nix), NixOS's default
+        // holds: mutable, and what `passwd` changed would be lost.
+        if crate::evidence::accounts::FILES.contains(p) {
+            let Some(acc) = &input.evidence.accounts else {
+                return Found::new(
+                    ClassRule::MutableAccounts,
+                    Class::Stray,
+                    v.intern(
+                        "activation merges users.users into this file and keeps the rest unless users.mutableUsers = false, and no users-groups.json of the root's generation says so (NixOS's default is true): what passwd, useradd or chsh changed lives only here",
+                    ),
+                );
+            };
             return if acc.mutable {
                 Found::new(
                     ClassRule::MutableAccounts,
