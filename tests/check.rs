@@ -1273,3 +1273,149 @@ fn an_entry_of_the_wrong_kind_says_to_move_it_to_the_right_list() {
     );
     assert!(adj["fix"].as_str().unwrap().contains("files list"), "{adj}");
 }
+
+/// On btrfs, the usual erase-your-darlings layout (ROOT and storage as
+/// subvolumes of one file system), a bind mount from the storage subvolume
+/// is recognised: statx gives each subvolume an anonymous device of its
+/// own, mountinfo names the file system's, and matching the one against
+/// the other made the live /var/log "not backed yet", its storage "stale"
+/// (with an `rm -r` of live data as the fix), and the whitelist unknown.
+#[test]
+fn btrfs_bind_mounts_from_a_storage_subvolume_are_recognised() {
+    let tool = |t: &str| {
+        std::process::Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    skip_unless!(
+        is_root()
+            && have_unshare()
+            && tool("mkfs.btrfs")
+            && tool("btrfs")
+            && Path::new("/dev/loop-control").exists(),
+        "needs root, unshare, btrfs-progs and loop devices"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("img");
+    let top = tmp.path().join("top");
+    std::fs::create_dir(&top).unwrap();
+    let ok = |c: &mut std::process::Command| assert!(c.status().unwrap().success(), "{c:?}");
+    ok(std::process::Command::new("truncate")
+        .args(["-s", "300M"])
+        .arg(&img));
+    ok(std::process::Command::new("mkfs.btrfs").arg("-q").arg(&img));
+    let (t, i) = (top.display(), img.display());
+    let mount = format!("mount -o loop '{i}' '{t}'");
+    // Made once: the subvolumes and their files stay in the image.
+    let made = darlings_in_mount_ns(
+        &[
+            mount.clone(),
+            format!("btrfs -q subvolume create '{t}/root'"),
+            format!("btrfs -q subvolume create '{t}/persist'"),
+            format!("mkdir -p '{t}/root/persist' '{t}/root/var/log' '{t}/persist/var/log'"),
+            format!("echo old > '{t}/root/var/log/hidden.log'"),
+            format!("echo live > '{t}/persist/var/log/live.log'"),
+        ],
+        false,
+        &[OsStr::new("--version")],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let root = top.join("root");
+    let live = [
+        mount,
+        bind(&top.join("persist"), &root.join("persist")),
+        bind(&top.join("persist/var/log"), &root.join("var/log")),
+    ];
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [ "/var/log" ], "files": [] } }"#,
+    )
+    .unwrap();
+    let run = |args: &[&OsStr]| {
+        let out = darlings_in_mount_ns(&live, false, args);
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        common::json(&out.stdout)
+    };
+    let (c, r) = (OsStr::new("check"), root.as_os_str());
+    for given in [
+        vec![
+            c,
+            r,
+            OsStr::new("--persistence"),
+            cfg.as_os_str(),
+            OsStr::new("--json"),
+        ],
+        // Without a config: the whitelist read off the live mounts.
+        vec![c, r, OsStr::new("--json")],
+    ] {
+        let got = run(&given);
+        assert_eq!(
+            pairs(&got),
+            [("hidden-data".to_string(), "/var/log".to_string())],
+            "only the file under the mount, no stale storage: {got}"
+        );
+        let msg = finding(&got, "hidden-data", "/var/log")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("bind mount from /persist/var/log"), "{msg}");
+        assert!(
+            !got["skipped"].to_string().contains("no whitelist"),
+            "{got}"
+        );
+    }
+    // A config that does not list /var/log: its storage is still in use by
+    // the live mount, not stale (the fix would have been `rm -r` of it).
+    let other = cfg_dir.path().join("other.json");
+    std::fs::write(
+        &other,
+        r#"{ "/persist": { "directories": [ "/var/lib/x" ], "files": [] } }"#,
+    )
+    .unwrap();
+    let got = run(&[
+        c,
+        r,
+        OsStr::new("--persistence"),
+        other.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    assert!(
+        !pairs(&got).iter().any(|(k, _)| k == "stale-storage"),
+        "{got}"
+    );
+    let report = run(&[
+        OsStr::new("report"),
+        r,
+        OsStr::new("--persistence"),
+        cfg.as_os_str(),
+    ]);
+    let log = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "/var/log")
+        .expect("/var/log reported")
+        .clone();
+    assert_eq!(log["class"], "persisted", "{log}");
+    assert!(
+        log["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bind mount from /persist/var/log"),
+        "{log}"
+    );
+    // The namespaces took their mounts with them, and their loop devices.
+    let left = std::process::Command::new("losetup")
+        .arg("-j")
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "{left:?}");
+}

@@ -534,7 +534,11 @@ impl Walker<'_, '_> {
             fstype: m.map_or_else(|| "unknown".into(), |m| m.fstype.clone()),
             source: m.map_or_else(String::new, |m| m.source.clone()),
             fs_root: m.map_or_else(Vec::new, |m| m.fs_root.clone()),
-            dev: (st.stx_dev_major, st.stx_dev_minor),
+            // mountinfo's device, which storage mounts are matched by: on
+            // btrfs, statx gives each subvolume an anonymous device of its
+            // own (0:43) where mountinfo names the file system's (0:40), and
+            // a bind mount from a storage subvolume went unrecognised.
+            dev: m.map_or((st.stx_dev_major, st.stx_dev_minor), |m| m.dev),
         })
     }
 
