@@ -231,6 +231,15 @@ fn decide(
         .map(|(_, m)| m)
         .unwrap_or(0);
     if top.mnt_id() != parent_mnt {
+        // migrate copies what the path shows, which the mount provides;
+        // what ROOT's own file system holds under it is not copied, and the
+        // next wipe deletes it.
+        if data_under_mount(&req.root, &path) == Some(true) {
+            return refuse(format!(
+                "it is a mount point, and ROOT's own file system holds data under it, hidden by the mount: migrate cannot copy it, and the next wipe deletes it; `darlings check {}` counts it and says how to see and move it",
+                text::shell_quote(req.root.as_os_str().as_bytes())
+            ));
+        }
         return State::Mounted;
     }
     let dest_parent = match staging::dest_parent(storage, root, &path, None) {
@@ -405,4 +414,45 @@ fn need(src: std::os::fd::BorrowedFd<'_>, tree: &Tree) -> u64 {
         }
     }
     total
+}
+
+/// Whether ROOT's own file system holds data under the mount point `path`
+/// (a non-empty directory, or a non-empty file under a file bind mount:
+/// the modules leave an empty placeholder), read as `darlings check` reads
+/// it: through a detached clone of ROOT's mount, which shows ROOT's file
+/// system with nothing mounted in it and which nobody else sees. `None`
+/// when it cannot be looked at (not root, an old kernel, gone).
+fn data_under_mount(root: &Path, path: &[u8]) -> Option<bool> {
+    use rustix::fs::ResolveFlags;
+    use rustix::mount::OpenTreeFlags;
+    let clone = rustix::mount::open_tree(
+        rustix::fs::CWD,
+        root,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+    .ok()?;
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let rel = std::ffi::OsStr::from_bytes(if rel.is_empty() { b"." } else { rel });
+    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_XDEV | ResolveFlags::NO_MAGICLINKS;
+    let at = |flags: OFlags| rustix::fs::openat2(&clone, rel, flags, Mode::empty(), resolve);
+    let pinned = at(OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC).ok()?;
+    let st = rustix::fs::statx(
+        &pinned,
+        "",
+        rustix::fs::AtFlags::EMPTY_PATH,
+        rustix::fs::StatxFlags::TYPE | rustix::fs::StatxFlags::SIZE,
+    )
+    .ok()?;
+    if rustix::fs::FileType::from_raw_mode(u32::from(st.stx_mode))
+        != rustix::fs::FileType::Directory
+    {
+        return Some(st.stx_size > 0);
+    }
+    let list = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let dir = match at(list | OFlags::NOATIME) {
+        Err(Errno::PERM) => at(list),
+        r => r,
+    }
+    .ok()?;
+    Some(!super::fsx::list_names(dir.as_fd()).ok()?.is_empty())
 }

@@ -306,6 +306,77 @@ fn paths_already_mounted_or_linked_from_storage_are_left_alone() {
     assert_same_tree(&f.path("var/lib/new"), &f.path("persist/var/lib/new"));
 }
 
+/// A listed mount point with data of ROOT's own file system under it (left
+/// there before the bind mount was made) is refused, exit 1: migrate copies
+/// what the mount shows, the data under it would be skipped and then wiped.
+/// It said "mounted" and exited 0, which docs/migrate.md reads as "every
+/// path's data is in storage". A file bind mount over a non-empty file the
+/// same; an empty placeholder under a mount is still just "mounted".
+#[test]
+fn data_hidden_under_a_listed_mount_point_is_refused() {
+    crate::skip_unless!(crate::common::is_root(), "needs root (a mount namespace)");
+    crate::skip_unless!(
+        crate::which("unshare").is_some(),
+        "needs unshare (util-linux)"
+    );
+    let f = crate::common::Fixture::new();
+    f.file("persist/var/log/live.log", "live")
+        .file("var/log/hidden.log", "written before the mount")
+        .file("persist/etc/adjtime", "0.0 0 0.0\n")
+        .file("etc/adjtime", "old drift\n")
+        .file("persist/var/lib/empty/x", "kept")
+        .dir("var/lib/empty");
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(
+        wl_dir.path(),
+        "/persist",
+        &["/var/log", "/var/lib/empty"],
+        &["/etc/adjtime"],
+    );
+    let bind = |a: &str, b: &str| {
+        format!(
+            "mount --bind '{}' '{}'",
+            f.path(a).display(),
+            f.path(b).display()
+        )
+    };
+    let script = format!(
+        "{} && {} && {} && exec \"$0\" migrate \"$@\"",
+        bind("persist/var/log", "var/log"),
+        bind("persist/etc/adjtime", "etc/adjtime"),
+        bind("persist/var/lib/empty", "var/lib/empty"),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_darlings"))
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&wl)
+        .arg("--yes")
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for p in ["/var/log", "/etc/adjtime"] {
+        assert!(
+            text.lines().any(|l| l.contains("REFUSED") && l.contains(p)),
+            "{p}: {text}"
+        );
+    }
+    assert!(text.contains("hidden by the mount"), "{text}");
+    assert!(text.contains("mounted    /var/lib/empty"), "{text}");
+    // Nothing was touched: the hidden data is still where it was.
+    assert_eq!(
+        std::fs::read(f.path("var/log/hidden.log")).expect("read"),
+        b"written before the mount"
+    );
+}
+
 /// impermanence creates every listed directory in storage when the whitelist
 /// is first activated: an empty one there is not a conflict, the copy takes
 /// its place. A non-empty one still is, and while any path is refused the
@@ -356,8 +427,9 @@ fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
 /// place as for an empty directory. A storage file with bytes, or empty but
 /// with a user xattr, is still a conflict and keeps what it holds. When the
 /// empty storage file is already bind-mounted over the root's path, the
-/// root's file is hidden under the mount: migrate reports it mounted and
-/// changes nothing (`darlings check` reports the hidden data).
+/// root's file is hidden under the mount: migrate refuses it (exit 1: its
+/// data is not in storage) and changes nothing; `darlings check` counts the
+/// hidden data and says how to move it.
 #[test]
 fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
     use std::os::unix::fs::PermissionsExt;
@@ -460,8 +532,9 @@ fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
         .output()
         .expect("run unshare");
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("mounted    /etc/hostid"), "{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("REFUSED    /etc/hostid"), "{text}");
+    assert!(text.contains("hidden by the mount"), "{text}");
     assert_eq!(
         std::fs::read(root.join("etc/hostid")).expect("read"),
         b"cafe"
