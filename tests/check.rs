@@ -1419,3 +1419,38 @@ fn btrfs_bind_mounts_from_a_storage_subvolume_are_recognised() {
         .unwrap();
     assert!(left.stdout.is_empty(), "{left:?}");
 }
+
+/// A name with a control character reads the same in a finding's heading,
+/// its message and its fix: the message is composed from escaped names, and
+/// escaping it again showed `weird\\nname` under a heading of `weird\nname`.
+#[test]
+fn an_escaped_name_is_escaped_once_in_the_text_output() {
+    let f = Fixture::new();
+    f.file("home/alice/weird\nname", "x").dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("cfg.json");
+    std::fs::write(
+        &cfg,
+        r#"{ "/persist": { "directories": [], "files": [ "/home/alice/weird\nname" ] } }"#,
+    )
+    .unwrap();
+    let out = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not-in-storage  /home/alice/weird\\nname"),
+        "{text}"
+    );
+    assert!(
+        text.contains("storage: /home/alice/weird\\nname here is"),
+        "{text}"
+    );
+    assert!(!text.contains("weird\\\\nname"), "{text}");
+    assert!(text.contains("$'/home/alice/weird\\x0aname'"), "{text}");
+}

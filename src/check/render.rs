@@ -170,7 +170,13 @@ pub fn write_findings(checked: &Checked, o: TextOptions, w: &mut dyn Write) -> s
             f.kind.as_str(),
             paint(o.color, "1", &escape_bytes(&f.path))
         )?;
-        writeln!(w, "{pad}        {}", escape_str(&f.message))?;
+        // Composed from escaped names already: escaping its backslashes
+        // again showed `weird\\nname` under a heading of `weird\nname`.
+        writeln!(
+            w,
+            "{pad}        {}",
+            crate::text::escape_message(&f.message, false)
+        )?;
         if let Some(e) = &f.entry {
             writeln!(w, "{pad}        entry: {}", escape_str(&e.origin))?;
         }

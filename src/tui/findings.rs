@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use crate::check::{Checked, Severity};
-use crate::text::{escape_bytes, escape_str, human_bytes};
+use crate::text::{escape_bytes, escape_message, escape_str, human_bytes};
 
 use super::keys::{Action, Mode};
 use super::model::{ClassFilter, Model};
@@ -265,7 +265,10 @@ fn draw(fs: &Findings, area: Rect, buf: &mut Buffer) {
             Span::raw("  "),
             Span::styled(escape_bytes(&x.path), BOLD),
         ]),
-        Line::raw(escape_str(&x.message)),
+        // Message and fix are composed from escaped names and shell-quoted
+        // words already: escaping their backslashes again would show
+        // `weird\\nname`, and a command that names another file.
+        Line::raw(escape_message(&x.message, false)),
     ];
     if let Some(e) = &x.entry {
         lines.push(Line::from(vec![
@@ -275,7 +278,7 @@ fn draw(fs: &Findings, area: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::from(vec![
         Span::styled("fix: ", BOLD.fg(Color::Green)),
-        Span::raw(escape_str(&x.fix)),
+        Span::raw(escape_message(&x.fix, false)),
     ]));
     for s in &c.skipped {
         lines.push(Line::styled(
@@ -378,5 +381,37 @@ mod tests {
             "{screen}"
         );
         assert!(screen.contains("entry: environment.persistence"));
+    }
+
+    /// Message and fix come escaped and shell-quoted: drawn as they are, a
+    /// `\x0a` in a command stays one backslash (two would name another file).
+    #[test]
+    fn escaped_names_in_message_and_fix_are_not_escaped_again() {
+        let (_dir, mut m) = model();
+        let mut c = checked();
+        c.findings[0].message = "weird\\nname here".into();
+        c.findings[0].fix = "`cp -a $'/a/weird\\x0aname' /persist/a/`".into();
+        loaded(&mut m, Ok(c));
+        open(&mut m);
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 20)).unwrap();
+        t.draw(|f| {
+            f.render_widget(
+                FindingsProps {
+                    findings: &m.findings,
+                },
+                f.area(),
+            )
+        })
+        .unwrap();
+        let screen: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(screen.contains("weird\\nname here"), "{screen}");
+        assert!(!screen.contains("weird\\\\nname"), "{screen}");
+        assert!(screen.contains("$'/a/weird\\x0aname'"), "{screen}");
     }
 }
