@@ -419,3 +419,54 @@ fn contradictions_and_refusals_exit_2_and_leave_the_file_untouched() {
         assert_eq!(names(wl.parent().expect("dir")), ["persist.nix"]);
     }
 }
+
+/// Every published-shape file given as `--persistence` is either read (a
+/// whitelist darlings can check) or refused with exit 2 and a reason; never
+/// read as "nothing listed", which made every check pass ("No problems
+/// found") while darlings had read nothing: a custom option
+/// (`environment.global-persistence`), an alias, a location under `home =
+/// { … }` named at evaluation.
+#[test]
+fn a_persistence_file_is_read_or_refused_never_taken_as_listing_nothing() {
+    let f = Fixture::new();
+    f.dir("etc");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whitelists");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nix"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 20, "{files:?}");
+    let mut refused = Vec::new();
+    for file in &files {
+        let out = darlings()
+            .arg("check")
+            .arg(f.root())
+            .arg("--persistence")
+            .arg(file)
+            .arg("--json")
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(2) => {
+                assert!(out.stdout.is_empty(), "{file:?}");
+                assert!(stderr.contains("darlings: error:"), "{file:?}: {stderr}");
+                refused.push(file.file_name().unwrap().to_string_lossy().into_owned());
+            }
+            Some(0 | 1) => {
+                let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+                assert!(
+                    !r["skipped"].to_string().contains("no whitelist is known"),
+                    "{file:?} was read as listing nothing: {r}"
+                );
+            }
+            c => panic!("{file:?}: exit {c:?}: {stderr}"),
+        }
+    }
+    assert!(
+        refused.contains(&"custom-option.nix".to_string()),
+        "{refused:?}"
+    );
+}

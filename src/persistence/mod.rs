@@ -346,6 +346,7 @@ impl Reader<'_> {
 
     fn nix(&self, module: &nix::Module) -> Result<Whitelist> {
         let mut out = Whitelist::default();
+        let mut found = false;
         for kind in [Kind::Impermanence, Kind::Preservation, Kind::HomeManager] {
             let mut path: Vec<&str> = kind.option().split('.').collect();
             // A module in full form puts its definitions under `config`.
@@ -355,6 +356,7 @@ impl Reader<'_> {
             match module.body.get_path(&path) {
                 None => {}
                 Some(Value::Set(locations)) => {
+                    found = true;
                     for (name, loc) in &locations.0 {
                         self.location(kind, name, loc, &mut out)?;
                     }
@@ -363,6 +365,15 @@ impl Reader<'_> {
                     return Err(self.bad(kind.option(), "not a literal attribute set of locations"));
                 }
             }
+        }
+        // A file given as the whitelist in effect that defines none of the
+        // options (a custom or aliased option, a name built at evaluation)
+        // would read as "nothing listed", and every check would pass.
+        if !found {
+            return Err(Error::bad_input(
+                self.file,
+                "defines no environment.persistence, preservation.preserveAt or home.persistence that darlings can read",
+            ));
         }
         Ok(finish(out))
     }
