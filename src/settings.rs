@@ -259,6 +259,36 @@ fn owner_and_file(arg: &Path) -> (Option<&str>, &Path) {
     }
 }
 
+/// The error of `--persistence USER=FILE` with a USER that ROOT's
+/// `/etc/passwd` does not know, naming a few of the users it does know.
+fn unknown_user(root: &Path, name: &str, file: &Path, users: &crate::users::Users) -> Error {
+    const SHOWN: usize = 8;
+    let people = users.people();
+    let names: Vec<&str> = if people.is_empty() {
+        users.accounts().iter().map(|a| a.name.as_str()).collect()
+    } else {
+        people.iter().map(|(n, _)| n.as_str()).collect()
+    };
+    let what = if people.is_empty() { "users" } else { "people" };
+    let mut known: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| crate::text::escape_str(n))
+        .collect();
+    if names.len() > SHOWN {
+        known.push(format!("and {} more", names.len() - SHOWN));
+    }
+    Error::Usage(format!(
+        "--persistence {}={}: ROOT '{}' has no user '{}' in its /etc/passwd (its {what}: {}), \
+         so the home of this Home Manager export is unknown; name the user it belongs to: USER=FILE",
+        crate::text::escape_str(name),
+        crate::text::quote_path(file),
+        crate::text::quote_path(root),
+        crate::text::escape_str(name),
+        known.join(", ")
+    ))
+}
+
 /// Refuses an output file that would land inside the baseline (darlings
 /// never writes into the baseline it compares with: README, 'Commands').
 pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
@@ -289,8 +319,27 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Reads every `--persistence` file (`FILE`, or `USER=FILE` for a Home
 /// Manager export of USER), each entry with its file and location; the
 /// homes of `users.NAME` entries come from ROOT's `/etc/passwd`. A broken
-/// file stops the command (exit 2) with the file and the entry named.
+/// file, or a USER that ROOT's `/etc/passwd` does not list, stops the
+/// command (exit 2) with the file and the entry (or user) named.
 pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::ConfigFile>> {
+    load(root, files, true)
+}
+
+/// As [`load_config`], but a USER that ROOT does not know takes
+/// `/home/USER`: only for a guess (which argument of `migrate` is ROOT,
+/// read with the homes of the host), never for what a command acts on.
+pub fn load_config_for_guess(
+    root: &Path,
+    files: &[PathBuf],
+) -> Result<Vec<crate::check::ConfigFile>> {
+    load(root, files, false)
+}
+
+fn load(
+    root: &Path,
+    files: &[PathBuf],
+    known_users: bool,
+) -> Result<Vec<crate::check::ConfigFile>> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
@@ -301,9 +350,19 @@ pub fn load_config(root: &Path, files: &[PathBuf]) -> Result<Vec<crate::check::C
         let (owner, f) = owner_and_file(arg);
         let mut opts = opts.clone();
         if let Some(name) = owner {
-            let dir = users
-                .home_of(name)
-                .map_or_else(|| crate::persistence::default_home(name), Path::to_path_buf);
+            let dir = match users.home_of(name) {
+                Some(home) => home.to_path_buf(),
+                // A root with no accounts at all (no /etc/passwd: a bare
+                // test root, a partial copy) cannot say where homes are:
+                // the usual /home/NAME stands in, without a word.
+                None if users.accounts().is_empty() || !known_users => {
+                    crate::persistence::default_home(name)
+                }
+                // A user ROOT does not know would put the export's paths
+                // in a home nothing on ROOT is in: every one of them would
+                // match nothing, and the command would look fine.
+                None => return Err(unknown_user(root, name, f, &users)),
+            };
             opts.home_manager_user = Some(crate::persistence::UserHome {
                 name: name.to_string(),
                 dir,

@@ -1,7 +1,8 @@
 //! Arguments a new user gets wrong, and what darlings says back: a missing
 //! `--ignore` file, a relative or missing `--storage`, an `--exclude` path
 //! without its leading `/`, a directory where a file is wanted, a person's
-//! `.nix` module given as the whitelist. Each is refused with exit 2 and a
+//! `.nix` module given as the whitelist, a `--persistence USER=FILE` whose
+//! USER ROOT does not know. Each is refused with exit 2 and a
 //! message that says what is wrong (or, where it may be right, warned about),
 //! or does what the documentation says.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
@@ -311,4 +312,79 @@ fn a_root_given_with_dot_dot_is_shown_normalised_never_glued() {
             );
         }
     }
+}
+
+/// The real export of impermanence's Home Manager module before its
+/// rewrite (alice's): it names no home, so `USER=FILE` says whose it is.
+fn hm_v1_export() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors/exports/impermanence-hm-v1-pre-5f42ef6.json")
+}
+
+/// `--persistence USER=FILE` with a USER that ROOT's /etc/passwd does not
+/// list put the export in a home nothing is in: every path stray, exit 0.
+/// Now every command that takes --persistence refuses it (exit 2), naming
+/// the user, the file and the users ROOT knows; the right user works, and
+/// a root with no /etc/passwd at all still takes /home/USER.
+#[test]
+fn a_persistence_user_root_does_not_know_is_refused_by_every_command() {
+    let f = Fixture::new();
+    f.file("etc/passwd", "alice:x:1000:100::/home/alice:/bin/sh\n")
+        .dir("home/alice/Documents");
+    let export = hm_v1_export();
+    let ghost = format!("ghost={}", export.display());
+    let root = f.root().to_str().unwrap();
+    let runs: [&[&str]; 6] = [
+        &["summary", root],
+        &["report", root],
+        &["check", root],
+        &["explain", "/home/alice/Documents", root],
+        &["migrate", root],
+        &["tui", root, "--keys", "q"],
+    ];
+    for args in runs {
+        let out = darlings()
+            .args(args)
+            .args(["--persistence", &ghost])
+            .env("COLUMNS", "100")
+            .env("LINES", "30")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for needle in [
+            "no user 'ghost' in its /etc/passwd",
+            "impermanence-hm-v1-pre-5f42ef6.json",
+            "(its people: alice)",
+        ] {
+            assert!(err.contains(needle), "{args:?}: {needle:?} in {err}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?}: nothing else printed");
+    }
+    // The user the export belongs to: its paths are persisted.
+    let alice = format!("alice={}", export.display());
+    darlings()
+        .args([
+            "explain",
+            "/home/alice/Documents",
+            root,
+            "--persistence",
+            &alice,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("persisted"));
+    // A bare root without /etc/passwd cannot say where homes are: the
+    // usual /home/USER stands in, as before.
+    let bare = Fixture::new();
+    bare.dir("home/ghost/Documents");
+    darlings()
+        .arg("explain")
+        .arg("/home/ghost/Documents")
+        .arg(bare.root())
+        .args(["--persistence", &ghost])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("persisted"));
 }

@@ -1,6 +1,7 @@
 //! `darlings promote` on paths no whitelist may list: the storage itself,
 //! a path holding a storage root, `/nix`, `/etc/static`, `/etc` and its
-//! directories of generated files, links into the Nix store. Each is
+//! directories of generated files, links into the Nix store, a directory
+//! holding an entry the file lists (the two would be nested). Each is
 //! refused with exit 2, the rule named with what to do instead, the
 //! whitelist and the root untouched, even when given with good paths.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
@@ -207,4 +208,87 @@ fn a_link_into_the_store_is_refused_on_a_root_whose_nix_is_not_mounted() {
             .stderr(predicate::str::contains("rule: "));
     }
     assert!(names(d.path()).is_empty());
+}
+
+/// The mirror of a path inside a listed directory (kept already, nothing
+/// written, exit 0): a directory holding a listed entry would nest the two,
+/// which `darlings check` rejects, so promote refuses it (exit 2), naming
+/// the entry inside, its line and what to do; the file stays as it was.
+#[test]
+fn a_directory_holding_a_listed_entry_is_refused_not_nested() {
+    let f = Fixture::new();
+    f.file("var/lib/a/state", "a")
+        .file("var/lib/b/state", "b")
+        .dir("srv");
+    let d = tempfile::tempdir().unwrap();
+    let wl = d.path().join("pn.nix");
+    let promote = |paths: &[&str]| {
+        darlings()
+            .args(["promote", "--root"])
+            .arg(f.root())
+            .arg("--whitelist")
+            .arg(&wl)
+            .args(paths)
+            .output()
+            .unwrap()
+    };
+    assert!(promote(&["/var/lib/a"]).status.success());
+    let listed = std::fs::read_to_string(&wl).unwrap();
+    let line = listed
+        .lines()
+        .position(|l| l.contains("/var/lib/a"))
+        .unwrap()
+        + 1;
+    let out = promote(&["/var/lib"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "cannot promote '/var/lib' (rule: holds listed entry /var/lib/a)",
+        &format!("already lists /var/lib/a (line {line}) inside /var/lib"),
+        "nested",
+        "keep promoting the paths inside /var/lib",
+        "remove /var/lib/a from",
+        "the path was refused; nothing was written",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    }
+    assert!(out.stdout.is_empty(), "no diff printed");
+    assert_eq!(std::fs::read_to_string(&wl).unwrap(), listed);
+    assert_eq!(names(d.path()), ["pn.nix"], "no .bak: nothing written");
+    // With a good path beside it, nothing is written either.
+    let out = promote(&["/srv", "/var"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 of 2 paths refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&wl).unwrap(), listed);
+    // What check sees in the file is what promote left: no nested entry.
+    let check = darlings()
+        .arg("check")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(&wl)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(!said.contains("nested"), "{said}");
+    // The inner paths are still welcome; a path inside a listed directory
+    // is kept already (exit 0, nothing changes).
+    assert!(promote(&["/var/lib/b"]).status.success());
+    let out = promote(&["/var"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/var/lib/a (line ") && stderr.contains(") and 1 more entry inside /var;"),
+        "{stderr}"
+    );
+    let out = promote(&["/var/lib/a/state"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/var/lib/a/state is already listed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

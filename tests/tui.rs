@@ -1610,6 +1610,48 @@ fn w_refuses_etc_itself_and_a_directory_holding_storage() {
     assert_eq!(s.model.marks.len(), 2);
 }
 
+/// A mark holding an entry the file lists already gets promote's refusal
+/// (the same gate): listing both would nest them, which check rejects.
+#[test]
+fn w_refuses_a_directory_holding_a_listed_entry_as_promote_does() {
+    let file =
+        "{\n  environment.persistence.\"/persist\".directories = [ \"/var/lib/docker\" ];\n}\n";
+    let mut s = Session::with(fixture(), 110, 40, false);
+    let wl = s.out.path().join("persist.nix");
+    std::fs::write(&wl, file).expect("write");
+    // /var is the first row.
+    s.run(vec![key('g'), key(' '), key('w')]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("✗ /var (holds listed entry /var/lib/docker)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("already lists /var/lib/docker (line 2) inside /var"),
+        "{screen}"
+    );
+    s.press(vec![key('y')]);
+    assert_eq!(s.whitelist(), file, "the file is left as it was");
+    assert_eq!(s.model.marks.len(), 1, "it stays marked");
+    // What promote says about it, word for word.
+    let promote = common::darlings()
+        .arg("promote")
+        .arg("--root")
+        .arg(s.root.root())
+        .arg("--whitelist")
+        .arg(&wl)
+        .arg("/var")
+        .output()
+        .expect("run");
+    assert_eq!(promote.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&promote.stderr);
+    assert!(
+        said.contains("(rule: holds listed entry /var/lib/docker)")
+            && said.contains("already lists /var/lib/docker (line 2) inside /var"),
+        "{said}"
+    );
+}
+
 /// The header line with the counts (its second line), without the quotes
 /// of a test screen and trailing blanks.
 fn counts(screen: &str) -> String {

@@ -73,8 +73,9 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
     let files = whitelist_files(a)?;
     let mut given = a.paths.clone();
     // `migrate /var/lib/foo` names a whitelisted path on /; `migrate
-    // /mnt/root` a ROOT. The whitelist (read with the homes of /) decides.
-    let host = settings::load_config(Path::new("/"), &files)?;
+    // /mnt/root` a ROOT. The whitelist (read with the homes of /) decides;
+    // a USER= the host does not know may be ROOT's, so no error here.
+    let host = settings::load_config_for_guess(Path::new("/"), &files)?;
     let host_listed = crate::check::listed(&host);
     let root = match &a.root {
         Some(first)
@@ -89,11 +90,8 @@ pub fn request(a: &Args) -> Result<migrate::Request> {
         r => r.clone(),
     };
     let root = settings::resolve_root(root.as_deref())?;
-    let config = if root == Path::new("/") {
-        host
-    } else {
-        settings::load_config(&root, &files)?
-    };
+    // Read again, with ROOT's users known or refused (even when ROOT is /).
+    let config = settings::load_config(&root, &files)?;
     let only = given
         .iter()
         .map(|p| in_root(p, "PATH"))

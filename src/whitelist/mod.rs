@@ -277,6 +277,16 @@ pub fn storage_roots(path: &Path, homes: &[(String, PathBuf)]) -> Result<Vec<Pat
         .collect())
 }
 
+/// Every path the whitelist file `path` lists (none when it does not
+/// exist) in its enabled locations, absolute and normalised, with the line
+/// that lists it. `homes` as for [`apply`].
+pub fn listed(path: &Path, homes: &[(String, PathBuf)]) -> Result<Vec<(String, usize)>> {
+    let Some(text) = read_existing(path)? else {
+        return Ok(Vec::new());
+    };
+    edit::listed_paths(path, &text, homes)
+}
+
 /// Writes `contents` to `path` atomically through
 /// [`crate::output::write_atomic`], keeping the previous version as
 /// `path.bak`. A symlink is followed: the file it points to is replaced (a

@@ -3,7 +3,8 @@
 //! (`/nix`, `/etc/static`, `/etc` as a whole, links into the Nix store).
 //! Each refusal names its rule and says what to do instead. [`Gate`] looks
 //! at ROOT (links followed inside it, directories of /etc read for
-//! generated files); [`refusal`] is the rules on paths alone.
+//! generated files) and at the whitelist file (a directory above an entry
+//! it lists would nest the two); [`refusal`] is the rules on paths alone.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -19,11 +20,16 @@ use crate::text::escape_bytes;
 const GENERATED_LOOKS: usize = 20_000;
 
 /// What decides whether a path of ROOT may be promoted into a whitelist
-/// file: ROOT itself, and the storage roots paths must stay out of.
+/// file: ROOT itself, the storage roots paths must stay out of, and the
+/// entries the file lists already.
 #[derive(Debug, Clone)]
 pub struct Gate {
     host: HostBeyond,
     storage: Vec<Vec<u8>>,
+    /// The whitelist file, named in refusals.
+    file: PathBuf,
+    /// The paths it lists (absolute, normalised, sorted), with their line.
+    listed: Vec<(Vec<u8>, usize)>,
 }
 
 impl Gate {
@@ -46,21 +52,30 @@ impl Gate {
         }
         roots.sort();
         roots.dedup();
+        let listed = super::listed(file, homes)?
+            .into_iter()
+            .map(|(p, line)| (p.into_bytes(), line))
+            .collect();
         Ok(Gate {
             host: HostBeyond {
                 root: root.to_path_buf(),
             },
             storage: roots,
+            file: file.to_path_buf(),
+            listed,
         })
     }
 
     /// Why the in-root `path` (absolute, normalised) must not be promoted,
     /// if it must not: [`refusal`] on the path and where its links lead
-    /// inside ROOT, then, for a directory of /etc, the first file inside
-    /// that NixOS generates.
+    /// inside ROOT, then an entry of the file inside it, then, for a
+    /// directory of /etc, the first file inside that NixOS generates.
     pub fn refusal(&self, path: &[u8]) -> Option<Refusal> {
         let lands = self.host.resolve(path);
         if let Some(r) = refusal(path, &lands.path, &self.storage) {
+            return Some(r);
+        }
+        if let Some(r) = self.holds_listed(path) {
             return Some(r);
         }
         if lands.ending == Ending::Exists
@@ -70,6 +85,53 @@ impl Gate {
             return Some(generated_inside(path, &entry, &to));
         }
         None
+    }
+
+    /// The refusal of `path` when the file lists an entry strictly inside
+    /// it. The mirror of a path inside a listed directory, which is kept
+    /// already and changes nothing: here the file would list both, nested
+    /// entries that mount the same data twice, which `darlings check`
+    /// rejects as an error. Which of the two the person wants kept is theirs
+    /// to say, so nothing is written: removing an entry of their file to
+    /// make room is not a promotion's business.
+    fn holds_listed(&self, path: &[u8]) -> Option<Refusal> {
+        // Kept already (listed, or below a listed directory): nothing would
+        // be written, and promote says which line keeps it.
+        if self.listed.iter().any(|(l, _)| is_under(path, l)) {
+            return None;
+        }
+        let inside: Vec<&(Vec<u8>, usize)> = self
+            .listed
+            .iter()
+            .filter(|(l, _)| l.as_slice() != path && is_under(l, path))
+            .collect();
+        let (first, line) = inside.first()?;
+        let shown = escape_bytes(path);
+        let entry = escape_bytes(first);
+        let file = format!("'{}'", crate::text::quote_path(&self.file));
+        let (more, them) = match inside.len() {
+            1 => (String::new(), entry.clone()),
+            n => (
+                format!(
+                    " and {} more {}",
+                    n - 1,
+                    crate::text::plural(n as u64 - 1, "entry", "entries")
+                ),
+                format!("{entry} and the other entries inside {shown}"),
+            ),
+        };
+        Some(Refusal {
+            rule: format!("holds listed entry {entry}"),
+            why: format!(
+                "{file} already lists {entry} (line {line}){more} inside {shown}; listing \
+                 {shown} too would mount the same data twice, which `darlings check` reports \
+                 as nested (an error)"
+            ),
+            instead: format!(
+                "keep promoting the paths inside {shown} you want kept, or remove {them} from \
+                 {file} first and promote {shown} again"
+            ),
+        })
     }
 
     /// The first entry below the directory `dir` (in-root, resolved) that

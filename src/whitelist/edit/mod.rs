@@ -381,6 +381,28 @@ pub(super) fn storage_roots(file: &Path, text: &str, homes: &[Person]) -> Result
     Ok(roots)
 }
 
+/// Every path the enabled locations of `text` (the file `file`) list,
+/// absolute and normalised, with the line that lists it, sorted. An entry
+/// under a user name darlings cannot read (`users.${username}`) is left
+/// out: whose home it is in depends on the configuration.
+pub(super) fn listed_paths(
+    file: &Path,
+    text: &str,
+    homes: &[Person],
+) -> Result<Vec<(String, usize)>> {
+    let outline = parse(file, text)?;
+    let req = Request::default();
+    let cx = cx(file, text, &outline, &req, Homes::new(homes));
+    let mut out: Vec<(String, usize)> = (0..outline.locations.len())
+        .filter(|&i| !matches!(outline.locations[i].enable, Some(Val::Bool(false))))
+        .flat_map(|i| cx.listed(i, None))
+        .map(|(p, _, at)| (p, cx.line(at)))
+        .collect();
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
 fn absolute_utf8(p: &Promotion) -> Result<String> {
     let Some(path) = p.path.to_str() else {
         return Err(Error::bad_input(
