@@ -1091,18 +1091,166 @@ fn a_symlink_entry_on_a_root_never_set_up_is_not_in_storage_not_replaced() {
         .as_str()
         .unwrap();
     assert!(!fix.contains("rm "), "{fix}");
-    // Control: once storage holds a copy, a regular file at the path means a
-    // program replaced the link; the advice never says to persist /etc whole.
+    // Storage holds another copy, and nothing says the whitelist was ever
+    // active (no link into storage, no mount from it): the link was never
+    // made, so the two copies are to compare, not a link to restore.
     f.file("persist/etc/adjtime", "0.0 0 0\n0\nLOCAL\n");
-    let (_, r) = check_offline(&f, &cfg);
+    let (code, r) = check_offline(&f, &cfg);
+    assert_eq!(
+        pairs(&r),
+        [("not-in-storage".to_string(), "/etc/adjtime".to_string())]
+    );
+    assert_eq!(code, Some(1));
+    let fix = finding(&r, "not-in-storage", "/etc/adjtime")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.starts_with("compare "), "{fix}");
+    assert!(!fix.contains("rm "), "{fix}");
+    // Control: once the system uses this storage (a link into it, as
+    // impermanence makes at boot), a regular file at the path means a
+    // program replaced the link; the advice never says to persist /etc whole.
+    f.file("persist/var/lib/logrotate.status", "logrotate state\n")
+        .symlink(
+            "/persist/var/lib/logrotate.status",
+            "var/lib/logrotate.status",
+        );
+    let (code, r) = check_offline(&f, &cfg);
     assert_eq!(
         pairs(&r),
         [("replaced-link".to_string(), "/etc/adjtime".to_string())]
     );
+    assert_eq!(code, Some(1));
     let fix = finding(&r, "replaced-link", "/etc/adjtime")["fix"]
         .as_str()
         .unwrap();
     assert!(!fix.contains("persist the directory"), "{fix}");
+}
+
+/// `darlings migrate ROOT --persistence CONFIG --yes`, asserted to succeed.
+fn migrate(f: &Fixture, config: &Path) {
+    let out = darlings()
+        .arg("migrate")
+        .arg(f.root())
+        .arg("--persistence")
+        .arg(config)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A file kept by `method = "symlink"` on a root checked before its first
+/// boot with the whitelist (the new-user journey): not-in-storage until
+/// `darlings migrate` copies it, then clean with exit 0, as a bind-mounted
+/// path is. No link was ever there, so nothing was "replaced". Once ROOT's
+/// copy differs from storage's it is reported again, as not-in-storage.
+#[test]
+fn a_symlink_entry_migrated_before_its_first_boot_is_clean() {
+    let f = Fixture::new();
+    f.file("etc/adjtime", "0.0 0 0.0\n").dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("r.nix");
+    std::fs::write(
+        &cfg,
+        "{ environment.persistence.\"/persist\".files = [ { file = \"/etc/adjtime\"; method = \"symlink\"; } ]; }\n",
+    )
+    .unwrap();
+    let (code, r) = check_offline(&f, &cfg);
+    assert_eq!(
+        pairs(&r),
+        [("not-in-storage".to_string(), "/etc/adjtime".to_string())]
+    );
+    assert_eq!(code, Some(1));
+    // A link hides nothing: the wipe deletes ROOT's copy.
+    let message = finding(&r, "not-in-storage", "/etc/adjtime")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("the wipe at the next boot deletes before the link into storage is made"),
+        "{message}"
+    );
+    assert!(!message.contains("under the mount"), "{message}");
+    migrate(&f, &cfg);
+    assert_eq!(
+        std::fs::read(f.path("persist/etc/adjtime")).unwrap(),
+        b"0.0 0 0.0\n"
+    );
+    let (code, r) = check_offline(&f, &cfg);
+    assert_eq!(pairs(&r), Vec::<(String, String)>::new());
+    assert_eq!(code, Some(0));
+    // Control: ROOT's copy written after the migration is reported again
+    // (the boot would show storage's older copy), with a compare, no rm.
+    f.file("etc/adjtime", "0.5 0 0.0\n");
+    let (code, r) = check_offline(&f, &cfg);
+    assert_eq!(
+        pairs(&r),
+        [("not-in-storage".to_string(), "/etc/adjtime".to_string())]
+    );
+    assert_eq!(code, Some(1));
+    let fix = finding(&r, "not-in-storage", "/etc/adjtime")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(!fix.contains("rm "), "{fix}");
+}
+
+/// The same journey on the real impermanence export
+/// (tests/data/vectors/exports/impermanence-nixos-head.json), whose
+/// `/etc/adjtime` and alice's `.config/monitors.xml` use `method =
+/// "symlink"`: clean after `darlings migrate`. Control: once the module has
+/// made /etc/adjtime's link (the whitelist is live) and a program then
+/// replaced the link of monitors.xml by a newer file, that is replaced-link.
+#[test]
+fn the_real_exports_symlink_files_after_migrate_and_a_real_replaced_link() {
+    let export = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors/exports/impermanence-nixos-head.json");
+    let f = Fixture::new();
+    f.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+    )
+    .file("etc/group", "root:x:0:\nusers:x:100:\n")
+    .file("etc/adjtime", "0.0 0 0.0\n0\nUTC\n")
+    .file(
+        "home/alice/.config/monitors.xml",
+        "<monitors version=\"2\"/>\n",
+    )
+    .dir("persist/cache");
+    let (code, r) = check_offline(&f, &export);
+    assert_eq!(
+        pairs(&r),
+        [
+            ("not-in-storage".to_string(), "/etc/adjtime".to_string()),
+            (
+                "not-in-storage".to_string(),
+                "/home/alice/.config/monitors.xml".to_string()
+            ),
+        ]
+    );
+    assert_eq!(code, Some(1));
+    migrate(&f, &export);
+    let (code, r) = check_offline(&f, &export);
+    assert_eq!(pairs(&r), Vec::<(String, String)>::new());
+    assert_eq!(code, Some(0));
+    // The boot: the wipe, then the module's link for /etc/adjtime; then a
+    // program saves monitors.xml by renaming a new file over its link.
+    std::fs::remove_file(f.path("etc/adjtime")).unwrap();
+    f.symlink("/persist/etc/adjtime", "etc/adjtime").file(
+        "home/alice/.config/monitors.xml",
+        "<monitors version=\"3\"/>\n",
+    );
+    let (code, r) = check_offline(&f, &export);
+    assert_eq!(
+        pairs(&r),
+        [(
+            "replaced-link".to_string(),
+            "/home/alice/.config/monitors.xml".to_string()
+        )]
+    );
+    assert_eq!(code, Some(1));
 }
 
 /// The migrate command of a not-in-storage fix passes the `--persistence`

@@ -905,3 +905,68 @@ fn a_dismissed_path_names_the_ignore_rule_that_matched() {
         "{text}"
     );
 }
+
+/// The warning on a whitelisted path nothing backs yet says what the next
+/// boot does with ROOT's data: a bind-mounted path's is hidden under the
+/// mount, a symlink-method path's is deleted by the wipe and replaced by a
+/// link (nothing is hidden); once `darlings migrate` has copied it, both say
+/// that storage holds a copy instead of asking to move it.
+#[test]
+fn a_listed_paths_warning_follows_its_method_and_storage_s_copy() {
+    let f = Fixture::new();
+    f.file("etc/adjtime", "0.0 0 0.0\n")
+        .file("etc/machine-id", "0123456789abcdef\n")
+        .dir("persist");
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("r.nix");
+    std::fs::write(
+        &cfg,
+        r#"{ environment.persistence."/persist".files = [
+  { file = "/etc/adjtime"; method = "symlink"; } "/etc/machine-id" ]; }
+"#,
+    )
+    .unwrap();
+    let args = [
+        OsStr::new("--persistence").to_owned(),
+        cfg.as_os_str().to_owned(),
+    ];
+    let warning = |p: &str| {
+        explain_json(f.root(), OsStr::new(p), &args)["warning"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let link = warning("/etc/adjtime");
+    assert!(
+        link.contains("the wipe deletes it and activation puts a link to storage in its place"),
+        "{link}"
+    );
+    assert!(!link.contains("bind mount"), "{link}");
+    // Control: a bind-mounted file's data is hidden by the mount.
+    let bind = warning("/etc/machine-id");
+    assert!(
+        bind.contains("hidden once the bind mount is made"),
+        "{bind}"
+    );
+    let out = darlings()
+        .arg("migrate")
+        .arg(f.root())
+        .args(&args)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (p, how) in [
+        ("/etc/adjtime", "which the next boot links here"),
+        ("/etc/machine-id", "which the next boot mounts here"),
+    ] {
+        let w = warning(p);
+        let copy = format!("storage already holds a copy (/persist{p})");
+        assert!(w.contains(how) && w.contains(&copy), "{w}");
+        assert!(!w.contains("move it to storage"), "{w}");
+    }
+}

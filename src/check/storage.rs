@@ -202,12 +202,18 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
         };
         let stored = dest.as_ref().and_then(|d| meta_in_root(ctx, d));
         // A link is "replaced" only on evidence that it was there: the
-        // baseline had it, or storage holds the data it pointed to. A root
-        // never set up (no copy in storage yet) just has its data on ROOT:
-        // not-in-storage, whose fix copies it, where replaced-link's would
-        // offer to delete the only copy.
-        let replaced =
-            expect_link && (was_link.is_some() || stored.is_some() || matches!(now, Now::Link(_)));
+        // baseline had it, or storage holds the data it pointed to while the
+        // live system uses this storage's whitelist (the module made the
+        // link). A root never set up (no copy in storage yet) just has its
+        // data on ROOT: not-in-storage, whose fix copies it, where
+        // replaced-link's would offer to delete the only copy. A root whose
+        // whitelist is not active yet (checked before its first boot with
+        // it, after `darlings migrate`) has never had the link: its data is
+        // copied or not, like a bind-mounted path's.
+        let replaced = expect_link
+            && (was_link.is_some()
+                || matches!(now, Now::Link(_))
+                || (stored.is_some() && in_use(ctx, item)));
         if replaced {
             out.push(replaced_link(ctx, item, &now, dest.as_deref(), stored));
         } else {
@@ -235,6 +241,39 @@ pub fn not_backed(ctx: &Ctx<'_>) -> Vec<Finding> {
             .map(|(_, finding)| finding),
     );
     out
+}
+
+/// Returns true if and only if `item`'s storage root is in use: the live
+/// system backs some other path from it (a bind mount from it, a link into
+/// it), or the root's own generation lists paths in it (a mount unit, a
+/// tmpfiles link rule: the system on ROOT is built with the whitelist). Then
+/// the module has set up `item` too.
+fn in_use(ctx: &Ctx<'_>, item: &Item) -> bool {
+    let Some(storage) = item.storage.as_deref() else {
+        return false;
+    };
+    let generation =
+        ctx.ev.listed.iter().skip(ctx.ev.configured).any(|l| {
+            l.storage == storage || l.what.as_deref().is_some_and(|w| is_under(w, storage))
+        });
+    if generation {
+        return true;
+    }
+    let live = ctx
+        .ev
+        .kept
+        .iter()
+        .filter(|(path, _)| **path != item.path)
+        .filter_map(|(_, k)| k.live.as_ref())
+        .any(|l| is_under(&l.source, storage));
+    // Links into storage that nothing lists are items of their own (no
+    // entry), not in the evidence's kept paths.
+    live || ctx.items.iter().any(|i| {
+        i.path != item.path
+            && i.entry.is_none()
+            && i.symlink
+            && i.source.as_deref().is_some_and(|s| is_under(s, storage))
+    })
 }
 
 /// The paths among `items` whose copy in storage holds the same data as
@@ -394,13 +433,20 @@ fn not_in_storage(
             (format!("; {}", stored_text(ctx, d, stored)), fix)
         }
     };
+    // A path kept by a link is not hidden by anything: the wipe deletes
+    // ROOT's copy and the link made at boot shows storage's.
+    let fate = if item.symlink {
+        "which the wipe at the next boot deletes before the link into storage is made"
+    } else {
+        "which the next boot hides under the mount, and the wipe then deletes"
+    };
     Finding {
         kind: Kind::NotInStorage,
         path: path.clone(),
         entry: item.entry.clone(),
         bytes: now.bytes(),
         message: format!(
-            "listed, but neither mounted nor linked from storage: {} here is {}, which the next boot hides under the mount, and the wipe then deletes{message_tail}",
+            "listed, but neither mounted nor linked from storage: {} here is {}, {fate}{message_tail}",
             escape_bytes(path),
             now.describe()
         ),

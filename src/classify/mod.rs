@@ -412,6 +412,35 @@ impl<'a> Judge<'a> {
     }
 }
 
+/// The warning on a whitelisted path nothing backs yet: what the next boot
+/// does with the data on ROOT, by how the path is kept (a bind mount hides
+/// it, a link replaces it) and whether storage already holds a copy.
+fn not_backed_warning(
+    ev: &crate::evidence::Evidence,
+    path: &[u8],
+    stored: Option<&[u8]>,
+) -> String {
+    let link = ev
+        .listed
+        .iter()
+        .find(|l| l.path == path)
+        .is_some_and(|l| l.by_symlink);
+    let then = match (stored, link) {
+        (Some(copy), _) => format!(
+            "storage already holds a copy ({}), which the next boot {} here, and the wipe deletes this one (`darlings check` says whether they differ)",
+            String::from_utf8_lossy(copy),
+            if link { "links" } else { "mounts" },
+        ),
+        (None, true) => "this data sits on the root, the wipe deletes it and activation puts a \
+                         link to storage in its place; move it to storage first"
+            .to_string(),
+        (None, false) => "this data sits on the root and will be hidden once the bind mount is \
+                          made; move it to storage first"
+            .to_string(),
+    };
+    format!("whitelisted but not backed by persistent storage yet: {then}")
+}
+
 /// The region rule whose top is exactly `path`, if any.
 fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option<Region> {
     let ev = input.evidence;
@@ -445,10 +474,7 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
                 below: v.intern(&format!(
                     "inside {shown}, listed in {listed} (not mounted yet)"
                 )),
-                warning: v.intern(
-                    "whitelisted but not backed by persistent storage yet: this data sits on the \
-                     root and will be hidden once the bind mount is made; move it to storage first",
-                ),
+                warning: v.intern(&not_backed_warning(ev, path, kept.stored.as_deref())),
             },
             (None, None) => return None,
         });

@@ -54,6 +54,9 @@ pub struct Kept {
     pub listed: Option<String>,
     /// Backed on the live system: how, and from where.
     pub live: Option<Live>,
+    /// Listed, not backed yet, and storage already holds a copy at this
+    /// in-root path (after `darlings migrate`): what the boot will show.
+    pub stored: Option<Vec<u8>>,
 }
 
 /// How the live system backs a kept path.
@@ -279,7 +282,11 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         copy.extend_from_slice(&l.path);
         // Storage holding a copy already (after `darlings migrate`): the
         // boot shows that copy; whether it is this data, the check compares.
-        let text = if exists_in_root(&tree.root, &copy) {
+        let stored = exists_in_root(&tree.root, &copy);
+        if stored {
+            kept.stored = Some(copy.clone());
+        }
+        let text = if stored {
             format!(
                 "{} is listed in {} but not mounted or linked yet: the next boot shows storage's copy {} here and the wipe deletes the root's (`darlings check` says whether they differ)",
                 crate::text::escape_bytes(&l.path),
@@ -287,9 +294,16 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
                 crate::text::escape_bytes(&copy),
             )
         } else {
+            // A link hides nothing: the wipe deletes the data, then the
+            // module links the path to storage.
+            let fate = if l.by_symlink {
+                "deleted by the wipe (then linked to storage)"
+            } else {
+                "hidden (then lost)"
+            };
             format!(
                 "{} is listed in {} but neither mounted nor linked: its data sits on the root and \
-                 would be hidden (then lost) once the whitelist is active; move it to {} first \
+                 would be {fate} once the whitelist is active; move it to {} first \
                  (darlings migrate)",
                 crate::text::escape_bytes(&l.path),
                 l.origin,
