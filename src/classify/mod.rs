@@ -474,7 +474,11 @@ fn region_of(v: &mut Verdicts, input: &ClassifyInput<'_>, path: &[u8]) -> Option
                 below: v.intern(&format!(
                     "inside {shown}, listed in {listed} (not mounted yet)"
                 )),
-                warning: v.intern(&not_backed_warning(ev, path, kept.stored.as_deref())),
+                warning: if kept.holds_nothing {
+                    NONE
+                } else {
+                    v.intern(&not_backed_warning(ev, path, kept.stored.as_deref()))
+                },
             },
             (None, None) => return None,
         });

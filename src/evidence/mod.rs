@@ -57,6 +57,9 @@ pub struct Kept {
     /// Listed, not backed yet, and storage already holds a copy at this
     /// in-root path (after `darlings migrate`): what the boot will show.
     pub stored: Option<Vec<u8>>,
+    /// Listed, not backed yet, and nothing on ROOT to lose there: an empty
+    /// directory or an empty file (the module makes it again in storage).
+    pub holds_nothing: bool,
 }
 
 /// How the live system backs a kept path.
@@ -273,6 +276,16 @@ pub fn gather(input: GatherInput<'_>) -> Result<Evidence> {
         }
         if e.is_mount {
             continue; // mounted from elsewhere: classified by its mount
+        }
+        // An empty directory or file holds nothing the wipe could take (as
+        // `darlings check`, which has no finding for it): no warning.
+        kept.holds_nothing = match e.kind {
+            Kind::Dir => e.end as usize == k + 1,
+            Kind::File => e.size == 0,
+            _ => false,
+        };
+        if kept.holds_nothing {
+            continue;
         }
         let mut copy = if l.storage == b"/" {
             Vec::new()
