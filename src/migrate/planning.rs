@@ -324,6 +324,15 @@ fn decide(
         && dest_parent.as_ref().is_some_and(|dp| {
             tree::walk(dp.as_fd(), &name, tree::Read::META).is_ok_and(|t| t.nodes.len() == 1)
         });
+    // Both empty (a second run after the copy): the same when their
+    // metadata is, not a copy again at every run.
+    if over_empty
+        && tree.nodes.len() == 1
+        && let Some(dp) = &dest_parent
+        && compare_with_storage(parent.as_fd(), &tree, dp.as_fd()).is_ok_and(|d| d.is_empty())
+    {
+        return State::InStorage("same content and metadata");
+    }
     if !over_empty && let (Some(dp), Some(d)) = (&dest_parent, &dest_top) {
         match compare_with_storage(parent.as_fd(), &tree, dp.as_fd()) {
             Ok(diff) if diff.is_empty() => return State::InStorage("same content and metadata"),

@@ -422,6 +422,36 @@ fn an_empty_storage_directory_is_filled_and_a_refusal_says_not_to_reboot() {
     );
 }
 
+/// A listed directory that is empty on ROOT: the first run copies it (its
+/// owner, mode and mtime), the second finds it in storage instead of
+/// copying it again in place of itself at every run.
+#[test]
+fn an_empty_directory_migrated_once_is_in_storage_the_second_time() {
+    let f = crate::common::Fixture::new();
+    f.dir("var/lib/quiet").dir("persist");
+    f.mtime("var/lib/quiet", 1_764_064_800);
+    let wl_dir = tempfile::tempdir().expect("temp");
+    let wl = whitelist(wl_dir.path(), "/persist", &["/var/lib/quiet"], &[]);
+    let first = migrate(f.root(), &wl, &["--yes"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("copied     /var/lib/quiet"),
+        "{}",
+        stdout(&first)
+    );
+    assert_same_tree(&f.path("var/lib/quiet"), &f.path("persist/var/lib/quiet"));
+    let again = migrate(f.root(), &wl, &["--yes"]);
+    let text = stdout(&again);
+    assert_eq!(again.status.code(), Some(0), "{text}");
+    assert!(text.contains("in storage /var/lib/quiet"), "{text}");
+    assert!(!text.contains("copied     /var/lib/quiet"), "{text}");
+    // Control: the same empty directory with another mode on ROOT is
+    // copied again (storage's empty one holds nothing to lose).
+    f.chmod("var/lib/quiet", 0o700);
+    let changed = stdout(&migrate(f.root(), &wl, &[]));
+    assert!(changed.contains("copy       /var/lib/quiet"), "{changed}");
+}
+
 /// The modules create each listed *file* in storage too, empty, at the
 /// first activation: that one holds nothing, so the verified copy takes its
 /// place as for an empty directory. A storage file with bytes, or empty but
