@@ -14,7 +14,8 @@
 //! - [`linediff`]: line diffs shown to people (file previews, whitelist writes).
 //! - [`paths`]: absolute in-root paths as bytes: components, `is_under`, normalising.
 //! - [`timing`]: phase timings on stderr with `DARLINGS_TIMING=1`.
-//! - [`safe_open`]: reading files without side effects (regular files only, no atime, inside a root).
+//! - [`safe_open`]: reading files without side effects (regular files only, no atime, inside a root;
+//!   under mount points through a detached clone of the mount).
 //! - [`users`]: the scanned root's accounts (`/etc/passwd`, `/etc/group`): owner names and homes.
 //! - [`json`]: JSON text/bytes pairs and terminal-safe escaping (report, check).
 //! - [`output`]: atomic writes of every file darlings produces.

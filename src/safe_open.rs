@@ -250,6 +250,49 @@ pub fn list_dir(path: &Path) -> std::io::Result<Vec<Vec<u8>>> {
     Ok(names)
 }
 
+/// Opens the absolute in-root `path` of the directory `root` with the
+/// `resolve` rules (`RESOLVE_IN_ROOT` for paths inside a scanned root):
+/// `O_PATH` when `dir` is false (nothing is opened for real), else a
+/// directory for listing, without touching its atime.
+pub fn open_at_path<Fd: AsFd>(
+    root: Fd,
+    path: &[u8],
+    dir: bool,
+    resolve: rustix::fs::ResolveFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let rel: &[u8] = if rel.is_empty() { b"." } else { rel };
+    let resolve = resolve | rustix::fs::ResolveFlags::NO_MAGICLINKS;
+    let flags = if dir {
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+    } else {
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC
+    };
+    if !dir {
+        return rustix::fs::openat2(&root, rel, flags, Mode::empty(), resolve);
+    }
+    match rustix::fs::openat2(&root, rel, flags | OFlags::NOATIME, Mode::empty(), resolve) {
+        Err(rustix::io::Errno::PERM) => {
+            rustix::fs::openat2(&root, rel, flags, Mode::empty(), resolve)
+        }
+        r => r,
+    }
+}
+
+/// A detached, non-recursive clone of the mount at `root`
+/// (`open_tree(OPEN_TREE_CLONE)` without `AT_RECURSIVE`): ROOT's file system
+/// alone, with nothing mounted anywhere in it, seen by nobody else, gone when
+/// the descriptor closes. What lies under ROOT's mount points is read
+/// through it (needs CAP_SYS_ADMIN and Linux 5.2).
+pub fn detached_clone(root: &Path) -> rustix::io::Result<OwnedFd> {
+    use rustix::mount::OpenTreeFlags;
+    rustix::mount::open_tree(
+        rustix::fs::CWD,
+        root,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,6 @@
 
 use rustix::fs::ResolveFlags;
 use rustix::io::Errno;
-use rustix::mount::OpenTreeFlags;
 
 use super::walk::{self, Count};
 use crate::scan::{Kind, Tree};
@@ -42,8 +41,7 @@ pub fn find(tree: &Tree) -> Hidden {
     if tree.mounts.is_empty() {
         return Hidden::Checked(Vec::new());
     }
-    let flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
-    let clone = match rustix::mount::open_tree(rustix::fs::CWD, tree.root.as_path(), flags) {
+    let clone = match crate::safe_open::detached_clone(&tree.root) {
         Ok(fd) => fd,
         Err(Errno::PERM) => {
             return Hidden::Skipped(

@@ -9,8 +9,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 
-use rustix::fs::{AtFlags, Mode, OFlags, RawDir, ResolveFlags, StatxFlags};
-use rustix::io::Errno;
+use rustix::fs::{AtFlags, OFlags, RawDir, StatxFlags};
 
 use crate::scan::Kind;
 
@@ -90,32 +89,7 @@ pub fn open_dir_at<Fd: AsFd>(dir: Fd, name: &[u8]) -> rustix::io::Result<OwnedFd
     crate::safe_open::open_noatime(dir, std::path::Path::new(name), flags)
 }
 
-/// Opens the absolute in-root `path` of the directory `root` with the
-/// `resolve` rules (`RESOLVE_IN_ROOT` for paths inside a scanned root):
-/// `O_PATH` when `dir` is false (nothing is opened for real), else a
-/// directory for listing, without touching its atime.
-pub fn open_at_path<Fd: AsFd>(
-    root: Fd,
-    path: &[u8],
-    dir: bool,
-    resolve: ResolveFlags,
-) -> rustix::io::Result<OwnedFd> {
-    let rel = path.strip_prefix(b"/").unwrap_or(path);
-    let rel: &[u8] = if rel.is_empty() { b"." } else { rel };
-    let resolve = resolve | ResolveFlags::NO_MAGICLINKS;
-    let flags = if dir {
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
-    } else {
-        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC
-    };
-    if !dir {
-        return rustix::fs::openat2(&root, rel, flags, Mode::empty(), resolve);
-    }
-    match rustix::fs::openat2(&root, rel, flags | OFlags::NOATIME, Mode::empty(), resolve) {
-        Err(Errno::PERM) => rustix::fs::openat2(&root, rel, flags, Mode::empty(), resolve),
-        r => r,
-    }
-}
+pub use crate::safe_open::open_at_path;
 
 /// The names in the directory `dir` (without `.` and `..`), sorted; from
 /// the start, however often it is read.
@@ -185,6 +159,7 @@ fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fs::{Mode, ResolveFlags};
 
     #[test]
     fn counts_entries_bytes_and_samples_without_following_links() {

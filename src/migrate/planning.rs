@@ -432,19 +432,11 @@ fn need(src: std::os::fd::BorrowedFd<'_>, tree: &Tree) -> u64 {
 /// system with nothing mounted in it and which nobody else sees. `None`
 /// when it cannot be looked at (not root, an old kernel, gone).
 fn data_under_mount(root: &Path, path: &[u8]) -> Option<bool> {
+    use crate::safe_open::{detached_clone, open_at_path};
     use rustix::fs::ResolveFlags;
-    use rustix::mount::OpenTreeFlags;
-    let clone = rustix::mount::open_tree(
-        rustix::fs::CWD,
-        root,
-        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
-    )
-    .ok()?;
-    let rel = path.strip_prefix(b"/").unwrap_or(path);
-    let rel = std::ffi::OsStr::from_bytes(if rel.is_empty() { b"." } else { rel });
-    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_XDEV | ResolveFlags::NO_MAGICLINKS;
-    let at = |flags: OFlags| rustix::fs::openat2(&clone, rel, flags, Mode::empty(), resolve);
-    let pinned = at(OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC).ok()?;
+    let clone = detached_clone(root).ok()?;
+    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_XDEV;
+    let pinned = open_at_path(&clone, path, false, resolve).ok()?;
     let st = rustix::fs::statx(
         &pinned,
         "",
@@ -457,11 +449,6 @@ fn data_under_mount(root: &Path, path: &[u8]) -> Option<bool> {
     {
         return Some(st.stx_size > 0);
     }
-    let list = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let dir = match at(list | OFlags::NOATIME) {
-        Err(Errno::PERM) => at(list),
-        r => r,
-    }
-    .ok()?;
+    let dir = open_at_path(&clone, path, true, resolve).ok()?;
     Some(!super::fsx::list_names(dir.as_fd()).ok()?.is_empty())
 }
