@@ -80,6 +80,11 @@ pub fn link_destination(link: &[u8], target: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether `a` and `b` name the same file (both resolved; false when either is missing).
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,7 +301,9 @@ pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
         } else {
             b.parent().unwrap_or(b)
         };
-        if (b.is_dir() && crate::output::is_inside(output, b_dir)) || same_file(output, b) {
+        if (b.is_dir() && crate::output::is_inside(output, b_dir))
+            || crate::paths::same_file(output, b)
+        {
             return Err(Error::Usage(format!(
                 "refusing to write '{}' inside the baseline '{}'",
                 crate::text::quote_path(output),
@@ -310,10 +312,6 @@ pub fn check_output(output: &Path, baseline: &Baseline) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Reads every `--persistence` file (`FILE`, or `USER=FILE` for a Home

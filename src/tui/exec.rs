@@ -163,11 +163,10 @@ fn recheck(m: &Model) -> Result<crate::check::Checked> {
     };
     let file = &m.settings.whitelist;
     let opts = crate::persistence::LoadOptions::for_users(&d.users);
-    let same = |a: &std::path::Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(file)), (Ok(x), Ok(y)) if x == y);
     let mut config = Vec::with_capacity(m.config.len() + 1);
     let mut found = false;
     for c in &m.config {
-        if same(&c.file) {
+        if crate::paths::same_file(&c.file, file) {
             found = true;
             config.push(crate::check::ConfigFile {
                 whitelist: crate::persistence::load_with(&c.file, &opts)?,

@@ -351,12 +351,8 @@ mod tests {
         assert_eq!(m.mode, Mode::Browse);
     }
 
-    #[test]
-    fn draws_each_finding_with_its_entry_and_fix() {
-        let (_dir, mut m) = model();
-        loaded(&mut m, Ok(checked()));
-        open(&mut m);
-        update(&mut m, Msg::Down);
+    /// The findings view of `m` drawn on a 100×20 screen, as one string.
+    fn drawn(m: &Model) -> String {
         let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 20)).unwrap();
         t.draw(|f| {
             f.render_widget(
@@ -367,13 +363,21 @@ mod tests {
             )
         })
         .unwrap();
-        let screen: String = t
-            .backend()
+        t.backend()
             .buffer()
             .content()
             .iter()
             .map(|c| c.symbol())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn draws_each_finding_with_its_entry_and_fix() {
+        let (_dir, mut m) = model();
+        loaded(&mut m, Ok(checked()));
+        open(&mut m);
+        update(&mut m, Msg::Down);
+        let screen = drawn(&m);
         assert!(screen.contains("problems with the whitelist: 1 error, 1 warning"));
         assert!(screen.contains("not-in-storage  /var/log/messages"));
         assert!(
@@ -393,23 +397,7 @@ mod tests {
         c.findings[0].fix = "`cp -a $'/a/weird\\x0aname' /persist/a/`".into();
         loaded(&mut m, Ok(c));
         open(&mut m);
-        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 20)).unwrap();
-        t.draw(|f| {
-            f.render_widget(
-                FindingsProps {
-                    findings: &m.findings,
-                },
-                f.area(),
-            )
-        })
-        .unwrap();
-        let screen: String = t
-            .backend()
-            .buffer()
-            .content()
-            .iter()
-            .map(|c| c.symbol())
-            .collect();
+        let screen = drawn(&m);
         assert!(screen.contains("weird\\nname here"), "{screen}");
         assert!(!screen.contains("weird\\\\nname"), "{screen}");
         assert!(screen.contains("$'/a/weird\\x0aname'"), "{screen}");

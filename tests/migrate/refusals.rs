@@ -7,6 +7,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::common::bind;
 use crate::{LoopFs, assert_same_tree, migrate, need_loop, stdout, untouched_state, whitelist};
 
 fn two_apps(root: &Path) {
@@ -279,20 +280,11 @@ fn paths_already_mounted_or_linked_from_storage_are_left_alone() {
         &["/var/log", "/var/lib/new"],
         &["/etc/machine-id"],
     );
-    let script = format!(
-        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
-        f.path("persist/var/log").display(),
-        f.path("var/log").display()
+    let out = migrate_in_mount_ns(
+        &[bind(&f.path("persist/var/log"), &f.path("var/log"))],
+        f.root(),
+        &wl,
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_darlings"))
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(&wl)
-        .arg("--yes")
-        .output()
-        .expect("run unshare");
     let text = stdout(&out);
     assert_eq!(
         out.status.code(),
@@ -333,28 +325,16 @@ fn data_hidden_under_a_listed_mount_point_is_refused() {
         &["/var/log", "/var/lib/empty"],
         &["/etc/adjtime"],
     );
-    let bind = |a: &str, b: &str| {
-        format!(
-            "mount --bind '{}' '{}'",
-            f.path(a).display(),
-            f.path(b).display()
-        )
-    };
-    let script = format!(
-        "{} && {} && {} && exec \"$0\" migrate \"$@\"",
-        bind("persist/var/log", "var/log"),
-        bind("persist/etc/adjtime", "etc/adjtime"),
-        bind("persist/var/lib/empty", "var/lib/empty"),
+    let mount = |a: &str, b: &str| bind(&f.path(a), &f.path(b));
+    let out = migrate_in_mount_ns(
+        &[
+            mount("persist/var/log", "var/log"),
+            mount("persist/etc/adjtime", "etc/adjtime"),
+            mount("persist/var/lib/empty", "var/lib/empty"),
+        ],
+        f.root(),
+        &wl,
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_darlings"))
-        .arg(f.root())
-        .arg("--persistence")
-        .arg(&wl)
-        .arg("--yes")
-        .output()
-        .expect("run unshare");
     let text = stdout(&out);
     assert_eq!(
         out.status.code(),
@@ -547,20 +527,14 @@ fn an_empty_storage_file_is_filled_and_one_holding_data_is_not() {
     std::fs::write(root.join("etc/hostid"), b"cafe").expect("write");
     std::fs::write(root.join("persist/etc/hostid"), b"").expect("write");
     let wl = whitelist(wl_dir.path(), "/persist", &[], &["/etc/hostid"]);
-    let script = format!(
-        "mount --bind '{}' '{}' && exec \"$0\" migrate \"$@\"",
-        root.join("persist/etc/hostid").display(),
-        root.join("etc/hostid").display()
+    let out = migrate_in_mount_ns(
+        &[bind(
+            &root.join("persist/etc/hostid"),
+            &root.join("etc/hostid"),
+        )],
+        &root,
+        &wl,
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_darlings"))
-        .arg(&root)
-        .arg("--persistence")
-        .arg(&wl)
-        .arg("--yes")
-        .output()
-        .expect("run unshare");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("REFUSED    /etc/hostid"), "{text}");
@@ -653,4 +627,21 @@ fn an_empty_storage_file_open_for_writing_is_put_back() {
     );
     assert_eq!(std::fs::metadata(&stored).expect("stat").ino(), before);
     assert_eq!(std::fs::read(&stored).expect("read"), b"");
+}
+
+/// `darlings migrate ROOT --persistence WL --yes` in a private mount
+/// namespace after the `setup` mounts (`common::bind`).
+fn migrate_in_mount_ns(setup: &[String], root: &Path, wl: &Path) -> std::process::Output {
+    use std::ffi::OsStr;
+    crate::common::darlings_in_mount_ns(
+        setup,
+        false,
+        &[
+            OsStr::new("migrate"),
+            root.as_os_str(),
+            OsStr::new("--persistence"),
+            wl.as_os_str(),
+            OsStr::new("--yes"),
+        ],
+    )
 }
