@@ -1,5 +1,5 @@
 //! Absolute in-root paths as raw bytes (file names need not be UTF-8): the
-//! one place that splits, compares and normalises them.
+//! one place that splits, compares and normalises them; and whether two host paths name one file.
 
 /// The non-empty components of `p` (`//` and a trailing `/` give none).
 pub fn components(p: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
